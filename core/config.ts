@@ -1,0 +1,73 @@
+/**
+ * Configuration from the environment, with defaults. Pure: main.ts hands in
+ * `Deno.env.toObject()`.
+ *
+ * @module
+ */
+
+/** Everything the process is configured with. Secrets stay strings until used. */
+export interface Config {
+  host: string;
+  port: number;
+  region: string;
+  accountId: string;
+  dbUrl: string;
+  dbAuthToken: string | undefined;
+  /** Base64 root key, when given directly. */
+  rootKey: string | undefined;
+  /** File holding the base64 root key; created with mode 0600 when missing. */
+  rootKeyFile: string;
+  adminAccessKeyId: string | undefined;
+  adminSecretAccessKey: string | undefined;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Thrown for a configuration the process cannot start with. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/**
+ * Reads `KMS_*` variables.
+ * @throws {ConfigError} for an invalid port, region, account id or log level.
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const port = Number(env.KMS_PORT ?? "8080");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`KMS_PORT must be an integer 0..65535, got "${env.KMS_PORT}"`);
+  }
+  const region = env.KMS_REGION ?? "us-east-1";
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    throw new ConfigError(`KMS_REGION is not a region name: "${region}"`);
+  }
+  const accountId = env.KMS_ACCOUNT_ID ?? "111122223333";
+  if (!/^\d{12}$/.test(accountId)) {
+    throw new ConfigError(`KMS_ACCOUNT_ID must be 12 digits, got "${accountId}"`);
+  }
+  const logLevel = env.KMS_LOG_LEVEL ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`KMS_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  const adminAccessKeyId = env.KMS_ADMIN_ACCESS_KEY_ID;
+  const adminSecretAccessKey = env.KMS_ADMIN_SECRET_ACCESS_KEY;
+  if ((adminAccessKeyId === undefined) !== (adminSecretAccessKey === undefined)) {
+    throw new ConfigError(
+      "KMS_ADMIN_ACCESS_KEY_ID and KMS_ADMIN_SECRET_ACCESS_KEY must be set together",
+    );
+  }
+  return {
+    host: env.KMS_HOST ?? "127.0.0.1",
+    port,
+    region,
+    accountId,
+    dbUrl: env.KMS_DB_URL ?? "file:./data/kms.db",
+    dbAuthToken: env.KMS_DB_AUTH_TOKEN,
+    rootKey: env.KMS_ROOT_KEY,
+    rootKeyFile: env.KMS_ROOT_KEY_FILE ?? "./data/root.key",
+    adminAccessKeyId,
+    adminSecretAccessKey,
+    logLevel: logLevel as Config["logLevel"],
+  };
+}

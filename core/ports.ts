@@ -1,0 +1,72 @@
+/**
+ * The narrow ports core/ needs from the outside world. storage/ implements
+ * them with SQL; tests may implement them in memory. Every method that
+ * changes state is durable (committed) before its promise resolves.
+ *
+ * @module
+ */
+import type { AliasRecord, Credential, KeyMaterial, KeyRecord, Tag } from "./types.ts";
+
+/** Paging request: at most `limit` rows strictly after `after` (exclusive), in stable order. */
+export interface Page {
+  limit: number;
+  after?: string | undefined;
+}
+
+/** Keys, their versioned material and their tags. */
+export interface KeyStore {
+  /** Inserts key, first material version and tags in one transaction. */
+  createKey(key: KeyRecord, material: KeyMaterial, tags: readonly Tag[]): Promise<void>;
+  getKey(keyId: string): Promise<KeyRecord | null>;
+  /** Keys of an account ordered by keyId. */
+  listKeys(accountId: string, page: Page): Promise<KeyRecord[]>;
+  /** Writes the mutable fields of `key` (description, state, deletion date, window, policy, current version). */
+  updateKey(key: KeyRecord): Promise<void>;
+  getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;
+  /** Deletes a key with its material, aliases and tags in one transaction. */
+  deleteKey(keyId: string): Promise<void>;
+  /** Ids of PendingDeletion keys whose deletion date is at or before `now` (epoch ms). */
+  listKeysDueForDeletion(now: number): Promise<string[]>;
+}
+
+/** Tags of keys. */
+export interface TagStore {
+  /** Adds or overwrites tags of a key in one transaction. */
+  putTags(keyId: string, tags: readonly Tag[]): Promise<void>;
+  removeTags(keyId: string, tagKeys: readonly string[]): Promise<void>;
+  /** Tags ordered by TagKey. */
+  listTags(keyId: string): Promise<Tag[]>;
+}
+
+/** Aliases, unique per account and region. */
+export interface AliasStore {
+  /** Inserts an alias; resolves false when the name is already taken. */
+  createAlias(alias: AliasRecord): Promise<boolean>;
+  getAlias(accountId: string, region: string, name: string): Promise<AliasRecord | null>;
+  updateAlias(alias: AliasRecord): Promise<void>;
+  deleteAlias(accountId: string, region: string, name: string): Promise<void>;
+  /** Aliases of an account and region ordered by name, optionally of one key. */
+  listAliases(
+    accountId: string,
+    region: string,
+    options: Page & { targetKeyId?: string | undefined },
+  ): Promise<AliasRecord[]>;
+}
+
+/** Access keys of principals. */
+export interface CredentialStore {
+  getCredential(accessKeyId: string): Promise<Credential | null>;
+  /** Inserts a credential, or does nothing when the access key id exists. */
+  putCredential(credential: Credential): Promise<void>;
+  setCredentialEnabled(accessKeyId: string, enabled: boolean): Promise<void>;
+}
+
+/** The whole store. */
+export interface Store extends KeyStore, TagStore, AliasStore, CredentialStore {
+  close(): void;
+}
+
+/** Time source (epoch milliseconds), injectable for tests. */
+export interface Clock {
+  now(): number;
+}
