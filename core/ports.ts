@@ -59,6 +59,8 @@ export interface CredentialStore {
   /** Inserts a credential, or does nothing when the access key id exists. */
   putCredential(credential: Credential): Promise<void>;
   setCredentialEnabled(accessKeyId: string, enabled: boolean): Promise<void>;
+  /** Number of stored credentials (zero on a first start). */
+  countCredentials(): Promise<number>;
 }
 
 /** The whole store. */

@@ -1,0 +1,96 @@
+/**
+ * The symmetric hot path: Encrypt, Decrypt and GenerateDataKey* under a KMS
+ * key's 256-bit material.
+ *
+ * Each encryption draws a random 128-bit nonce and derives a one-time
+ * AES-256 key `HKDF-SHA256(ikm = material, salt = nonce, info =
+ * "edge-kms/v1/symmetric-encrypt" || keyId)`, then encrypts under a random
+ * 96-bit IV with AES-256-GCM and `AAD = headerBytes(blob) || canonical
+ * encryption context`. As no key encrypts more than once, AES-GCM's random-IV
+ * limit (2^32 messages per key) never comes into reach. The key id (not the
+ * ARN) is bound through the header and the HKDF info, so multi-Region replicas
+ * that share an `mrk-` key's material decrypt each other's ciphertexts.
+ *
+ * Cost per call (measured as described in `aes_gcm.ts`): HKDF with
+ * `@noble/hashes` about 7.7 µs, AES-GCM with `node:crypto` 4 µs (32 bytes)
+ * to 24 µs (4096 bytes); the CBOR envelope a few µs.
+ *
+ * @module
+ */
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { type CiphertextBlob, encodeCiphertextBlob, headerBytes } from "../ciphertext_blob.ts";
+import type { SecretBytes } from "../secret.ts";
+import { AES_GCM_IV_BYTES, AES_GCM_KEY_BYTES, aesGcmDecrypt, aesGcmEncrypt } from "./aes_gcm.ts";
+import { randomBytes } from "./random.ts";
+
+const NONCE_BYTES = 16;
+const INFO_PREFIX = new TextEncoder().encode("edge-kms/v1/symmetric-encrypt");
+const utf8 = new TextEncoder();
+
+/**
+ * Encrypts `plaintext` under a key's material and returns the encoded ciphertext blob.
+ * @throws {TypeError} when the key id, material version or material (32 bytes) is malformed.
+ */
+export async function encryptWithKeyMaterial(opts: {
+  keyId: string;
+  materialVersion: number;
+  material: SecretBytes;
+  plaintext: Uint8Array;
+  /** The canonical encryption context (`canonicalEncryptionContext`). */
+  context: Uint8Array;
+}): Promise<Uint8Array> {
+  const random = randomBytes(NONCE_BYTES + AES_GCM_IV_BYTES);
+  const header = {
+    keyId: opts.keyId,
+    materialVersion: opts.materialVersion,
+    nonce: random.subarray(0, NONCE_BYTES),
+    iv: random.subarray(NONCE_BYTES),
+  };
+  const aad = concat(headerBytes(header), opts.context);
+  const key = deriveKey(opts.material, header.nonce, opts.keyId);
+  try {
+    const ciphertext = await aesGcmEncrypt(key, header.iv, opts.plaintext, aad);
+    return encodeCiphertextBlob({ ...header, ciphertext });
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
+ * Authenticates and decrypts a decoded blob under the material of the version it names.
+ * @throws {InvalidCiphertextException} when the blob, the context or the material does not match (authentication fails).
+ * @throws {TypeError} when the blob's header fields or the material are malformed.
+ */
+export async function decryptWithKeyMaterial(
+  blob: CiphertextBlob,
+  opts: {
+    material: SecretBytes;
+    /** The canonical encryption context (`canonicalEncryptionContext`). */
+    context: Uint8Array;
+  },
+): Promise<Uint8Array> {
+  const aad = concat(headerBytes(blob), opts.context);
+  const key = deriveKey(opts.material, blob.nonce, blob.keyId);
+  try {
+    return await aesGcmDecrypt(key, blob.iv, blob.ciphertext, aad);
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** The one-time AES-256 key for one blob. */
+function deriveKey(material: SecretBytes, nonce: Uint8Array, keyId: string): Uint8Array {
+  if (material.length !== AES_GCM_KEY_BYTES) {
+    throw new TypeError("symmetric key material must be 32 bytes");
+  }
+  const info = concat(INFO_PREFIX, utf8.encode(keyId));
+  return hkdf(sha256, material.expose(), nonce, info, AES_GCM_KEY_BYTES);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

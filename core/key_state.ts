@@ -1,0 +1,122 @@
+/**
+ * AWS's key-state rules as one table: for each operation, which key states
+ * refuse it and with which exception. A state absent from an operation's row
+ * is allowed.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+ * @module
+ */
+import { DisabledException, KMSInvalidStateException, type KmsErrorName } from "./errors.ts";
+import type { KeyState } from "./types.ts";
+
+/** Operations that act on an existing key and so depend on its state. */
+export type KeyOperation =
+  | "CancelKeyDeletion"
+  | "CreateAlias"
+  | "Decrypt"
+  | "DeleteAlias"
+  | "DescribeKey"
+  | "DisableKey"
+  | "EnableKey"
+  | "Encrypt"
+  | "GenerateDataKey"
+  | "GenerateDataKeyWithoutPlaintext"
+  | "ListAliases"
+  | "ListResourceTags"
+  | "ReEncryptFrom"
+  | "ReEncryptTo"
+  | "ScheduleKeyDeletion"
+  | "TagResource"
+  | "UntagResource"
+  | "UpdateAlias"
+  | "UpdateKeyDescription";
+
+type Refusals = Readonly<Partial<Record<KeyState, "DisabledException" | "KMSInvalidStateException">>>;
+
+const INVALID = "KMSInvalidStateException" as const;
+const DISABLED = "DisabledException" as const;
+
+/** Cryptographic use: Disabled -> DisabledException, every other non-Enabled state -> KMSInvalidStateException. */
+const CRYPTOGRAPHIC: Refusals = {
+  Creating: INVALID,
+  Disabled: DISABLED,
+  PendingDeletion: INVALID,
+  PendingImport: INVALID,
+  PendingReplicaDeletion: INVALID,
+  Unavailable: INVALID,
+  Updating: INVALID,
+};
+
+/** Management calls that a key pending deletion (or being created) refuses. */
+const NOT_PENDING_DELETION: Refusals = {
+  Creating: INVALID,
+  PendingDeletion: INVALID,
+  PendingReplicaDeletion: INVALID,
+};
+
+const ALWAYS: Refusals = {};
+
+/** The table: operation -> refused states -> exception name. */
+export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
+  CancelKeyDeletion: {
+    Creating: INVALID,
+    Enabled: INVALID,
+    Disabled: INVALID,
+    PendingImport: INVALID,
+    Unavailable: INVALID,
+    Updating: INVALID,
+  },
+  CreateAlias: NOT_PENDING_DELETION,
+  Decrypt: CRYPTOGRAPHIC,
+  DeleteAlias: ALWAYS,
+  DescribeKey: ALWAYS,
+  DisableKey: { ...NOT_PENDING_DELETION, Unavailable: INVALID },
+  EnableKey: { ...NOT_PENDING_DELETION, PendingImport: INVALID, Unavailable: INVALID },
+  Encrypt: CRYPTOGRAPHIC,
+  GenerateDataKey: CRYPTOGRAPHIC,
+  GenerateDataKeyWithoutPlaintext: CRYPTOGRAPHIC,
+  ListAliases: ALWAYS,
+  ListResourceTags: ALWAYS,
+  ReEncryptFrom: CRYPTOGRAPHIC,
+  ReEncryptTo: CRYPTOGRAPHIC,
+  ScheduleKeyDeletion: NOT_PENDING_DELETION,
+  TagResource: NOT_PENDING_DELETION,
+  UntagResource: NOT_PENDING_DELETION,
+  UpdateAlias: NOT_PENDING_DELETION,
+  UpdateKeyDescription: NOT_PENDING_DELETION,
+};
+
+const STATE_WORDS: Readonly<Record<KeyState, string>> = {
+  Creating: "is being created",
+  Enabled: "is enabled",
+  Disabled: "is disabled",
+  PendingDeletion: "is pending deletion",
+  PendingImport: "is pending import",
+  PendingReplicaDeletion: "is pending replica deletion",
+  Unavailable: "is unavailable",
+  Updating: "is being updated",
+};
+
+/** The exception AWS answers for `operation` on a key in `state`, or undefined when allowed. */
+export function refusalFor(operation: KeyOperation, state: KeyState): KmsErrorName | undefined {
+  return KEY_STATE_RULES[operation][state];
+}
+
+/**
+ * Checks that `operation` is allowed on a key in `state`.
+ * @throws {DisabledException} for cryptographic use of a disabled key.
+ * @throws {KMSInvalidStateException} for any other refused state.
+ */
+export function assertKeyStateAllows(
+  operation: KeyOperation,
+  key: { arn: string; state: KeyState },
+): void {
+  const refusal = refusalFor(operation, key.state);
+  if (refusal === undefined) return;
+  const message = operation === "CancelKeyDeletion"
+    ? `${key.arn} is not pending deletion.`
+    : `${key.arn} ${STATE_WORDS[key.state]}.`;
+  throw refusal === DISABLED
+    ? new DisabledException(message)
+    : new KMSInvalidStateException(message);
+}

@@ -1,0 +1,210 @@
+/**
+ * The KMS service object: its ports, its in-memory view of keys and aliases,
+ * and the one way every operation finds the key a request names.
+ *
+ * The data plane (Encrypt, Decrypt, GenerateDataKey*) is served from memory:
+ * a key's record and unwrapped material are loaded once and kept in a bounded
+ * cache that every state change made through this object updates after its
+ * durable write.
+ *
+ * @module
+ */
+import { AccessDeniedException, NotFoundException } from "./errors.ts";
+import { accountRootArn, aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
+import { LruMap } from "./lru.ts";
+import type { Clock, Store } from "./ports.ts";
+import type { Caller, KeyMaterial, KeyRecord } from "./types.ts";
+
+/** A key as the operations see it: its record plus its ARN. */
+export interface LoadedKey {
+  readonly record: KeyRecord;
+  readonly arn: string;
+}
+
+/** What `new Kms()` needs. */
+export interface KmsOptions {
+  store: Store;
+  clock: Clock;
+  /** The region this KMS serves. */
+  region: string;
+  /** Bound of the key and material caches. */
+  cacheSize?: number;
+}
+
+/** How a KeyId field may be given for an operation. */
+export interface ResolveOptions {
+  /** Whether alias names and alias ARNs are accepted (AWS accepts them for crypto and DescribeKey). */
+  allowAlias: boolean;
+  /** The `kms:` action, for AccessDeniedException's message. */
+  action: string;
+}
+
+/** The KMS: ports plus caches. Operations live in core/operations/. */
+export class Kms {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly region: string;
+  readonly #keys: LruMap<string, LoadedKey>;
+  readonly #materials: LruMap<string, KeyMaterial>;
+  readonly #aliases: LruMap<string, string>;
+
+  constructor(options: KmsOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.region = options.region;
+    const size = options.cacheSize ?? 10_000;
+    this.#keys = new LruMap(size);
+    this.#materials = new LruMap(size);
+    this.#aliases = new LruMap(size);
+  }
+
+  /** A key by id, from memory or the store; a key past its deletion date is deleted first. */
+  async findKey(keyId: string): Promise<LoadedKey | null> {
+    let loaded = this.#keys.get(keyId);
+    if (loaded === undefined) {
+      const record = await this.store.getKey(keyId);
+      if (record === null) return null;
+      loaded = this.#remember(record);
+    }
+    const { state, deletionDate } = loaded.record;
+    if (state === "PendingDeletion" && deletionDate !== null && deletionDate <= this.clock.now()) {
+      await this.deleteKeyNow(keyId);
+      return null;
+    }
+    return loaded;
+  }
+
+  /** Writes a changed key durably, then updates memory. */
+  async saveKey(record: KeyRecord): Promise<LoadedKey> {
+    await this.store.updateKey(record);
+    return this.#remember(record);
+  }
+
+  /** Records a newly created key in memory (after the store committed it). */
+  rememberKey(record: KeyRecord): LoadedKey {
+    return this.#remember(record);
+  }
+
+  /** Deletes a key, its material, aliases and tags for good. */
+  async deleteKeyNow(keyId: string): Promise<void> {
+    await this.store.deleteKey(keyId);
+    this.#keys.delete(keyId);
+    this.#aliases.clear();
+  }
+
+  /** Deletes every key whose deletion date has passed; returns how many. */
+  async purgeDueKeys(): Promise<number> {
+    const due = await this.store.listKeysDueForDeletion(this.clock.now());
+    for (const keyId of due) await this.deleteKeyNow(keyId);
+    return due.length;
+  }
+
+  /** A version of a key's material, from memory or the store. */
+  async material(keyId: string, version: number): Promise<KeyMaterial | null> {
+    const cacheKey = `${keyId}#${version}`;
+    const cached = this.#materials.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const material = await this.store.getMaterial(keyId, version);
+    if (material !== null) this.#materials.set(cacheKey, material);
+    return material;
+  }
+
+  /** The key id an alias points to, or null. */
+  async aliasTarget(accountId: string, aliasName: string): Promise<string | null> {
+    const cacheKey = `${accountId}/${aliasName}`;
+    const cached = this.#aliases.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const alias = await this.store.getAlias(accountId, this.region, aliasName);
+    if (alias === null) return null;
+    this.#aliases.set(cacheKey, alias.targetKeyId);
+    return alias.targetKeyId;
+  }
+
+  /** Forgets a cached alias after it changed. */
+  forgetAlias(accountId: string, aliasName: string): void {
+    this.#aliases.delete(`${accountId}/${aliasName}`);
+  }
+
+  /**
+   * Finds the key a KeyId field names, as AWS resolves it for `caller`.
+   * @throws {NotFoundException} unknown key or alias, or an alias where only keys are accepted.
+   * @throws {AccessDeniedException} a key of another account.
+   */
+  async resolveKey(caller: Caller, keyIdInput: string, options: ResolveOptions): Promise<LoadedKey> {
+    const id = parseKeyIdentifier(keyIdInput);
+    if ((id.kind === "aliasName" || id.kind === "aliasArn") && !options.allowAlias) {
+      throw new NotFoundException(`Invalid keyId '${keyIdInput}'`);
+    }
+    const accountId = id.kind === "keyArn" || id.kind === "aliasArn" ? id.accountId : caller.accountId;
+    const region = id.kind === "keyArn" || id.kind === "aliasArn" ? id.region : this.region;
+    if (accountId !== caller.accountId) throw accessDenied(caller, options.action, keyIdInput);
+    if (region !== this.region) throw notFound(keyIdInput);
+    let keyId: string;
+    if (id.kind === "aliasName" || id.kind === "aliasArn") {
+      const target = await this.aliasTarget(accountId, id.aliasName);
+      if (target === null) {
+        throw new NotFoundException(`Alias ${aliasArn(region, accountId, id.aliasName)} is not found.`);
+      }
+      keyId = target;
+    } else {
+      keyId = id.keyId;
+    }
+    const key = await this.findKey(keyId);
+    if (key === null || key.record.accountId !== accountId) throw notFound(keyArn(region, accountId, keyId));
+    return key;
+  }
+
+  /**
+   * Checks that a key found by id (as in a ciphertext) belongs to the caller's account.
+   * @throws {AccessDeniedException} a key of another account.
+   */
+  assertOwnedBy(caller: Caller, key: LoadedKey, action: string): void {
+    if (key.record.accountId !== caller.accountId) throw accessDenied(caller, action, key.arn);
+  }
+
+  #remember(record: KeyRecord): LoadedKey {
+    const loaded = { record, arn: keyArn(record.region, record.accountId, record.keyId) };
+    this.#keys.set(record.keyId, loaded);
+    return loaded;
+  }
+}
+
+function notFound(what: string): NotFoundException {
+  return new NotFoundException(`Key '${what}' does not exist`);
+}
+
+function accessDenied(caller: Caller, action: string, resource: string): AccessDeniedException {
+  return new AccessDeniedException(
+    `User: ${caller.principalArn} is not authorized to perform: ${action} on resource: ${resource} because no resource-based policy allows the ${action} action`,
+  );
+}
+
+/** AWS's default key policy: the owning account's root may do everything. */
+export function defaultKeyPolicy(accountId: string): string {
+  return JSON.stringify(
+    {
+      Version: "2012-10-17",
+      Id: "key-default-1",
+      Statement: [{
+        Sid: "Enable IAM User Permissions",
+        Effect: "Allow",
+        Principal: { AWS: accountRootArn(accountId) },
+        Action: "kms:*",
+        Resource: "*",
+      }],
+    },
+    null,
+    2,
+  );
+}
+
+/** True when a policy document is a JSON object with a Statement (full evaluation comes with key policies). */
+export function isWellFormedPolicy(policy: string): boolean {
+  try {
+    const doc: unknown = JSON.parse(policy);
+    return typeof doc === "object" && doc !== null && !Array.isArray(doc) &&
+      "Statement" in doc;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * CreateAlias, UpdateAlias, DeleteAlias, ListAliases and AWS's alias name rules.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
+ * @module
+ */
+import {
+  AlreadyExistsException,
+  InvalidAliasNameException,
+  InvalidMarkerException,
+  NotFoundException,
+  ValidationException,
+} from "../errors.ts";
+import { aliasArn } from "../identifiers.ts";
+import { assertKeyStateAllows } from "../key_state.ts";
+import type { Kms } from "../kms.ts";
+import type { AliasRecord, Caller } from "../types.ts";
+
+const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
+
+/**
+ * Checks an alias name as AWS does: `alias/` then letters, digits, `/`, `_`, `-`; `alias/aws/` is reserved.
+ * @throws {InvalidAliasNameException}
+ */
+export function validateAliasName(name: string): void {
+  if (!name.startsWith("alias/")) {
+    throw new InvalidAliasNameException(`Alias must start with the prefix "alias/".`);
+  }
+  if (name.startsWith("alias/aws/")) {
+    throw new InvalidAliasNameException(`Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`);
+  }
+  if (!ALIAS_NAME.test(name)) {
+    throw new InvalidAliasNameException(
+      `Alias ${name} must contain only alphanumeric characters, forward slashes (/), underscores (_) and dashes (-) after "alias/".`,
+    );
+  }
+}
+
+async function targetKey(kms: Kms, caller: Caller, targetKeyId: string, action: string) {
+  const key = await kms.resolveKey(caller, targetKeyId, { allowAlias: false, action });
+  return key;
+}
+
+/**
+ * CreateAlias: a new name for a key of the caller's account.
+ * @throws {InvalidAliasNameException} @throws {AlreadyExistsException} @throws {NotFoundException} @throws {KMSInvalidStateException}
+ */
+export async function createAlias(
+  kms: Kms,
+  caller: Caller,
+  input: { AliasName: string; TargetKeyId: string },
+): Promise<Record<string, never>> {
+  validateAliasName(input.AliasName);
+  const key = await targetKey(kms, caller, input.TargetKeyId, "kms:CreateAlias");
+  assertKeyStateAllows("CreateAlias", { arn: key.arn, state: key.record.state });
+  const now = kms.clock.now();
+  const created = await kms.store.createAlias({
+    accountId: caller.accountId,
+    region: kms.region,
+    name: input.AliasName,
+    targetKeyId: key.record.keyId,
+    createdAt: now,
+    updatedAt: now,
+  });
+  if (!created) {
+    throw new AlreadyExistsException(
+      `An alias with the name ${aliasArn(kms.region, caller.accountId, input.AliasName)} already exists`,
+    );
+  }
+  kms.forgetAlias(caller.accountId, input.AliasName);
+  return {};
+}
+
+async function existingAlias(kms: Kms, caller: Caller, name: string): Promise<AliasRecord> {
+  validateAliasName(name);
+  const alias = await kms.store.getAlias(caller.accountId, kms.region, name);
+  if (alias === null) {
+    throw new NotFoundException(`Alias ${aliasArn(kms.region, caller.accountId, name)} is not found.`);
+  }
+  return alias;
+}
+
+/**
+ * UpdateAlias: points an existing alias at another key of the same spec and usage.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {ValidationException} a key of another type.
+ */
+export async function updateAlias(
+  kms: Kms,
+  caller: Caller,
+  input: { AliasName: string; TargetKeyId: string },
+): Promise<Record<string, never>> {
+  const alias = await existingAlias(kms, caller, input.AliasName);
+  const key = await targetKey(kms, caller, input.TargetKeyId, "kms:UpdateAlias");
+  assertKeyStateAllows("UpdateAlias", { arn: key.arn, state: key.record.state });
+  const current = await kms.findKey(alias.targetKeyId);
+  if (
+    current !== null &&
+    (current.record.keySpec !== key.record.keySpec || current.record.keyUsage !== key.record.keyUsage)
+  ) {
+    throw new ValidationException(
+      `Alias ${input.AliasName} points to a ${current.record.keySpec} ${current.record.keyUsage} key; the new target key must have the same key spec and key usage.`,
+    );
+  }
+  await kms.store.updateAlias({ ...alias, targetKeyId: key.record.keyId, updatedAt: kms.clock.now() });
+  kms.forgetAlias(caller.accountId, input.AliasName);
+  return {};
+}
+
+/**
+ * DeleteAlias.
+ * @throws {NotFoundException} @throws {InvalidAliasNameException}
+ */
+export async function deleteAlias(
+  kms: Kms,
+  caller: Caller,
+  input: { AliasName: string },
+): Promise<Record<string, never>> {
+  const alias = await existingAlias(kms, caller, input.AliasName);
+  await kms.store.deleteAlias(alias.accountId, alias.region, alias.name);
+  kms.forgetAlias(caller.accountId, input.AliasName);
+  return {};
+}
+
+/** One entry of ListAliases. */
+export interface AliasListEntry {
+  AliasName: string;
+  AliasArn: string;
+  TargetKeyId: string;
+  CreationDate: Date;
+  LastUpdatedDate: Date;
+}
+
+/**
+ * ListAliases: the caller's aliases by name, optionally of one key (key id or key ARN), paged.
+ * @throws {NotFoundException} @throws {InvalidMarkerException}
+ */
+export async function listAliases(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId?: string | undefined; Limit?: number | undefined; Marker?: string | undefined },
+): Promise<{ Aliases: AliasListEntry[]; NextMarker?: string; Truncated: boolean }> {
+  const targetKeyId = input.KeyId === undefined
+    ? undefined
+    : (await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ListAliases" })).record.keyId;
+  const limit = input.Limit ?? 50;
+  const after = input.Marker === undefined ? undefined : decodeAliasMarker(input.Marker);
+  const rows = await kms.store.listAliases(caller.accountId, kms.region, { limit: limit + 1, after, targetKeyId });
+  const page = rows.slice(0, limit);
+  const aliases = page.map((a) => ({
+    AliasName: a.name,
+    AliasArn: aliasArn(a.region, a.accountId, a.name),
+    TargetKeyId: a.targetKeyId,
+    CreationDate: new Date(a.createdAt),
+    LastUpdatedDate: new Date(a.updatedAt),
+  }));
+  const last = page.at(-1);
+  return rows.length > limit && last !== undefined
+    ? { Aliases: aliases, NextMarker: btoa(`alias:${last.name}`), Truncated: true }
+    : { Aliases: aliases, Truncated: false };
+}
+
+function decodeAliasMarker(marker: string): string {
+  try {
+    const text = atob(marker);
+    if (text.startsWith("alias:alias/")) return text.slice(6);
+  } catch {
+    // falls through to the AWS error
+  }
+  throw new InvalidMarkerException("Invalid marker");
+}

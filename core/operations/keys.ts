@@ -1,0 +1,266 @@
+/**
+ * Key lifecycle: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription,
+ * EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
+ * @module
+ */
+import {
+  CustomKeyStoreNotFoundException,
+  InvalidMarkerException,
+  MalformedPolicyDocumentException,
+  UnsupportedOperationException,
+  ValidationException,
+} from "../errors.ts";
+import { isKeyId } from "../identifiers.ts";
+import { keyMetadata, type KeyMetadata } from "../key_metadata.ts";
+import { KEY_SPECS, SYMMETRIC_KEY_BYTES } from "../key_spec.ts";
+import { assertKeyStateAllows } from "../key_state.ts";
+import { defaultKeyPolicy, isWellFormedPolicy, type Kms, type LoadedKey } from "../kms.ts";
+import { randomBytes } from "../crypto/random.ts";
+import { SecretBytes } from "../secret.ts";
+import type { Caller, KeyMaterial, KeyRecord, KeySpec, KeyUsage, Origin, Tag } from "../types.ts";
+import { validateTags } from "./tags.ts";
+
+/** CreateKey's input after schema validation. */
+export interface CreateKeyInput {
+  Policy?: string | undefined;
+  Description?: string | undefined;
+  KeyUsage?: KeyUsage | undefined;
+  CustomerMasterKeySpec?: KeySpec | undefined;
+  KeySpec?: KeySpec | undefined;
+  Origin?: Origin | undefined;
+  CustomKeyStoreId?: string | undefined;
+  BypassPolicyLockoutSafetyCheck?: boolean | undefined;
+  Tags?: Tag[] | undefined;
+  MultiRegion?: boolean | undefined;
+  XksKeyId?: string | undefined;
+}
+
+/** A 64-hex KeyMaterialId, random per material version. */
+export function newKeyMaterialId(): string {
+  return randomBytes(32).toHex();
+}
+
+/**
+ * Creates a symmetric encryption key with fresh material, stored durably before it returns.
+ * @throws {ValidationException} conflicting specs or a usage the spec does not allow.
+ * @throws {UnsupportedOperationException} key specs, origins or multi-Region keys not implemented yet.
+ * @throws {MalformedPolicyDocumentException} a policy that is not a JSON policy document.
+ * @throws {TagException} @throws {LimitExceededException}
+ */
+export async function createKey(
+  kms: Kms,
+  caller: Caller,
+  input: CreateKeyInput,
+): Promise<{ KeyMetadata: KeyMetadata }> {
+  const keySpec = chooseKeySpec(input);
+  const keyUsage = input.KeyUsage ?? "ENCRYPT_DECRYPT";
+  const spec = KEY_SPECS[keySpec];
+  if (!spec.usages.includes(keyUsage)) {
+    throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
+  }
+  if (!spec.implemented) {
+    throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by this KMS yet.`);
+  }
+  if (input.CustomKeyStoreId !== undefined) {
+    throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
+  }
+  if (input.XksKeyId !== undefined) {
+    throw new ValidationException("XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
+  }
+  if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") {
+    throw new UnsupportedOperationException(`Origin ${input.Origin} is not supported by this KMS yet.`);
+  }
+  if (input.MultiRegion === true) {
+    throw new UnsupportedOperationException("Multi-Region keys are not supported by this KMS yet.");
+  }
+  if (input.Policy !== undefined && !isWellFormedPolicy(input.Policy)) {
+    throw new MalformedPolicyDocumentException("The key policy is not a JSON policy document with a Statement.");
+  }
+  const tags = input.Tags ?? [];
+  validateTags(tags);
+  const now = kms.clock.now();
+  const record: KeyRecord = {
+    keyId: crypto.randomUUID(),
+    accountId: caller.accountId,
+    region: kms.region,
+    createdAt: now,
+    description: input.Description ?? "",
+    keySpec,
+    keyUsage,
+    origin: "AWS_KMS",
+    state: "Enabled",
+    deletionDate: null,
+    pendingWindowInDays: null,
+    policy: input.Policy ?? defaultKeyPolicy(caller.accountId),
+    currentMaterialVersion: 1,
+  };
+  const material: KeyMaterial = {
+    keyId: record.keyId,
+    version: 1,
+    keyMaterialId: newKeyMaterialId(),
+    material: new SecretBytes(randomBytes(SYMMETRIC_KEY_BYTES)),
+    createdAt: now,
+  };
+  await kms.store.createKey(record, material, tags);
+  const loaded = kms.rememberKey(record);
+  return { KeyMetadata: keyMetadata(record, loaded.arn, material.keyMaterialId) };
+}
+
+function chooseKeySpec(input: CreateKeyInput): KeySpec {
+  if (input.KeySpec !== undefined && input.CustomerMasterKeySpec !== undefined) {
+    throw new ValidationException(
+      "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec parameter instead.",
+    );
+  }
+  return input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
+}
+
+async function metadataOf(kms: Kms, key: LoadedKey): Promise<KeyMetadata> {
+  const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
+  return keyMetadata(key.record, key.arn, material?.keyMaterialId ?? null);
+}
+
+/**
+ * DescribeKey: full KeyMetadata; accepts key id, key ARN, alias name or alias ARN.
+ * @throws {NotFoundException} @throws {AccessDeniedException}
+ */
+export async function describeKey(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string },
+): Promise<{ KeyMetadata: KeyMetadata }> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: true, action: "kms:DescribeKey" });
+  return { KeyMetadata: await metadataOf(kms, key) };
+}
+
+/** ListKeys' answer. */
+export interface ListKeysResult {
+  Keys: { KeyId: string; KeyArn: string }[];
+  NextMarker?: string;
+  Truncated: boolean;
+}
+
+/**
+ * ListKeys: the caller's keys by key id, Limit 1..1000 (default 100), opaque Marker.
+ * @throws {InvalidMarkerException} a marker this KMS did not hand out.
+ */
+export async function listKeys(
+  kms: Kms,
+  caller: Caller,
+  input: { Limit?: number | undefined; Marker?: string | undefined },
+): Promise<ListKeysResult> {
+  const limit = input.Limit ?? 100;
+  const after = input.Marker === undefined ? undefined : decodeKeyMarker(input.Marker);
+  await kms.purgeDueKeys();
+  const rows = await kms.store.listKeys(caller.accountId, { limit: limit + 1, after });
+  const page = rows.slice(0, limit);
+  const keys = page.map((r) => {
+    const loaded = kms.rememberKey(r);
+    return { KeyId: r.keyId, KeyArn: loaded.arn };
+  });
+  const last = page.at(-1);
+  return rows.length > limit && last !== undefined
+    ? { Keys: keys, NextMarker: encodeKeyMarker(last.keyId), Truncated: true }
+    : { Keys: keys, Truncated: false };
+}
+
+function encodeKeyMarker(keyId: string): string {
+  return btoa(`key:${keyId}`);
+}
+
+function decodeKeyMarker(marker: string): string {
+  try {
+    const text = atob(marker);
+    if (text.startsWith("key:") && isKeyId(text.slice(4))) return text.slice(4);
+  } catch {
+    // falls through to the AWS error
+  }
+  throw new InvalidMarkerException("Invalid marker");
+}
+
+/**
+ * UpdateKeyDescription.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException}
+ */
+export async function updateKeyDescription(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string; Description: string },
+): Promise<Record<string, never>> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:UpdateKeyDescription" });
+  assertKeyStateAllows("UpdateKeyDescription", { arn: key.arn, state: key.record.state });
+  await kms.saveKey({ ...key.record, description: input.Description });
+  return {};
+}
+
+/**
+ * EnableKey: Disabled (or Enabled) -> Enabled.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException}
+ */
+export async function enableKey(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string },
+): Promise<Record<string, never>> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:EnableKey" });
+  assertKeyStateAllows("EnableKey", { arn: key.arn, state: key.record.state });
+  if (key.record.state !== "Enabled") await kms.saveKey({ ...key.record, state: "Enabled" });
+  return {};
+}
+
+/**
+ * DisableKey: Enabled (or Disabled) -> Disabled.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException}
+ */
+export async function disableKey(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string },
+): Promise<Record<string, never>> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:DisableKey" });
+  assertKeyStateAllows("DisableKey", { arn: key.arn, state: key.record.state });
+  if (key.record.state !== "Disabled") await kms.saveKey({ ...key.record, state: "Disabled" });
+  return {};
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * ScheduleKeyDeletion: PendingWindowInDays 7..30 (default 30); the key is deleted for real after DeletionDate.
+ * @throws {ValidationException} a window outside 7..30.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException}
+ */
+export async function scheduleKeyDeletion(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string; PendingWindowInDays?: number | undefined },
+): Promise<{ KeyId: string; DeletionDate: Date; KeyState: "PendingDeletion"; PendingWindowInDays: number }> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ScheduleKeyDeletion" });
+  const days = input.PendingWindowInDays ?? 30;
+  if (days < 7 || days > 30) {
+    throw new ValidationException(
+      `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`,
+    );
+  }
+  assertKeyStateAllows("ScheduleKeyDeletion", { arn: key.arn, state: key.record.state });
+  const deletionDate = kms.clock.now() + days * DAY_MS;
+  await kms.saveKey({ ...key.record, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
+  return { KeyId: key.arn, DeletionDate: new Date(deletionDate), KeyState: "PendingDeletion", PendingWindowInDays: days };
+}
+
+/**
+ * CancelKeyDeletion: PendingDeletion -> Disabled, as AWS does.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException} a key not pending deletion.
+ */
+export async function cancelKeyDeletion(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string },
+): Promise<{ KeyId: string }> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:CancelKeyDeletion" });
+  assertKeyStateAllows("CancelKeyDeletion", { arn: key.arn, state: key.record.state });
+  await kms.saveKey({ ...key.record, state: "Disabled", deletionDate: null, pendingWindowInDays: null });
+  return { KeyId: key.arn };
+}

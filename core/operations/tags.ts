@@ -1,0 +1,112 @@
+/**
+ * TagResource, UntagResource, ListResourceTags and the tag rules CreateKey shares.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_TagResource.html
+ * @module
+ */
+import { InvalidMarkerException, LimitExceededException, TagException } from "../errors.ts";
+import { assertKeyStateAllows } from "../key_state.ts";
+import type { Kms } from "../kms.ts";
+import type { Caller, Tag } from "../types.ts";
+
+/** AWS's quota of tags per KMS key. */
+export const MAX_TAGS_PER_KEY = 50;
+
+/**
+ * Checks tags as AWS does: no reserved `aws:` prefix, at most 50.
+ * @throws {TagException} a reserved tag key.
+ * @throws {LimitExceededException} more than 50 tags.
+ */
+export function validateTags(tags: readonly Tag[]): void {
+  for (const tag of tags) {
+    if (tag.TagKey.toLowerCase().startsWith("aws:")) {
+      throw new TagException("Tag keys beginning with 'aws:' are reserved for AWS use.");
+    }
+  }
+  if (new Set(tags.map((t) => t.TagKey)).size > MAX_TAGS_PER_KEY) {
+    throw new LimitExceededException(`A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
+  }
+}
+
+/**
+ * Adds or overwrites tags on a key.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {TagException} @throws {LimitExceededException}
+ */
+export async function tagResource(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string; Tags: Tag[] },
+): Promise<Record<string, never>> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:TagResource" });
+  assertKeyStateAllows("TagResource", { arn: key.arn, state: key.record.state });
+  validateTags(input.Tags);
+  const existing = await kms.store.listTags(key.record.keyId);
+  const keys = new Set([...existing.map((t) => t.TagKey), ...input.Tags.map((t) => t.TagKey)]);
+  if (keys.size > MAX_TAGS_PER_KEY) {
+    throw new LimitExceededException(`A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
+  }
+  await kms.store.putTags(key.record.keyId, input.Tags);
+  return {};
+}
+
+/**
+ * Removes tags from a key; unknown tag keys are ignored as AWS does.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {TagException}
+ */
+export async function untagResource(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string; TagKeys: string[] },
+): Promise<Record<string, never>> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:UntagResource" });
+  assertKeyStateAllows("UntagResource", { arn: key.arn, state: key.record.state });
+  if (input.TagKeys.some((k) => k.toLowerCase().startsWith("aws:"))) {
+    throw new TagException("Tag keys beginning with 'aws:' are reserved for AWS use.");
+  }
+  await kms.store.removeTags(key.record.keyId, input.TagKeys);
+  return {};
+}
+
+/** ListResourceTags' answer. */
+export interface ListResourceTagsResult {
+  Tags: Tag[];
+  NextMarker?: string;
+  Truncated: boolean;
+}
+
+/**
+ * Lists a key's tags, sorted by key, paged by Limit (default 50) and Marker.
+ * @throws {NotFoundException} @throws {InvalidMarkerException}
+ */
+export async function listResourceTags(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string; Limit?: number | undefined; Marker?: string | undefined },
+): Promise<ListResourceTagsResult> {
+  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ListResourceTags" });
+  const tags = await kms.store.listTags(key.record.keyId);
+  const start = input.Marker === undefined ? 0 : decodeIndexMarker(input.Marker, tags.length);
+  const limit = input.Limit ?? 50;
+  const page = tags.slice(start, start + limit);
+  const truncated = start + limit < tags.length;
+  return truncated
+    ? { Tags: page, NextMarker: encodeIndexMarker(start + limit), Truncated: true }
+    : { Tags: page, Truncated: false };
+}
+
+function encodeIndexMarker(index: number): string {
+  return btoa(`tags:${index}`);
+}
+
+function decodeIndexMarker(marker: string, length: number): number {
+  let text: string;
+  try {
+    text = atob(marker);
+  } catch {
+    throw new InvalidMarkerException("Invalid marker");
+  }
+  const match = /^tags:(\d+)$/.exec(text);
+  const index = match ? Number(match[1]) : NaN;
+  if (!Number.isSafeInteger(index) || index > length) throw new InvalidMarkerException("Invalid marker");
+  return index;
+}

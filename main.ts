@@ -1,0 +1,102 @@
+/**
+ * Entry point: configuration -> root key -> store -> migrations -> app -> Deno.serve.
+ * `openService` is the same wiring without the listener, for tests and benchmarks.
+ *
+ * @module
+ */
+import { ensureAdminCredential } from "./core/bootstrap.ts";
+import { type Config, parseConfig } from "./core/config.ts";
+import { CredentialCache } from "./core/credentials.ts";
+import { Kms } from "./core/kms.ts";
+import type { Clock } from "./core/ports.ts";
+import { createApp, type LogSink } from "./routes/app.ts";
+import { openDatabase } from "./storage/client.ts";
+import { migrate } from "./storage/migrate.ts";
+import { loadOrCreateRootKey } from "./storage/root_key.ts";
+import { SqliteStore } from "./storage/sqlite_store.ts";
+import type { Hono } from "hono";
+
+/** A wired KMS, not yet listening. */
+export interface Service {
+  app: Hono;
+  kms: Kms;
+  store: SqliteStore;
+  /** Set when this start created the admin credential: print it once. */
+  createdAdmin: { accessKeyId: string; secretAccessKey: string } | undefined;
+  close(): void;
+}
+
+const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+
+/** A JSON-lines logger on stdout at or above `level`. */
+export function jsonLog(level: Config["logLevel"]): LogSink {
+  const threshold = LEVELS[level];
+  return (record) => {
+    const recordLevel = LEVELS[(record.level as Config["logLevel"]) ?? "info"] ?? LEVELS.info;
+    if (recordLevel < threshold) return;
+    console.log(JSON.stringify({ time: new Date().toISOString(), ...record }));
+  };
+}
+
+/** Opens store, root key and app for `config`. */
+export async function openService(
+  config: Config,
+  options: { clock?: Clock; log?: LogSink } = {},
+): Promise<Service> {
+  const clock = options.clock ?? { now: () => Date.now() };
+  const log = options.log ?? jsonLog(config.logLevel);
+  const rootKey = await loadOrCreateRootKey({ rootKey: config.rootKey, rootKeyFile: config.rootKeyFile });
+  const db = await openDatabase(config.dbUrl, config.dbAuthToken);
+  await migrate(db);
+  const store = new SqliteStore(db, rootKey);
+  const admin = await ensureAdminCredential(store, clock, {
+    accountId: config.accountId,
+    accessKeyId: config.adminAccessKeyId,
+    secretAccessKey: config.adminSecretAccessKey,
+  });
+  const kms = new Kms({ store, clock, region: config.region });
+  const credentials = new CredentialCache(store, clock);
+  const app = createApp({ kms, credentials, log });
+  const createdAdmin = admin?.created && admin.secretAccessKey
+    ? {
+      accessKeyId: admin.accessKeyId,
+      secretAccessKey: new TextDecoder().decode(admin.secretAccessKey.expose()),
+    }
+    : undefined;
+  return { app, kms, store, createdAdmin, close: () => store.close() };
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(Deno.env.toObject());
+  const service = await openService(config);
+  const log = jsonLog(config.logLevel);
+  if (service.createdAdmin !== undefined) {
+    console.log(
+      [
+        "Created the admin credential for account " + config.accountId + " (shown only this once):",
+        `  AWS_ACCESS_KEY_ID=${service.createdAdmin.accessKeyId}`,
+        `  AWS_SECRET_ACCESS_KEY=${service.createdAdmin.secretAccessKey}`,
+        `  AWS_REGION=${config.region}`,
+      ].join("\n"),
+    );
+  }
+  const purge = setInterval(() => {
+    service.kms.purgeDueKeys().catch((error) => log({ level: "error", message: "purge failed", error: String(error) }));
+  }, 60_000);
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) =>
+      log({ level: "info", message: `KMS listening on http://${hostname}:${port}`, region: config.region }),
+  }, service.app.fetch);
+  const stop = async () => {
+    clearInterval(purge);
+    await server.shutdown();
+    service.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
+
+if (import.meta.main) await main();

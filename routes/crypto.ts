@@ -1,0 +1,32 @@
+/**
+ * Symmetric data-plane operations: schema -> core function.
+ *
+ * @module
+ */
+import {
+  decrypt,
+  encrypt,
+  generateDataKey,
+  generateDataKeyWithoutPlaintext,
+  generateRandom,
+  reEncrypt,
+} from "../core/operations/crypto.ts";
+import { type Operation, operation } from "./operation.ts";
+import {
+  DecryptRequest,
+  EncryptRequest,
+  GenerateDataKeyRequest,
+  GenerateDataKeyWithoutPlaintextRequest,
+  GenerateRandomRequest,
+  ReEncryptRequest,
+} from "./schemas/crypto.ts";
+
+/** The symmetric crypto family of the operation table. */
+export const CRYPTO_OPERATIONS: Readonly<Record<string, Operation>> = {
+  Encrypt: operation(EncryptRequest, encrypt),
+  Decrypt: operation(DecryptRequest, decrypt),
+  ReEncrypt: operation(ReEncryptRequest, reEncrypt),
+  GenerateDataKey: operation(GenerateDataKeyRequest, generateDataKey),
+  GenerateDataKeyWithoutPlaintext: operation(GenerateDataKeyWithoutPlaintextRequest, generateDataKeyWithoutPlaintext),
+  GenerateRandom: operation(GenerateRandomRequest, generateRandom),
+};

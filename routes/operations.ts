@@ -1,0 +1,16 @@
+/**
+ * The operation table: AWS operation name -> { schema, handler }, assembled
+ * from the family modules. Dispatch looks names up here; there is no switch.
+ *
+ * @module
+ */
+import { ALIAS_OPERATIONS } from "./aliases.ts";
+import { CRYPTO_OPERATIONS } from "./crypto.ts";
+import { KEY_OPERATIONS } from "./keys.ts";
+import type { Operation } from "./operation.ts";
+import { TAG_OPERATIONS } from "./tags.ts";
+
+/** Every operation this KMS answers. */
+export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
+  Object.entries({ ...KEY_OPERATIONS, ...CRYPTO_OPERATIONS, ...ALIAS_OPERATIONS, ...TAG_OPERATIONS }),
+);

@@ -1,0 +1,77 @@
+/**
+ * Schemas of the symmetric data plane.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html
+ * @module
+ */
+import { z } from "zod";
+import {
+  blob,
+  CustomKeyStoreId,
+  DryRunModifiers,
+  EncryptionAlgorithmSpec,
+  EncryptionContext,
+  GrantTokens,
+  KeyIdType,
+  NullableBoolean,
+  NumberOfBytes,
+  RecipientInfo,
+  secretBlob,
+} from "./shared.ts";
+
+/** Encrypt: Plaintext 1..4096 bytes. */
+export const EncryptRequest = z.object({
+  KeyId: KeyIdType,
+  Plaintext: secretBlob(1, 4096),
+  EncryptionContext: EncryptionContext.optional(),
+  GrantTokens: GrantTokens.optional(),
+  EncryptionAlgorithm: EncryptionAlgorithmSpec.optional(),
+  DryRun: NullableBoolean.optional(),
+});
+
+/** Decrypt: CiphertextBlob 1..6144 bytes. */
+export const DecryptRequest = z.object({
+  CiphertextBlob: blob(1, 6144),
+  EncryptionContext: EncryptionContext.optional(),
+  GrantTokens: GrantTokens.optional(),
+  KeyId: KeyIdType.optional(),
+  EncryptionAlgorithm: EncryptionAlgorithmSpec.optional(),
+  Recipient: RecipientInfo.optional(),
+  DryRun: NullableBoolean.optional(),
+  DryRunModifiers: DryRunModifiers.optional(),
+});
+
+/** ReEncrypt. */
+export const ReEncryptRequest = z.object({
+  CiphertextBlob: blob(1, 6144),
+  SourceEncryptionContext: EncryptionContext.optional(),
+  SourceKeyId: KeyIdType.optional(),
+  DestinationKeyId: KeyIdType,
+  DestinationEncryptionContext: EncryptionContext.optional(),
+  SourceEncryptionAlgorithm: EncryptionAlgorithmSpec.optional(),
+  DestinationEncryptionAlgorithm: EncryptionAlgorithmSpec.optional(),
+  GrantTokens: GrantTokens.optional(),
+  DryRun: NullableBoolean.optional(),
+  DryRunModifiers: DryRunModifiers.optional(),
+});
+
+/** GenerateDataKey. */
+export const GenerateDataKeyRequest = z.object({
+  KeyId: KeyIdType,
+  EncryptionContext: EncryptionContext.optional(),
+  NumberOfBytes: NumberOfBytes.optional(),
+  KeySpec: z.enum(["AES_256", "AES_128"]).optional(),
+  GrantTokens: GrantTokens.optional(),
+  Recipient: RecipientInfo.optional(),
+  DryRun: NullableBoolean.optional(),
+});
+
+/** GenerateDataKeyWithoutPlaintext. */
+export const GenerateDataKeyWithoutPlaintextRequest = GenerateDataKeyRequest.omit({ Recipient: true });
+
+/** GenerateRandom. */
+export const GenerateRandomRequest = z.object({
+  NumberOfBytes: NumberOfBytes.optional(),
+  CustomKeyStoreId: CustomKeyStoreId.optional(),
+  Recipient: RecipientInfo.optional(),
+});

@@ -1,0 +1,80 @@
+/**
+ * Schemas of the key lifecycle operations.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
+ * @module
+ */
+import { z } from "zod";
+import { CustomKeyStoreId, GrantTokens, KeyIdType, Limit, Marker, NullableBoolean, TagList } from "./shared.ts";
+
+const KeySpec = z.enum([
+  "RSA_2048",
+  "RSA_3072",
+  "RSA_4096",
+  "ECC_NIST_P256",
+  "ECC_NIST_P384",
+  "ECC_NIST_P521",
+  "ECC_SECG_P256K1",
+  "SYMMETRIC_DEFAULT",
+  "HMAC_224",
+  "HMAC_256",
+  "HMAC_384",
+  "HMAC_512",
+  "SM2",
+  "ML_DSA_44",
+  "ML_DSA_65",
+  "ML_DSA_87",
+  "ECC_NIST_EDWARDS25519",
+]);
+
+const CustomerMasterKeySpec = z.enum([
+  "RSA_2048",
+  "RSA_3072",
+  "RSA_4096",
+  "ECC_NIST_P256",
+  "ECC_NIST_P384",
+  "ECC_NIST_P521",
+  "ECC_SECG_P256K1",
+  "SYMMETRIC_DEFAULT",
+  "HMAC_224",
+  "HMAC_256",
+  "HMAC_384",
+  "HMAC_512",
+  "SM2",
+]);
+
+/** DescriptionType: 0..8192. */
+const Description = z.string().min(0).max(8192);
+
+/** CreateKey. */
+export const CreateKeyRequest = z.object({
+  Policy: z.string().min(1).max(131072).regex(/^[\u0009\u000A\u000D\u0020-\u00FF]+$/).optional(),
+  Description: Description.optional(),
+  KeyUsage: z.enum(["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"]).optional(),
+  CustomerMasterKeySpec: CustomerMasterKeySpec.optional(),
+  KeySpec: KeySpec.optional(),
+  Origin: z.enum(["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"]).optional(),
+  CustomKeyStoreId: CustomKeyStoreId.optional(),
+  BypassPolicyLockoutSafetyCheck: z.boolean().optional(),
+  Tags: TagList.optional(),
+  MultiRegion: NullableBoolean.optional(),
+  XksKeyId: z.string().min(1).max(128).regex(/^[a-zA-Z0-9-_.]+$/).optional(),
+});
+
+/** DescribeKey. */
+export const DescribeKeyRequest = z.object({ KeyId: KeyIdType, GrantTokens: GrantTokens.optional() });
+
+/** ListKeys. */
+export const ListKeysRequest = z.object({ Limit: Limit.optional(), Marker: Marker.optional() });
+
+/** UpdateKeyDescription. */
+export const UpdateKeyDescriptionRequest = z.object({ KeyId: KeyIdType, Description });
+
+/** EnableKey, DisableKey, CancelKeyDeletion. */
+export const KeyIdRequest = z.object({ KeyId: KeyIdType });
+
+/** ScheduleKeyDeletion: the model allows 1..365; AWS's window of 7..30 is checked by the operation. */
+export const ScheduleKeyDeletionRequest = z.object({
+  KeyId: KeyIdType,
+  PendingWindowInDays: z.number().int().min(1).max(365).optional(),
+});

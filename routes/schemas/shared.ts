@@ -1,0 +1,111 @@
+/**
+ * AWS shapes shared by several operations, each with AWS's constraints.
+ * The schema is the only place a field constraint is written.
+ *
+ * @see ../../shared/reference/kms.smithy.json
+ * @module
+ */
+import { z } from "zod";
+import { SecretBytes } from "../../core/secret.ts";
+
+/** KeyIdType: 1..2048 characters. */
+export const KeyIdType = z.string().min(1).max(2048);
+
+/** GrantTokenList: 0..10 tokens of 1..8192 characters. */
+export const GrantTokens = z.array(z.string().min(1).max(8192)).max(10);
+
+/** LimitType: 1..1000. */
+export const Limit = z.number().int().min(1).max(1000);
+
+/** MarkerType: 1..1024 characters in U+0020..U+00FF. */
+export const Marker = z.string().min(1).max(1024).regex(/^[\u0020-\u00FF]*$/);
+
+/** NullableBooleanType. */
+export const NullableBoolean = z.boolean();
+
+/** DryRunModifierList. */
+export const DryRunModifiers = z.array(z.enum(["IGNORE_CIPHERTEXT"]));
+
+/** EncryptionAlgorithmSpec. */
+export const EncryptionAlgorithmSpec = z.enum([
+  "SYMMETRIC_DEFAULT",
+  "RSAES_OAEP_SHA_1",
+  "RSAES_OAEP_SHA_256",
+  "SM2PKE",
+]);
+
+/** TagKeyType 1..128 / TagValueType 0..256. */
+export const Tag = z.object({
+  TagKey: z.string().min(1).max(128),
+  TagValue: z.string().min(0).max(256),
+});
+
+/** TagList. */
+export const TagList = z.array(Tag);
+
+/** CustomKeyStoreIdType: 1..64. */
+export const CustomKeyStoreId = z.string().min(1).max(64);
+
+/** NumberOfBytesType: 1..1024. */
+export const NumberOfBytes = z.number().int().min(1).max(1024);
+
+/** RecipientInfo (its use arrives with the data-key-pair issue). */
+export const RecipientInfo = z.object({
+  KeyEncryptionAlgorithm: z.enum(["RSAES_OAEP_SHA_256"]).optional(),
+  AttestationDocument: z.string().optional(),
+});
+
+function decodeBase64(value: string): Uint8Array | undefined {
+  try {
+    return Uint8Array.fromBase64(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A base64 blob whose decoded length is min..max bytes; decoded to bytes. Values are never quoted in errors. */
+export function blob(min: number, max: number) {
+  return z.string().transform((value, ctx) => {
+    const bytes = decodeBase64(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: "custom", message: "BASE64", params: { serialization: true } });
+      return z.NEVER;
+    }
+    if (bytes.length < min) {
+      ctx.addIssue({ code: "too_small", minimum: min, origin: "string", input: "", inclusive: true });
+      return z.NEVER;
+    }
+    if (bytes.length > max) {
+      ctx.addIssue({ code: "too_big", maximum: max, origin: "string", input: "", inclusive: true });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
+/** A base64 blob of secret bytes (plaintext), decoded into SecretBytes. */
+export function secretBlob(min: number, max: number) {
+  return blob(min, max).transform((bytes) => new SecretBytes(bytes));
+}
+
+/**
+ * EncryptionContextType: a JSON object of string values, copied into a
+ * null-prototype object so keys such as `__proto__` and `constructor`
+ * survive (zod's record drops `__proto__`).
+ */
+export const EncryptionContext = z.unknown().transform((value, ctx) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: "custom", message: "MAP", params: { serialization: true } });
+    return z.NEVER;
+  }
+  const copy: Record<string, string> = Object.create(null);
+  for (const key of Object.keys(value)) {
+    const entry = (value as Record<string, unknown>)[key];
+    if (typeof entry !== "string") {
+      ctx.addIssue({ code: "custom", message: "STRING", params: { serialization: true } });
+      return z.NEVER;
+    }
+    copy[key] = entry;
+  }
+  return copy as Readonly<Record<string, string>>;
+});

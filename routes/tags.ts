@@ -1,0 +1,15 @@
+/**
+ * Tag operations: schema -> core function.
+ *
+ * @module
+ */
+import { listResourceTags, tagResource, untagResource } from "../core/operations/tags.ts";
+import { type Operation, operation } from "./operation.ts";
+import { ListResourceTagsRequest, TagResourceRequest, UntagResourceRequest } from "./schemas/tags.ts";
+
+/** The tag family of the operation table. */
+export const TAG_OPERATIONS: Readonly<Record<string, Operation>> = {
+  TagResource: operation(TagResourceRequest, tagResource),
+  UntagResource: operation(UntagResourceRequest, untagResource),
+  ListResourceTags: operation(ListResourceTagsRequest, listResourceTags),
+};

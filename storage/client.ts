@@ -1,0 +1,65 @@
+/**
+ * Opens the libSQL database: a local file (WAL, synchronous=FULL), `:memory:`
+ * for tests, or a remote libSQL server (`libsql:`, `http(s):`, `ws(s):`).
+ *
+ * A local client gets exactly one connection: the native driver runs every
+ * statement synchronously, so a pool adds no parallelism, while each extra
+ * connection would need its own pragmas and could make the process wait on
+ * a lock it holds itself.
+ *
+ * @module
+ */
+import { type Client, type Config, createClient } from "@libsql/client";
+import { dirname } from "node:path";
+
+const BUSY_TIMEOUT_MS = 5000;
+
+const CONNECTION_PRAGMAS = [
+  "PRAGMA synchronous=FULL",
+  `PRAGMA busy_timeout=${BUSY_TIMEOUT_MS}`,
+  "PRAGMA foreign_keys=ON",
+];
+
+/** Opens a client for `url`; local files get their directory created and durable pragmas set. */
+export async function openDatabase(url: string, authToken?: string): Promise<Client> {
+  if (isMemoryUrl(url)) return await openLocal({ url }, "memory");
+  const path = localFilePath(url);
+  if (path === null) {
+    return createClient(authToken === undefined ? { url } : { url, authToken });
+  }
+  await Deno.mkdir(dirname(path), { recursive: true });
+  return await openLocal({ url }, "wal");
+}
+
+/** True for the in-memory database URLs libSQL accepts. */
+export function isMemoryUrl(url: string): boolean {
+  return url === ":memory:" || url.startsWith("file::memory:");
+}
+
+/** The file path of a `file:` URL as libSQL reads it (relative paths stay relative), else null. */
+export function localFilePath(url: string): string | null {
+  if (!url.startsWith("file:")) return null;
+  let rest = url.slice("file:".length).split("?")[0] ?? "";
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    rest = slash < 0 ? "" : rest.slice(slash);
+  }
+  return decodeURIComponent(rest);
+}
+
+async function openLocal(config: Config, journalMode: string): Promise<Client> {
+  const db = createClient({ ...config, concurrency: 1, timeout: BUSY_TIMEOUT_MS });
+  try {
+    const journal = await db.execute("PRAGMA journal_mode=WAL");
+    const mode = journal.rows[0]?.[0];
+    if (mode !== journalMode) {
+      throw new Error(`database journal mode is ${mode}, not ${journalMode}`);
+    }
+    // Pragmas cannot run inside a transaction, so not as one batch.
+    for (const pragma of CONNECTION_PRAGMAS) await db.execute(pragma);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

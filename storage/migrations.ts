@@ -1,0 +1,20 @@
+/**
+ * The schema migrations, embedded at build time so `deno compile` binaries
+ * carry them. The `.sql` files in migrations/ are the source; add each new
+ * file here (storage/migrations_test.ts fails when one is missing).
+ *
+ * @module
+ */
+import initial from "../migrations/0001_initial.sql" with { type: "text" };
+
+/** One numbered migration: `migrations/<version>_<name>.sql`. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in the order they apply. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial", sql: initial },
+];

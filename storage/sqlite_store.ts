@@ -1,0 +1,379 @@
+/**
+ * The Store port on libSQL. Key material and credential secrets are wrapped
+ * under the root key before they reach SQL and unwrapped on the way out.
+ * Every state change is one transaction, group-committed by a WriteQueue;
+ * reads are plain statements.
+ *
+ * @module
+ */
+import type { Client, InStatement, Row, Value } from "@libsql/client";
+import { keyArn } from "../core/identifiers.ts";
+import type { Page, Store } from "../core/ports.ts";
+import { SecretBytes } from "../core/secret.ts";
+import type {
+  AliasRecord,
+  Credential,
+  KeyMaterial,
+  KeyRecord,
+  KeySpec,
+  KeyState,
+  KeyUsage,
+  Origin,
+  Tag,
+} from "../core/types.ts";
+import { credentialAad, materialAad, type RootKey } from "./root_key.ts";
+import { WriteQueue } from "./write_queue.ts";
+
+const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_spec, key_usage, " +
+  "origin, state, deletion_date, pending_window_in_days, policy, current_material_version";
+const ALIAS_COLUMNS = "account_id, region, name, target_key_id, created_at, updated_at";
+
+/** Store backed by a libSQL client; closing the store closes the client. */
+export class SqliteStore implements Store {
+  #db: Client;
+  #rootKey: RootKey;
+  #writes: WriteQueue;
+
+  constructor(db: Client, rootKey: RootKey) {
+    this.#db = db;
+    this.#rootKey = rootKey;
+    this.#writes = new WriteQueue(db);
+  }
+
+  /** Inserts key, first material version and tags in one transaction. */
+  async createKey(key: KeyRecord, material: KeyMaterial, tags: readonly Tag[]): Promise<void> {
+    if (material.keyId !== key.keyId) throw new Error("material belongs to another key");
+    const wrapped = await this.#rootKey.wrap(
+      material.material.expose(),
+      materialAad(keyArn(key.region, key.accountId, key.keyId), material.version),
+    );
+    await this.#writes.submit([
+      insertKey(key),
+      {
+        sql: "INSERT INTO key_material (key_id, version, key_material_id, wrapped_material, " +
+          "created_at) VALUES (?, ?, ?, ?, ?)",
+        args: [key.keyId, material.version, material.keyMaterialId, wrapped, material.createdAt],
+      },
+      ...tags.map((tag) => upsertTag(key.keyId, tag)),
+    ]);
+  }
+
+  /** The key with this id, or null. */
+  async getKey(keyId: string): Promise<KeyRecord | null> {
+    const result = await this.#db.execute({
+      sql: `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = ?`,
+      args: [keyId],
+    });
+    const row = result.rows[0];
+    return row === undefined ? null : keyFromRow(row);
+  }
+
+  /** Keys of an account ordered by keyId, after `page.after`. */
+  async listKeys(accountId: string, page: Page): Promise<KeyRecord[]> {
+    const result = await this.#db.execute({
+      sql: `SELECT ${KEY_COLUMNS} FROM keys WHERE account_id = ? AND key_id > ? ` +
+        "ORDER BY key_id LIMIT ?",
+      args: [accountId, page.after ?? "", page.limit],
+    });
+    return result.rows.map(keyFromRow);
+  }
+
+  /** Writes the mutable fields of `key`. */
+  async updateKey(key: KeyRecord): Promise<void> {
+    await this.#writes.submit([{
+      sql: "UPDATE keys SET description = ?, state = ?, deletion_date = ?, " +
+        "pending_window_in_days = ?, policy = ?, current_material_version = ? WHERE key_id = ?",
+      args: [
+        key.description,
+        key.state,
+        key.deletionDate,
+        key.pendingWindowInDays,
+        key.policy,
+        key.currentMaterialVersion,
+        key.keyId,
+      ],
+    }]);
+  }
+
+  /** One material version, unwrapped, or null. */
+  async getMaterial(keyId: string, version: number): Promise<KeyMaterial | null> {
+    const result = await this.#db.execute({
+      sql: "SELECT m.key_material_id, m.wrapped_material, m.created_at, k.region, k.account_id " +
+        "FROM key_material m JOIN keys k ON k.key_id = m.key_id " +
+        "WHERE m.key_id = ? AND m.version = ?",
+      args: [keyId, version],
+    });
+    const row = result.rows[0];
+    if (row === undefined) return null;
+    const arn = keyArn(text(row, "region"), text(row, "account_id"), keyId);
+    const plain = await this.#rootKey.unwrap(
+      blob(row, "wrapped_material"),
+      materialAad(arn, version),
+    );
+    return {
+      keyId,
+      version,
+      keyMaterialId: text(row, "key_material_id"),
+      material: new SecretBytes(plain),
+      createdAt: int(row, "created_at"),
+    };
+  }
+
+  /** Deletes a key with its material, aliases and tags in one transaction. */
+  async deleteKey(keyId: string): Promise<void> {
+    await this.#writes.submit([
+      { sql: "DELETE FROM aliases WHERE target_key_id = ?", args: [keyId] },
+      { sql: "DELETE FROM tags WHERE key_id = ?", args: [keyId] },
+      { sql: "DELETE FROM key_material WHERE key_id = ?", args: [keyId] },
+      { sql: "DELETE FROM keys WHERE key_id = ?", args: [keyId] },
+    ]);
+  }
+
+  /** Ids of PendingDeletion keys whose deletion date is at or before `now`. */
+  async listKeysDueForDeletion(now: number): Promise<string[]> {
+    const result = await this.#db.execute({
+      sql: "SELECT key_id FROM keys WHERE state = 'PendingDeletion' AND deletion_date <= ? " +
+        "ORDER BY deletion_date, key_id",
+      args: [now],
+    });
+    return result.rows.map((row) => text(row, "key_id"));
+  }
+
+  /** Adds or overwrites tags of a key in one transaction. */
+  async putTags(keyId: string, tags: readonly Tag[]): Promise<void> {
+    await this.#writes.submit(tags.map((tag) => upsertTag(keyId, tag)));
+  }
+
+  /** Removes tags of a key in one transaction; absent ones are ignored. */
+  async removeTags(keyId: string, tagKeys: readonly string[]): Promise<void> {
+    await this.#writes.submit(tagKeys.map((tagKey) => ({
+      sql: "DELETE FROM tags WHERE key_id = ? AND tag_key = ?",
+      args: [keyId, tagKey],
+    })));
+  }
+
+  /** Tags of a key ordered by TagKey. */
+  async listTags(keyId: string): Promise<Tag[]> {
+    const result = await this.#db.execute({
+      sql: "SELECT tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key",
+      args: [keyId],
+    });
+    return result.rows.map((row) => ({
+      TagKey: text(row, "tag_key"),
+      TagValue: text(row, "tag_value"),
+    }));
+  }
+
+  /** Inserts an alias; resolves false when the name is already taken. */
+  async createAlias(alias: AliasRecord): Promise<boolean> {
+    const [result] = await this.#writes.submit([{
+      sql: `INSERT OR IGNORE INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+      args: [
+        alias.accountId,
+        alias.region,
+        alias.name,
+        alias.targetKeyId,
+        alias.createdAt,
+        alias.updatedAt,
+      ],
+    }]);
+    return result !== undefined && result.rowsAffected === 1;
+  }
+
+  /** The alias, or null. */
+  async getAlias(accountId: string, region: string, name: string): Promise<AliasRecord | null> {
+    const result = await this.#db.execute({
+      sql: `SELECT ${ALIAS_COLUMNS} FROM aliases WHERE account_id = ? AND region = ? AND name = ?`,
+      args: [accountId, region, name],
+    });
+    const row = result.rows[0];
+    return row === undefined ? null : aliasFromRow(row);
+  }
+
+  /** Points an alias at `alias.targetKeyId` and sets its update time. */
+  async updateAlias(alias: AliasRecord): Promise<void> {
+    await this.#writes.submit([{
+      sql: "UPDATE aliases SET target_key_id = ?, updated_at = ? " +
+        "WHERE account_id = ? AND region = ? AND name = ?",
+      args: [alias.targetKeyId, alias.updatedAt, alias.accountId, alias.region, alias.name],
+    }]);
+  }
+
+  /** Deletes an alias; an absent one is ignored. */
+  async deleteAlias(accountId: string, region: string, name: string): Promise<void> {
+    await this.#writes.submit([{
+      sql: "DELETE FROM aliases WHERE account_id = ? AND region = ? AND name = ?",
+      args: [accountId, region, name],
+    }]);
+  }
+
+  /** Aliases of an account and region ordered by name, optionally of one key. */
+  async listAliases(
+    accountId: string,
+    region: string,
+    options: Page & { targetKeyId?: string | undefined },
+  ): Promise<AliasRecord[]> {
+    const byKey = options.targetKeyId === undefined ? "" : "AND target_key_id = ? ";
+    const result = await this.#db.execute({
+      sql: `SELECT ${ALIAS_COLUMNS} FROM aliases WHERE account_id = ? AND region = ? ` +
+        `AND name > ? ${byKey}ORDER BY name LIMIT ?`,
+      args: [
+        accountId,
+        region,
+        options.after ?? "",
+        ...(options.targetKeyId === undefined ? [] : [options.targetKeyId]),
+        options.limit,
+      ],
+    });
+    return result.rows.map(aliasFromRow);
+  }
+
+  /** The credential with its secret unwrapped, or null. */
+  async getCredential(accessKeyId: string): Promise<Credential | null> {
+    const result = await this.#db.execute({
+      sql: "SELECT wrapped_secret, account_id, principal_arn, enabled, created_at " +
+        "FROM credentials WHERE access_key_id = ?",
+      args: [accessKeyId],
+    });
+    const row = result.rows[0];
+    if (row === undefined) return null;
+    const secret = await this.#rootKey.unwrap(
+      blob(row, "wrapped_secret"),
+      credentialAad(accessKeyId),
+    );
+    return {
+      accessKeyId,
+      secretAccessKey: new SecretBytes(secret),
+      accountId: text(row, "account_id"),
+      principalArn: text(row, "principal_arn"),
+      enabled: int(row, "enabled") === 1,
+      createdAt: int(row, "created_at"),
+    };
+  }
+
+  /** Inserts a credential, or does nothing when the access key id exists. */
+  async putCredential(credential: Credential): Promise<void> {
+    const wrapped = await this.#rootKey.wrap(
+      credential.secretAccessKey.expose(),
+      credentialAad(credential.accessKeyId),
+    );
+    await this.#writes.submit([{
+      sql: "INSERT OR IGNORE INTO credentials (access_key_id, wrapped_secret, account_id, " +
+        "principal_arn, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      args: [
+        credential.accessKeyId,
+        wrapped,
+        credential.accountId,
+        credential.principalArn,
+        credential.enabled ? 1 : 0,
+        credential.createdAt,
+      ],
+    }]);
+  }
+
+  /** Enables or disables an access key. */
+  async setCredentialEnabled(accessKeyId: string, enabled: boolean): Promise<void> {
+    await this.#writes.submit([{
+      sql: "UPDATE credentials SET enabled = ? WHERE access_key_id = ?",
+      args: [enabled ? 1 : 0, accessKeyId],
+    }]);
+  }
+
+  /** Number of stored credentials (zero on a first start). */
+  async countCredentials(): Promise<number> {
+    const result = await this.#db.execute("SELECT count(*) AS n FROM credentials");
+    const row = result.rows[0];
+    return row === undefined ? 0 : int(row, "n");
+  }
+
+  /** Closes the client; writes still queued fail. */
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function insertKey(key: KeyRecord): InStatement {
+  return {
+    sql: `INSERT INTO keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    args: [
+      key.keyId,
+      key.accountId,
+      key.region,
+      key.createdAt,
+      key.description,
+      key.keySpec,
+      key.keyUsage,
+      key.origin,
+      key.state,
+      key.deletionDate,
+      key.pendingWindowInDays,
+      key.policy,
+      key.currentMaterialVersion,
+    ],
+  };
+}
+
+function upsertTag(keyId: string, tag: Tag): InStatement {
+  return {
+    sql: "INSERT INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?) " +
+      "ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+    args: [keyId, tag.TagKey, tag.TagValue],
+  };
+}
+
+function keyFromRow(row: Row): KeyRecord {
+  return {
+    keyId: text(row, "key_id"),
+    accountId: text(row, "account_id"),
+    region: text(row, "region"),
+    createdAt: int(row, "created_at"),
+    description: text(row, "description"),
+    keySpec: text(row, "key_spec") as KeySpec,
+    keyUsage: text(row, "key_usage") as KeyUsage,
+    origin: text(row, "origin") as Origin,
+    state: text(row, "state") as KeyState,
+    deletionDate: intOrNull(row, "deletion_date"),
+    pendingWindowInDays: intOrNull(row, "pending_window_in_days"),
+    policy: text(row, "policy"),
+    currentMaterialVersion: int(row, "current_material_version"),
+  };
+}
+
+function aliasFromRow(row: Row): AliasRecord {
+  return {
+    accountId: text(row, "account_id"),
+    region: text(row, "region"),
+    name: text(row, "name"),
+    targetKeyId: text(row, "target_key_id"),
+    createdAt: int(row, "created_at"),
+    updatedAt: int(row, "updated_at"),
+  };
+}
+
+function column(row: Row, name: string): Value {
+  const value = row[name];
+  if (value === undefined) throw new Error(`column ${name} missing from result`);
+  return value;
+}
+
+function text(row: Row, name: string): string {
+  const value = column(row, name);
+  if (typeof value !== "string") throw new Error(`column ${name} is not text`);
+  return value;
+}
+
+function int(row: Row, name: string): number {
+  const value = column(row, name);
+  if (typeof value !== "number") throw new Error(`column ${name} is not an integer`);
+  return value;
+}
+
+function intOrNull(row: Row, name: string): number | null {
+  return column(row, name) === null ? null : int(row, name);
+}
+
+function blob(row: Row, name: string): Uint8Array {
+  const value = column(row, name);
+  if (!(value instanceof ArrayBuffer)) throw new Error(`column ${name} is not a blob`);
+  return new Uint8Array(value);
+}
