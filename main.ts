@@ -45,7 +45,10 @@ export async function openService(
 ): Promise<Service> {
   const clock = options.clock ?? { now: () => Date.now() };
   const log = options.log ?? jsonLog(config.logLevel);
-  const rootKey = await loadOrCreateRootKey({ rootKey: config.rootKey, rootKeyFile: config.rootKeyFile });
+  const rootKey = await loadOrCreateRootKey({
+    rootKey: config.rootKey,
+    rootKeyFile: config.rootKeyFile,
+  });
   const db = await openDatabase(config.dbUrl, config.dbAuthToken);
   await migrate(db);
   const store = new SqliteStore(db, rootKey);
@@ -81,13 +84,19 @@ async function main(): Promise<void> {
     );
   }
   const purge = setInterval(() => {
-    service.kms.purgeDueKeys().catch((error) => log({ level: "error", message: "purge failed", error: String(error) }));
+    service.kms.purgeDueKeys().catch((error) =>
+      log({ level: "error", message: "purge failed", error: String(error) })
+    );
   }, 60_000);
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
     onListen: ({ hostname, port }) =>
-      log({ level: "info", message: `KMS listening on http://${hostname}:${port}`, region: config.region }),
+      log({
+        level: "info",
+        message: `KMS listening on http://${hostname}:${port}`,
+        region: config.region,
+      }),
   }, service.app.fetch);
   const stop = async () => {
     clearInterval(purge);

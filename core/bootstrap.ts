@@ -33,7 +33,11 @@ export interface AdminCredentialResult {
 export async function ensureAdminCredential(
   store: CredentialStore,
   clock: Clock,
-  options: { accountId: string; accessKeyId?: string | undefined; secretAccessKey?: string | undefined },
+  options: {
+    accountId: string;
+    accessKeyId?: string | undefined;
+    secretAccessKey?: string | undefined;
+  },
 ): Promise<AdminCredentialResult | null> {
   const principalArn = accountRootArn(options.accountId);
   if (options.accessKeyId !== undefined && options.secretAccessKey !== undefined) {

@@ -6,13 +6,15 @@
  *
  * where `keyId` is a text string (UUID or `mrk-` + 32 hex), `materialVersion`
  * an unsigned integer below 2^32 and the rest byte strings; the tag is
- * AES-GCM's 16 bytes. Only the shortest (canonical) encoding is accepted: a
- * decoded blob is re-encoded and must give the input bytes back, which rejects
- * CBOR tags, indefinite lengths, non-minimal integers, floats and trailing
- * bytes alike. Overhead over the plaintext: 89 bytes for 8 to 239 bytes of
- * plaintext, 90 bytes up to 4096 (a 4096-byte plaintext gives a 4186-byte
- * blob, against AWS's 6144-byte limit), plus 1 to 4 bytes once the material
- * version reaches 24.
+ * AES-GCM's 16 bytes. Only the shortest (canonical) encoding is accepted: the
+ * decoded fields are re-encoded and must give the input bytes back, which
+ * rejects CBOR tags, indefinite lengths, non-minimal integers, floats and
+ * trailing bytes alike.
+ *
+ * Overhead over the plaintext: 89 bytes for 8 to 239 bytes of plaintext, 90
+ * bytes up to 4096 (a 4096-byte plaintext gives a 4186-byte blob, against
+ * AWS's 6144-byte limit), plus 1 to 4 bytes once the material version
+ * reaches 24.
  *
  * @module
  */
@@ -42,9 +44,10 @@ export const IV_BYTES = 12;
 export const TAG_BYTES = 16;
 
 const MAX_MATERIAL_VERSION = 0xffff_ffff;
-/** CBOR initial bytes: array of 6 items, then unsigned integer 1. */
-const BLOB_PREFIX_0 = 0x86;
-const BLOB_PREFIX_1 = CIPHERTEXT_FORMAT_VERSION;
+/** CBOR initial bytes of the envelope: array of 6 items, then unsigned integer 1. */
+const ARRAY_OF_6 = 0x86;
+/** CBOR initial byte of the header: array of 5 items. */
+const ARRAY_OF_5 = 0x85;
 
 // Byte strings as plain major type 2 (no typed-array tag), no record extension.
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false });
@@ -56,18 +59,19 @@ const decoder = new Decoder({ useRecords: false });
  * @throws {TypeError} when a field has the wrong type or length (a caller bug, not a client error).
  */
 export function encodeCiphertextBlob(blob: CiphertextBlob): Uint8Array {
-  checkHeader(blob);
   if (!(blob.ciphertext instanceof Uint8Array) || blob.ciphertext.length < TAG_BYTES) {
     throw new TypeError("ciphertext must hold at least a 16-byte tag");
   }
-  return encodeCanonical([
-    CIPHERTEXT_FORMAT_VERSION,
-    blob.keyId,
-    blob.materialVersion,
-    blob.nonce,
-    blob.iv,
-    blob.ciphertext,
-  ]);
+  const header = headerBytes(blob);
+  const head = byteStringHead(blob.ciphertext.length);
+  // The header's 5 items, the array head made 6, then the ciphertext byte string: exactly what
+  // cbor-x gives for the whole 6-item array, without copying the ciphertext through its buffer.
+  const out = new Uint8Array(header.length + head.length + blob.ciphertext.length);
+  out.set(header, 0);
+  out[0] = ARRAY_OF_6;
+  out.set(head, header.length);
+  out.set(blob.ciphertext, header.length + head.length);
+  return out;
 }
 
 /**
@@ -75,7 +79,10 @@ export function encodeCiphertextBlob(blob: CiphertextBlob): Uint8Array {
  * @throws {InvalidCiphertextException} for any defect: not CBOR, wrong shape, types or lengths, unknown version, bad key id, trailing bytes, non-canonical encoding.
  */
 export function decodeCiphertextBlob(bytes: Uint8Array): CiphertextBlob {
-  if (!(bytes instanceof Uint8Array) || bytes[0] !== BLOB_PREFIX_0 || bytes[1] !== BLOB_PREFIX_1) {
+  if (
+    !(bytes instanceof Uint8Array) || bytes[0] !== ARRAY_OF_6 ||
+    bytes[1] !== CIPHERTEXT_FORMAT_VERSION
+  ) {
     throw invalidCiphertext();
   }
   let decoded: unknown;
@@ -97,21 +104,21 @@ export function decodeCiphertextBlob(bytes: Uint8Array): CiphertextBlob {
   ) {
     throw invalidCiphertext();
   }
-  const blob: CiphertextBlob = {
-    keyId,
-    materialVersion,
-    nonce: copyBytes(nonce),
-    iv: copyBytes(iv),
-    ciphertext: copyBytes(ciphertext),
-  };
-  let again: Uint8Array;
-  try {
-    again = encodeCiphertextBlob(blob);
-  } catch {
+  // Canonical form: the input must be byte for byte what encodeCiphertextBlob would write for
+  // these fields. Re-encoding the header and the ciphertext's length head is enough: with the
+  // total length fixed, what remains is the ciphertext, taken straight from the input.
+  const blob = { keyId, materialVersion, nonce: copyBytes(nonce), iv: copyBytes(iv) };
+  const header = headerBytes(blob);
+  const head = byteStringHead(ciphertext.length);
+  const start = header.length + head.length;
+  if (
+    bytes.length !== start + ciphertext.length ||
+    !bytesEqual(bytes.subarray(1, header.length), header.subarray(1)) ||
+    !bytesEqual(bytes.subarray(header.length, start), head)
+  ) {
     throw invalidCiphertext();
   }
-  if (!bytesEqual(again, bytes)) throw invalidCiphertext();
-  return blob;
+  return { ...blob, ciphertext: copyBytes(bytes.subarray(start)) };
 }
 
 /**
@@ -120,13 +127,15 @@ export function decodeCiphertextBlob(bytes: Uint8Array): CiphertextBlob {
  */
 export function headerBytes(blob: Omit<CiphertextBlob, "ciphertext">): Uint8Array {
   checkHeader(blob);
-  return encodeCanonical([
+  const header = encoder.encode([
     CIPHERTEXT_FORMAT_VERSION,
     blob.keyId,
     blob.materialVersion,
     blob.nonce,
     blob.iv,
   ]);
+  if (header[0] !== ARRAY_OF_5) throw new TypeError("unexpected CBOR header encoding");
+  return copyBytes(header);
 }
 
 function checkHeader(blob: Omit<CiphertextBlob, "ciphertext">): void {
@@ -149,12 +158,20 @@ function isMaterialVersion(value: unknown): value is number {
     value <= MAX_MATERIAL_VERSION;
 }
 
-/** cbor-x output copied into a plain, exactly sized Uint8Array (not a view of its shared buffer). */
-function encodeCanonical(items: unknown[]): Uint8Array {
-  return copyBytes(encoder.encode(items));
+/** The shortest CBOR head of a byte string of `length` bytes (RFC 8949 section 4.2.1). */
+function byteStringHead(length: number): Uint8Array {
+  if (length < 24) return Uint8Array.of(0x40 | length);
+  if (length < 0x100) return Uint8Array.of(0x58, length);
+  if (length < 0x1_0000) return Uint8Array.of(0x59, length >>> 8, length & 0xff);
+  if (length <= 0xffff_ffff) {
+    const head = Uint8Array.of(0x5a, 0, 0, 0, 0);
+    new DataView(head.buffer).setUint32(1, length);
+    return head;
+  }
+  throw new TypeError("ciphertext too long");
 }
 
-/** A plain Uint8Array copy (`set` is a memcpy; the typed-array constructor is several times slower). */
+/** A plain, exactly sized copy (also of cbor-x output, which views a shared buffer); `set` is a memcpy. */
 function copyBytes(source: Uint8Array): Uint8Array {
   const out = new Uint8Array(source.length);
   out.set(source);

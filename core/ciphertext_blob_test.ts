@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Encoder } from "cbor-x";
 import {
   type CiphertextBlob,
   decodeCiphertextBlob,
@@ -39,13 +40,21 @@ const array = (items: number[][]) => [...head(4, items.length), ...items.flat()]
 const bytes = (a: number[]) => new Uint8Array(a);
 
 function canonical(b: CiphertextBlob): number[] {
-  return array([uint(1), tstr(b.keyId), uint(b.materialVersion), bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext)]);
+  return array([
+    uint(1),
+    tstr(b.keyId),
+    uint(b.materialVersion),
+    bstr(b.nonce),
+    bstr(b.iv),
+    bstr(b.ciphertext),
+  ]);
 }
 
 function assertInvalid(input: Uint8Array, message?: string): void {
   assert.throws(
     () => decodeCiphertextBlob(input),
-    (e: unknown) => e instanceof InvalidCiphertextException && e.message === "The ciphertext is invalid.",
+    (e: unknown) =>
+      e instanceof InvalidCiphertextException && e.message === "The ciphertext is invalid.",
     message,
   );
 }
@@ -58,8 +67,27 @@ Deno.test("a blob round-trips through encode and decode", () => {
 
 Deno.test("the encoding is the canonical CBOR array [1, keyId, materialVersion, nonce, iv, ciphertext]", () => {
   for (const mv of [0, 1, 23, 24, 255, 256, 65535, 65536, 0xffff_ffff]) {
-    const blob = sample({ materialVersion: mv });
-    assert.deepEqual(encodeCiphertextBlob(blob), bytes(canonical(blob)));
+    for (const len of [16, 23, 24, 300, 70000]) {
+      const blob = sample({ materialVersion: mv, ciphertext: new Uint8Array(len).fill(7) });
+      assert.deepEqual(encodeCiphertextBlob(blob), bytes(canonical(blob)));
+    }
+  }
+});
+
+Deno.test("the encoding equals cbor-x's own encoding of the whole array, for every length class", () => {
+  const cbor = new Encoder({ useRecords: false, tagUint8Array: false });
+  for (const len of [16, 23, 24, 255, 256, 4112, 65535, 65536, 70000]) {
+    const blob = sample({ ciphertext: new Uint8Array(len).fill(len & 0xff) });
+    const whole = cbor.encode([
+      1,
+      blob.keyId,
+      blob.materialVersion,
+      blob.nonce,
+      blob.iv,
+      blob.ciphertext,
+    ]);
+    assert.deepEqual(encodeCiphertextBlob(blob), new Uint8Array(whole), `length ${len}`);
+    assert.deepEqual(decodeCiphertextBlob(encodeCiphertextBlob(blob)), blob);
   }
 });
 
@@ -123,14 +151,37 @@ Deno.test("decode rejects every truncation and an appended byte", () => {
 Deno.test("decode rejects an unknown format version", () => {
   for (const version of [0, 2, 23, 255]) {
     const b = sample();
-    assertInvalid(bytes(array([uint(version), tstr(b.keyId), uint(1), bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext)])));
+    assertInvalid(
+      bytes(
+        array([
+          uint(version),
+          tstr(b.keyId),
+          uint(1),
+          bstr(b.nonce),
+          bstr(b.iv),
+          bstr(b.ciphertext),
+        ]),
+      ),
+    );
   }
 });
 
 Deno.test("decode rejects a wrong number of items", () => {
   const b = sample();
   assertInvalid(bytes(array([uint(1), tstr(b.keyId), uint(1), bstr(b.nonce), bstr(b.iv)])));
-  assertInvalid(bytes(array([uint(1), tstr(b.keyId), uint(1), bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext), uint(0)])));
+  assertInvalid(
+    bytes(
+      array([
+        uint(1),
+        tstr(b.keyId),
+        uint(1),
+        bstr(b.nonce),
+        bstr(b.iv),
+        bstr(b.ciphertext),
+        uint(0),
+      ]),
+    ),
+  );
   assertInvalid(bytes([...head(5, 0)]));
 });
 
@@ -151,7 +202,18 @@ Deno.test("decode rejects malformed key ids", () => {
     assertInvalid(bytes(canonical({ ...b, keyId })), JSON.stringify(keyId));
   }
   // The key id as a byte string instead of a text string.
-  assertInvalid(bytes(array([uint(1), bstr(new TextEncoder().encode(KEY_ID)), uint(1), bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext)])));
+  assertInvalid(
+    bytes(
+      array([
+        uint(1),
+        bstr(new TextEncoder().encode(KEY_ID)),
+        uint(1),
+        bstr(b.nonce),
+        bstr(b.iv),
+        bstr(b.ciphertext),
+      ]),
+    ),
+  );
 });
 
 Deno.test("decode rejects wrong nonce, IV and ciphertext lengths", () => {
@@ -162,12 +224,17 @@ Deno.test("decode rejects wrong nonce, IV and ciphertext lengths", () => {
   assertInvalid(bytes(canonical(sample({ ciphertext: new Uint8Array(15) }))));
   assertInvalid(bytes(canonical(sample({ ciphertext: new Uint8Array(0) }))));
   // The shortest valid ciphertext is a bare 16-byte tag.
-  assert.equal(decodeCiphertextBlob(bytes(canonical(sample({ ciphertext: new Uint8Array(16) })))).ciphertext.length, 16);
+  assert.equal(
+    decodeCiphertextBlob(bytes(canonical(sample({ ciphertext: new Uint8Array(16) })))).ciphertext
+      .length,
+    16,
+  );
 });
 
 Deno.test("decode rejects material versions that are negative, fractional, floats or too large", () => {
   const b = sample();
-  const withVersion = (v: number[]) => bytes(array([uint(1), tstr(b.keyId), v, bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext)]));
+  const withVersion = (v: number[]) =>
+    bytes(array([uint(1), tstr(b.keyId), v, bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext)]));
   assertInvalid(withVersion(head(1, 0))); // -1
   assertInvalid(withVersion([0xf9, 0x3c, 0x00])); // half float 1.0
   assertInvalid(withVersion([0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0])); // 1.5
@@ -197,7 +264,9 @@ Deno.test("decode rejects non-canonical encodings of valid content", () => {
 Deno.test("decode rejects a record-extension or set tag in place of a field", () => {
   const b = sample();
   const items = [uint(1), tstr(b.keyId), uint(1), bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext)];
-  assertInvalid(bytes(array([...items.slice(0, 5), [0xd8, 0x69, ...array([array([tstr("a")]), uint(1)])]])));
+  assertInvalid(
+    bytes(array([...items.slice(0, 5), [0xd8, 0x69, ...array([array([tstr("a")]), uint(1)])]])),
+  );
   assertInvalid(bytes(array([...items.slice(0, 5), [0xd9, 0x01, 0x02, ...array([uint(1)])]])));
   // A later, valid blob still decodes.
   assert.deepEqual(decodeCiphertextBlob(bytes(canonical(b))), b);

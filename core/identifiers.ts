@@ -14,7 +14,8 @@ export type KeyIdentifier =
   | { kind: "aliasName"; aliasName: string }
   | { kind: "aliasArn"; aliasName: string; region: string; accountId: string };
 
-const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+const KEY_ID =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const KMS_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
 
 /** True when `value` has the shape of a key id (UUID or `mrk-` + 32 hex). */

@@ -29,7 +29,11 @@ export interface KeyMetadata {
 }
 
 /** Builds KeyMetadata for `key`, whose ARN is `arn`, current material id `keyMaterialId`. */
-export function keyMetadata(key: KeyRecord, arn: string, keyMaterialId: string | null): KeyMetadata {
+export function keyMetadata(
+  key: KeyRecord,
+  arn: string,
+  keyMaterialId: string | null,
+): KeyMetadata {
   const spec = KEY_SPECS[key.keySpec];
   const metadata: KeyMetadata = {
     AWSAccountId: key.accountId,
@@ -46,9 +50,13 @@ export function keyMetadata(key: KeyRecord, arn: string, keyMaterialId: string |
     KeySpec: key.keySpec,
     MultiRegion: false,
   };
-  if (key.keyUsage === "ENCRYPT_DECRYPT") metadata.EncryptionAlgorithms = [...spec.encryptionAlgorithms];
+  if (key.keyUsage === "ENCRYPT_DECRYPT") {
+    metadata.EncryptionAlgorithms = [...spec.encryptionAlgorithms];
+  }
   if (key.deletionDate !== null) metadata.DeletionDate = new Date(key.deletionDate);
-  if (key.pendingWindowInDays !== null) metadata.PendingDeletionWindowInDays = key.pendingWindowInDays;
+  if (key.pendingWindowInDays !== null) {
+    metadata.PendingDeletionWindowInDays = key.pendingWindowInDays;
+  }
   if (keyMaterialId !== null) metadata.CurrentKeyMaterialId = keyMaterialId;
   return metadata;
 }

@@ -6,7 +6,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
  * @module
  */
-import { DisabledException, KMSInvalidStateException, type KmsErrorName } from "./errors.ts";
+import { DisabledException, type KmsErrorName, KMSInvalidStateException } from "./errors.ts";
 import type { KeyState } from "./types.ts";
 
 /** Operations that act on an existing key and so depend on its state. */
@@ -31,7 +31,9 @@ export type KeyOperation =
   | "UpdateAlias"
   | "UpdateKeyDescription";
 
-type Refusals = Readonly<Partial<Record<KeyState, "DisabledException" | "KMSInvalidStateException">>>;
+type Refusals = Readonly<
+  Partial<Record<KeyState, "DisabledException" | "KMSInvalidStateException">>
+>;
 
 const INVALID = "KMSInvalidStateException" as const;
 const DISABLED = "DisabledException" as const;

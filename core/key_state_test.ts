@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { DisabledException, KMSInvalidStateException } from "./errors.ts";
-import { assertKeyStateAllows, KEY_STATE_RULES, type KeyOperation, refusalFor } from "./key_state.ts";
+import {
+  assertKeyStateAllows,
+  KEY_STATE_RULES,
+  type KeyOperation,
+  refusalFor,
+} from "./key_state.ts";
 import type { KeyState } from "./types.ts";
 
 const STATES: KeyState[] = [
@@ -16,29 +21,110 @@ const STATES: KeyState[] = [
 
 /** AWS's key-state table for the operations of this KMS, transcribed cell by cell ("ok" = allowed). */
 const EXPECTED: Record<KeyOperation, Partial<Record<KeyState, string>>> = {
-  Encrypt: { Enabled: "ok", Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException", PendingImport: "KMSInvalidStateException" },
-  Decrypt: { Enabled: "ok", Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException", PendingImport: "KMSInvalidStateException" },
-  GenerateDataKey: { Enabled: "ok", Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" },
-  GenerateDataKeyWithoutPlaintext: { Enabled: "ok", Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" },
-  ReEncryptFrom: { Enabled: "ok", Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" },
-  ReEncryptTo: { Enabled: "ok", Disabled: "DisabledException", PendingDeletion: "KMSInvalidStateException" },
-  DescribeKey: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok", PendingImport: "ok", Unavailable: "ok" },
+  Encrypt: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  Decrypt: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  GenerateDataKey: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+  },
+  GenerateDataKeyWithoutPlaintext: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+  },
+  ReEncryptFrom: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+  },
+  ReEncryptTo: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+  },
+  DescribeKey: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "ok",
+    PendingImport: "ok",
+    Unavailable: "ok",
+  },
   ListAliases: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
   ListResourceTags: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
   DeleteAlias: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
-  CancelKeyDeletion: { Enabled: "KMSInvalidStateException", Disabled: "KMSInvalidStateException", PendingDeletion: "ok" },
-  ScheduleKeyDeletion: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "ok" },
-  EnableKey: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "KMSInvalidStateException" },
-  DisableKey: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "ok" },
-  CreateAlias: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "ok" },
-  UpdateAlias: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "ok" },
-  TagResource: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "ok" },
-  UntagResource: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "ok" },
-  UpdateKeyDescription: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException", PendingImport: "ok" },
+  CancelKeyDeletion: {
+    Enabled: "KMSInvalidStateException",
+    Disabled: "KMSInvalidStateException",
+    PendingDeletion: "ok",
+  },
+  ScheduleKeyDeletion: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  EnableKey: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  DisableKey: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  CreateAlias: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  UpdateAlias: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  TagResource: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  UntagResource: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  UpdateKeyDescription: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
 };
 
 Deno.test("key-state table matches AWS's table in every transcribed cell", () => {
-  for (const [operation, cells] of Object.entries(EXPECTED) as [KeyOperation, Partial<Record<KeyState, string>>][]) {
+  for (
+    const [operation, cells] of Object.entries(EXPECTED) as [
+      KeyOperation,
+      Partial<Record<KeyState, string>>,
+    ][]
+  ) {
     for (const [state, expected] of Object.entries(cells) as [KeyState, string][]) {
       assert.equal(refusalFor(operation, state) ?? "ok", expected, `${operation} on ${state}`);
     }
@@ -50,16 +136,28 @@ Deno.test("key-state table has a row for every operation and only known exceptio
   for (const operation of Object.keys(KEY_STATE_RULES) as KeyOperation[]) {
     for (const state of STATES) {
       const refusal = refusalFor(operation, state);
-      assert.ok(refusal === undefined || refusal === "DisabledException" || refusal === "KMSInvalidStateException");
+      assert.ok(
+        refusal === undefined || refusal === "DisabledException" ||
+          refusal === "KMSInvalidStateException",
+      );
     }
   }
 });
 
 Deno.test("assertKeyStateAllows throws the exception class the table names", () => {
   const arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-  assert.throws(() => assertKeyStateAllows("Encrypt", { arn, state: "Disabled" }), DisabledException);
-  assert.throws(() => assertKeyStateAllows("Encrypt", { arn, state: "PendingDeletion" }), KMSInvalidStateException);
-  assert.throws(() => assertKeyStateAllows("CancelKeyDeletion", { arn, state: "Enabled" }), KMSInvalidStateException);
+  assert.throws(
+    () => assertKeyStateAllows("Encrypt", { arn, state: "Disabled" }),
+    DisabledException,
+  );
+  assert.throws(
+    () => assertKeyStateAllows("Encrypt", { arn, state: "PendingDeletion" }),
+    KMSInvalidStateException,
+  );
+  assert.throws(
+    () => assertKeyStateAllows("CancelKeyDeletion", { arn, state: "Enabled" }),
+    KMSInvalidStateException,
+  );
   assertKeyStateAllows("Encrypt", { arn, state: "Enabled" });
   assertKeyStateAllows("DescribeKey", { arn, state: "PendingDeletion" });
 });

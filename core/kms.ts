@@ -130,12 +130,18 @@ export class Kms {
    * @throws {NotFoundException} unknown key or alias, or an alias where only keys are accepted.
    * @throws {AccessDeniedException} a key of another account.
    */
-  async resolveKey(caller: Caller, keyIdInput: string, options: ResolveOptions): Promise<LoadedKey> {
+  async resolveKey(
+    caller: Caller,
+    keyIdInput: string,
+    options: ResolveOptions,
+  ): Promise<LoadedKey> {
     const id = parseKeyIdentifier(keyIdInput);
     if ((id.kind === "aliasName" || id.kind === "aliasArn") && !options.allowAlias) {
       throw new NotFoundException(`Invalid keyId '${keyIdInput}'`);
     }
-    const accountId = id.kind === "keyArn" || id.kind === "aliasArn" ? id.accountId : caller.accountId;
+    const accountId = id.kind === "keyArn" || id.kind === "aliasArn"
+      ? id.accountId
+      : caller.accountId;
     const region = id.kind === "keyArn" || id.kind === "aliasArn" ? id.region : this.region;
     if (accountId !== caller.accountId) throw accessDenied(caller, options.action, keyIdInput);
     if (region !== this.region) throw notFound(keyIdInput);
@@ -143,14 +149,18 @@ export class Kms {
     if (id.kind === "aliasName" || id.kind === "aliasArn") {
       const target = await this.aliasTarget(accountId, id.aliasName);
       if (target === null) {
-        throw new NotFoundException(`Alias ${aliasArn(region, accountId, id.aliasName)} is not found.`);
+        throw new NotFoundException(
+          `Alias ${aliasArn(region, accountId, id.aliasName)} is not found.`,
+        );
       }
       keyId = target;
     } else {
       keyId = id.keyId;
     }
     const key = await this.findKey(keyId);
-    if (key === null || key.record.accountId !== accountId) throw notFound(keyArn(region, accountId, keyId));
+    if (key === null || key.record.accountId !== accountId) {
+      throw notFound(keyArn(region, accountId, keyId));
+    }
     return key;
   }
 

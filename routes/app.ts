@@ -11,7 +11,14 @@ import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { OPERATIONS } from "./operations.ts";
-import { AMZ_JSON, assertAmzJson, operationName, parseJsonObject, readBody, toWire } from "./protocol.ts";
+import {
+  AMZ_JSON,
+  assertAmzJson,
+  operationName,
+  parseJsonObject,
+  readBody,
+  toWire,
+} from "./protocol.ts";
 import { verifySigV4 } from "./sigv4.ts";
 import { validationError } from "./validation_message.ts";
 
@@ -28,7 +35,11 @@ export interface AppDeps {
 const REQUIRED_SIGNED_HEADERS = ["host", "x-amz-target", "content-type"] as const;
 
 /** Answers one AWS JSON 1.1 request. */
-async function handleKmsRequest(deps: AppDeps, request: Request, requestId: string): Promise<Response> {
+async function handleKmsRequest(
+  deps: AppDeps,
+  request: Request,
+  requestId: string,
+): Promise<Response> {
   const body = await readBody(request);
   assertAmzJson(request.headers.get("content-type"));
   const name = operationName(request.headers.get("x-amz-target"));
@@ -63,7 +74,9 @@ export function createApp(deps: AppDeps): Hono {
       level: "error",
       requestId,
       message: "internal error",
-      error: error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error),
+      error: error instanceof Error
+        ? `${error.name}: ${error.message}\n${error.stack}`
+        : String(error),
     });
 
   app.post("/", async (c) => {
@@ -83,7 +96,9 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => {
     const requestId = crypto.randomUUID();
     const reply = errorReply(
-      new UnknownOperationException(`No operation at ${c.req.method} ${new URL(c.req.url).pathname}.`),
+      new UnknownOperationException(
+        `No operation at ${c.req.method} ${new URL(c.req.url).pathname}.`,
+      ),
       logInternal(requestId),
     );
     return errorResponse({ ...reply, status: 404 }, requestId);

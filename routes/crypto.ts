@@ -27,6 +27,9 @@ export const CRYPTO_OPERATIONS: Readonly<Record<string, Operation>> = {
   Decrypt: operation(DecryptRequest, decrypt),
   ReEncrypt: operation(ReEncryptRequest, reEncrypt),
   GenerateDataKey: operation(GenerateDataKeyRequest, generateDataKey),
-  GenerateDataKeyWithoutPlaintext: operation(GenerateDataKeyWithoutPlaintextRequest, generateDataKeyWithoutPlaintext),
+  GenerateDataKeyWithoutPlaintext: operation(
+    GenerateDataKeyWithoutPlaintextRequest,
+    generateDataKeyWithoutPlaintext,
+  ),
   GenerateRandom: operation(GenerateRandomRequest, generateRandom),
 };

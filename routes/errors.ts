@@ -27,14 +27,21 @@ export interface ErrorReply {
 export function errorReply(error: unknown, log: (error: unknown) => void): ErrorReply {
   if (error instanceof KmsError) {
     const status = STATUS[error.name] ?? (error.fault === "server" ? 500 : 400);
-    return { status, name: error.name, body: JSON.stringify({ __type: error.name, message: error.message }) };
+    return {
+      status,
+      name: error.name,
+      body: JSON.stringify({ __type: error.name, message: error.message }),
+    };
   }
   log(error);
   const name = "KMSInternalException";
   return {
     status: 500,
     name,
-    body: JSON.stringify({ __type: name, message: "An internal error occurred. Retry the request." }),
+    body: JSON.stringify({
+      __type: name,
+      message: "An internal error occurred. Retry the request.",
+    }),
   };
 }
 

@@ -12,5 +12,10 @@ import { TAG_OPERATIONS } from "./tags.ts";
 
 /** Every operation this KMS answers. */
 export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
-  Object.entries({ ...KEY_OPERATIONS, ...CRYPTO_OPERATIONS, ...ALIAS_OPERATIONS, ...TAG_OPERATIONS }),
+  Object.entries({
+    ...KEY_OPERATIONS,
+    ...CRYPTO_OPERATIONS,
+    ...ALIAS_OPERATIONS,
+    ...TAG_OPERATIONS,
+  }),
 );

@@ -47,7 +47,8 @@ export function assertAmzJson(contentType: string | null): void {
  * @throws {RequestEntityTooLargeException}
  */
 export async function readBody(request: Request): Promise<Uint8Array> {
-  const tooLarge = () => new RequestEntityTooLargeException(`Request body must not exceed ${MAX_BODY_BYTES} bytes.`);
+  const tooLarge = () =>
+    new RequestEntityTooLargeException(`Request body must not exceed ${MAX_BODY_BYTES} bytes.`);
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) {
     await request.body?.cancel();

@@ -59,6 +59,7 @@ const TERMINATOR = "aws4_request";
 const MAX_SKEW_MS = 5 * 60 * 1000;
 const SKEW_TEXT = "5 min.";
 const AUTH_PARAMS = ["Credential", "Signature", "SignedHeaders"] as const;
+const AUTH_PARAM_NAMES: ReadonlySet<string> = new Set(AUTH_PARAMS);
 const SIGNER_CACHE_SIZE = 1024;
 const HMAC_BLOCK = 64;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -76,12 +77,9 @@ const MSG_PAYLOAD_HASH =
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
-/**
- * SHA-256, or HMAC-SHA256 when constructed with a secret, over node:crypto,
- * in the shape smithy's `sha256` option wants. HMAC is RFC 2104 over two
- * plain hashes, which is faster in Deno than `createHmac`.
- */
+/** SHA-256, or HMAC-SHA256 given a secret, over node:crypto for smithy's `sha256` option. @throws nothing */
 export class NodeSha256 implements Checksum {
+  // HMAC is RFC 2104 over two plain hashes: in Deno that is faster than createHmac.
   readonly digestLength = 32;
   readonly #pads: { inner: Uint8Array; outer: Uint8Array } | null;
   #hash: Hash;
@@ -121,16 +119,21 @@ export class NodeSha256 implements Checksum {
 
 function toBytes(data: SourceData): Uint8Array {
   if (typeof data === "string") return utf8.encode(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (ArrayBuffer.isView(data)) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
   return new Uint8Array(data);
 }
 
 function hmacPads(key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } {
-  const block = new Uint8Array(HMAC_BLOCK);
-  block.set(key.length > HMAC_BLOCK ? createHash("sha256").update(key).digest() : key);
-  const inner = block.map((byte) => byte ^ 0x36);
-  const outer = block.map((byte) => byte ^ 0x5c);
-  block.fill(0);
+  const k = key.length > HMAC_BLOCK ? createHash("sha256").update(key).digest() : key;
+  const inner = new Uint8Array(HMAC_BLOCK);
+  const outer = new Uint8Array(HMAC_BLOCK);
+  for (let i = 0; i < HMAC_BLOCK; i++) {
+    const byte = k[i] ?? 0;
+    inner[i] = byte ^ 0x36;
+    outer[i] = byte ^ 0x5c;
+  }
   return { inner, outer };
 }
 
@@ -150,7 +153,9 @@ export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promi
   if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
   const request = toSmithyRequest(req, signedHeaders);
   const expected = await expectedSignature(credential, request, auth, signingDate, opts);
-  if (!constantTimeEqual(expected, auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
+  if (!constantTimeEqual(expected, auth.signature)) {
+    throw new InvalidSignatureException(MSG_MISMATCH);
+  }
   return {
     accessKeyId: credential.accessKeyId,
     accountId: credential.accountId,
@@ -187,7 +192,7 @@ function addParameter(params: Map<string, string>, part: string, header: string)
     );
   }
   const key = part.slice(0, eq).trim();
-  if (!(AUTH_PARAMS as readonly string[]).includes(key) || params.has(key)) {
+  if (!AUTH_PARAM_NAMES.has(key) || params.has(key)) {
     throw new IncompleteSignatureException(
       `Authorization header has an unexpected or repeated parameter: '${key}'.`,
     );
@@ -225,7 +230,14 @@ function missingDateMessage(headers: Headers): string {
 export function parseAmzDate(value: string): Date {
   const m = AMZ_DATE.exec(value);
   const date = m === null ? null : new Date(
-    Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])),
+    Date.UTC(
+      Number(m[1]),
+      Number(m[2]) - 1,
+      Number(m[3]),
+      Number(m[4]),
+      Number(m[5]),
+      Number(m[6]),
+    ),
   );
   if (date === null || Number.isNaN(date.getTime()) || formatAmzDate(date.getTime()) !== value) {
     throw new IncompleteSignatureException(
@@ -261,13 +273,20 @@ function checkRequiredHeaders(signedHeaders: readonly string[], required: readon
   const signed = new Set(signedHeaders.map((name) => name.toLowerCase()));
   for (const name of [...required, "x-amz-date"]) {
     if (signed.has(name.toLowerCase())) continue;
-    const shown = name.toLowerCase() === "host" ? "'Host' or ':authority'" : `'${displayName(name)}'`;
-    throw new InvalidSignatureException(`${shown} must be a 'SignedHeader' in the AWS Authorization.`);
+    const shown = name.toLowerCase() === "host"
+      ? "'Host' or ':authority'"
+      : `'${displayName(name)}'`;
+    throw new InvalidSignatureException(
+      `${shown} must be a 'SignedHeader' in the AWS Authorization.`,
+    );
   }
 }
 
 function displayName(header: string): string {
-  return header.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash, c: string) => dash + c.toUpperCase());
+  return header.toLowerCase().replace(
+    /(^|-)([a-z])/g,
+    (_, dash, c: string) => dash + c.toUpperCase(),
+  );
 }
 
 function checkAlgorithm(algorithm: string): void {
@@ -294,7 +313,13 @@ function parseCredentialScope(credential: string): CredentialScope {
         `e.g. keyid/date/region/service/term, got '${credential}'`,
     );
   }
-  return { accessKeyId: accessKeyId ?? "", date: date ?? "", region: region ?? "", service: service ?? "", terminator };
+  return {
+    accessKeyId: accessKeyId ?? "",
+    date: date ?? "",
+    region: region ?? "",
+    service: service ?? "",
+    terminator,
+  };
 }
 
 function checkScope(scope: CredentialScope, amzDate: string, opts: SigV4Options): void {
@@ -304,11 +329,13 @@ function checkScope(scope: CredentialScope, amzDate: string, opts: SigV4Options)
     message += `Credential should be scoped to correct service: '${opts.service}'. `;
   }
   if (scope.terminator !== TERMINATOR) {
-    message += `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${scope.terminator}'. `;
+    message +=
+      `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${scope.terminator}'. `;
   }
   const day = amzDate.slice(0, 8);
   if (scope.date !== day) {
-    message += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: " +
+    message +=
+      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: " +
       `'${scope.date}' != '${day}', from '${amzDate}'. `;
   }
   if (message !== "") throw new InvalidSignatureException(message);
@@ -391,7 +418,9 @@ function parseQuery(query: string): Record<string, string | string[]> {
     const key = percentDecode(eq < 0 ? pair : pair.slice(0, eq));
     const value = eq < 0 ? "" : percentDecode(pair.slice(eq + 1));
     const prior = params[key];
-    params[key] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
+    params[key] = prior === undefined
+      ? value
+      : [...(Array.isArray(prior) ? prior : [prior]), value];
   }
   return params;
 }
@@ -454,7 +483,14 @@ async function expectedSignature(
     throw new InvalidSignatureException(MSG_MISMATCH);
   }
   const signer = signerFor(credential, opts);
-  const signed = await signWithSmithy(signer, request, signedHeaders, signingDate, opts.region, opts.service);
+  const signed = await signWithSmithy(
+    signer,
+    request,
+    signedHeaders,
+    signingDate,
+    opts.region,
+    opts.service,
+  );
   const ours = parseAuthorization(String(signed.headers["authorization"]));
   // smithy drops, adds or reorders headers it will not sign; the lists must agree exactly.
   if (ours.signedHeaders !== auth.signedHeaders) throw new InvalidSignatureException(MSG_MISMATCH);

@@ -32,8 +32,7 @@ const BODY = '{"KeyId":"alias/example","Plaintext":"aGVsbG8="}';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-const MISMATCH =
-  "The request signature we calculated does not match the signature you provided. " +
+const MISMATCH = "The request signature we calculated does not match the signature you provided. " +
   "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 const INVALID_TOKEN = "The security token included in the request is invalid.";
 const PAYLOAD_HASH = "The provided 'x-amz-content-sha256' header does not match what was computed.";
@@ -173,7 +172,10 @@ async function assertRejects(
   message: string | RegExp,
 ): Promise<void> {
   const error = await rejection(promise);
-  assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${error.name}: ${error.message}`);
+  assert.ok(
+    error instanceof errorClass,
+    `expected ${errorClass.name}, got ${error.name}: ${error.message}`,
+  );
   assert.equal(error.name, errorClass.name);
   if (typeof message === "string") assert.equal(error.message, message);
   else assert.match(error.message, message);
@@ -258,10 +260,17 @@ Deno.test("SigV4 accepts a signed header whose inner spaces changed, as canonica
   await verifySigV4(withHeader(req, "x-amz-user-agent", "aws-sdk-js/3    ua/2.1"), options());
 });
 
-for (const [label, offset] of [["4 min 59 s in the past", 4 * MINUTE + 59 * SECOND], [
-  "exactly 5 min in the past",
-  5 * MINUTE,
-], ["4 min 59 s in the future", -(4 * MINUTE + 59 * SECOND)], ["exactly 5 min in the future", -5 * MINUTE]] as const) {
+for (
+  const [label, offset] of [
+    ["4 min 59 s in the past", 4 * MINUTE + 59 * SECOND],
+    [
+      "exactly 5 min in the past",
+      5 * MINUTE,
+    ],
+    ["4 min 59 s in the future", -(4 * MINUTE + 59 * SECOND)],
+    ["exactly 5 min in the future", -5 * MINUTE],
+  ] as const
+) {
   Deno.test(`SigV4 accepts a request dated ${label}`, async () => {
     await verifySigV4(await clientSigned(), options({ now: NOW + offset }));
   });
@@ -289,16 +298,27 @@ Deno.test("SigV4 uses the current secret when a cached access key's secret chang
 
 Deno.test("SigV4 rejects a request without an Authorization header", async () => {
   const req = withHeader(await clientSigned(), "authorization", null);
-  await assertRejects(verifySigV4(req, options()), MissingAuthenticationTokenException, "Missing Authentication Token");
+  await assertRejects(
+    verifySigV4(req, options()),
+    MissingAuthenticationTokenException,
+    "Missing Authentication Token",
+  );
 });
 
 Deno.test("SigV4 rejects a non-AWS4 Authorization scheme as a missing token", async () => {
   const req = withHeader(await clientSigned(), "authorization", "Bearer abc.def");
-  await assertRejects(verifySigV4(req, options()), MissingAuthenticationTokenException, "Missing Authentication Token");
+  await assertRejects(
+    verifySigV4(req, options()),
+    MissingAuthenticationTokenException,
+    "Missing Authentication Token",
+  );
 });
 
 Deno.test("SigV4 rejects an algorithm other than AWS4-HMAC-SHA256", async () => {
-  const req = editAuthorization(await clientSigned(), (v) => v.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"));
+  const req = editAuthorization(
+    await clientSigned(),
+    (v) => v.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"),
+  );
   await assertRejects(
     verifySigV4(req, options()),
     IncompleteSignatureException,
@@ -308,7 +328,10 @@ Deno.test("SigV4 rejects an algorithm other than AWS4-HMAC-SHA256", async () => 
 
 for (const param of ["Credential", "SignedHeaders", "Signature"]) {
   Deno.test(`SigV4 rejects an Authorization header without ${param}`, async () => {
-    const req = editAuthorization(await clientSigned(), (v) => v.replace(new RegExp(`,? ?${param}=[^,]*`), ""));
+    const req = editAuthorization(
+      await clientSigned(),
+      (v) => v.replace(new RegExp(`,? ?${param}=[^,]*`), ""),
+    );
     await assertRejects(
       verifySigV4(req, options()),
       IncompleteSignatureException,
@@ -329,7 +352,10 @@ Deno.test("SigV4 rejects an Authorization header with no parameters, naming all 
 });
 
 Deno.test("SigV4 rejects an Authorization parameter without an equal sign", async () => {
-  const req = editAuthorization(await clientSigned(), (v) => v.replace("SignedHeaders=", "SignedHeaders "));
+  const req = editAuthorization(
+    await clientSigned(),
+    (v) => v.replace("SignedHeaders=", "SignedHeaders "),
+  );
   await assertRejects(
     verifySigV4(req, options()),
     IncompleteSignatureException,
@@ -380,7 +406,15 @@ Deno.test("SigV4 rejects a request dated only by the Date header", async () => {
   );
 });
 
-for (const bad of ["2015-08-30T12:36:00Z", "20150830T123600", "20150230T123600Z", "20150830T246000Z", ""]) {
+for (
+  const bad of [
+    "2015-08-30T12:36:00Z",
+    "20150830T123600",
+    "20150230T123600Z",
+    "20150830T246000Z",
+    "",
+  ]
+) {
   Deno.test(`SigV4 rejects X-Amz-Date '${bad}' as not ISO-8601 basic format`, async () => {
     const req = withHeader(await clientSigned(), "x-amz-date", bad);
     await assertRejects(
@@ -439,7 +473,10 @@ for (
 }
 
 Deno.test("SigV4 rejects SignedHeaders naming a header the request does not carry", async () => {
-  const req = editAuthorization(await clientSigned(), (v) => v.replace("host;", "host;x-amz-missing;"));
+  const req = editAuthorization(
+    await clientSigned(),
+    (v) => v.replace("host;", "host;x-amz-missing;"),
+  );
   await assertRejects(verifySigV4(req, options()), InvalidSignatureException, MISMATCH);
 });
 
@@ -469,7 +506,10 @@ Deno.test("SigV4 rejects a credential with four slash-delimited parts", async ()
 });
 
 Deno.test("SigV4 rejects a credential with six slash-delimited parts", async () => {
-  const req = editAuthorization(await clientSigned(), (v) => v.replace("/aws4_request", "/aws4_request/x"));
+  const req = editAuthorization(
+    await clientSigned(),
+    (v) => v.replace("/aws4_request", "/aws4_request/x"),
+  );
   await assertRejects(
     verifySigV4(req, options()),
     IncompleteSignatureException,
@@ -496,7 +536,10 @@ Deno.test("SigV4 rejects a credential scoped to another service", async () => {
 });
 
 Deno.test("SigV4 rejects a credential scope with a terminator other than aws4_request", async () => {
-  const req = editAuthorization(await clientSigned(), (v) => v.replace("aws4_request", "aws5_request"));
+  const req = editAuthorization(
+    await clientSigned(),
+    (v) => v.replace("aws4_request", "aws5_request"),
+  );
   await assertRejects(
     verifySigV4(req, options()),
     InvalidSignatureException,
@@ -568,9 +611,16 @@ for (
   Deno.test(`SigV4 rejects a signature ${label}`, async () => {
     const req = await clientSigned();
     const sig = signatureOf(req);
-    const edited = editAuthorization(req, (v) => v.replace(`Signature=${sig}`, `Signature=${edit(sig)}`));
+    const edited = editAuthorization(
+      req,
+      (v) => v.replace(`Signature=${sig}`, `Signature=${edit(sig)}`),
+    );
     const expected = edit(sig) === "" ? IncompleteSignatureException : InvalidSignatureException;
-    await assertRejects(verifySigV4(edited, options()), expected, expected === InvalidSignatureException ? MISMATCH : /requires 'Signature'/);
+    await assertRejects(
+      verifySigV4(edited, options()),
+      expected,
+      expected === InvalidSignatureException ? MISMATCH : /requires 'Signature'/,
+    );
   });
 }
 
@@ -593,7 +643,10 @@ for (
     ["one byte changed", BODY.replace("aGVsbG8=", "aGVsbG9=")],
     ["whitespace added", BODY.replace(":", ": ")],
     ["keys reordered", '{"Plaintext":"aGVsbG8=","KeyId":"alias/example"}'],
-    ["a key duplicated", '{"KeyId":"alias/example","KeyId":"alias/example","Plaintext":"aGVsbG8="}'],
+    [
+      "a key duplicated",
+      '{"KeyId":"alias/example","KeyId":"alias/example","Plaintext":"aGVsbG8="}',
+    ],
     ["emptied", ""],
   ] as const
 ) {
@@ -662,7 +715,11 @@ Deno.test("SigV4 reads '+' in the query as a space, as form encoding does", asyn
     hostname: HOST,
     path: "/",
     query: { b: "2 3" },
-    headers: { host: HOST, "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.Encrypt" },
+    headers: {
+      host: HOST,
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": "TrentService.Encrypt",
+    },
     body: BODY,
   };
   const signed = await signer.sign(request, { signingDate: new Date(NOW) });

@@ -5,7 +5,11 @@
  */
 import { listResourceTags, tagResource, untagResource } from "../core/operations/tags.ts";
 import { type Operation, operation } from "./operation.ts";
-import { ListResourceTagsRequest, TagResourceRequest, UntagResourceRequest } from "./schemas/tags.ts";
+import {
+  ListResourceTagsRequest,
+  TagResourceRequest,
+  UntagResourceRequest,
+} from "./schemas/tags.ts";
 
 /** The tag family of the operation table. */
 export const TAG_OPERATIONS: Readonly<Record<string, Operation>> = {

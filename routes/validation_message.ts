@@ -20,7 +20,9 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const segment of path) {
     if (typeof value !== "object" || value === null) return undefined;
-    value = Object.hasOwn(value, segment) ? (value as Record<PropertyKey, unknown>)[segment] : undefined;
+    value = Object.hasOwn(value, segment)
+      ? (value as Record<PropertyKey, unknown>)[segment]
+      : undefined;
   }
   return value;
 }
@@ -39,7 +41,9 @@ function constraint(issue: z.core.$ZodIssue): string {
       return `Member must satisfy enum value set: [${issue.values.map(String).join(", ")}]`;
     case "invalid_format":
       return issue.format === "regex" && "pattern" in issue
-        ? `Member must satisfy regular expression pattern: ${String(issue.pattern).replace(/^\/|\/$/g, "")}`
+        ? `Member must satisfy regular expression pattern: ${
+          String(issue.pattern).replace(/^\/|\/$/g, "")
+        }`
         : `Member must satisfy format ${issue.format}`;
     case "not_multiple_of":
       return `Member must be a multiple of ${issue.divisor}`;
@@ -74,7 +78,9 @@ export function validationError(
   const serialization = error.issues.find((i) => isSerializationIssue(i, input));
   if (serialization !== undefined) {
     return new SerializationException(
-      `Value at '${awsPath(serialization.path)}' could not be deserialized: ${serializationReason(serialization)}`,
+      `Value at '${awsPath(serialization.path)}' could not be deserialized: ${
+        serializationReason(serialization)
+      }`,
     );
   }
   const n = error.issues.length;

@@ -13,7 +13,9 @@ import { errorName, withServer } from "./helpers/server.ts";
 Deno.test("CreateAlias names a key; ListAliases shows it with ARN and dates", () =>
   withServer(async ({ client }) => {
     const KeyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    await client.send(new CreateAliasCommand({ AliasName: "alias/my-app/key_1", TargetKeyId: KeyId }));
+    await client.send(
+      new CreateAliasCommand({ AliasName: "alias/my-app/key_1", TargetKeyId: KeyId }),
+    );
     const { Aliases, Truncated } = await client.send(new ListAliasesCommand({}));
     assert.equal(Truncated, false);
     assert.equal(Aliases!.length, 1);
@@ -23,7 +25,9 @@ Deno.test("CreateAlias names a key; ListAliases shows it with ARN and dates", ()
     assert.equal(a!.TargetKeyId, KeyId);
     assert.ok(a!.CreationDate instanceof Date);
     assert.ok(a!.LastUpdatedDate instanceof Date);
-    const enc = await client.send(new EncryptCommand({ KeyId: "alias/my-app/key_1", Plaintext: new Uint8Array([1]) }));
+    const enc = await client.send(
+      new EncryptCommand({ KeyId: "alias/my-app/key_1", Plaintext: new Uint8Array([1]) }),
+    );
     assert.match(enc.KeyId!, new RegExp(KeyId));
   }));
 
@@ -32,7 +36,9 @@ Deno.test("CreateAlias rejects a taken name, a missing prefix, the reserved alia
     const KeyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     await client.send(new CreateAliasCommand({ AliasName: "alias/taken", TargetKeyId: KeyId }));
     assert.equal(
-      await errorName(client.send(new CreateAliasCommand({ AliasName: "alias/taken", TargetKeyId: KeyId }))),
+      await errorName(
+        client.send(new CreateAliasCommand({ AliasName: "alias/taken", TargetKeyId: KeyId })),
+      ),
       "AlreadyExistsException",
     );
     for (const AliasName of ["taken2", "alias/aws/mine", "alias/"]) {
@@ -43,15 +49,26 @@ Deno.test("CreateAlias rejects a taken name, a missing prefix, the reserved alia
       );
     }
     assert.equal(
-      await errorName(client.send(new CreateAliasCommand({ AliasName: "alias/sp ace", TargetKeyId: KeyId }))),
+      await errorName(
+        client.send(new CreateAliasCommand({ AliasName: "alias/sp ace", TargetKeyId: KeyId })),
+      ),
       "ValidationException",
     );
     assert.equal(
-      await errorName(client.send(new CreateAliasCommand({ AliasName: "alias/x", TargetKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab" }))),
+      await errorName(
+        client.send(
+          new CreateAliasCommand({
+            AliasName: "alias/x",
+            TargetKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab",
+          }),
+        ),
+      ),
       "NotFoundException",
     );
     assert.equal(
-      await errorName(client.send(new CreateAliasCommand({ AliasName: "alias/y", TargetKeyId: "alias/taken" }))),
+      await errorName(
+        client.send(new CreateAliasCommand({ AliasName: "alias/y", TargetKeyId: "alias/taken" })),
+      ),
       "NotFoundException",
     );
   }));
@@ -61,7 +78,9 @@ Deno.test("CreateAlias on a key pending deletion gives KMSInvalidStateException"
     const KeyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     await client.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
     assert.equal(
-      await errorName(client.send(new CreateAliasCommand({ AliasName: "alias/late", TargetKeyId: KeyId }))),
+      await errorName(
+        client.send(new CreateAliasCommand({ AliasName: "alias/late", TargetKeyId: KeyId })),
+      ),
       "KMSInvalidStateException",
     );
   }));
@@ -72,18 +91,27 @@ Deno.test("UpdateAlias points an alias at another key; DeleteAlias removes it", 
     const b = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     await client.send(new CreateAliasCommand({ AliasName: "alias/moving", TargetKeyId: a }));
     await client.send(new UpdateAliasCommand({ AliasName: "alias/moving", TargetKeyId: b }));
-    const enc = await client.send(new EncryptCommand({ KeyId: "alias/moving", Plaintext: new Uint8Array([1]) }));
+    const enc = await client.send(
+      new EncryptCommand({ KeyId: "alias/moving", Plaintext: new Uint8Array([1]) }),
+    );
     assert.match(enc.KeyId!, new RegExp(b));
     assert.equal(
-      await errorName(client.send(new UpdateAliasCommand({ AliasName: "alias/none", TargetKeyId: b }))),
+      await errorName(
+        client.send(new UpdateAliasCommand({ AliasName: "alias/none", TargetKeyId: b })),
+      ),
       "NotFoundException",
     );
     await client.send(new DeleteAliasCommand({ AliasName: "alias/moving" }));
     assert.equal(
-      await errorName(client.send(new EncryptCommand({ KeyId: "alias/moving", Plaintext: new Uint8Array([1]) }))),
+      await errorName(
+        client.send(new EncryptCommand({ KeyId: "alias/moving", Plaintext: new Uint8Array([1]) })),
+      ),
       "NotFoundException",
     );
-    assert.equal(await errorName(client.send(new DeleteAliasCommand({ AliasName: "alias/moving" }))), "NotFoundException");
+    assert.equal(
+      await errorName(client.send(new DeleteAliasCommand({ AliasName: "alias/moving" }))),
+      "NotFoundException",
+    );
   }));
 
 Deno.test("ListAliases filters by KeyId and pages with Limit and Marker", () =>
@@ -105,5 +133,8 @@ Deno.test("ListAliases filters by KeyId and pages with Limit and Marker", () =>
       assert.equal(r.Truncated, Marker !== undefined);
     } while (Marker !== undefined);
     assert.deepEqual(names, ["alias/a1", "alias/a2", "alias/a3"]);
-    assert.equal(await errorName(client.send(new ListAliasesCommand({ Marker: "zzz" }))), "InvalidMarkerException");
+    assert.equal(
+      await errorName(client.send(new ListAliasesCommand({ Marker: "zzz" }))),
+      "InvalidMarkerException",
+    );
   }));

@@ -16,11 +16,16 @@ function imports(source: string): string[] {
   return [...source.matchAll(/(?:import|export)[^"']*?from\s+["']([^"']+)["']/g)].map((m) => m[1]!);
 }
 
-async function violations(dir: string, rule: (specifier: string, file: string) => boolean): Promise<string[]> {
+async function violations(
+  dir: string,
+  rule: (specifier: string, file: string) => boolean,
+): Promise<string[]> {
   const found: string[] = [];
   for (const file of await sourceFiles(dir)) {
     const source = await Deno.readTextFile(new URL(file, ROOT));
-    for (const specifier of imports(source)) if (rule(specifier, file)) found.push(`${file} imports ${specifier}`);
+    for (const specifier of imports(source)) {
+      if (rule(specifier, file)) found.push(`${file} imports ${specifier}`);
+    }
   }
   return found;
 }

@@ -11,7 +11,11 @@ const AWS = Deno.env.get("KMS_TEST_AWS_CLI") ?? "/usr/bin/aws";
 
 async function hasAwsCli(): Promise<boolean> {
   try {
-    const { success, stdout } = await new Deno.Command(AWS, { args: ["--version"], stdout: "piped", stderr: "null" })
+    const { success, stdout } = await new Deno.Command(AWS, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    })
       .output();
     return success && new TextDecoder().decode(stdout).startsWith("aws-cli/2.");
   } catch {
@@ -24,7 +28,10 @@ if (!available && Deno.env.get("CI") === "true") {
   throw new Error("the AWS CLI v2 is required in CI (.ci/run installs Debian's awscli)");
 }
 
-async function aws(url: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function aws(
+  url: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(AWS, {
     args: ["--endpoint-url", url, "--output", "json", "kms", ...args],
     env: {
@@ -41,7 +48,11 @@ async function aws(url: string, args: string[]): Promise<{ code: number; stdout:
     stderr: "piped",
   }).output();
   const decoder = new TextDecoder();
-  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
 }
 
 Deno.test({
@@ -53,7 +64,13 @@ Deno.test({
       const created = await aws(server.url, ["create-key", "--description", "cli key"]);
       assert.equal(created.code, 0, created.stderr);
       const keyId = JSON.parse(created.stdout).KeyMetadata.KeyId as string;
-      const alias = await aws(server.url, ["create-alias", "--alias-name", "alias/x", "--target-key-id", keyId]);
+      const alias = await aws(server.url, [
+        "create-alias",
+        "--alias-name",
+        "alias/x",
+        "--target-key-id",
+        keyId,
+      ]);
       assert.equal(alias.code, 0, alias.stderr);
       const gdk = await aws(server.url, [
         "generate-data-key",

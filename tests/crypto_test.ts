@@ -25,7 +25,9 @@ async function newKey(client: KMSClient): Promise<string> {
 Deno.test("Encrypt then Decrypt without KeyId returns the plaintext and the key ARN", () =>
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
-    const enc = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("hello") }));
+    const enc = await client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("hello") }),
+    );
     assert.equal(enc.EncryptionAlgorithm, "SYMMETRIC_DEFAULT");
     assert.match(enc.KeyId!, new RegExp(`^arn:aws:kms:us-east-1:111122223333:key/${keyId}$`));
     const dec = await client.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }));
@@ -43,13 +45,20 @@ Deno.test("Encrypt accepts 4096 bytes and rejects 4097 bytes and an empty plaint
     const big = new Uint8Array(4096).fill(1);
     const enc = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: big }));
     assert.ok(enc.CiphertextBlob!.length <= 6144);
-    assert.deepEqual((await client.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext, big);
+    assert.deepEqual(
+      (await client.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext,
+      big,
+    );
     assert.equal(
-      await errorName(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(4097) }))),
+      await errorName(
+        client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(4097) })),
+      ),
       "ValidationException",
     );
     assert.equal(
-      await errorName(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(0) }))),
+      await errorName(
+        client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(0) })),
+      ),
       "ValidationException",
     );
   }));
@@ -62,7 +71,9 @@ Deno.test("Decrypt rejects a changed encryption context and accepts the same con
       new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), EncryptionContext: context }),
     );
     const reordered = { tenant: "a", purpose: "test" };
-    const ok = await client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: reordered }));
+    const ok = await client.send(
+      new DecryptCommand({ CiphertextBlob, EncryptionContext: reordered }),
+    );
     assert.deepEqual(ok.Plaintext, text.encode("x"));
     for (
       const changed of [
@@ -74,7 +85,9 @@ Deno.test("Decrypt rejects a changed encryption context and accepts the same con
       ]
     ) {
       assert.equal(
-        await errorName(client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: changed }))),
+        await errorName(
+          client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: changed })),
+        ),
         "InvalidCiphertextException",
         JSON.stringify(changed),
       );
@@ -85,19 +98,31 @@ Deno.test('Decrypt tells {"ab":"c"} from {"a":"bc"} and NFC from NFD contexts', 
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
     const { CiphertextBlob } = await client.send(
-      new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), EncryptionContext: { ab: "c" } }),
+      new EncryptCommand({
+        KeyId: keyId,
+        Plaintext: text.encode("x"),
+        EncryptionContext: { ab: "c" },
+      }),
     );
     assert.equal(
-      await errorName(client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { a: "bc" } }))),
+      await errorName(
+        client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { a: "bc" } })),
+      ),
       "InvalidCiphertextException",
     );
     const nfc = "caf\u00e9";
     const nfd = "cafe\u0301";
     const blob2 = (await client.send(
-      new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), EncryptionContext: { k: nfc } }),
+      new EncryptCommand({
+        KeyId: keyId,
+        Plaintext: text.encode("x"),
+        EncryptionContext: { k: nfc },
+      }),
     )).CiphertextBlob;
     assert.equal(
-      await errorName(client.send(new DecryptCommand({ CiphertextBlob: blob2, EncryptionContext: { k: nfd } }))),
+      await errorName(
+        client.send(new DecryptCommand({ CiphertextBlob: blob2, EncryptionContext: { k: nfd } })),
+      ),
       "InvalidCiphertextException",
     );
   }));
@@ -110,10 +135,16 @@ Deno.test("Encryption context keys __proto__ and constructor round-trip and matt
     const { CiphertextBlob } = await client.send(
       new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), EncryptionContext: context }),
     );
-    const ok = await client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }));
+    const ok = await client.send(
+      new DecryptCommand({ CiphertextBlob, EncryptionContext: context }),
+    );
     assert.deepEqual(ok.Plaintext, text.encode("x"));
     assert.equal(
-      await errorName(client.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { constructor: "c" } }))),
+      await errorName(
+        client.send(
+          new DecryptCommand({ CiphertextBlob, EncryptionContext: { constructor: "c" } }),
+        ),
+      ),
       "InvalidCiphertextException",
     );
     assert.ok(url);
@@ -122,7 +153,9 @@ Deno.test("Encryption context keys __proto__ and constructor round-trip and matt
 Deno.test("Decrypt rejects a ciphertext with a flipped byte, a truncation or an appended byte", () =>
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
-    const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }));
+    const { CiphertextBlob } = await client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }),
+    );
     const blob = CiphertextBlob!;
     const variants = [
       blob.map((b, i) => (i === blob.length - 1 ? b ^ 1 : b)),
@@ -144,7 +177,9 @@ Deno.test("Decrypt with another KeyId gives IncorrectKeyException; with its alia
     const keyA = await newKey(client);
     const keyB = await newKey(client);
     await client.send(new CreateAliasCommand({ AliasName: "alias/a", TargetKeyId: keyA }));
-    const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: "alias/a", Plaintext: text.encode("x") }));
+    const { CiphertextBlob } = await client.send(
+      new EncryptCommand({ KeyId: "alias/a", Plaintext: text.encode("x") }),
+    );
     assert.equal(
       await errorName(client.send(new DecryptCommand({ CiphertextBlob, KeyId: keyB }))),
       "IncorrectKeyException",
@@ -156,19 +191,31 @@ Deno.test("Decrypt with another KeyId gives IncorrectKeyException; with its alia
 Deno.test("Encrypt and Decrypt on a disabled key give DisabledException, pending deletion KMSInvalidStateException", () =>
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
-    const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }));
+    const { CiphertextBlob } = await client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }),
+    );
     await client.send(new DisableKeyCommand({ KeyId: keyId }));
     assert.equal(
-      await errorName(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }))),
+      await errorName(
+        client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") })),
+      ),
       "DisabledException",
     );
-    assert.equal(await errorName(client.send(new DecryptCommand({ CiphertextBlob }))), "DisabledException");
+    assert.equal(
+      await errorName(client.send(new DecryptCommand({ CiphertextBlob }))),
+      "DisabledException",
+    );
     await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
     assert.equal(
-      await errorName(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }))),
+      await errorName(
+        client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") })),
+      ),
       "KMSInvalidStateException",
     );
-    assert.equal(await errorName(client.send(new DecryptCommand({ CiphertextBlob }))), "KMSInvalidStateException");
+    assert.equal(
+      await errorName(client.send(new DecryptCommand({ CiphertextBlob }))),
+      "KMSInvalidStateException",
+    );
   }));
 
 Deno.test("Encrypt with an unknown key, alias or malformed id gives NotFoundException", () =>
@@ -185,7 +232,14 @@ Deno.test("Encrypt with an unknown key, alias or malformed id gives NotFoundExce
 Deno.test("GenerateDataKey returns AES_256, AES_128 and NumberOfBytes keys whose ciphertext decrypts", () =>
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
-    for (const [input, length] of [[{ KeySpec: "AES_256" as const }, 32], [{ KeySpec: "AES_128" as const }, 16], [{ NumberOfBytes: 1 }, 1], [{ NumberOfBytes: 1024 }, 1024]] as const) {
+    for (
+      const [input, length] of [
+        [{ KeySpec: "AES_256" as const }, 32],
+        [{ KeySpec: "AES_128" as const }, 16],
+        [{ NumberOfBytes: 1 }, 1],
+        [{ NumberOfBytes: 1024 }, 1024],
+      ] as const
+    ) {
       const r = await client.send(
         new GenerateDataKeyCommand({ KeyId: keyId, EncryptionContext: { app: "t" }, ...input }),
       );
@@ -202,7 +256,12 @@ Deno.test("GenerateDataKey requires exactly one of KeySpec and NumberOfBytes wit
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
     for (
-      const input of [{}, { KeySpec: "AES_256" as const, NumberOfBytes: 32 }, { NumberOfBytes: 0 }, { NumberOfBytes: 1025 }]
+      const input of [
+        {},
+        { KeySpec: "AES_256" as const, NumberOfBytes: 32 },
+        { NumberOfBytes: 0 },
+        { NumberOfBytes: 1025 },
+      ]
     ) {
       assert.equal(
         await errorName(client.send(new GenerateDataKeyCommand({ KeyId: keyId, ...input }))),
@@ -215,7 +274,9 @@ Deno.test("GenerateDataKey requires exactly one of KeySpec and NumberOfBytes wit
 Deno.test("GenerateDataKeyWithoutPlaintext returns no plaintext and a ciphertext that decrypts to 32 bytes", () =>
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
-    const r = await client.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: "AES_256" }));
+    const r = await client.send(
+      new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: "AES_256" }),
+    );
     assert.equal("Plaintext" in r, false);
     const dec = await client.send(new DecryptCommand({ CiphertextBlob: r.CiphertextBlob }));
     assert.equal(dec.Plaintext!.length, 32);
@@ -226,7 +287,11 @@ Deno.test("ReEncrypt moves a ciphertext to another key and context", () =>
     const keyA = await newKey(client);
     const keyB = await newKey(client);
     const { CiphertextBlob } = await client.send(
-      new EncryptCommand({ KeyId: keyA, Plaintext: text.encode("move me"), EncryptionContext: { a: "1" } }),
+      new EncryptCommand({
+        KeyId: keyA,
+        Plaintext: text.encode("move me"),
+        EncryptionContext: { a: "1" },
+      }),
     );
     const re = await client.send(
       new ReEncryptCommand({
@@ -240,15 +305,28 @@ Deno.test("ReEncrypt moves a ciphertext to another key and context", () =>
     assert.match(re.KeyId!, new RegExp(keyB));
     assert.match(re.SourceKeyMaterialId!, /^[0-9a-f]{64}$/);
     assert.match(re.DestinationKeyMaterialId!, /^[0-9a-f]{64}$/);
-    const dec = await client.send(new DecryptCommand({ CiphertextBlob: re.CiphertextBlob, EncryptionContext: { b: "2" } }));
+    const dec = await client.send(
+      new DecryptCommand({ CiphertextBlob: re.CiphertextBlob, EncryptionContext: { b: "2" } }),
+    );
     assert.deepEqual(dec.Plaintext, text.encode("move me"));
     assert.match(dec.KeyId!, new RegExp(keyB));
     assert.equal(
-      await errorName(client.send(new ReEncryptCommand({ CiphertextBlob, SourceKeyId: keyB, DestinationKeyId: keyB, SourceEncryptionContext: { a: "1" } }))),
+      await errorName(
+        client.send(
+          new ReEncryptCommand({
+            CiphertextBlob,
+            SourceKeyId: keyB,
+            DestinationKeyId: keyB,
+            SourceEncryptionContext: { a: "1" },
+          }),
+        ),
+      ),
       "IncorrectKeyException",
     );
     assert.equal(
-      await errorName(client.send(new ReEncryptCommand({ CiphertextBlob, DestinationKeyId: keyB }))),
+      await errorName(
+        client.send(new ReEncryptCommand({ CiphertextBlob, DestinationKeyId: keyB })),
+      ),
       "InvalidCiphertextException",
     );
   }));
@@ -256,30 +334,53 @@ Deno.test("ReEncrypt moves a ciphertext to another key and context", () =>
 Deno.test("DryRun answers DryRunOperationException when the call would succeed and the real error otherwise", () =>
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
-    const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }));
+    const { CiphertextBlob } = await client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x") }),
+    );
     const dry = [
       new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), DryRun: true }),
       new DecryptCommand({ CiphertextBlob, DryRun: true }),
-      new DecryptCommand({ CiphertextBlob: new Uint8Array([1]), KeyId: keyId, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] }),
+      new DecryptCommand({
+        CiphertextBlob: new Uint8Array([1]),
+        KeyId: keyId,
+        DryRun: true,
+        DryRunModifiers: ["IGNORE_CIPHERTEXT"],
+      }),
       new ReEncryptCommand({ CiphertextBlob, DestinationKeyId: keyId, DryRun: true }),
       new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", DryRun: true }),
-      new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, KeySpec: "AES_256", DryRun: true }),
+      new GenerateDataKeyWithoutPlaintextCommand({
+        KeyId: keyId,
+        KeySpec: "AES_256",
+        DryRun: true,
+      }),
     ];
     for (const command of dry) {
-      // deno-lint-ignore no-explicit-any
-      assert.equal(await errorName(client.send(command as any)), "DryRunOperationException", command.constructor.name);
+      assert.equal(
+        // deno-lint-ignore no-explicit-any
+        await errorName(client.send(command as any)),
+        "DryRunOperationException",
+        command.constructor.name,
+      );
     }
     assert.equal(
-      await errorName(client.send(new DecryptCommand({ CiphertextBlob: new Uint8Array([1, 2]), DryRun: true }))),
+      await errorName(
+        client.send(new DecryptCommand({ CiphertextBlob: new Uint8Array([1, 2]), DryRun: true })),
+      ),
       "InvalidCiphertextException",
     );
     await client.send(new DisableKeyCommand({ KeyId: keyId }));
     assert.equal(
-      await errorName(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), DryRun: true }))),
+      await errorName(
+        client.send(
+          new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), DryRun: true }),
+        ),
+      ),
       "DisabledException",
     );
     assert.equal(
-      await errorName(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", DryRun: true }))),
+      await errorName(
+        client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", DryRun: true })),
+      ),
       "DisabledException",
     );
   }));
@@ -288,10 +389,15 @@ Deno.test("DryRunOperationException is HTTP 412", () =>
   withServer(async ({ client }) => {
     const keyId = await newKey(client);
     try {
-      await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), DryRun: true }));
+      await client.send(
+        new EncryptCommand({ KeyId: keyId, Plaintext: text.encode("x"), DryRun: true }),
+      );
       assert.fail("expected DryRunOperationException");
     } catch (error) {
-      assert.equal((error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode, 412);
+      assert.equal(
+        (error as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode,
+        412,
+      );
     }
   }));
 
@@ -301,9 +407,15 @@ Deno.test("GenerateRandom returns 1..1024 fresh bytes and rejects 0 and 1025", (
     const b = await client.send(new GenerateRandomCommand({ NumberOfBytes: 1024 }));
     assert.equal(a.Plaintext!.length, 1024);
     assert.notDeepEqual(a.Plaintext, b.Plaintext);
-    assert.equal((await client.send(new GenerateRandomCommand({ NumberOfBytes: 1 }))).Plaintext!.length, 1);
+    assert.equal(
+      (await client.send(new GenerateRandomCommand({ NumberOfBytes: 1 }))).Plaintext!.length,
+      1,
+    );
     for (const NumberOfBytes of [0, 1025]) {
-      assert.equal(await errorName(client.send(new GenerateRandomCommand({ NumberOfBytes }))), "ValidationException");
+      assert.equal(
+        await errorName(client.send(new GenerateRandomCommand({ NumberOfBytes }))),
+        "ValidationException",
+      );
     }
   }));
 
@@ -316,7 +428,9 @@ Deno.test("Another account's caller gets AccessDeniedException for a key ARN and
     );
     const other = server.clientFor(await addAccountCredential(server, "444455556666"));
     assert.equal(
-      await errorName(other.send(new EncryptCommand({ KeyId: KeyMetadata!.Arn, Plaintext: text.encode("x") }))),
+      await errorName(
+        other.send(new EncryptCommand({ KeyId: KeyMetadata!.Arn, Plaintext: text.encode("x") })),
+      ),
       "AccessDeniedException",
     );
     assert.equal(

@@ -16,7 +16,9 @@ import { errorName, ManualClock, withServer } from "./helpers/server.ts";
 Deno.test("CreateKey returns the full KeyMetadata of an enabled symmetric key", () =>
   withServer(async ({ client }) => {
     const before = Date.now();
-    const { KeyMetadata: m } = await client.send(new CreateKeyCommand({ Description: "first key" }));
+    const { KeyMetadata: m } = await client.send(
+      new CreateKeyCommand({ Description: "first key" }),
+    );
     assert.ok(m);
     assert.match(m.KeyId!, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.equal(m.Arn, `arn:aws:kms:us-east-1:111122223333:key/${m.KeyId}`);
@@ -32,13 +34,17 @@ Deno.test("CreateKey returns the full KeyMetadata of an enabled symmetric key", 
     assert.equal(m.MultiRegion, false);
     assert.deepEqual(m.EncryptionAlgorithms, ["SYMMETRIC_DEFAULT"]);
     assert.match(m.CurrentKeyMaterialId!, /^[0-9a-f]{64}$/);
-    assert.ok(m.CreationDate!.getTime() >= before - 1000 && m.CreationDate!.getTime() <= Date.now() + 1000);
+    assert.ok(
+      m.CreationDate!.getTime() >= before - 1000 && m.CreationDate!.getTime() <= Date.now() + 1000,
+    );
   }));
 
 Deno.test("DescribeKey finds a key by id, key ARN, alias name and alias ARN", () =>
   withServer(async ({ client }) => {
     const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
-    await client.send(new CreateAliasCommand({ AliasName: "alias/described", TargetKeyId: KeyMetadata!.KeyId }));
+    await client.send(
+      new CreateAliasCommand({ AliasName: "alias/described", TargetKeyId: KeyMetadata!.KeyId }),
+    );
     for (
       const id of [
         KeyMetadata!.KeyId!,
@@ -51,20 +57,36 @@ Deno.test("DescribeKey finds a key by id, key ARN, alias name and alias ARN", ()
       assert.equal(r.KeyMetadata!.KeyId, KeyMetadata!.KeyId, id);
     }
     assert.equal(
-      await errorName(client.send(new DescribeKeyCommand({ KeyId: "1234abcd-12ab-34cd-56ef-1234567890ab" }))),
+      await errorName(
+        client.send(new DescribeKeyCommand({ KeyId: "1234abcd-12ab-34cd-56ef-1234567890ab" })),
+      ),
       "NotFoundException",
     );
-    assert.equal(await errorName(client.send(new DescribeKeyCommand({ KeyId: "" }))), "ValidationException");
+    assert.equal(
+      await errorName(client.send(new DescribeKeyCommand({ KeyId: "" }))),
+      "ValidationException",
+    );
   }));
 
 Deno.test("CreateKey rejects conflicting specs, a usage the spec forbids, bad policies and unsupported specs", () =>
   withServer(async ({ client }) => {
     assert.equal(
-      await errorName(client.send(new CreateKeyCommand({ KeySpec: "SYMMETRIC_DEFAULT", CustomerMasterKeySpec: "SYMMETRIC_DEFAULT" }))),
+      await errorName(
+        client.send(
+          new CreateKeyCommand({
+            KeySpec: "SYMMETRIC_DEFAULT",
+            CustomerMasterKeySpec: "SYMMETRIC_DEFAULT",
+          }),
+        ),
+      ),
       "ValidationException",
     );
     assert.equal(
-      await errorName(client.send(new CreateKeyCommand({ KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "SIGN_VERIFY" }))),
+      await errorName(
+        client.send(
+          new CreateKeyCommand({ KeySpec: "SYMMETRIC_DEFAULT", KeyUsage: "SIGN_VERIFY" }),
+        ),
+      ),
       "ValidationException",
     );
     assert.equal(
@@ -72,7 +94,9 @@ Deno.test("CreateKey rejects conflicting specs, a usage the spec forbids, bad po
       "MalformedPolicyDocumentException",
     );
     assert.equal(
-      await errorName(client.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" }))),
+      await errorName(
+        client.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" })),
+      ),
       "UnsupportedOperationException",
     );
     assert.equal(
@@ -91,7 +115,9 @@ Deno.test("CreateKey rejects conflicting specs, a usage the spec forbids, bad po
 Deno.test("ListKeys pages with Limit and Marker and reports Truncated", () =>
   withServer(async ({ client }) => {
     const created = new Set<string>();
-    for (let i = 0; i < 5; i++) created.add((await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
+    for (let i = 0; i < 5; i++) {
+      created.add((await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!);
+    }
     const seen: string[] = [];
     let Marker: string | undefined;
     let pages = 0;
@@ -108,15 +134,26 @@ Deno.test("ListKeys pages with Limit and Marker and reports Truncated", () =>
     assert.equal(pages, 3);
     assert.deepEqual(new Set(seen), created);
     assert.equal(seen.length, 5);
-    assert.equal(await errorName(client.send(new ListKeysCommand({ Marker: "bogus" }))), "InvalidMarkerException");
-    assert.equal(await errorName(client.send(new ListKeysCommand({ Limit: 0 }))), "ValidationException");
-    assert.equal(await errorName(client.send(new ListKeysCommand({ Limit: 1001 }))), "ValidationException");
+    assert.equal(
+      await errorName(client.send(new ListKeysCommand({ Marker: "bogus" }))),
+      "InvalidMarkerException",
+    );
+    assert.equal(
+      await errorName(client.send(new ListKeysCommand({ Limit: 0 }))),
+      "ValidationException",
+    );
+    assert.equal(
+      await errorName(client.send(new ListKeysCommand({ Limit: 1001 }))),
+      "ValidationException",
+    );
   }));
 
 Deno.test("UpdateKeyDescription changes the description", () =>
   withServer(async ({ client }) => {
     const { KeyMetadata } = await client.send(new CreateKeyCommand({ Description: "old" }));
-    await client.send(new UpdateKeyDescriptionCommand({ KeyId: KeyMetadata!.Arn, Description: "new" }));
+    await client.send(
+      new UpdateKeyDescriptionCommand({ KeyId: KeyMetadata!.Arn, Description: "new" }),
+    );
     const r = await client.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }));
     assert.equal(r.KeyMetadata!.Description, "new");
   }));
@@ -134,7 +171,10 @@ Deno.test("DisableKey and EnableKey switch the key state", () =>
     m = (await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!;
     assert.equal(m.KeyState, "Enabled");
     assert.equal(m.Enabled, true);
-    assert.equal(await errorName(client.send(new EnableKeyCommand({ KeyId: "alias/none" }))), "NotFoundException");
+    assert.equal(
+      await errorName(client.send(new EnableKeyCommand({ KeyId: "alias/none" }))),
+      "NotFoundException",
+    );
   }));
 
 Deno.test("ScheduleKeyDeletion accepts 7..30 days, defaults to 30, and CancelKeyDeletion leaves the key Disabled", () =>
@@ -142,7 +182,9 @@ Deno.test("ScheduleKeyDeletion accepts 7..30 days, defaults to 30, and CancelKey
     const KeyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     for (const days of [6, 31]) {
       assert.equal(
-        await errorName(client.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: days }))),
+        await errorName(
+          client.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: days })),
+        ),
         "ValidationException",
       );
     }
@@ -161,8 +203,14 @@ Deno.test("ScheduleKeyDeletion accepts 7..30 days, defaults to 30, and CancelKey
       await errorName(client.send(new ScheduleKeyDeletionCommand({ KeyId }))),
       "KMSInvalidStateException",
     );
-    assert.equal(await errorName(client.send(new EnableKeyCommand({ KeyId }))), "KMSInvalidStateException");
-    assert.equal(await errorName(client.send(new DisableKeyCommand({ KeyId }))), "KMSInvalidStateException");
+    assert.equal(
+      await errorName(client.send(new EnableKeyCommand({ KeyId }))),
+      "KMSInvalidStateException",
+    );
+    assert.equal(
+      await errorName(client.send(new DisableKeyCommand({ KeyId }))),
+      "KMSInvalidStateException",
+    );
     assert.equal(
       await errorName(client.send(new UpdateKeyDescriptionCommand({ KeyId, Description: "x" }))),
       "KMSInvalidStateException",
@@ -188,11 +236,17 @@ Deno.test("A key past its deletion date is deleted for real", async () => {
     const keep = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     await client.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
     clock.advance(7 * 86400_000 - 60_000);
-    assert.equal((await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.KeyState, "PendingDeletion");
+    assert.equal(
+      (await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.KeyState,
+      "PendingDeletion",
+    );
     clock.advance(120_000);
 
     assert.equal(await service.kms.purgeDueKeys(), 1);
-    assert.equal(await errorName(client.send(new DescribeKeyCommand({ KeyId }))), "NotFoundException");
+    assert.equal(
+      await errorName(client.send(new DescribeKeyCommand({ KeyId }))),
+      "NotFoundException",
+    );
     assert.equal(await service.store.getKey(KeyId), null);
     assert.equal(await service.store.getAlias("111122223333", "us-east-1", "alias/doomed"), null);
     const { Keys } = await client.send(new ListKeysCommand({}));

@@ -19,11 +19,20 @@ async function withApp(fn: (service: Service) => Promise<void>): Promise<void> {
   }
 }
 
-function post(service: Service, body: BodyInit, headers: Record<string, string>): Promise<Response> {
-  return Promise.resolve(service.app.request("http://127.0.0.1:8080/", { method: "POST", body, headers }));
+function post(
+  service: Service,
+  body: BodyInit,
+  headers: Record<string, string>,
+): Promise<Response> {
+  return Promise.resolve(
+    service.app.request("http://127.0.0.1:8080/", { method: "POST", body, headers }),
+  );
 }
 
-const AMZ = { "content-type": "application/x-amz-json-1.1", "x-amz-target": "TrentService.ListKeys" };
+const AMZ = {
+  "content-type": "application/x-amz-json-1.1",
+  "x-amz-target": "TrentService.ListKeys",
+};
 
 async function assertAwsError(response: Response, status: number, type: string): Promise<void> {
   assert.equal(response.status, status);
@@ -44,15 +53,35 @@ Deno.test("Malformed JSON gets SerializationException 400, never an empty reques
 
 Deno.test("A wrong content type gets a 400 AWS error", () =>
   withApp(async (s) => {
-    await assertAwsError(await post(s, "{}", { ...AMZ, "content-type": "text/plain" }), 400, "SerializationException");
-    await assertAwsError(await post(s, "{}", { "x-amz-target": "TrentService.ListKeys" }), 400, "SerializationException");
+    await assertAwsError(
+      await post(s, "{}", { ...AMZ, "content-type": "text/plain" }),
+      400,
+      "SerializationException",
+    );
+    await assertAwsError(
+      await post(s, "{}", { "x-amz-target": "TrentService.ListKeys" }),
+      400,
+      "SerializationException",
+    );
   }));
 
 Deno.test("An unknown or missing X-Amz-Target gets UnknownOperationException", () =>
   withApp(async (s) => {
-    await assertAwsError(await post(s, "{}", { ...AMZ, "x-amz-target": "TrentService.Nope" }), 400, "UnknownOperationException");
-    await assertAwsError(await post(s, "{}", { ...AMZ, "x-amz-target": "Other.ListKeys" }), 400, "UnknownOperationException");
-    await assertAwsError(await post(s, "{}", { "content-type": AMZ["content-type"] }), 400, "UnknownOperationException");
+    await assertAwsError(
+      await post(s, "{}", { ...AMZ, "x-amz-target": "TrentService.Nope" }),
+      400,
+      "UnknownOperationException",
+    );
+    await assertAwsError(
+      await post(s, "{}", { ...AMZ, "x-amz-target": "Other.ListKeys" }),
+      400,
+      "UnknownOperationException",
+    );
+    await assertAwsError(
+      await post(s, "{}", { "content-type": AMZ["content-type"] }),
+      400,
+      "UnknownOperationException",
+    );
   }));
 
 Deno.test("A body over 1 MiB gets 413 without being read whole", () =>
@@ -75,8 +104,16 @@ Deno.test("An unsigned request gets MissingAuthenticationTokenException", () =>
 
 Deno.test("Other paths and methods get a 404 AWS error with a request id", () =>
   withApp(async (s) => {
-    await assertAwsError(await s.app.request("http://127.0.0.1/nope"), 404, "UnknownOperationException");
-    await assertAwsError(await s.app.request("http://127.0.0.1/", { method: "PUT", body: "{}" }), 404, "UnknownOperationException");
+    await assertAwsError(
+      await s.app.request("http://127.0.0.1/nope"),
+      404,
+      "UnknownOperationException",
+    );
+    await assertAwsError(
+      await s.app.request("http://127.0.0.1/", { method: "PUT", body: "{}" }),
+      404,
+      "UnknownOperationException",
+    );
   }));
 
 Deno.test("GET /health answers ok with a request id", () =>

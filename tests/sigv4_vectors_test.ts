@@ -37,8 +37,7 @@ const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const REGION = "us-east-1";
 const SERVICE = "service";
 const SIGNED_AT = new Date("2015-08-30T12:36:00Z");
-const MISMATCH =
-  "The request signature we calculated does not match the signature you provided. " +
+const MISMATCH = "The request signature we calculated does not match the signature you provided. " +
   "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 /**
@@ -162,7 +161,12 @@ function sigV4Headers(fields: readonly [string, string][]): Headers {
 
 function toSignedRequest(parsed: ParsedRequest, headers: Headers): SignedRequest {
   const host = headers.get("host") ?? "example.amazonaws.com";
-  return { method: parsed.method, url: `https://${host}${parsed.target}`, headers, body: parsed.body };
+  return {
+    method: parsed.method,
+    url: `https://${host}${parsed.target}`,
+    headers,
+    body: parsed.body,
+  };
 }
 
 /** A NodeSha256 that records every input, keyed (HMAC) or not. */
@@ -242,7 +246,9 @@ async function assertVerifierOutcome(name: string, signedRequestText: string): P
 }
 
 function headersFor(name: string, parsed: ParsedRequest): Headers {
-  return REPEATED_HEADER_CASES.has(name) ? sigV4Headers(parsed.fields) : fetchHeaders(parsed.fields);
+  return REPEATED_HEADER_CASES.has(name)
+    ? sigV4Headers(parsed.fields)
+    : fetchHeaders(parsed.fields);
 }
 
 function authorizationOf(signedRequestText: string): string {

@@ -73,7 +73,10 @@ Deno.test("AES-256-GCM decryption rejects input shorter than a tag", async () =>
   const key = new Uint8Array(32);
   const iv = new Uint8Array(12);
   for (const len of [0, 1, 15]) {
-    await assert.rejects(aesGcmDecrypt(key, iv, new Uint8Array(len), new Uint8Array(0)), InvalidCiphertextException);
+    await assert.rejects(
+      aesGcmDecrypt(key, iv, new Uint8Array(len), new Uint8Array(0)),
+      InvalidCiphertextException,
+    );
   }
 });
 
@@ -82,8 +85,14 @@ Deno.test("AES-256-GCM refuses keys other than 32 bytes and IVs other than 12 by
   const aad = new Uint8Array(0);
   await assert.rejects(aesGcmEncrypt(new Uint8Array(16), new Uint8Array(12), msg, aad), RangeError);
   await assert.rejects(aesGcmEncrypt(new Uint8Array(32), new Uint8Array(16), msg, aad), RangeError);
-  await assert.rejects(aesGcmDecrypt(new Uint8Array(24), new Uint8Array(12), new Uint8Array(20), aad), RangeError);
-  await assert.rejects(aesGcmDecrypt(new Uint8Array(32), new Uint8Array(8), new Uint8Array(20), aad), RangeError);
+  await assert.rejects(
+    aesGcmDecrypt(new Uint8Array(24), new Uint8Array(12), new Uint8Array(20), aad),
+    RangeError,
+  );
+  await assert.rejects(
+    aesGcmDecrypt(new Uint8Array(32), new Uint8Array(8), new Uint8Array(20), aad),
+    RangeError,
+  );
 });
 
 Deno.test("AES-256-GCM outputs are plain Uint8Arrays of exact size", async () => {

@@ -36,7 +36,11 @@ async function seal(
 }
 
 /** Decode then decrypt, as Decrypt does. */
-async function open(material: SecretBytes, blob: Uint8Array, context?: EncryptionContext): Promise<Uint8Array> {
+async function open(
+  material: SecretBytes,
+  blob: Uint8Array,
+  context?: EncryptionContext,
+): Promise<Uint8Array> {
   return await decryptWithKeyMaterial(decodeCiphertextBlob(blob), {
     material,
     context: canonicalEncryptionContext(context),
@@ -56,13 +60,18 @@ Deno.test("encrypt then decrypt returns the plaintext for 0 to 4096 bytes", asyn
   for (const len of [0, 1, 16, 32, 1000, 4096]) {
     const plaintext = randomBytes(len);
     const context = ctx([["purpose", "test"]]);
-    assert.deepEqual(await open(material, await seal(material, plaintext, context), context), plaintext);
+    assert.deepEqual(
+      await open(material, await seal(material, plaintext, context), context),
+      plaintext,
+    );
   }
 });
 
 Deno.test("the blob names the key id and material version it was sealed under", async () => {
   const material = newMaterial();
-  for (const [keyId, materialVersion] of [[KEY_ID, 1], [MRK_ID, 7], [OTHER_KEY_ID, 70000]] as const) {
+  for (
+    const [keyId, materialVersion] of [[KEY_ID, 1], [MRK_ID, 7], [OTHER_KEY_ID, 70000]] as const
+  ) {
     const encoded = await encryptWithKeyMaterial({
       keyId,
       materialVersion,
@@ -73,7 +82,10 @@ Deno.test("the blob names the key id and material version it was sealed under", 
     const blob = decodeCiphertextBlob(encoded);
     assert.equal(blob.keyId, keyId);
     assert.equal(blob.materialVersion, materialVersion);
-    assert.deepEqual(await decryptWithKeyMaterial(blob, { material, context: canonicalEncryptionContext({}) }), new Uint8Array(5));
+    assert.deepEqual(
+      await decryptWithKeyMaterial(blob, { material, context: canonicalEncryptionContext({}) }),
+      new Uint8Array(5),
+    );
   }
 });
 
@@ -82,7 +94,13 @@ Deno.test("the construction is HKDF-SHA256 then AES-256-GCM with AAD = header ||
   const plaintext = new TextEncoder().encode("checked independently");
   const context = ctx([["tenant", "a"], ["app", "b"]]);
   const blob = decodeCiphertextBlob(await seal(material, plaintext, context));
-  const ikm = await crypto.subtle.importKey("raw", new Uint8Array(material.expose()), "HKDF", false, ["deriveKey"]);
+  const ikm = await crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(material.expose()),
+    "HKDF",
+    false,
+    ["deriveKey"],
+  );
   const key = await crypto.subtle.deriveKey(
     {
       name: "HKDF",
@@ -129,11 +147,16 @@ Deno.test("decrypt rejects a changed, missing or added encryption context", asyn
   const context = ctx([["purpose", "test"], ["tenant", "a"]]);
   const blob = await seal(material, new Uint8Array(16), context);
   // The same pairs in another order are the same context.
-  assert.deepEqual(await open(material, blob, ctx([["tenant", "a"], ["purpose", "test"]])), new Uint8Array(16));
+  assert.deepEqual(
+    await open(material, blob, ctx([["tenant", "a"], ["purpose", "test"]])),
+    new Uint8Array(16),
+  );
   await assertInvalid(() => open(material, blob, ctx([["purpose", "test"], ["tenant", "b"]])));
   await assertInvalid(() => open(material, blob, ctx([["purpose", "test"]])));
   await assertInvalid(() => open(material, blob, undefined));
-  await assertInvalid(() => open(material, blob, ctx([["purpose", "test"], ["tenant", "a"], ["x", ""]])));
+  await assertInvalid(() =>
+    open(material, blob, ctx([["purpose", "test"], ["tenant", "a"], ["x", ""]]))
+  );
   const noContext = await seal(material, new Uint8Array(16));
   assert.deepEqual(await open(material, noContext, ctx([])), new Uint8Array(16));
   await assertInvalid(() => open(material, noContext, ctx([["", ""]])));
@@ -212,7 +235,9 @@ Deno.test("decrypt rejects a ciphertext moved under another blob's nonce and IV"
   const material = newMaterial();
   const a = decodeCiphertextBlob(await seal(material, randomBytes(16)));
   const b = decodeCiphertextBlob(await seal(material, randomBytes(16)));
-  await assertInvalid(() => open(material, encodeCiphertextBlob({ ...a, ciphertext: b.ciphertext })));
+  await assertInvalid(() =>
+    open(material, encodeCiphertextBlob({ ...a, ciphertext: b.ciphertext }))
+  );
   await assertInvalid(() => open(material, encodeCiphertextBlob({ ...a, nonce: b.nonce })));
   await assertInvalid(() => open(material, encodeCiphertextBlob({ ...a, iv: b.iv })));
 });
@@ -234,7 +259,10 @@ Deno.test("key material other than 32 bytes is refused with TypeError", async ()
   await assert.rejects(seal(new SecretBytes(randomBytes(16)), new Uint8Array(1)), TypeError);
   const blob = decodeCiphertextBlob(await seal(newMaterial(), new Uint8Array(1)));
   await assert.rejects(
-    decryptWithKeyMaterial(blob, { material: new SecretBytes(randomBytes(31)), context: canonicalEncryptionContext(undefined) }),
+    decryptWithKeyMaterial(blob, {
+      material: new SecretBytes(randomBytes(31)),
+      context: canonicalEncryptionContext(undefined),
+    }),
     TypeError,
   );
 });

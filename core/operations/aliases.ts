@@ -27,7 +27,9 @@ export function validateAliasName(name: string): void {
     throw new InvalidAliasNameException(`Alias must start with the prefix "alias/".`);
   }
   if (name.startsWith("alias/aws/")) {
-    throw new InvalidAliasNameException(`Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`);
+    throw new InvalidAliasNameException(
+      `Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`,
+    );
   }
   if (!ALIAS_NAME.test(name)) {
     throw new InvalidAliasNameException(
@@ -64,7 +66,9 @@ export async function createAlias(
   });
   if (!created) {
     throw new AlreadyExistsException(
-      `An alias with the name ${aliasArn(kms.region, caller.accountId, input.AliasName)} already exists`,
+      `An alias with the name ${
+        aliasArn(kms.region, caller.accountId, input.AliasName)
+      } already exists`,
     );
   }
   kms.forgetAlias(caller.accountId, input.AliasName);
@@ -75,7 +79,9 @@ async function existingAlias(kms: Kms, caller: Caller, name: string): Promise<Al
   validateAliasName(name);
   const alias = await kms.store.getAlias(caller.accountId, kms.region, name);
   if (alias === null) {
-    throw new NotFoundException(`Alias ${aliasArn(kms.region, caller.accountId, name)} is not found.`);
+    throw new NotFoundException(
+      `Alias ${aliasArn(kms.region, caller.accountId, name)} is not found.`,
+    );
   }
   return alias;
 }
@@ -95,13 +101,18 @@ export async function updateAlias(
   const current = await kms.findKey(alias.targetKeyId);
   if (
     current !== null &&
-    (current.record.keySpec !== key.record.keySpec || current.record.keyUsage !== key.record.keyUsage)
+    (current.record.keySpec !== key.record.keySpec ||
+      current.record.keyUsage !== key.record.keyUsage)
   ) {
     throw new ValidationException(
       `Alias ${input.AliasName} points to a ${current.record.keySpec} ${current.record.keyUsage} key; the new target key must have the same key spec and key usage.`,
     );
   }
-  await kms.store.updateAlias({ ...alias, targetKeyId: key.record.keyId, updatedAt: kms.clock.now() });
+  await kms.store.updateAlias({
+    ...alias,
+    targetKeyId: key.record.keyId,
+    updatedAt: kms.clock.now(),
+  });
   kms.forgetAlias(caller.accountId, input.AliasName);
   return {};
 }
@@ -141,10 +152,15 @@ export async function listAliases(
 ): Promise<{ Aliases: AliasListEntry[]; NextMarker?: string; Truncated: boolean }> {
   const targetKeyId = input.KeyId === undefined
     ? undefined
-    : (await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ListAliases" })).record.keyId;
+    : (await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ListAliases" }))
+      .record.keyId;
   const limit = input.Limit ?? 50;
   const after = input.Marker === undefined ? undefined : decodeAliasMarker(input.Marker);
-  const rows = await kms.store.listAliases(caller.accountId, kms.region, { limit: limit + 1, after, targetKeyId });
+  const rows = await kms.store.listAliases(caller.accountId, kms.region, {
+    limit: limit + 1,
+    after,
+    targetKeyId,
+  });
   const page = rows.slice(0, limit);
   const aliases = page.map((a) => ({
     AliasName: a.name,

@@ -19,7 +19,7 @@ import {
   UnsupportedOperationException,
   ValidationException,
 } from "../errors.ts";
-import { type KeyOperation, assertKeyStateAllows } from "../key_state.ts";
+import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import { SecretBytes } from "../secret.ts";
 import type { Caller, KeyMaterial } from "../types.ts";
@@ -40,7 +40,11 @@ function dryRunSucceeded(): never {
  * Checks a key can do symmetric encryption with `algorithm` for `operation` in its current state.
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException}
  */
-function assertSymmetricUse(key: LoadedKey, operation: KeyOperation, algorithm: string | undefined): void {
+function assertSymmetricUse(
+  key: LoadedKey,
+  operation: KeyOperation,
+  algorithm: string | undefined,
+): void {
   assertKeyStateAllows(operation, { arn: key.arn, state: key.record.state });
   if (key.record.keyUsage !== "ENCRYPT_DECRYPT" || key.record.keySpec !== "SYMMETRIC_DEFAULT") {
     throw new InvalidKeyUsageException(
@@ -48,13 +52,17 @@ function assertSymmetricUse(key: LoadedKey, operation: KeyOperation, algorithm: 
     );
   }
   if (algorithm !== undefined && algorithm !== "SYMMETRIC_DEFAULT") {
-    throw new InvalidKeyUsageException(`The encryption algorithm ${algorithm} is not valid for ${key.arn}.`);
+    throw new InvalidKeyUsageException(
+      `The encryption algorithm ${algorithm} is not valid for ${key.arn}.`,
+    );
   }
 }
 
 async function currentMaterial(kms: Kms, key: LoadedKey): Promise<KeyMaterial> {
   const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
-  if (material === null) throw new Error(`material ${key.record.currentMaterialVersion} of ${key.record.keyId} missing`);
+  if (material === null) {
+    throw new Error(`material ${key.record.currentMaterialVersion} of ${key.record.keyId} missing`);
+  }
   return material;
 }
 
@@ -89,8 +97,13 @@ export async function encrypt(
     EncryptionContext?: EncryptionContext | undefined;
     EncryptionAlgorithm?: string | undefined;
   },
-): Promise<{ CiphertextBlob: Uint8Array; KeyId: string; EncryptionAlgorithm: "SYMMETRIC_DEFAULT" }> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: true, action: "kms:Encrypt" });
+): Promise<
+  { CiphertextBlob: Uint8Array; KeyId: string; EncryptionAlgorithm: "SYMMETRIC_DEFAULT" }
+> {
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: true,
+    action: "kms:Encrypt",
+  });
   assertSymmetricUse(key, "Encrypt", input.EncryptionAlgorithm);
   if (input.DryRun === true) dryRunSucceeded();
   const { blob } = await sealUnder(kms, key, input.Plaintext.expose(), input.EncryptionContext);
@@ -165,10 +178,17 @@ async function open(
 async function dryRunIgnoringCiphertext(
   kms: Kms,
   caller: Caller,
-  input: { keyId: string | undefined; algorithm: string | undefined; operation: KeyOperation; action: string },
+  input: {
+    keyId: string | undefined;
+    algorithm: string | undefined;
+    operation: KeyOperation;
+    action: string;
+  },
 ): Promise<never> {
   if (input.keyId === undefined) {
-    throw new ValidationException("KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.");
+    throw new ValidationException(
+      "KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.",
+    );
   }
   const key = await kms.resolveKey(caller, input.keyId, { allowAlias: true, action: input.action });
   assertSymmetricUse(key, input.operation, input.algorithm);
@@ -194,7 +214,14 @@ export async function decrypt(
   kms: Kms,
   caller: Caller,
   input: DecryptInput,
-): Promise<{ KeyId: string; Plaintext: SecretBytes; EncryptionAlgorithm: "SYMMETRIC_DEFAULT"; KeyMaterialId: string }> {
+): Promise<
+  {
+    KeyId: string;
+    Plaintext: SecretBytes;
+    EncryptionAlgorithm: "SYMMETRIC_DEFAULT";
+    KeyMaterialId: string;
+  }
+> {
   rejectRecipient(input.Recipient);
   const ignoreCiphertext = input.DryRunModifiers?.includes("IGNORE_CIPHERTEXT") === true;
   if (input.DryRun === true && ignoreCiphertext) {
@@ -253,7 +280,11 @@ export interface ReEncryptResult {
  * @throws {InvalidCiphertextException} @throws {IncorrectKeyException} @throws {DisabledException}
  * @throws {KMSInvalidStateException} @throws {NotFoundException} @throws {DryRunOperationException}
  */
-export async function reEncrypt(kms: Kms, caller: Caller, input: ReEncryptInput): Promise<ReEncryptResult> {
+export async function reEncrypt(
+  kms: Kms,
+  caller: Caller,
+  input: ReEncryptInput,
+): Promise<ReEncryptResult> {
   const destination = await kms.resolveKey(caller, input.DestinationKeyId, {
     allowAlias: true,
     action: "kms:ReEncryptTo",
@@ -321,7 +352,9 @@ function dataKeyLength(input: GenerateDataKeyInput): number {
 
 function rejectRecipient(recipient: unknown): void {
   if (recipient !== undefined) {
-    throw new UnsupportedOperationException("Recipient (Nitro Enclaves attestation) is not supported by this KMS yet.");
+    throw new UnsupportedOperationException(
+      "Recipient (Nitro Enclaves attestation) is not supported by this KMS yet.",
+    );
   }
 }
 
@@ -333,7 +366,10 @@ async function generateDataKeyCommon(
 ): Promise<{ blob: Uint8Array; plaintext: SecretBytes; key: LoadedKey; material: KeyMaterial }> {
   const length = dataKeyLength(input);
   rejectRecipient(input.Recipient);
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: true, action: `kms:${operation}` });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: true,
+    action: `kms:${operation}`,
+  });
   assertSymmetricUse(key, operation, undefined);
   if (input.DryRun === true) dryRunSucceeded();
   const plaintext = new SecretBytes(randomBytes(length));
@@ -350,9 +386,16 @@ export async function generateDataKey(
   kms: Kms,
   caller: Caller,
   input: GenerateDataKeyInput,
-): Promise<{ CiphertextBlob: Uint8Array; Plaintext: SecretBytes; KeyId: string; KeyMaterialId: string }> {
+): Promise<
+  { CiphertextBlob: Uint8Array; Plaintext: SecretBytes; KeyId: string; KeyMaterialId: string }
+> {
   const r = await generateDataKeyCommon(kms, caller, input, "GenerateDataKey");
-  return { CiphertextBlob: r.blob, Plaintext: r.plaintext, KeyId: r.key.arn, KeyMaterialId: r.material.keyMaterialId };
+  return {
+    CiphertextBlob: r.blob,
+    Plaintext: r.plaintext,
+    KeyId: r.key.arn,
+    KeyMaterialId: r.material.keyMaterialId,
+  };
 }
 
 /**
@@ -377,10 +420,16 @@ export async function generateDataKeyWithoutPlaintext(
 export function generateRandom(
   _kms: Kms,
   _caller: Caller,
-  input: { NumberOfBytes?: number | undefined; CustomKeyStoreId?: string | undefined; Recipient?: unknown },
+  input: {
+    NumberOfBytes?: number | undefined;
+    CustomKeyStoreId?: string | undefined;
+    Recipient?: unknown;
+  },
 ): Promise<{ Plaintext: SecretBytes }> {
   if (input.CustomKeyStoreId !== undefined) {
-    throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
+    throw new CustomKeyStoreNotFoundException(
+      `Custom key store ${input.CustomKeyStoreId} does not exist.`,
+    );
   }
   rejectRecipient(input.Recipient);
   if (input.NumberOfBytes === undefined) {

@@ -13,7 +13,7 @@ import {
   ValidationException,
 } from "../errors.ts";
 import { isKeyId } from "../identifiers.ts";
-import { keyMetadata, type KeyMetadata } from "../key_metadata.ts";
+import { type KeyMetadata, keyMetadata } from "../key_metadata.ts";
 import { KEY_SPECS, SYMMETRIC_KEY_BYTES } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import { defaultKeyPolicy, isWellFormedPolicy, type Kms, type LoadedKey } from "../kms.ts";
@@ -64,19 +64,25 @@ export async function createKey(
     throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by this KMS yet.`);
   }
   if (input.CustomKeyStoreId !== undefined) {
-    throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
+    throw new CustomKeyStoreNotFoundException(
+      `Custom key store ${input.CustomKeyStoreId} does not exist.`,
+    );
   }
   if (input.XksKeyId !== undefined) {
     throw new ValidationException("XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
   }
   if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") {
-    throw new UnsupportedOperationException(`Origin ${input.Origin} is not supported by this KMS yet.`);
+    throw new UnsupportedOperationException(
+      `Origin ${input.Origin} is not supported by this KMS yet.`,
+    );
   }
   if (input.MultiRegion === true) {
     throw new UnsupportedOperationException("Multi-Region keys are not supported by this KMS yet.");
   }
   if (input.Policy !== undefined && !isWellFormedPolicy(input.Policy)) {
-    throw new MalformedPolicyDocumentException("The key policy is not a JSON policy document with a Statement.");
+    throw new MalformedPolicyDocumentException(
+      "The key policy is not a JSON policy document with a Statement.",
+    );
   }
   const tags = input.Tags ?? [];
   validateTags(tags);
@@ -131,7 +137,10 @@ export async function describeKey(
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyMetadata: KeyMetadata }> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: true, action: "kms:DescribeKey" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: true,
+    action: "kms:DescribeKey",
+  });
   return { KeyMetadata: await metadataOf(kms, key) };
 }
 
@@ -189,7 +198,10 @@ export async function updateKeyDescription(
   caller: Caller,
   input: { KeyId: string; Description: string },
 ): Promise<Record<string, never>> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:UpdateKeyDescription" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:UpdateKeyDescription",
+  });
   assertKeyStateAllows("UpdateKeyDescription", { arn: key.arn, state: key.record.state });
   await kms.saveKey({ ...key.record, description: input.Description });
   return {};
@@ -204,7 +216,10 @@ export async function enableKey(
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:EnableKey" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:EnableKey",
+  });
   assertKeyStateAllows("EnableKey", { arn: key.arn, state: key.record.state });
   if (key.record.state !== "Enabled") await kms.saveKey({ ...key.record, state: "Enabled" });
   return {};
@@ -219,7 +234,10 @@ export async function disableKey(
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:DisableKey" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:DisableKey",
+  });
   assertKeyStateAllows("DisableKey", { arn: key.arn, state: key.record.state });
   if (key.record.state !== "Disabled") await kms.saveKey({ ...key.record, state: "Disabled" });
   return {};
@@ -236,8 +254,13 @@ export async function scheduleKeyDeletion(
   kms: Kms,
   caller: Caller,
   input: { KeyId: string; PendingWindowInDays?: number | undefined },
-): Promise<{ KeyId: string; DeletionDate: Date; KeyState: "PendingDeletion"; PendingWindowInDays: number }> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ScheduleKeyDeletion" });
+): Promise<
+  { KeyId: string; DeletionDate: Date; KeyState: "PendingDeletion"; PendingWindowInDays: number }
+> {
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:ScheduleKeyDeletion",
+  });
   const days = input.PendingWindowInDays ?? 30;
   if (days < 7 || days > 30) {
     throw new ValidationException(
@@ -246,8 +269,18 @@ export async function scheduleKeyDeletion(
   }
   assertKeyStateAllows("ScheduleKeyDeletion", { arn: key.arn, state: key.record.state });
   const deletionDate = kms.clock.now() + days * DAY_MS;
-  await kms.saveKey({ ...key.record, state: "PendingDeletion", deletionDate, pendingWindowInDays: days });
-  return { KeyId: key.arn, DeletionDate: new Date(deletionDate), KeyState: "PendingDeletion", PendingWindowInDays: days };
+  await kms.saveKey({
+    ...key.record,
+    state: "PendingDeletion",
+    deletionDate,
+    pendingWindowInDays: days,
+  });
+  return {
+    KeyId: key.arn,
+    DeletionDate: new Date(deletionDate),
+    KeyState: "PendingDeletion",
+    PendingWindowInDays: days,
+  };
 }
 
 /**
@@ -259,8 +292,16 @@ export async function cancelKeyDeletion(
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyId: string }> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:CancelKeyDeletion" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:CancelKeyDeletion",
+  });
   assertKeyStateAllows("CancelKeyDeletion", { arn: key.arn, state: key.record.state });
-  await kms.saveKey({ ...key.record, state: "Disabled", deletionDate: null, pendingWindowInDays: null });
+  await kms.saveKey({
+    ...key.record,
+    state: "Disabled",
+    deletionDate: null,
+    pendingWindowInDays: null,
+  });
   return { KeyId: key.arn };
 }

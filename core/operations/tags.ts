@@ -37,7 +37,10 @@ export async function tagResource(
   caller: Caller,
   input: { KeyId: string; Tags: Tag[] },
 ): Promise<Record<string, never>> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:TagResource" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:TagResource",
+  });
   assertKeyStateAllows("TagResource", { arn: key.arn, state: key.record.state });
   validateTags(input.Tags);
   const existing = await kms.store.listTags(key.record.keyId);
@@ -58,7 +61,10 @@ export async function untagResource(
   caller: Caller,
   input: { KeyId: string; TagKeys: string[] },
 ): Promise<Record<string, never>> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:UntagResource" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:UntagResource",
+  });
   assertKeyStateAllows("UntagResource", { arn: key.arn, state: key.record.state });
   if (input.TagKeys.some((k) => k.toLowerCase().startsWith("aws:"))) {
     throw new TagException("Tag keys beginning with 'aws:' are reserved for AWS use.");
@@ -83,7 +89,10 @@ export async function listResourceTags(
   caller: Caller,
   input: { KeyId: string; Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<ListResourceTagsResult> {
-  const key = await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ListResourceTags" });
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:ListResourceTags",
+  });
   const tags = await kms.store.listTags(key.record.keyId);
   const start = input.Marker === undefined ? 0 : decodeIndexMarker(input.Marker, tags.length);
   const limit = input.Limit ?? 50;
@@ -107,6 +116,8 @@ function decodeIndexMarker(marker: string, length: number): number {
   }
   const match = /^tags:(\d+)$/.exec(text);
   const index = match ? Number(match[1]) : NaN;
-  if (!Number.isSafeInteger(index) || index > length) throw new InvalidMarkerException("Invalid marker");
+  if (!Number.isSafeInteger(index) || index > length) {
+    throw new InvalidMarkerException("Invalid marker");
+  }
   return index;
 }

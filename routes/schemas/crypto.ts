@@ -67,7 +67,9 @@ export const GenerateDataKeyRequest = z.object({
 });
 
 /** GenerateDataKeyWithoutPlaintext. */
-export const GenerateDataKeyWithoutPlaintextRequest = GenerateDataKeyRequest.omit({ Recipient: true });
+export const GenerateDataKeyWithoutPlaintextRequest = GenerateDataKeyRequest.omit({
+  Recipient: true,
+});
 
 /** GenerateRandom. */
 export const GenerateRandomRequest = z.object({

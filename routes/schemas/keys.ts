@@ -5,7 +5,15 @@
  * @module
  */
 import { z } from "zod";
-import { CustomKeyStoreId, GrantTokens, KeyIdType, Limit, Marker, NullableBoolean, TagList } from "./shared.ts";
+import {
+  CustomKeyStoreId,
+  GrantTokens,
+  KeyIdType,
+  Limit,
+  Marker,
+  NullableBoolean,
+  TagList,
+} from "./shared.ts";
 
 const KeySpec = z.enum([
   "RSA_2048",
@@ -48,9 +56,11 @@ const Description = z.string().min(0).max(8192);
 
 /** CreateKey. */
 export const CreateKeyRequest = z.object({
+  // deno-lint-ignore no-control-regex -- AWS's PolicyType pattern allows tab, LF and CR
   Policy: z.string().min(1).max(131072).regex(/^[\u0009\u000A\u000D\u0020-\u00FF]+$/).optional(),
   Description: Description.optional(),
-  KeyUsage: z.enum(["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"]).optional(),
+  KeyUsage: z.enum(["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"])
+    .optional(),
   CustomerMasterKeySpec: CustomerMasterKeySpec.optional(),
   KeySpec: KeySpec.optional(),
   Origin: z.enum(["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"]).optional(),
@@ -62,7 +72,10 @@ export const CreateKeyRequest = z.object({
 });
 
 /** DescribeKey. */
-export const DescribeKeyRequest = z.object({ KeyId: KeyIdType, GrantTokens: GrantTokens.optional() });
+export const DescribeKeyRequest = z.object({
+  KeyId: KeyIdType,
+  GrantTokens: GrantTokens.optional(),
+});
 
 /** ListKeys. */
 export const ListKeysRequest = z.object({ Limit: Limit.optional(), Marker: Marker.optional() });

@@ -72,7 +72,13 @@ export function blob(min: number, max: number) {
       return z.NEVER;
     }
     if (bytes.length < min) {
-      ctx.addIssue({ code: "too_small", minimum: min, origin: "string", input: "", inclusive: true });
+      ctx.addIssue({
+        code: "too_small",
+        minimum: min,
+        origin: "string",
+        input: "",
+        inclusive: true,
+      });
       return z.NEVER;
     }
     if (bytes.length > max) {

@@ -11,7 +11,14 @@ import { KeyIdType, Limit, Marker, TagList } from "./shared.ts";
 export const TagResourceRequest = z.object({ KeyId: KeyIdType, Tags: TagList });
 
 /** UntagResource. */
-export const UntagResourceRequest = z.object({ KeyId: KeyIdType, TagKeys: z.array(z.string().min(1).max(128)) });
+export const UntagResourceRequest = z.object({
+  KeyId: KeyIdType,
+  TagKeys: z.array(z.string().min(1).max(128)),
+});
 
 /** ListResourceTags. */
-export const ListResourceTagsRequest = z.object({ KeyId: KeyIdType, Limit: Limit.optional(), Marker: Marker.optional() });
+export const ListResourceTagsRequest = z.object({
+  KeyId: KeyIdType,
+  Limit: Limit.optional(),
+  Marker: Marker.optional(),
+});

@@ -11,7 +11,10 @@ import { SecretBytes } from "../../core/secret.ts";
 import { openService, type Service } from "../../main.ts";
 
 /** The test admin credential. */
-export const ADMIN = { accessKeyId: "AKIAADMINTEST0000001", secretAccessKey: "test-secret-access-key-0000000000000000" };
+export const ADMIN = {
+  accessKeyId: "AKIAADMINTEST0000001",
+  secretAccessKey: "test-secret-access-key-0000000000000000",
+};
 /** The test account and region. */
 export const ACCOUNT_ID = "111122223333";
 export const REGION = "us-east-1";
@@ -41,7 +44,9 @@ const TEST_ROOT_KEY = new Uint8Array(32).fill(7).toBase64();
 
 /** Starts the KMS on 127.0.0.1 with an ephemeral port. */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
-  const dir = options.dbUrl === undefined ? await Deno.makeTempDir({ prefix: "kms-test-" }) : undefined;
+  const dir = options.dbUrl === undefined
+    ? await Deno.makeTempDir({ prefix: "kms-test-" })
+    : undefined;
   const config = parseConfig({
     KMS_DB_URL: options.dbUrl ?? `file:${dir}/kms.db`,
     KMS_ROOT_KEY: options.rootKey ?? TEST_ROOT_KEY,
@@ -52,8 +57,14 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     KMS_PORT: "0",
     ...options.env,
   });
-  const service = await openService(config, { log: () => {}, ...(options.clock ? { clock: options.clock } : {}) });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, service.app.fetch);
+  const service = await openService(config, {
+    log: () => {},
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    service.app.fetch,
+  );
   const url = `http://127.0.0.1:${server.addr.port}`;
   const clients: KMSClient[] = [];
   const clientFor = (credentials: { accessKeyId: string; secretAccessKey: string }) => {
@@ -77,7 +88,10 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
 }
 
 /** Runs `fn` against a fresh server and closes it afterwards. */
-export async function withServer(fn: (server: TestServer) => Promise<void>, options?: StartOptions): Promise<void> {
+export async function withServer(
+  fn: (server: TestServer) => Promise<void>,
+  options?: StartOptions,
+): Promise<void> {
   const server = await startServer(options);
   try {
     await fn(server);
@@ -115,7 +129,10 @@ export async function addAccountCredential(
   server: TestServer,
   accountId: string,
 ): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-  const credentials = { accessKeyId: `AKIAOTHER${accountId.slice(0, 11)}`, secretAccessKey: `secret-of-${accountId}` };
+  const credentials = {
+    accessKeyId: `AKIAOTHER${accountId.slice(0, 11)}`,
+    secretAccessKey: `secret-of-${accountId}`,
+  };
   await server.service.store.putCredential({
     accessKeyId: credentials.accessKeyId,
     secretAccessKey: new SecretBytes(new TextEncoder().encode(credentials.secretAccessKey)),
