@@ -52,6 +52,12 @@ export async function openService(
   const db = await openDatabase(config.dbUrl, config.dbAuthToken);
   await migrate(db);
   const store = new SqliteStore(db, rootKey);
+  if (!await store.rootKeyMatches()) {
+    store.close();
+    throw new Error(
+      "The root key (KMS_ROOT_KEY / KMS_ROOT_KEY_FILE) is not the one this database was written with.",
+    );
+  }
   const admin = await ensureAdminCredential(store, clock, {
     accountId: config.accountId,
     accessKeyId: config.adminAccessKeyId,

@@ -29,7 +29,7 @@ export interface AdminCredentialResult {
   secretAccessKey?: SecretBytes;
 }
 
-/** Makes sure the admin credential exists for `accountId`. */
+/** Makes sure the admin credential exists for `accountId`; a configured one always wins over the stored one. */
 export async function ensureAdminCredential(
   store: CredentialStore,
   clock: Clock,
@@ -41,7 +41,7 @@ export async function ensureAdminCredential(
 ): Promise<AdminCredentialResult | null> {
   const principalArn = accountRootArn(options.accountId);
   if (options.accessKeyId !== undefined && options.secretAccessKey !== undefined) {
-    await store.putCredential({
+    await store.upsertCredential({
       accessKeyId: options.accessKeyId,
       secretAccessKey: new SecretBytes(new TextEncoder().encode(options.secretAccessKey)),
       accountId: options.accountId,

@@ -58,6 +58,8 @@ export interface CredentialStore {
   getCredential(accessKeyId: string): Promise<Credential | null>;
   /** Inserts a credential, or does nothing when the access key id exists. */
   putCredential(credential: Credential): Promise<void>;
+  /** Inserts a credential or replaces secret, account, principal and state of an existing one. */
+  upsertCredential(credential: Credential): Promise<void>;
   setCredentialEnabled(accessKeyId: string, enabled: boolean): Promise<void>;
   /** Number of stored credentials (zero on a first start). */
   countCredentials(): Promise<number>;

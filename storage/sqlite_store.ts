@@ -271,6 +271,46 @@ export class SqliteStore implements Store {
     }]);
   }
 
+  /** Inserts a credential or replaces the secret, account, principal and state of an existing one. */
+  async upsertCredential(credential: Credential): Promise<void> {
+    const wrapped = await this.#rootKey.wrap(
+      credential.secretAccessKey.expose(),
+      credentialAad(credential.accessKeyId),
+    );
+    await this.#writes.submit([{
+      sql: "INSERT INTO credentials (access_key_id, wrapped_secret, account_id, " +
+        "principal_arn, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (access_key_id) DO UPDATE SET wrapped_secret = excluded.wrapped_secret, " +
+        "account_id = excluded.account_id, principal_arn = excluded.principal_arn, enabled = excluded.enabled",
+      args: [
+        credential.accessKeyId,
+        wrapped,
+        credential.accountId,
+        credential.principalArn,
+        credential.enabled ? 1 : 0,
+        credential.createdAt,
+      ],
+    }]);
+  }
+
+  /** True when the root key unwraps a stored secret (or nothing is stored yet). */
+  async rootKeyMatches(): Promise<boolean> {
+    const result = await this.#db.execute(
+      "SELECT access_key_id, wrapped_secret FROM credentials LIMIT 1",
+    );
+    const row = result.rows[0];
+    if (row === undefined) return true;
+    try {
+      await this.#rootKey.unwrap(
+        blob(row, "wrapped_secret"),
+        credentialAad(text(row, "access_key_id")),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Enables or disables an access key. */
   async setCredentialEnabled(accessKeyId: string, enabled: boolean): Promise<void> {
     await this.#writes.submit([{

@@ -7,9 +7,10 @@ import {
   DisableKeyCommand,
   EncryptCommand,
   ListAliasesCommand,
+  ListKeysCommand,
   ListResourceTagsCommand,
 } from "@aws-sdk/client-kms";
-import { errorName, startServer } from "./helpers/server.ts";
+import { ADMIN, errorName, startServer } from "./helpers/server.ts";
 
 Deno.test("Restarting on the same database file loses no key, alias, tag, state or ciphertext", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kms-persist-" });
@@ -65,19 +66,42 @@ Deno.test("Restarting on the same database file loses no key, alias, tag, state 
   }
 });
 
-Deno.test("Another root key cannot unwrap the stored key material", async () => {
+Deno.test("Starting with another root key than the database's fails with a clear error", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kms-rootkey-" });
   const dbUrl = `file:${dir}/kms.db`;
   try {
     const first = await startServer({ dbUrl });
-    const keyId = (await first.client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await first.client.send(new CreateKeyCommand({}));
     await first.close();
-    const second = await startServer({ dbUrl, rootKey: new Uint8Array(32).fill(9).toBase64() });
+    await assert.rejects(
+      startServer({ dbUrl, rootKey: new Uint8Array(32).fill(9).toBase64() }),
+      /root key .* is not the one this database was written with/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("A configured admin secret replaces the stored one on restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kms-admin-" });
+  const dbUrl = `file:${dir}/kms.db`;
+  try {
+    const first = await startServer({ dbUrl });
+    await first.close();
+    const second = await startServer({
+      dbUrl,
+      env: { KMS_ADMIN_SECRET_ACCESS_KEY: "rotated-secret" },
+    });
     try {
-      const name = await errorName(
-        second.client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1]) })),
+      const fresh = second.clientFor({
+        accessKeyId: ADMIN.accessKeyId,
+        secretAccessKey: "rotated-secret",
+      });
+      await fresh.send(new ListKeysCommand({}));
+      assert.equal(
+        await errorName(second.client.send(new ListKeysCommand({}))),
+        "InvalidSignatureException",
       );
-      assert.equal(name, "KMSInternalException");
     } finally {
       await second.close();
     }

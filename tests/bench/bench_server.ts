@@ -1,0 +1,178 @@
+/**
+ * The server process of `deno task bench`: the real KMS (`openService` on a
+ * durable file database, as `main.ts` wires it) on 127.0.0.1, plus three
+ * benchmark-only routes mounted by wrapping the app's fetch handler (the app
+ * itself is untouched):
+ *
+ * - `POST /__bench/minimal`: the floor a KMS request cannot go below in this
+ *   process: read the body, `JSON.parse`, a zod parse (with base64 decode of
+ *   the plaintext), one AES-256-GCM encryption under a WebCrypto key imported
+ *   once, a JSON reply. No SigV4, no storage, no key derivation.
+ * - `GET /__bench/lag`: the event loop's worst lag (and a few percentiles)
+ *   since the last reset, measured by a 1 ms `setTimeout` chain.
+ * - `POST /__bench/lag/reset`: starts a new lag window.
+ *
+ * Configuration comes from the `KMS_*` environment as for `main.ts`. Prints
+ * one JSON line `{"port":…,"pid":…}` once listening; exits on SIGTERM/SIGINT
+ * after closing the store.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseConfig } from "../../core/config.ts";
+import { openService } from "../../main.ts";
+
+/** Worst delay of a 1 ms timer, in ms, plus a coarse histogram (0.1 ms buckets up to 100 ms). */
+class LagMonitor {
+  #max = 0;
+  #samples = 0;
+  #buckets = new Uint32Array(1001);
+  #expected = 0;
+  #timer: number | undefined;
+
+  start(): void {
+    this.#expected = performance.now() + 1;
+    this.#timer = setTimeout(this.#tick, 1);
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  }
+
+  #tick = (): void => {
+    const now = performance.now();
+    const lag = Math.max(0, now - this.#expected);
+    if (lag > this.#max) this.#max = lag;
+    this.#samples++;
+    this.#buckets[Math.min(1000, Math.floor(lag * 10))]!++;
+    this.#expected = now + 1;
+    this.#timer = setTimeout(this.#tick, 1);
+  };
+
+  reset(): void {
+    this.#max = 0;
+    this.#samples = 0;
+    this.#buckets.fill(0);
+  }
+
+  report(): { maxMs: number; p99Ms: number; p999Ms: number; samples: number } {
+    return {
+      maxMs: this.#max,
+      p99Ms: this.#quantile(0.99),
+      p999Ms: this.#quantile(0.999),
+      samples: this.#samples,
+    };
+  }
+
+  #quantile(q: number): number {
+    const target = Math.ceil(this.#samples * q);
+    let seen = 0;
+    for (let i = 0; i < this.#buckets.length; i++) {
+      seen += this.#buckets[i]!;
+      if (seen >= target && target > 0) return (i + 1) / 10;
+    }
+    return 0;
+  }
+}
+
+const MinimalRequest = z.object({
+  KeyId: z.string().min(1).max(2048),
+  Plaintext: z.string().transform((value, ctx) => {
+    try {
+      const bytes = Uint8Array.fromBase64(value);
+      if (bytes.length >= 1 && bytes.length <= 4096) return bytes;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: "custom", message: "Plaintext must be 1..4096 base64 bytes" });
+    return z.NEVER;
+  }),
+  EncryptionContext: z.record(z.string(), z.string()).optional(),
+});
+
+const JSON_HEADERS = { "content-type": "application/x-amz-json-1.1" };
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextEncoder();
+
+/** The minimal endpoint: parse + validate + one AES-256-GCM encrypt. */
+function minimalHandler(key: CryptoKey): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const body = new Uint8Array(await request.arrayBuffer());
+    let json: unknown;
+    try {
+      json = JSON.parse(utf8Decoder.decode(body));
+    } catch {
+      return new Response('{"__type":"SerializationException"}', {
+        status: 400,
+        headers: JSON_HEADERS,
+      });
+    }
+    const parsed = MinimalRequest.safeParse(json);
+    if (!parsed.success) {
+      return new Response('{"__type":"ValidationException"}', {
+        status: 400,
+        headers: JSON_HEADERS,
+      });
+    }
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const sealed = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: utf8.encode(parsed.data.KeyId) },
+      key,
+      parsed.data.Plaintext,
+    );
+    const blob = new Uint8Array(12 + sealed.byteLength);
+    blob.set(iv, 0);
+    blob.set(new Uint8Array(sealed), 12);
+    return new Response(
+      JSON.stringify({ CiphertextBlob: blob.toBase64(), KeyId: parsed.data.KeyId }),
+      { status: 200, headers: JSON_HEADERS },
+    );
+  };
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(Deno.env.toObject());
+  const service = await openService(config);
+  const lag = new LagMonitor();
+  lag.start();
+  const minimalKey = await crypto.subtle.importKey(
+    "raw",
+    crypto.getRandomValues(new Uint8Array(32)),
+    "AES-GCM",
+    false,
+    ["encrypt"],
+  );
+  const minimal = minimalHandler(minimalKey);
+  const appFetch = service.app.fetch;
+  const handler = (request: Request): Response | Promise<Response> => {
+    const url = request.url;
+    const at = url.indexOf("/__bench/");
+    if (at < 0) return appFetch(request);
+    const path = url.slice(at);
+    if (path === "/__bench/minimal" && request.method === "POST") return minimal(request);
+    if (path === "/__bench/lag") return Response.json(lag.report());
+    if (path === "/__bench/lag/reset" && request.method === "POST") {
+      lag.reset();
+      return Response.json({ ok: true });
+    }
+    return new Response("not found", { status: 404 });
+  };
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: config.port,
+    onListen: ({ port }) => console.log(JSON.stringify({ port, pid: Deno.pid })),
+  }, handler);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    lag.stop();
+    await server.shutdown();
+    service.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
+
+if (import.meta.main) await main();
