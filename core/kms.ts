@@ -45,7 +45,8 @@ export class Kms {
   readonly clock: Clock;
   readonly region: string;
   readonly #keys: LruMap<string, LoadedKey>;
-  readonly #materials: LruMap<string, KeyMaterial>;
+  /** Unwrapped material per key id, by version; wiped when the key is deleted. */
+  readonly #materials: LruMap<string, Map<number, KeyMaterial>>;
   readonly #aliases: LruMap<string, string>;
 
   constructor(options: KmsOptions) {
@@ -89,6 +90,8 @@ export class Kms {
   async deleteKeyNow(keyId: string): Promise<void> {
     await this.store.deleteKey(keyId);
     this.#keys.delete(keyId);
+    for (const material of this.#materials.get(keyId)?.values() ?? []) material.material.wipe();
+    this.#materials.delete(keyId);
     this.#aliases.clear();
   }
 
@@ -101,11 +104,13 @@ export class Kms {
 
   /** A version of a key's material, from memory or the store. */
   async material(keyId: string, version: number): Promise<KeyMaterial | null> {
-    const cacheKey = `${keyId}#${version}`;
-    const cached = this.#materials.get(cacheKey);
+    const cached = this.#materials.get(keyId)?.get(version);
     if (cached !== undefined) return cached;
     const material = await this.store.getMaterial(keyId, version);
-    if (material !== null) this.#materials.set(cacheKey, material);
+    if (material === null) return null;
+    const versions = this.#materials.get(keyId) ?? new Map<number, KeyMaterial>();
+    versions.set(version, material);
+    this.#materials.set(keyId, versions);
     return material;
   }
 

@@ -59,7 +59,6 @@ async function handleKmsRequest(
   const parsed = op.schema.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, json);
   const result = await op.handler(deps.kms, caller, parsed.data);
-  deps.log({ level: "debug", requestId, operation: name, account: caller.accountId });
   return new Response(JSON.stringify(toWire(result)), {
     status: 200,
     headers: { "content-type": AMZ_JSON, "x-amzn-requestid": requestId },

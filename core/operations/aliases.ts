@@ -38,11 +38,6 @@ export function validateAliasName(name: string): void {
   }
 }
 
-async function targetKey(kms: Kms, caller: Caller, targetKeyId: string, action: string) {
-  const key = await kms.resolveKey(caller, targetKeyId, { allowAlias: false, action });
-  return key;
-}
-
 /**
  * CreateAlias: a new name for a key of the caller's account.
  * @throws {InvalidAliasNameException} @throws {AlreadyExistsException} @throws {NotFoundException} @throws {KMSInvalidStateException}
@@ -53,7 +48,10 @@ export async function createAlias(
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
   validateAliasName(input.AliasName);
-  const key = await targetKey(kms, caller, input.TargetKeyId, "kms:CreateAlias");
+  const key = await kms.resolveKey(caller, input.TargetKeyId, {
+    allowAlias: false,
+    action: "kms:CreateAlias",
+  });
   assertKeyStateAllows("CreateAlias", { arn: key.arn, state: key.record.state });
   const now = kms.clock.now();
   const created = await kms.store.createAlias({
@@ -96,7 +94,10 @@ export async function updateAlias(
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
   const alias = await existingAlias(kms, caller, input.AliasName);
-  const key = await targetKey(kms, caller, input.TargetKeyId, "kms:UpdateAlias");
+  const key = await kms.resolveKey(caller, input.TargetKeyId, {
+    allowAlias: false,
+    action: "kms:UpdateAlias",
+  });
   assertKeyStateAllows("UpdateAlias", { arn: key.arn, state: key.record.state });
   const current = await kms.findKey(alias.targetKeyId);
   if (

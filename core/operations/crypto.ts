@@ -417,7 +417,8 @@ export async function generateDataKeyWithoutPlaintext(
  * GenerateRandom: 1..1024 random bytes.
  * @throws {ValidationException} no NumberOfBytes. @throws {CustomKeyStoreNotFoundException}
  */
-export function generateRandom(
+// deno-lint-ignore require-await -- every operation has the same async shape
+export async function generateRandom(
   _kms: Kms,
   _caller: Caller,
   input: {
@@ -435,5 +436,5 @@ export function generateRandom(
   if (input.NumberOfBytes === undefined) {
     throw new ValidationException("Please specify the number of bytes.");
   }
-  return Promise.resolve({ Plaintext: new SecretBytes(randomBytes(input.NumberOfBytes)) });
+  return { Plaintext: new SecretBytes(randomBytes(input.NumberOfBytes)) };
 }
