@@ -207,40 +207,44 @@ export async function updateKeyDescription(
   return {};
 }
 
+async function switchKey(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string },
+  to: "Enabled" | "Disabled",
+): Promise<Record<string, never>> {
+  const operation = to === "Enabled" ? "EnableKey" : "DisableKey";
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: `kms:${operation}`,
+  });
+  assertKeyStateAllows(operation, { arn: key.arn, state: key.record.state });
+  if (key.record.state !== to) await kms.saveKey({ ...key.record, state: to });
+  return {};
+}
+
 /**
  * EnableKey: Disabled (or Enabled) -> Enabled.
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
-export async function enableKey(
+export function enableKey(
   kms: Kms,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
-  const key = await kms.resolveKey(caller, input.KeyId, {
-    allowAlias: false,
-    action: "kms:EnableKey",
-  });
-  assertKeyStateAllows("EnableKey", { arn: key.arn, state: key.record.state });
-  if (key.record.state !== "Enabled") await kms.saveKey({ ...key.record, state: "Enabled" });
-  return {};
+  return switchKey(kms, caller, input, "Enabled");
 }
 
 /**
  * DisableKey: Enabled (or Disabled) -> Disabled.
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
-export async function disableKey(
+export function disableKey(
   kms: Kms,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
-  const key = await kms.resolveKey(caller, input.KeyId, {
-    allowAlias: false,
-    action: "kms:DisableKey",
-  });
-  assertKeyStateAllows("DisableKey", { arn: key.arn, state: key.record.state });
-  if (key.record.state !== "Disabled") await kms.saveKey({ ...key.record, state: "Disabled" });
-  return {};
+  return switchKey(kms, caller, input, "Disabled");
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,12 +1,28 @@
 /**
- * Sends an arbitrary (possibly invalid) body to a test server, signed as an
- * AWS SDK signs it, for tests that go below what the SDK lets a caller send.
+ * Signs and sends arbitrary (possibly invalid) requests to a test server, as
+ * an AWS SDK signs them, for tests that go below what the SDK lets a caller
+ * send. The signer is independent of the server's: smithy with the pure-JS
+ * @aws-crypto/sha256-js.
  *
  * @module
  */
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { ADMIN, REGION } from "./server.ts";
+
+/** What `signRequest` may vary. */
+export interface SignOptions {
+  date?: Date;
+  accessKeyId?: string;
+  secret?: string;
+  target?: string;
+}
+
+/** A signed request: headers (without host, which fetch sets) and body. */
+export interface SignedParts {
+  headers: Record<string, string>;
+  body: string;
+}
 
 /** What came back: status, `__type` and message (for errors), and the parsed body. */
 export interface RawReply {
@@ -16,15 +32,18 @@ export interface RawReply {
   body: Record<string, unknown>;
 }
 
-/** POSTs `body` as `TrentService.<operation>` with a valid SigV4 signature. */
-export async function signedFetch(
+/** Signs a POST of `body` to `baseUrl` as `options.target` (default `TrentService.ListKeys`). */
+export async function signRequest(
   baseUrl: string,
-  operation: string,
   body: string,
-): Promise<RawReply> {
+  options: SignOptions = {},
+): Promise<SignedParts> {
   const url = new URL(baseUrl);
   const signer = new SignatureV4({
-    credentials: ADMIN,
+    credentials: {
+      accessKeyId: options.accessKeyId ?? ADMIN.accessKeyId,
+      secretAccessKey: options.secret ?? ADMIN.secretAccessKey,
+    },
     region: REGION,
     service: "kms",
     sha256: Sha256,
@@ -40,13 +59,22 @@ export async function signedFetch(
     headers: {
       host: url.host,
       "content-type": "application/x-amz-json-1.1",
-      "x-amz-target": `TrentService.${operation}`,
+      "x-amz-target": options.target ?? "TrentService.ListKeys",
     },
     body,
-  });
+  }, { signingDate: options.date ?? new Date() });
   const headers: Record<string, string> = { ...signed.headers };
   delete headers.host;
-  const response = await fetch(url, { method: "POST", headers, body });
+  return { headers, body };
+}
+
+/** Sends signed parts (possibly tampered with after signing). */
+export async function sendSigned(baseUrl: string, parts: SignedParts): Promise<RawReply> {
+  const response = await fetch(new URL("/", baseUrl), {
+    method: "POST",
+    headers: parts.headers,
+    body: parts.body,
+  });
   const json = await response.json() as Record<string, unknown>;
   return {
     status: response.status,
@@ -54,4 +82,16 @@ export async function signedFetch(
     message: json.message as string | undefined,
     body: json,
   };
+}
+
+/** POSTs `body` as `TrentService.<operation>` with a valid SigV4 signature. */
+export async function signedFetch(
+  baseUrl: string,
+  operation: string,
+  body: string,
+): Promise<RawReply> {
+  return await sendSigned(
+    baseUrl,
+    await signRequest(baseUrl, body, { target: `TrentService.${operation}` }),
+  );
 }
