@@ -35,7 +35,7 @@ export interface LoadResult {
   errors: number;
   firstError: string | undefined;
   /** Latency of each request completed inside the window, ms. */
-  latencies: Float64Array;
+  latencies: Float64Array<ArrayBuffer>;
 }
 
 const utf8 = new TextEncoder();

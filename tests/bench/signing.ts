@@ -15,7 +15,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 /** A request ready to be replayed: headers (host included) and body. */
 export interface PresignedRequest {
   headers: Record<string, string>;
-  body: Uint8Array;
+  body: Uint8Array<ArrayBuffer>;
 }
 
 /** Who signs and where the server listens. */

@@ -1,0 +1,625 @@
+/**
+ * `deno task bench`: HTTP benchmark of the KMS against its own minimal endpoint.
+ *
+ * Starts `bench_server.ts` (the real service on a durable file database: WAL,
+ * synchronous=FULL) in a separate Deno process on 127.0.0.1, then drives
+ * GenerateDataKey (AES_256 with an encryption context), Encrypt and Decrypt
+ * of 4 KiB, each beside the server's minimal endpoint (parse + validate + one
+ * AES-GCM encrypt, no SigV4, no storage), and CreateKey, with validly signed
+ * requests at a fixed concurrency for a bounded time. Requests are signed
+ * before each phase and replayed (valid for 5 minutes), so the client spends
+ * no CPU on signing; the client's CPU is reported. Then it restarts the server
+ * on the same database and times the first use of keys against later uses.
+ *
+ * Environment: BENCH_SECONDS (measured seconds per phase, default 5),
+ * BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY (16), BENCH_SINGLE_SECONDS
+ * (the lag probe one request at a time after each operation, 2; 0 skips it),
+ * BENCH_CLIENT (`raw`, default: pre-serialised HTTP/1.1 over `Deno.connect`,
+ * about 15 µs of client CPU a request; or `fetch`, about 50-85 µs, which on 2
+ * cores makes the minimal endpoint client-bound), BENCH_CLIENT_WORKERS
+ * (client threads, 1), BENCH_OPS (comma list out of GenerateDataKey, Encrypt,
+ * Decrypt, CreateKey, restart; default all), BENCH_SERVER_FLAGS (extra
+ * `deno run` flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` or
+ * `--v8-flags=--trace-gc`), BENCH_SERVER_LOG (a file to append everything the
+ * server prints to), BENCH_LAG_EVENTS (print each lag over 4 ms).
+ *
+ * Same as `deno task bench`: `deno run --allow-all tests/bench/http_bench.ts`.
+ *
+ * It never fails: a missed target is reported as MISS and the exit code is 0.
+ *
+ * @module
+ */
+import type { LagReport } from "./bench_server.ts";
+import type { LoadResult, LoadSpec } from "./load.ts";
+import { RawConnection, serialise } from "./load.ts";
+import { cpuSeconds, type ServerOptions, ServerProcess } from "./server_process.ts";
+import {
+  plainRequest,
+  presign,
+  type PresignedRequest,
+  presignMany,
+  type SigningTarget,
+} from "./signing.ts";
+
+const ADMIN = {
+  accessKeyId: "AKIABENCHADMIN000001",
+  secretAccessKey: "bench-secret-access-key-000000000000000",
+};
+const REGION = "us-east-1";
+const ACCOUNT_ID = "111122223333";
+const DISTINCT_REQUESTS = 8;
+const RESTART_KEYS = 20;
+const KNOWN_OPS = ["GenerateDataKey", "Encrypt", "Decrypt", "CreateKey", "restart"];
+
+function envNumber(name: string, fallback: number, min = Number.MIN_VALUE): number {
+  const value = Deno.env.get(name);
+  const n = value === undefined || value === "" ? fallback : Number(value);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}`);
+  return n;
+}
+
+const SETTINGS = {
+  seconds: envNumber("BENCH_SECONDS", 5),
+  warmupSeconds: envNumber("BENCH_WARMUP_SECONDS", 1),
+  concurrency: Math.round(envNumber("BENCH_CONCURRENCY", 16)),
+  client: (Deno.env.get("BENCH_CLIENT") ?? "raw") === "fetch" ? "fetch" as const : "raw" as const,
+  workers: Math.round(envNumber("BENCH_CLIENT_WORKERS", 1)),
+  ops: (Deno.env.get("BENCH_OPS") ?? "GenerateDataKey,Encrypt,Decrypt,CreateKey,restart")
+    .split(",").map((s) => s.trim()).filter((s) => s !== ""),
+  serverFlags: (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((s) => s !== ""),
+  serverLog: Deno.env.get("BENCH_SERVER_LOG"),
+  singleSeconds: envNumber("BENCH_SINGLE_SECONDS", 2, 0),
+  lagEvents: Deno.env.get("BENCH_LAG_EVENTS") !== undefined,
+};
+
+/** What one measured phase gave. */
+interface PhaseResult {
+  name: string;
+  concurrency: number;
+  rate: number;
+  completed: number;
+  errors: number;
+  firstError: string | undefined;
+  p50: number;
+  p99: number;
+  lag: LagReport;
+  clientCpu: number;
+  serverCpu: number;
+  serverMainThreadCpu: number;
+  seconds: number;
+}
+
+/** What one operation gave: the loaded phase and the one-request-at-a-time lag probe. */
+interface OpResult {
+  load: PhaseResult;
+  single: PhaseResult | undefined;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** The client threads, created once. */
+class LoadClient {
+  readonly #workers: Worker[] = [];
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      this.#workers.push(
+        new Worker(new URL("./load_worker.ts", import.meta.url), { type: "module" }),
+      );
+    }
+  }
+
+  /** Runs `spec` with `connections` spread over the workers (at least one connection each). */
+  run(spec: Omit<LoadSpec, "connections">, connections: number): Promise<LoadResult>[] {
+    const workers = this.#workers.slice(0, Math.min(this.#workers.length, connections));
+    const n = workers.length;
+    return workers.map((worker, i) => {
+      const share = Math.floor(connections / n) + (i < connections % n ? 1 : 0);
+      return new Promise<LoadResult>((resolve, reject) => {
+        worker.onmessage = (event: MessageEvent<LoadResult>) => resolve(event.data);
+        worker.onerror = (event) => {
+          event.preventDefault();
+          reject(new Error(event.message));
+        };
+        worker.postMessage({ ...spec, connections: share });
+      });
+    });
+  }
+
+  close(): void {
+    for (const worker of this.#workers) worker.terminate();
+  }
+}
+
+class Bench {
+  server!: ServerProcess;
+  readonly client = new LoadClient(SETTINGS.workers);
+  readonly dir: string;
+  readonly serverOptions: ServerOptions;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.serverOptions = {
+      denoFlags: SETTINGS.serverFlags,
+      logFile: SETTINGS.serverLog,
+      env: {
+        KMS_DB_URL: `file:${dir}/kms.db`,
+        KMS_ROOT_KEY: new Uint8Array(32).fill(42).toBase64(),
+        KMS_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+        KMS_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+        KMS_ACCOUNT_ID: ACCOUNT_ID,
+        KMS_REGION: REGION,
+        KMS_PORT: "0",
+        KMS_LOG_LEVEL: "info",
+      },
+    };
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.server.port}`;
+  }
+
+  get target(): SigningTarget {
+    return { host: `127.0.0.1:${this.server.port}`, region: REGION, ...ADMIN };
+  }
+
+  async start(): Promise<number> {
+    const started = performance.now();
+    this.server = await ServerProcess.start(this.serverOptions);
+    return performance.now() - started;
+  }
+
+  /** One signed call from the main thread; the parsed reply. @throws on a non-200 reply */
+  async call(operation: string, payload: unknown): Promise<Record<string, unknown>> {
+    const request = await presign(this.target, operation, payload);
+    const headers = { ...request.headers };
+    delete headers["host"];
+    delete headers["content-length"];
+    const response = await fetch(this.base, { method: "POST", headers, body: request.body });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`${operation}: ${response.status} ${text}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+
+  async lag(): Promise<LagReport> {
+    const response = await fetch(`${this.base}/__bench/lag`);
+    return await response.json() as LagReport;
+  }
+
+  async resetLag(): Promise<void> {
+    await (await fetch(`${this.base}/__bench/lag/reset`, { method: "POST" })).arrayBuffer();
+  }
+
+  /** Warm-up, then a measured window at `concurrency`. */
+  async phase(
+    name: string,
+    path: string,
+    requests: PresignedRequest[],
+    timing: { concurrency: number; warmupMs: number; durationMs: number },
+  ): Promise<PhaseResult> {
+    const { concurrency, warmupMs, durationMs } = timing;
+    const startAt = Date.now() + 50;
+    const results = this.client.run({
+      transport: SETTINGS.client,
+      url: `${this.base}${path}`,
+      requests,
+      startAt,
+      warmupMs,
+      durationMs,
+    }, concurrency);
+    await sleep(startAt + warmupMs - Date.now());
+    await this.resetLag();
+    const t0 = performance.now();
+    const c0 = cpuSeconds("self");
+    const s0 = cpuSeconds(this.server.pid);
+    const m0 = cpuSeconds(this.server.pid, this.server.pid);
+    await sleep(startAt + warmupMs + durationMs - Date.now());
+    const seconds = (performance.now() - t0) / 1000;
+    const c1 = cpuSeconds("self");
+    const s1 = cpuSeconds(this.server.pid);
+    const m1 = cpuSeconds(this.server.pid, this.server.pid);
+    const lag = await this.lag();
+    const all = await Promise.all(results);
+    const latencies = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
+    let offset = 0;
+    for (const r of all) {
+      latencies.set(r.latencies, offset);
+      offset += r.latencies.length;
+    }
+    latencies.sort();
+    const completed = all.reduce((n, r) => n + r.completed, 0);
+    if (SETTINGS.lagEvents) {
+      console.log(`    lag events of ${name} at concurrency ${concurrency}:`);
+      for (const e of lag.events) console.log(`      ${JSON.stringify(e)}`);
+    }
+    return {
+      name,
+      concurrency,
+      rate: completed / (durationMs / 1000),
+      completed,
+      errors: all.reduce((n, r) => n + r.errors, 0),
+      firstError: all.find((r) => r.firstError !== undefined)?.firstError,
+      p50: quantile(latencies, 0.5),
+      p99: quantile(latencies, 0.99),
+      lag,
+      clientCpu: (c1 - c0) / seconds,
+      serverCpu: (s1 - s0) / seconds,
+      serverMainThreadCpu: (m1 - m0) / seconds,
+      seconds,
+    };
+  }
+
+  /** The loaded phase, then (unless BENCH_SINGLE_SECONDS=0) a lag probe one request at a time. */
+  async op(name: string, path: string, requests: PresignedRequest[]): Promise<OpResult> {
+    const load = await this.phase(name, path, requests, {
+      concurrency: SETTINGS.concurrency,
+      warmupMs: SETTINGS.warmupSeconds * 1000,
+      durationMs: SETTINGS.seconds * 1000,
+    });
+    console.log(progress(load));
+    const single = SETTINGS.singleSeconds > 0
+      ? await this.phase(name, path, requests, {
+        concurrency: 1,
+        warmupMs: 100,
+        durationMs: SETTINGS.singleSeconds * 1000,
+      })
+      : undefined;
+    return { load, single };
+  }
+}
+
+function randomBytes(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** First use of keys after a restart, against their second and third use. */
+interface RestartResult {
+  startupMs: number;
+  coldProcessFirstMs: number;
+  warmMs: number;
+  /** Per key: first - min(second, third), ms. */
+  added: number[];
+}
+
+async function restartPhase(bench: Bench, mainKeyId: string): Promise<RestartResult> {
+  const keyIds: string[] = [];
+  for (let i = 0; i < RESTART_KEYS; i++) {
+    const reply = await bench.call("CreateKey", { Description: `restart probe ${i}` });
+    keyIds.push((reply.KeyMetadata as { KeyId: string }).KeyId);
+  }
+  await bench.server.stop();
+  const startupMs = await bench.start();
+  // Signed after the restart: the port changed, and the signature covers the host.
+  const plaintext = randomBytes(4096).toBase64();
+  const frame = async (keyId: string) =>
+    serialise("/", await presign(bench.target, "Encrypt", { KeyId: keyId, Plaintext: plaintext }));
+  const mainFrame = await frame(mainKeyId);
+  const frames: Uint8Array[] = [];
+  for (const keyId of keyIds) frames.push(await frame(keyId));
+  const connection = await RawConnection.open("127.0.0.1", bench.server.port);
+  const timed = async (bytes: Uint8Array): Promise<number> => {
+    const started = performance.now();
+    const reply = await connection.exchange(bytes);
+    const ms = performance.now() - started;
+    if (reply.status !== 200) {
+      throw new Error(`restart probe: ${reply.status} ${new TextDecoder().decode(reply.body)}`);
+    }
+    return ms;
+  };
+  try {
+    const coldProcessFirstMs = await timed(mainFrame);
+    const warm: number[] = [];
+    for (let i = 0; i < 500; i++) warm.push(await timed(mainFrame));
+    warm.sort((a, b) => a - b);
+    const added: number[] = [];
+    for (const bytes of frames) {
+      const first = await timed(bytes);
+      const second = await timed(bytes);
+      const third = await timed(bytes);
+      added.push(first - Math.min(second, third));
+    }
+    return {
+      startupMs,
+      coldProcessFirstMs,
+      warmMs: warm[Math.floor(warm.length / 2)]!,
+      added,
+    };
+  } finally {
+    connection.close();
+  }
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "n/a";
+const pad = (s: string, n: number) => s.padStart(n);
+const padEnd = (s: string, n: number) => s.padEnd(n);
+
+function machine(): string {
+  let model = "unknown CPU";
+  try {
+    model = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? model;
+  } catch {
+    // not Linux
+  }
+  return `${navigator.hardwareConcurrency} cores, ${model}, Deno ${Deno.version.deno}`;
+}
+
+async function main(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kms-bench-" });
+  const bench = new Bench(dir);
+  const serverCommand = ServerProcess.commandLine(bench.serverOptions).join(" ");
+  console.log(`command: ${commandShown()}`);
+  console.log(`server:  ${serverCommand}  (KMS_DB_URL=file:${dir}/kms.db, own process)`);
+  console.log(`machine: ${machine()}`);
+  console.log(
+    `load:    concurrency ${SETTINGS.concurrency}, ${SETTINGS.warmupSeconds} s warm-up + ` +
+      `${SETTINGS.seconds} s measured per phase, client=${SETTINGS.client} (keep-alive), ` +
+      `${SETTINGS.workers} client thread(s), ${DISTINCT_REQUESTS} distinct pre-signed requests ` +
+      `per phase (SigV4 as AWS SDK v3 signs, replayed)`,
+  );
+  const unknown = SETTINGS.ops.filter((op) => !KNOWN_OPS.includes(op));
+  if (unknown.length > 0) console.log(`ignored unknown BENCH_OPS: ${unknown.join(", ")}`);
+  console.log("");
+  const interrupt = () => {
+    bench.client.close();
+    bench.server?.stop().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  try {
+    await bench.start();
+    await run(bench);
+  } finally {
+    bench.client.close();
+    await bench.server?.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    Deno.removeSignalListener("SIGINT", interrupt);
+  }
+}
+
+function commandShown(): string {
+  const vars = Object.entries(Deno.env.toObject())
+    .filter(([name]) => name.startsWith("BENCH_"))
+    .map(([name, value]) => `${name}=${value.includes(" ") ? `'${value}'` : value}`);
+  return [...vars, Deno.execPath(), "run --allow-all tests/bench/http_bench.ts"].join(" ") +
+    "   (what `deno task bench` runs)";
+}
+
+interface Row {
+  op: OpResult;
+  minimal: PhaseResult | undefined;
+  ratioTarget: number | undefined;
+  rateTarget: number | undefined;
+}
+
+async function run(bench: Bench): Promise<void> {
+  const created = await bench.call("CreateKey", { Description: "bench key" });
+  const keyId = (created.KeyMetadata as { KeyId: string }).KeyId;
+  const plaintexts = Array.from({ length: DISTINCT_REQUESTS }, () => randomBytes(4096).toBase64());
+  const ciphertexts: string[] = [];
+  for (const plaintext of plaintexts) {
+    const reply = await bench.call("Encrypt", { KeyId: keyId, Plaintext: plaintext });
+    ciphertexts.push(reply.CiphertextBlob as string);
+  }
+  const host = bench.target.host;
+  const minimalRequests = () =>
+    plaintexts.map((p) => plainRequest(host, { KeyId: keyId, Plaintext: p }));
+  const phases: Record<string, () => Promise<PresignedRequest[]>> = {
+    GenerateDataKey: () =>
+      presignMany(bench.target, "GenerateDataKey", DISTINCT_REQUESTS, () => ({
+        KeyId: keyId,
+        KeySpec: "AES_256",
+        EncryptionContext: { purpose: "bench" },
+      })),
+    Encrypt: () =>
+      presignMany(bench.target, "Encrypt", DISTINCT_REQUESTS, (i) => ({
+        KeyId: keyId,
+        Plaintext: plaintexts[i],
+      })),
+    Decrypt: () =>
+      presignMany(bench.target, "Decrypt", DISTINCT_REQUESTS, (i) => ({
+        CiphertextBlob: ciphertexts[i],
+      })),
+    CreateKey: () =>
+      presignMany(bench.target, "CreateKey", DISTINCT_REQUESTS, (i) => ({
+        Description: `bench ${i}`,
+      })),
+  };
+  const ratioTargets: Record<string, number> = { GenerateDataKey: 0.5, Encrypt: 0.4, Decrypt: 0.4 };
+  const rows: Row[] = [];
+  for (const name of SETTINGS.ops) {
+    const make = phases[name];
+    if (make === undefined) continue;
+    const ratioTarget = ratioTargets[name];
+    let minimal: PhaseResult | undefined;
+    if (ratioTarget !== undefined) {
+      minimal = await bench.phase("minimal endpoint", "/__bench/minimal", minimalRequests(), {
+        concurrency: SETTINGS.concurrency,
+        warmupMs: SETTINGS.warmupSeconds * 1000,
+        durationMs: SETTINGS.seconds * 1000,
+      });
+      console.log(progress(minimal));
+    }
+    const label = name === "Encrypt" || name === "Decrypt" ? `${name} 4 KiB` : name;
+    const op = await bench.op(label, "/", await make());
+    rows.push({ op, minimal, ratioTarget, rateTarget: name === "CreateKey" ? 1000 : undefined });
+  }
+  const restart = SETTINGS.ops.includes("restart") ? await restartPhase(bench, keyId) : undefined;
+  console.log("");
+  if (rows.length > 0) printTables(rows);
+  if (restart !== undefined) printRestart(restart);
+}
+
+function progress(r: PhaseResult): string {
+  const errors = r.errors === 0 ? "" : `, ${r.errors} errors, first: ${r.firstError}`;
+  return `  ${padEnd(r.name, 18)} ${pad(fmt(r.rate), 7)} req/s${errors}`;
+}
+
+function verdict(pass: boolean): string {
+  return pass ? "PASS" : "MISS";
+}
+
+function table(header: string[], widths: number[], rows: string[][]): void {
+  const cell = (text: string, i: number) =>
+    i === 0 || widths[i]! < 0 ? text.padEnd(Math.abs(widths[i]!)) : text.padStart(widths[i]!);
+  const head = header.map(cell).join("  ").trimEnd();
+  console.log(head);
+  console.log("-".repeat(head.length));
+  for (const row of rows) console.log(row.map(cell).join("  ").trimEnd());
+}
+
+/** One line of the tables: a minimal-endpoint run or an operation, in the order they ran. */
+interface Entry {
+  name: string;
+  isOp: boolean;
+  load: PhaseResult;
+  single: PhaseResult | undefined;
+  row: Row | undefined;
+}
+
+function entriesOf(rows: Row[]): Entry[] {
+  const entries: Entry[] = [];
+  const shown = new Set<PhaseResult>();
+  for (const row of rows) {
+    if (row.minimal !== undefined && !shown.has(row.minimal)) {
+      shown.add(row.minimal);
+      const m = row.minimal;
+      entries.push({ name: "  minimal endpoint", isOp: false, load: m, single: undefined, row });
+    }
+    entries.push({
+      name: row.op.load.name,
+      isOp: true,
+      load: row.op.load,
+      single: row.op.single,
+      row,
+    });
+  }
+  return entries;
+}
+
+function printTables(rows: Row[]): void {
+  const entries = entriesOf(rows);
+  console.log(
+    `Throughput at concurrency ${SETTINGS.concurrency} (${SETTINGS.seconds} s measured; each ` +
+      "operation beside the minimal endpoint measured just before it):",
+  );
+  table(
+    ["operation", "req/s", "p50 ms", "p99 ms", "minimal req/s", "ratio", "target"],
+    [20, 7, 7, 7, 13, 6, -26],
+    entries.map(({ name, isOp, load, row }) => {
+      if (!isOp || row === undefined) {
+        return [name, fmt(load.rate), fmt(load.p50, 2), fmt(load.p99, 2), "", "", ""];
+      }
+      let minimalText = "";
+      let ratioText = "";
+      let target = "";
+      if (row.minimal !== undefined && row.ratioTarget !== undefined) {
+        const ratio = load.rate / row.minimal.rate;
+        minimalText = fmt(row.minimal.rate);
+        ratioText = fmt(ratio, 2);
+        target = `≥ ${fmt(row.ratioTarget, 2)}× minimal  ${verdict(ratio >= row.ratioTarget)}`;
+      } else if (row.rateTarget !== undefined) {
+        target = `≥ ${fmt(row.rateTarget)}/s  ${verdict(load.rate >= row.rateTarget)}`;
+      }
+      return [
+        name,
+        fmt(load.rate),
+        fmt(load.p50, 2),
+        fmt(load.p99, 2),
+        minimalText,
+        ratioText,
+        target,
+      ];
+    }),
+  );
+
+  console.log("");
+  console.log(
+    "Event loop lag in the server, ms: worst delay of a 1 ms timer while loaded " +
+      `(@${SETTINGS.concurrency}) and one request at a time (@1, ${SETTINGS.singleSeconds} s); ` +
+      "'own' = the delay less the time the main thread waited for a CPU:",
+  );
+  table(
+    [
+      "operation",
+      `max @${SETTINGS.concurrency}`,
+      "own",
+      "p99",
+      "ticks > 5",
+      "max @1",
+      "own @1",
+      `target: max @${SETTINGS.concurrency}`,
+      "own @1",
+    ],
+    [20, 7, 5, 5, 9, 6, 6, -20, 6],
+    entries.map(({ name, isOp, load, single }) => [
+      name,
+      fmt(load.lag.maxMs, 1),
+      fmt(load.lag.maxOwnMs, 1),
+      fmt(load.lag.p99Ms, 1),
+      fmt(load.lag.over5ms),
+      single === undefined ? "" : fmt(single.lag.maxMs, 1),
+      single === undefined ? "" : fmt(single.lag.maxOwnMs, 1),
+      isOp ? `≤ 5 ms  ${verdict(load.lag.maxMs <= 5)}` : "",
+      isOp && single !== undefined ? verdict(single.lag.maxOwnMs <= 5) : "",
+    ]),
+  );
+
+  console.log("");
+  console.log(
+    "CPU during the loaded window, % of one core (client = this process, all its threads; " +
+      "server = the server process, and its JS main thread alone):",
+  );
+  table(
+    ["operation", "client", "client µs/req", "server", "server JS thread", "JS thread µs/req"],
+    [20, 7, 13, 7, 16, 16],
+    entries.map(({ name, load }) => {
+      const perRequest = (share: number) =>
+        load.completed > 0 ? (share * load.seconds * 1e6) / load.completed : Number.NaN;
+      return [
+        name,
+        `${fmt(load.clientCpu * 100)}%`,
+        fmt(perRequest(load.clientCpu), 1),
+        `${fmt(load.serverCpu * 100)}%`,
+        `${fmt(load.serverMainThreadCpu * 100)}%`,
+        fmt(perRequest(load.serverMainThreadCpu), 1),
+      ];
+    }),
+  );
+  for (const { load, single } of entries) {
+    for (const r of [load, single]) {
+      if (r !== undefined && r.errors > 0) {
+        console.log(`${r.name} @${r.concurrency}: ${r.errors} errors, first: ${r.firstError}`);
+      }
+    }
+  }
+}
+
+function printRestart(r: RestartResult): void {
+  const sorted = [...r.added].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  console.log("");
+  console.log(
+    `First use of a key after a restart (server restarted on the same database, listening after ${
+      fmt(r.startupMs)
+    } ms; Encrypt 4 KiB, one connection, one request at a time):`,
+  );
+  console.log(
+    `  first request of the new process (cold code, credential and key loads): ` +
+      `${fmt(r.coldProcessFirstMs, 2)} ms; warm request: ${fmt(r.warmMs, 3)} ms (median of 500)`,
+  );
+  console.log(
+    `  added by a key's first use, first - min(second, third), ${r.added.length} keys: ` +
+      `median ${fmt(median, 3)} ms, max ${fmt(sorted[sorted.length - 1]!, 3)} ms  ` +
+      `target ≤ 1 ms (median)  ${verdict(median <= 1)}`,
+  );
+  console.log(`  per key, in order: ${r.added.map((ms) => fmt(ms, 2)).join(" ")}`);
+}
+
+if (import.meta.main) await main();
