@@ -55,6 +55,12 @@ export async function readBody(request: Request): Promise<Uint8Array> {
     throw tooLarge();
   }
   if (request.body === null) return new Uint8Array();
+  // A declared length (already within the limit) is read in one call; only chunked bodies are streamed.
+  if (request.headers.has("content-length")) {
+    const body = await request.bytes();
+    if (body.length > MAX_BODY_BYTES) throw tooLarge();
+    return body;
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of request.body) {

@@ -13,8 +13,14 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { SignatureV4 } from "@smithy/signature-v4";
-import type { Checksum, ChecksumConstructor, HttpRequest, SourceData } from "@smithy/types";
+import { createScope, getCanonicalHeaders, getSigningKey, SignatureV4 } from "@smithy/signature-v4";
+import type {
+  Checksum,
+  ChecksumConstructor,
+  HeaderBag,
+  HttpRequest,
+  SourceData,
+} from "@smithy/types";
 import {
   IncompleteSignatureException,
   InvalidSignatureException,
@@ -149,10 +155,15 @@ export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promi
   const scope = parseCredentialScope(auth.credential);
   checkScope(scope, amzDate, opts);
   const credential = await authenticate(scope.accessKeyId, req.headers, opts);
-  checkPayloadHash(req);
+  const payloadHash = checkedPayloadHash(req);
   if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
   const request = toSmithyRequest(req, signedHeaders);
-  const expected = await expectedSignature(credential, request, auth, signingDate, opts);
+  const expected = await expectedSignature(credential, request, auth, {
+    amzDate,
+    scope,
+    payloadHash,
+    opts,
+  });
   if (!constantTimeEqual(expected, auth.signature)) {
     throw new InvalidSignatureException(MSG_MISMATCH);
   }
@@ -355,12 +366,14 @@ async function authenticate(
   return credential;
 }
 
-function checkPayloadHash(req: SignedRequest): void {
+/** The body's SHA-256 (hex), hashed here; a declared x-amz-content-sha256 must equal it. */
+function checkedPayloadHash(req: SignedRequest): string {
+  const actual = createHash("sha256").update(req.body).digest("hex");
   const declared = req.headers.get("x-amz-content-sha256");
-  if (declared === null) return;
-  if (declared !== createHash("sha256").update(req.body).digest("hex")) {
+  if (declared !== null && declared !== actual) {
     throw new InvalidSignatureException(MSG_PAYLOAD_HASH);
   }
+  return actual;
 }
 
 /** Rebuilds `req` as a smithy request carrying only the named headers (host falls back to the URL's authority). @throws nothing */
@@ -470,31 +483,70 @@ export function signWithSmithy(
   });
 }
 
+/**
+ * The signature the client should have sent. smithy builds the canonical
+ * headers and the canonical request and derives the signing key (cached here
+ * per access key, day, region and service); only the string to sign and the
+ * final HMAC, two lines of the spec, are assembled here, synchronously.
+ */
 async function expectedSignature(
   credential: Credential,
   request: HttpRequest,
   auth: AuthorizationParams,
-  signingDate: Date,
-  opts: SigV4Options,
+  context: { amzDate: string; scope: CredentialScope; payloadHash: string; opts: SigV4Options },
 ): Promise<string> {
-  const signedHeaders = auth.signedHeaders.split(";");
   // smithy leaves X-Amz-Signature out of the canonical query, so it would ride along unsigned.
   if (Object.keys(request.query ?? {}).some((key) => key.toLowerCase() === "x-amz-signature")) {
     throw new InvalidSignatureException(MSG_MISMATCH);
   }
-  const signer = signerFor(credential, opts);
-  const signed = await signWithSmithy(
-    signer,
+  const signable = new Set(auth.signedHeaders.split(";").map((name) => name.toLowerCase()));
+  const canonicalHeaders = getCanonicalHeaders(request, undefined, signable);
+  // smithy drops headers it will not sign; the lists must agree exactly.
+  if (Object.keys(canonicalHeaders).sort().join(";") !== auth.signedHeaders) {
+    throw new InvalidSignatureException(MSG_MISMATCH);
+  }
+  const signer = signerFor(credential, context.opts) as unknown as SmithyCanonicalizer;
+  const canonicalRequest = signer.createCanonicalRequest(
     request,
-    signedHeaders,
-    signingDate,
-    opts.region,
-    opts.service,
+    canonicalHeaders,
+    context.payloadHash,
   );
-  const ours = parseAuthorization(String(signed.headers["authorization"]));
-  // smithy drops, adds or reorders headers it will not sign; the lists must agree exactly.
-  if (ours.signedHeaders !== auth.signedHeaders) throw new InvalidSignatureException(MSG_MISMATCH);
-  return ours.signature;
+  const { scope } = context;
+  const credentialScope = createScope(scope.date, scope.region, scope.service);
+  const stringToSign = `${ALGORITHM}\n${context.amzDate}\n${credentialScope}\n` +
+    createHash("sha256").update(canonicalRequest).digest("hex");
+  const key = await signingKey(credential, scope);
+  const mac = new NodeSha256(key);
+  mac.update(utf8.encode(stringToSign));
+  return mac.digestSync().toHex();
+}
+
+/** The protected smithy method the verifier calls: the canonical request of RFC-style SigV4. */
+interface SmithyCanonicalizer {
+  createCanonicalRequest(
+    request: HttpRequest,
+    canonicalHeaders: HeaderBag,
+    payloadHash: string,
+  ): string;
+}
+
+const signingKeys = new LruMap<string, { secret: Uint8Array; key: Uint8Array }>(SIGNER_CACHE_SIZE);
+
+/** smithy's derived signing key for a credential and scope, cached while the secret is unchanged. */
+async function signingKey(credential: Credential, scope: CredentialScope): Promise<Uint8Array> {
+  const secret = credential.secretAccessKey.expose();
+  const cacheKey = `${credential.accessKeyId}/${scope.date}/${scope.region}/${scope.service}`;
+  const cached = signingKeys.get(cacheKey);
+  if (cached !== undefined && bytesEqual(cached.secret, secret)) return cached.key;
+  const key = await getSigningKey(
+    NodeSha256,
+    { accessKeyId: credential.accessKeyId, secretAccessKey: utf8Decoder.decode(secret) },
+    scope.date,
+    scope.region,
+    scope.service,
+  );
+  signingKeys.set(cacheKey, { secret: secret.slice(), key });
+  return key;
 }
 
 interface CachedSigner {
