@@ -55,14 +55,16 @@ const encoder = new Encoder({ useRecords: false, tagUint8Array: false });
 const decoder = new Decoder({ useRecords: false });
 
 /**
- * Encodes a blob as its canonical CBOR envelope.
+ * Encodes a blob as its canonical CBOR envelope; `header` may pass `headerBytes(blob)` already computed.
  * @throws {TypeError} when a field has the wrong type or length (a caller bug, not a client error).
  */
-export function encodeCiphertextBlob(blob: CiphertextBlob): Uint8Array {
+export function encodeCiphertextBlob(
+  blob: CiphertextBlob,
+  header: Uint8Array = headerBytes(blob),
+): Uint8Array {
   if (!(blob.ciphertext instanceof Uint8Array) || blob.ciphertext.length < TAG_BYTES) {
     throw new TypeError("ciphertext must hold at least a 16-byte tag");
   }
-  const header = headerBytes(blob);
   const head = byteStringHead(blob.ciphertext.length);
   // The header's 5 items, the array head made 6, then the ciphertext byte string: exactly what
   // cbor-x gives for the whole 6-item array, without copying the ciphertext through its buffer.
