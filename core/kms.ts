@@ -10,7 +10,7 @@
  * @module
  */
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
-import { accountRootArn, aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
+import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
 import type { Clock, Store } from "./ports.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "./types.ts";
@@ -192,34 +192,4 @@ function accessDenied(caller: Caller, action: string, resource: string): AccessD
   return new AccessDeniedException(
     `User: ${caller.principalArn} is not authorized to perform: ${action} on resource: ${resource} because no resource-based policy allows the ${action} action`,
   );
-}
-
-/** AWS's default key policy: the owning account's root may do everything. */
-export function defaultKeyPolicy(accountId: string): string {
-  return JSON.stringify(
-    {
-      Version: "2012-10-17",
-      Id: "key-default-1",
-      Statement: [{
-        Sid: "Enable IAM User Permissions",
-        Effect: "Allow",
-        Principal: { AWS: accountRootArn(accountId) },
-        Action: "kms:*",
-        Resource: "*",
-      }],
-    },
-    null,
-    2,
-  );
-}
-
-/** True when a policy document is a JSON object with a Statement (full evaluation comes with key policies). */
-export function isWellFormedPolicy(policy: string): boolean {
-  try {
-    const doc: unknown = JSON.parse(policy);
-    return typeof doc === "object" && doc !== null && !Array.isArray(doc) &&
-      "Statement" in doc;
-  } catch {
-    return false;
-  }
 }
