@@ -253,35 +253,29 @@ export class SqliteStore implements Store {
 
   /** Inserts a credential, or does nothing when the access key id exists. */
   async putCredential(credential: Credential): Promise<void> {
-    const wrapped = await this.#rootKey.wrap(
-      credential.secretAccessKey.expose(),
-      credentialAad(credential.accessKeyId),
-    );
-    await this.#writes.submit([{
-      sql: "INSERT OR IGNORE INTO credentials (access_key_id, wrapped_secret, account_id, " +
-        "principal_arn, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      args: [
-        credential.accessKeyId,
-        wrapped,
-        credential.accountId,
-        credential.principalArn,
-        credential.enabled ? 1 : 0,
-        credential.createdAt,
-      ],
-    }]);
+    await this.#writes.submit([await this.#insertCredential(credential, "OR IGNORE", "")]);
   }
 
   /** Inserts a credential or replaces the secret, account, principal and state of an existing one. */
   async upsertCredential(credential: Credential): Promise<void> {
+    const onConflict =
+      " ON CONFLICT (access_key_id) DO UPDATE SET wrapped_secret = excluded.wrapped_secret, " +
+      "account_id = excluded.account_id, principal_arn = excluded.principal_arn, enabled = excluded.enabled";
+    await this.#writes.submit([await this.#insertCredential(credential, "", onConflict)]);
+  }
+
+  async #insertCredential(
+    credential: Credential,
+    orIgnore: string,
+    onConflict: string,
+  ): Promise<InStatement> {
     const wrapped = await this.#rootKey.wrap(
       credential.secretAccessKey.expose(),
       credentialAad(credential.accessKeyId),
     );
-    await this.#writes.submit([{
-      sql: "INSERT INTO credentials (access_key_id, wrapped_secret, account_id, " +
-        "principal_arn, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?) " +
-        "ON CONFLICT (access_key_id) DO UPDATE SET wrapped_secret = excluded.wrapped_secret, " +
-        "account_id = excluded.account_id, principal_arn = excluded.principal_arn, enabled = excluded.enabled",
+    return {
+      sql: `INSERT ${orIgnore} INTO credentials (access_key_id, wrapped_secret, account_id, ` +
+        `principal_arn, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?)${onConflict}`,
       args: [
         credential.accessKeyId,
         wrapped,
@@ -290,7 +284,7 @@ export class SqliteStore implements Store {
         credential.enabled ? 1 : 0,
         credential.createdAt,
       ],
-    }]);
+    };
   }
 
   /** True when the root key unwraps a stored secret (or nothing is stored yet). */

@@ -4,7 +4,7 @@
  * .ci/run installs it.
  */
 import assert from "node:assert/strict";
-import { ADMIN, REGION, startServer } from "./helpers/server.ts";
+import { awsClientEnv, startServer } from "./helpers/server.ts";
 
 /** The AWS CLI v2 binary: Debian's awscli at /usr/bin/aws (a pyenv shim may shadow it with v1), else `aws`. */
 const AWS = Deno.env.get("KMS_TEST_AWS_CLI") ?? "/usr/bin/aws";
@@ -34,16 +34,7 @@ async function aws(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(AWS, {
     args: ["--endpoint-url", url, "--output", "json", "kms", ...args],
-    env: {
-      AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
-      AWS_REGION: REGION,
-      AWS_DEFAULT_REGION: REGION,
-      AWS_PAGER: "",
-      AWS_CONFIG_FILE: "/dev/null",
-      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-      AWS_EC2_METADATA_DISABLED: "true",
-    },
+    env: awsClientEnv(),
     stdout: "piped",
     stderr: "piped",
   }).output();

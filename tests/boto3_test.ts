@@ -3,7 +3,7 @@
  * when boto3 is not installed; .ci/run installs it.
  */
 import assert from "node:assert/strict";
-import { ADMIN, REGION, withServer } from "./helpers/server.ts";
+import { awsClientEnv, withServer } from "./helpers/server.ts";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -34,15 +34,7 @@ Deno.test({
       const script = new URL("./clients/boto3_roundtrip.py", import.meta.url).pathname;
       const output = await new Deno.Command(PYTHON, {
         args: [script],
-        env: {
-          KMS_URL: url,
-          AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
-          AWS_DEFAULT_REGION: REGION,
-          AWS_CONFIG_FILE: "/dev/null",
-          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-          AWS_EC2_METADATA_DISABLED: "true",
-        },
+        env: { KMS_URL: url, ...awsClientEnv() },
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -35,20 +35,12 @@ const KeySpec = z.enum([
   "ECC_NIST_EDWARDS25519",
 ]);
 
-const CustomerMasterKeySpec = z.enum([
-  "RSA_2048",
-  "RSA_3072",
-  "RSA_4096",
-  "ECC_NIST_P256",
-  "ECC_NIST_P384",
-  "ECC_NIST_P521",
-  "ECC_SECG_P256K1",
-  "SYMMETRIC_DEFAULT",
-  "HMAC_224",
-  "HMAC_256",
-  "HMAC_384",
-  "HMAC_512",
-  "SM2",
+/** The deprecated CustomerMasterKeySpec: KeySpec without the specs added after it. */
+const CustomerMasterKeySpec = KeySpec.exclude([
+  "ML_DSA_44",
+  "ML_DSA_65",
+  "ML_DSA_87",
+  "ECC_NIST_EDWARDS25519",
 ]);
 
 /** DescriptionType: 0..8192. */

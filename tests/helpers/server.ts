@@ -143,3 +143,17 @@ export async function addAccountCredential(
   });
   return credentials;
 }
+
+/** Environment for an external AWS client (CLI, boto3) using the test admin and nothing from the user's profile. */
+export function awsClientEnv(): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_PAGER: "",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
