@@ -515,10 +515,9 @@ async function expectedSignature(
   const credentialScope = createScope(scope.date, scope.region, scope.service);
   const stringToSign = `${ALGORITHM}\n${context.amzDate}\n${credentialScope}\n` +
     createHash("sha256").update(canonicalRequest).digest("hex");
-  const key = await signingKey(credential, scope);
-  const mac = new NodeSha256(key);
-  mac.update(utf8.encode(stringToSign));
-  return mac.digestSync().toHex();
+  const pads = await signingKeyPads(credential, scope);
+  const inner = createHash("sha256").update(pads.inner).update(stringToSign).digest();
+  return createHash("sha256").update(pads.outer).update(inner).digest("hex");
 }
 
 /** The protected smithy method the verifier calls: the canonical request of RFC-style SigV4. */
@@ -530,14 +529,19 @@ interface SmithyCanonicalizer {
   ): string;
 }
 
-const signingKeys = new LruMap<string, { secret: Uint8Array; key: Uint8Array }>(SIGNER_CACHE_SIZE);
+type HmacPads = { inner: Uint8Array; outer: Uint8Array };
 
-/** smithy's derived signing key for a credential and scope, cached while the secret is unchanged. */
-async function signingKey(credential: Credential, scope: CredentialScope): Promise<Uint8Array> {
+const signingKeys = new LruMap<string, { secret: Uint8Array; pads: HmacPads }>(SIGNER_CACHE_SIZE);
+
+/**
+ * smithy's derived signing key for a credential and scope, as the HMAC pads of
+ * RFC 2104, cached while the secret is unchanged.
+ */
+async function signingKeyPads(credential: Credential, scope: CredentialScope): Promise<HmacPads> {
   const secret = credential.secretAccessKey.expose();
   const cacheKey = `${credential.accessKeyId}/${scope.date}/${scope.region}/${scope.service}`;
   const cached = signingKeys.get(cacheKey);
-  if (cached !== undefined && bytesEqual(cached.secret, secret)) return cached.key;
+  if (cached !== undefined && bytesEqual(cached.secret, secret)) return cached.pads;
   const key = await getSigningKey(
     NodeSha256,
     { accessKeyId: credential.accessKeyId, secretAccessKey: utf8Decoder.decode(secret) },
@@ -545,8 +549,9 @@ async function signingKey(credential: Credential, scope: CredentialScope): Promi
     scope.region,
     scope.service,
   );
-  signingKeys.set(cacheKey, { secret: secret.slice(), key });
-  return key;
+  const pads = hmacPads(key);
+  signingKeys.set(cacheKey, { secret: secret.slice(), pads });
+  return pads;
 }
 
 interface CachedSigner {
