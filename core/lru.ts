@@ -13,10 +13,14 @@ export class LruMap<K, V> {
     this.#capacity = capacity;
   }
 
-  /** The value for `key`, marking it most recently used. */
+  /**
+   * The value for `key`, marking it most recently used once the map is more
+   * than half full (below that nothing can be evicted, so the reordering,
+   * a delete and a set on the hot path, is skipped).
+   */
   get(key: K): V | undefined {
     const value = this.#map.get(key);
-    if (value === undefined) return undefined;
+    if (value === undefined || this.#map.size <= this.#capacity / 2) return value;
     this.#map.delete(key);
     this.#map.set(key, value);
     return value;
