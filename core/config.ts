@@ -20,6 +20,40 @@ export interface Config {
   adminAccessKeyId: string | undefined;
   adminSecretAccessKey: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** How many pre-generated RSA key pairs to keep in memory per size (`KMS_RSA_POOL_<bits>`). */
+  rsaPoolSizes: RsaPoolSizes;
+  /**
+   * Trusted roots for Recipient attestation documents (`KMS_ATTESTATION_ROOTS`): a PEM
+   * bundle, or the path of a file holding one. Unset: AWS Nitro Enclaves' root only.
+   */
+  attestationRoots: string | undefined;
+}
+
+/** Pool size per RSA modulus length. */
+export interface RsaPoolSizes {
+  RSA_2048: number;
+  RSA_3072: number;
+  RSA_4096: number;
+}
+
+/** Pool sizes a laptop can afford: refilling them costs about 20 s of one core after start. */
+export const DEFAULT_RSA_POOL_SIZES: Readonly<RsaPoolSizes> = Object.freeze({
+  RSA_2048: 16,
+  RSA_3072: 6,
+  RSA_4096: 3,
+});
+
+const MAX_RSA_POOL_SIZE = 1024;
+
+function parsePoolSize(env: Record<string, string | undefined>, spec: keyof RsaPoolSizes): number {
+  const name = `KMS_RSA_POOL_${spec.slice(4)}`;
+  const raw = env[name];
+  if (raw === undefined || raw === "") return DEFAULT_RSA_POOL_SIZES[spec];
+  const size = Number(raw);
+  if (!Number.isInteger(size) || size < 0 || size > MAX_RSA_POOL_SIZE) {
+    throw new ConfigError(`${name} must be an integer 0..${MAX_RSA_POOL_SIZE}, got "${raw}"`);
+  }
+  return size;
 }
 
 /** Thrown for a configuration the process cannot start with. */
@@ -69,5 +103,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     adminAccessKeyId,
     adminSecretAccessKey,
     logLevel: logLevel as Config["logLevel"],
+    rsaPoolSizes: {
+      RSA_2048: parsePoolSize(env, "RSA_2048"),
+      RSA_3072: parsePoolSize(env, "RSA_3072"),
+      RSA_4096: parsePoolSize(env, "RSA_4096"),
+    },
+    attestationRoots: env.KMS_ATTESTATION_ROOTS,
   };
 }
