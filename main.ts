@@ -7,7 +7,10 @@
 import { ensureAdminCredential } from "./core/bootstrap.ts";
 import { type Config, parseConfig } from "./core/config.ts";
 import { CredentialCache } from "./core/credentials.ts";
+import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
 import { Kms } from "./core/kms.ts";
+import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./core/recipient/attestation.ts";
+import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
 import { openDatabase } from "./storage/client.ts";
@@ -23,7 +26,15 @@ export interface Service {
   store: SqliteStore;
   /** Set when this start created the admin credential: print it once. */
   createdAdmin: { accessKeyId: string; secretAccessKey: string } | undefined;
-  close(): void;
+  /** Stops the RSA pool (wiping its keys) and closes the store. */
+  close(): Promise<void>;
+}
+
+/** The PEM text of `KMS_ATTESTATION_ROOTS`: the value itself when it is PEM, else a file path. */
+export async function readAttestationRoots(value: string | undefined): Promise<string | undefined> {
+  if (value === undefined || value.trim() === "") return undefined;
+  if (value.trimStart().startsWith("-----BEGIN")) return value;
+  return await Deno.readTextFile(value);
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
@@ -63,7 +74,14 @@ export async function openService(
     accessKeyId: config.adminAccessKeyId,
     secretAccessKey: config.adminSecretAccessKey,
   });
-  const kms = new Kms({ store, clock, region: config.region });
+  const rsaPool = new RsaKeyPairPool({ sizes: config.rsaPoolSizes });
+  const roots = await readAttestationRoots(config.attestationRoots);
+  const recipients = new RecipientSealer(
+    parseTrustedRoots(roots ?? AWS_NITRO_ENCLAVES_ROOT_G1_PEM),
+    () => new Date(clock.now()),
+  );
+  const kms = new Kms({ store, clock, region: config.region, rsaPool, recipients });
+  rsaPool.start();
   const credentials = new CredentialCache(store, clock);
   const app = createApp({ kms, credentials, log });
   const createdAdmin = admin?.created && admin.secretAccessKey
@@ -72,7 +90,11 @@ export async function openService(
       secretAccessKey: new TextDecoder().decode(admin.secretAccessKey.expose()),
     }
     : undefined;
-  return { app, kms, store, createdAdmin, close: () => store.close() };
+  const close = async () => {
+    await rsaPool.close();
+    store.close();
+  };
+  return { app, kms, store, createdAdmin, close };
 }
 
 async function main(): Promise<void> {
@@ -107,7 +129,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     clearInterval(purge);
     await server.shutdown();
-    service.close();
+    await service.close();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);

@@ -20,6 +20,8 @@ export type KeyOperation =
   | "EnableKey"
   | "Encrypt"
   | "GenerateDataKey"
+  | "GenerateDataKeyPair"
+  | "GenerateDataKeyPairWithoutPlaintext"
   | "GenerateDataKeyWithoutPlaintext"
   | "ListAliases"
   | "ListResourceTags"
@@ -76,6 +78,8 @@ export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
   EnableKey: { ...NOT_PENDING_DELETION, PendingImport: INVALID, Unavailable: INVALID },
   Encrypt: CRYPTOGRAPHIC,
   GenerateDataKey: CRYPTOGRAPHIC,
+  GenerateDataKeyPair: CRYPTOGRAPHIC,
+  GenerateDataKeyPairWithoutPlaintext: CRYPTOGRAPHIC,
   GenerateDataKeyWithoutPlaintext: CRYPTOGRAPHIC,
   ListAliases: ALWAYS,
   ListResourceTags: ALWAYS,

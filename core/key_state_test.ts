@@ -38,6 +38,16 @@ const EXPECTED: Record<KeyOperation, Partial<Record<KeyState, string>>> = {
     Disabled: "DisabledException",
     PendingDeletion: "KMSInvalidStateException",
   },
+  GenerateDataKeyPair: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+  },
+  GenerateDataKeyPairWithoutPlaintext: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+  },
   GenerateDataKeyWithoutPlaintext: {
     Enabled: "ok",
     Disabled: "DisabledException",

@@ -9,10 +9,19 @@
  *
  * @module
  */
+import {
+  type DataKeyPairSpec,
+  type GeneratedKeyPair,
+  generateKeyPair,
+  isRsaSpec,
+} from "./crypto/key_pairs.ts";
+import type { RsaKeyPairPool } from "./crypto/rsa_pool.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
 import type { Clock, Store } from "./ports.ts";
+import { RecipientSealer } from "./recipient/recipient.ts";
+import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./recipient/attestation.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "./types.ts";
 
 /** A key as the operations see it: its record plus its ARN. */
@@ -29,6 +38,15 @@ export interface KmsOptions {
   region: string;
   /** Bound of the key and material caches. */
   cacheSize?: number;
+  /** Pre-generated RSA key pairs for GenerateDataKeyPair; without one, RSA pairs are made on demand. */
+  rsaPool?: RsaKeyPairPool;
+  /** Verifies `Recipient` attestation documents and seals responses to enclaves. */
+  recipients?: RecipientSealer;
+}
+
+/** Where data key pairs come from: the RSA pool when there is one, else fresh generation. */
+export interface KeyPairSource {
+  generate(spec: DataKeyPairSpec): Promise<GeneratedKeyPair>;
 }
 
 /** How a KeyId field may be given for an operation. */
@@ -48,11 +66,25 @@ export class Kms {
   /** Unwrapped material per key id, by version; wiped when the key is deleted. */
   readonly #materials: LruMap<string, Map<number, KeyMaterial>>;
   readonly #aliases: LruMap<string, string>;
+  /** Data key pairs for GenerateDataKeyPair*. */
+  readonly keyPairs: KeyPairSource;
+  /** The one implementation of `Recipient`. */
+  readonly recipients: RecipientSealer;
 
   constructor(options: KmsOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.region = options.region;
+    const pool = options.rsaPool;
+    this.keyPairs = {
+      generate: (spec) =>
+        pool !== undefined && isRsaSpec(spec) ? pool.take(spec) : generateKeyPair(spec),
+    };
+    this.recipients = options.recipients ??
+      new RecipientSealer(
+        parseTrustedRoots(AWS_NITRO_ENCLAVES_ROOT_G1_PEM),
+        () => new Date(this.clock.now()),
+      );
     const size = options.cacheSize ?? 10_000;
     this.#keys = new LruMap(size);
     this.#materials = new LruMap(size);

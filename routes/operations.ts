@@ -6,6 +6,7 @@
  */
 import { ALIAS_OPERATIONS } from "./aliases.ts";
 import { CRYPTO_OPERATIONS } from "./crypto.ts";
+import { DATA_KEY_PAIR_OPERATIONS } from "./data_key_pairs.ts";
 import { KEY_OPERATIONS } from "./keys.ts";
 import type { Operation } from "./operation.ts";
 import { TAG_OPERATIONS } from "./tags.ts";
@@ -15,6 +16,7 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
   Object.entries({
     ...KEY_OPERATIONS,
     ...CRYPTO_OPERATIONS,
+    ...DATA_KEY_PAIR_OPERATIONS,
     ...ALIAS_OPERATIONS,
     ...TAG_OPERATIONS,
   }),

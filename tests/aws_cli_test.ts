@@ -1,9 +1,14 @@
 /**
  * The AWS CLI v2 against a real server: create-key, create-alias,
- * generate-data-key, decrypt. Skipped (and said so) when `aws` is not installed;
+ * generate-data-key, decrypt, generate-data-key-pair(-without-plaintext). Skipped (and said so) when `aws` is not installed;
  * .ci/run installs it.
  */
 import assert from "node:assert/strict";
+import {
+  opensslCheckPrivateKey,
+  opensslParsePublicKey,
+  opensslPublicFromPrivate,
+} from "./helpers/openssl.ts";
 import { awsClientEnv, startServer } from "./helpers/server.ts";
 
 /** The AWS CLI v2 binary: Debian's awscli at /usr/bin/aws (a pyenv shim may shadow it with v1), else `aws`. */
@@ -98,3 +103,65 @@ Deno.test({
     }
   },
 });
+
+for (const [spec, curve] of [["SM2", "SM2"], ["ECC_SECG_P256K1", "secp256k1"]] as const) {
+  Deno.test({
+    name:
+      `AWS CLI generate-data-key-pair ${spec} returns keys OpenSSL loads and decrypt returns the private key`,
+    ignore: !available,
+    async fn() {
+      const server = await startServer();
+      const dir = await Deno.makeTempDir();
+      try {
+        const created = await aws(server.url, ["create-key"]);
+        assert.equal(created.code, 0, created.stderr);
+        const keyId = JSON.parse(created.stdout).KeyMetadata.KeyId as string;
+        const generated = await aws(server.url, [
+          "generate-data-key-pair",
+          "--key-id",
+          keyId,
+          "--key-pair-spec",
+          spec,
+          "--encryption-context",
+          "app=cli",
+        ]);
+        assert.equal(generated.code, 0, generated.stderr);
+        const pair = JSON.parse(generated.stdout);
+        assert.equal(pair.KeyPairSpec, spec);
+        const publicKey = Uint8Array.fromBase64(pair.PublicKey);
+        const privateKey = Uint8Array.fromBase64(pair.PrivateKeyPlaintext);
+        assert.match(await opensslParsePublicKey(publicKey), new RegExp(`ASN1 OID: ${curve}`));
+        await opensslCheckPrivateKey(privateKey);
+        assert.deepEqual(await opensslPublicFromPrivate(privateKey), publicKey);
+        const blobFile = `${dir}/private.bin`;
+        await Deno.writeFile(blobFile, Uint8Array.fromBase64(pair.PrivateKeyCiphertextBlob));
+        const dec = await aws(server.url, [
+          "decrypt",
+          "--ciphertext-blob",
+          `fileb://${blobFile}`,
+          "--encryption-context",
+          "app=cli",
+        ]);
+        assert.equal(dec.code, 0, dec.stderr);
+        assert.equal(JSON.parse(dec.stdout).Plaintext, pair.PrivateKeyPlaintext);
+        const without = await aws(server.url, [
+          "generate-data-key-pair-without-plaintext",
+          "--key-id",
+          keyId,
+          "--key-pair-spec",
+          spec,
+        ]);
+        assert.equal(without.code, 0, without.stderr);
+        const withoutPair = JSON.parse(without.stdout);
+        assert.equal(withoutPair.PrivateKeyPlaintext, undefined);
+        assert.match(
+          await opensslParsePublicKey(Uint8Array.fromBase64(withoutPair.PublicKey)),
+          new RegExp(`ASN1 OID: ${curve}`),
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+        await server.close();
+      }
+    },
+  });
+}

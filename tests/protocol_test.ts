@@ -9,13 +9,16 @@ async function withApp(fn: (service: Service) => Promise<void>): Promise<void> {
       KMS_ROOT_KEY: new Uint8Array(32).fill(1).toBase64(),
       KMS_ADMIN_ACCESS_KEY_ID: "AKIAPROTOCOLTEST0001",
       KMS_ADMIN_SECRET_ACCESS_KEY: "secret",
+      KMS_RSA_POOL_2048: "0",
+      KMS_RSA_POOL_3072: "0",
+      KMS_RSA_POOL_4096: "0",
     }),
     { log: () => {} },
   );
   try {
     await fn(service);
   } finally {
-    service.close();
+    await service.close();
   }
 }
 

@@ -16,13 +16,14 @@ import {
   IncorrectKeyException,
   InvalidCiphertextException,
   InvalidKeyUsageException,
-  UnsupportedOperationException,
   ValidationException,
 } from "../errors.ts";
 import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
+import type { AttestedEnclave } from "../recipient/attestation.ts";
 import { SecretBytes } from "../secret.ts";
 import type { Caller, KeyMaterial } from "../types.ts";
+import { attestRecipient, type RecipientField } from "./recipient.ts";
 
 /** Fields every data-plane request may carry. */
 interface CommonInput {
@@ -32,7 +33,8 @@ interface CommonInput {
 
 const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
 
-function dryRunSucceeded(): never {
+/** Ends a dry run that would have succeeded. @throws {DryRunOperationException} always. */
+export function dryRunSucceeded(): never {
   throw new DryRunOperationException(DRY_RUN_MESSAGE);
 }
 
@@ -40,7 +42,7 @@ function dryRunSucceeded(): never {
  * Checks a key can do symmetric encryption with `algorithm` for `operation` in its current state.
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException}
  */
-function assertSymmetricUse(
+export function assertSymmetricUse(
   key: LoadedKey,
   operation: KeyOperation,
   algorithm: string | undefined,
@@ -66,7 +68,8 @@ async function currentMaterial(kms: Kms, key: LoadedKey): Promise<KeyMaterial> {
   return material;
 }
 
-async function sealUnder(
+/** Encrypts `plaintext` under the key's current material with `context` as AAD. */
+export async function sealUnder(
   kms: Kms,
   key: LoadedKey,
   plaintext: Uint8Array,
@@ -201,7 +204,7 @@ export interface DecryptInput extends CommonInput {
   KeyId?: string | undefined;
   EncryptionContext?: EncryptionContext | undefined;
   EncryptionAlgorithm?: string | undefined;
-  Recipient?: unknown;
+  Recipient?: RecipientField | undefined;
   DryRunModifiers?: string[] | undefined;
 }
 
@@ -217,12 +220,13 @@ export async function decrypt(
 ): Promise<
   {
     KeyId: string;
-    Plaintext: SecretBytes;
+    Plaintext?: SecretBytes;
+    CiphertextForRecipient?: Uint8Array;
     EncryptionAlgorithm: "SYMMETRIC_DEFAULT";
     KeyMaterialId: string;
   }
 > {
-  rejectRecipient(input.Recipient);
+  const enclave = await attestRecipient(kms, input.Recipient);
   const ignoreCiphertext = input.DryRunModifiers?.includes("IGNORE_CIPHERTEXT") === true;
   if (input.DryRun === true && ignoreCiphertext) {
     return await dryRunIgnoringCiphertext(kms, caller, {
@@ -243,6 +247,18 @@ export async function decrypt(
   if (input.DryRun === true) {
     opened.plaintext.wipe();
     dryRunSucceeded();
+  }
+  if (enclave !== undefined) {
+    try {
+      return {
+        KeyId: opened.key.arn,
+        CiphertextForRecipient: await kms.recipients.seal(enclave, opened.plaintext.expose()),
+        EncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+        KeyMaterialId: opened.material.keyMaterialId,
+      };
+    } finally {
+      opened.plaintext.wipe();
+    }
   }
   return {
     KeyId: opened.key.arn,
@@ -334,7 +350,7 @@ export interface GenerateDataKeyInput extends CommonInput {
   EncryptionContext?: EncryptionContext | undefined;
   NumberOfBytes?: number | undefined;
   KeySpec?: "AES_256" | "AES_128" | undefined;
-  Recipient?: unknown;
+  Recipient?: RecipientField | undefined;
 }
 
 /**
@@ -350,31 +366,31 @@ function dataKeyLength(input: GenerateDataKeyInput): number {
   throw new ValidationException("Please specify either number of bytes or key spec.");
 }
 
-function rejectRecipient(recipient: unknown): void {
-  if (recipient !== undefined) {
-    throw new UnsupportedOperationException(
-      "Recipient (Nitro Enclaves attestation) is not supported by this KMS yet.",
-    );
-  }
-}
-
 async function generateDataKeyCommon(
   kms: Kms,
   caller: Caller,
   input: GenerateDataKeyInput,
   operation: "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext",
-): Promise<{ blob: Uint8Array; plaintext: SecretBytes; key: LoadedKey; material: KeyMaterial }> {
+): Promise<
+  {
+    blob: Uint8Array;
+    plaintext: SecretBytes;
+    key: LoadedKey;
+    material: KeyMaterial;
+    enclave: AttestedEnclave | undefined;
+  }
+> {
   const length = dataKeyLength(input);
-  rejectRecipient(input.Recipient);
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
     action: `kms:${operation}`,
   });
   assertSymmetricUse(key, operation, undefined);
+  const enclave = await attestRecipient(kms, input.Recipient);
   if (input.DryRun === true) dryRunSucceeded();
   const plaintext = new SecretBytes(randomBytes(length));
   const { blob, material } = await sealUnder(kms, key, plaintext.expose(), input.EncryptionContext);
-  return { blob, plaintext, key, material };
+  return { blob, plaintext, key, material, enclave };
 }
 
 /**
@@ -387,9 +403,27 @@ export async function generateDataKey(
   caller: Caller,
   input: GenerateDataKeyInput,
 ): Promise<
-  { CiphertextBlob: Uint8Array; Plaintext: SecretBytes; KeyId: string; KeyMaterialId: string }
+  {
+    CiphertextBlob: Uint8Array;
+    Plaintext?: SecretBytes;
+    CiphertextForRecipient?: Uint8Array;
+    KeyId: string;
+    KeyMaterialId: string;
+  }
 > {
   const r = await generateDataKeyCommon(kms, caller, input, "GenerateDataKey");
+  if (r.enclave !== undefined) {
+    try {
+      return {
+        CiphertextBlob: r.blob,
+        CiphertextForRecipient: await kms.recipients.seal(r.enclave, r.plaintext.expose()),
+        KeyId: r.key.arn,
+        KeyMaterialId: r.material.keyMaterialId,
+      };
+    } finally {
+      r.plaintext.wipe();
+    }
+  }
   return {
     CiphertextBlob: r.blob,
     Plaintext: r.plaintext,
@@ -417,24 +451,29 @@ export async function generateDataKeyWithoutPlaintext(
  * GenerateRandom: 1..1024 random bytes.
  * @throws {ValidationException} no NumberOfBytes. @throws {CustomKeyStoreNotFoundException}
  */
-// deno-lint-ignore require-await -- every operation has the same async shape
 export async function generateRandom(
-  _kms: Kms,
+  kms: Kms,
   _caller: Caller,
   input: {
     NumberOfBytes?: number | undefined;
     CustomKeyStoreId?: string | undefined;
-    Recipient?: unknown;
+    Recipient?: RecipientField | undefined;
   },
-): Promise<{ Plaintext: SecretBytes }> {
+): Promise<{ Plaintext?: SecretBytes; CiphertextForRecipient?: Uint8Array }> {
   if (input.CustomKeyStoreId !== undefined) {
     throw new CustomKeyStoreNotFoundException(
       `Custom key store ${input.CustomKeyStoreId} does not exist.`,
     );
   }
-  rejectRecipient(input.Recipient);
   if (input.NumberOfBytes === undefined) {
     throw new ValidationException("Please specify the number of bytes.");
   }
-  return { Plaintext: new SecretBytes(randomBytes(input.NumberOfBytes)) };
+  const enclave = await attestRecipient(kms, input.Recipient);
+  const plaintext = new SecretBytes(randomBytes(input.NumberOfBytes));
+  if (enclave === undefined) return { Plaintext: plaintext };
+  try {
+    return { CiphertextForRecipient: await kms.recipients.seal(enclave, plaintext.expose()) };
+  } finally {
+    plaintext.wipe();
+  }
 }

@@ -49,12 +49,6 @@ export const CustomKeyStoreId = z.string().min(1).max(64);
 /** NumberOfBytesType: 1..1024. */
 export const NumberOfBytes = z.number().int().min(1).max(1024);
 
-/** RecipientInfo (its use arrives with the data-key-pair issue). */
-export const RecipientInfo = z.object({
-  KeyEncryptionAlgorithm: z.enum(["RSAES_OAEP_SHA_256"]).optional(),
-  AttestationDocument: z.string().optional(),
-});
-
 function decodeBase64(value: string): Uint8Array | undefined {
   try {
     return Uint8Array.fromBase64(value);
@@ -114,4 +108,10 @@ export const EncryptionContext = z.unknown().transform((value, ctx) => {
     copy[key] = entry;
   }
   return copy as Readonly<Record<string, string>>;
+});
+
+/** RecipientInfo: AttestationDocument 1..262144 bytes; RSAES_OAEP_SHA_256 is the only algorithm. */
+export const RecipientInfo = z.object({
+  KeyEncryptionAlgorithm: z.enum(["RSAES_OAEP_SHA_256"]).optional(),
+  AttestationDocument: blob(1, 262_144).optional(),
 });

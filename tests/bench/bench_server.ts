@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     stopping = true;
     lag.stop();
     await server.shutdown();
-    service.close();
+    await service.close();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);

@@ -224,6 +224,9 @@ async function main(): Promise<void> {
       KMS_ROOT_KEY: new Uint8Array(32).fill(42).toBase64(),
       KMS_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
       KMS_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      KMS_RSA_POOL_2048: "0",
+      KMS_RSA_POOL_3072: "0",
+      KMS_RSA_POOL_4096: "0",
       KMS_REGION: REGION,
     }),
     { log: () => {} },
@@ -273,7 +276,7 @@ async function main(): Promise<void> {
       await response.arrayBuffer();
     });
   } finally {
-    service.close();
+    await service.close();
     await Deno.remove(dir, { recursive: true });
   }
 }

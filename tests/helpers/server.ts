@@ -55,6 +55,10 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     KMS_ACCOUNT_ID: ACCOUNT_ID,
     KMS_REGION: REGION,
     KMS_PORT: "0",
+    // No background RSA generation unless a test asks for a pool: it would compete for the CPU.
+    KMS_RSA_POOL_2048: "0",
+    KMS_RSA_POOL_3072: "0",
+    KMS_RSA_POOL_4096: "0",
     ...options.env,
   });
   const service = await openService(config, {
@@ -81,7 +85,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     async close() {
       for (const c of clients) c.destroy();
       await server.shutdown();
-      service.close();
+      await service.close();
       if (dir !== undefined) await Deno.remove(dir, { recursive: true });
     },
   };

@@ -1,0 +1,331 @@
+/**
+ * Signing and verification for AWS KMS `Sign` and `Verify`: which signing
+ * algorithms and message types each key spec takes, the request checks AWS
+ * makes before any cryptography, and one imported key object per key that the
+ * caller caches. The per-family engines live in `rsa.ts`, `ecdsa.ts`,
+ * `ed25519.ts` and `ml_dsa.ts`; SM2DSA lives with SM2.
+ *
+ * Checks, in AWS's order (all before the private key is used):
+ * 1. the algorithm belongs to the key spec, else `InvalidKeyUsageException`
+ *    "Algorithm X is incompatible with key spec Y.";
+ * 2. the message type suits the algorithm (ED25519_SHA_512 takes RAW only,
+ *    ED25519_PH_SHA_512 DIGEST only, ML_DSA_SHAKE_256 RAW or EXTERNAL_MU, the
+ *    rest RAW or DIGEST), else `ValidationException`;
+ * 3. a DIGEST is exactly as long as the algorithm's hash and an EXTERNAL_MU
+ *    is 64 bytes, else `ValidationException`.
+ * The 0..4096-byte bound on Message is the request schema's.
+ *
+ * `verify` answers false for a signature that does not verify, including
+ * malformed signature bytes; the operation maps false to
+ * `KMSInvalidSignatureException`.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Verify.html
+ * @module
+ */
+import { InvalidKeyUsageException, ValidationException } from "../errors.ts";
+import type { SecretBytes } from "../secret.ts";
+import { type EcdsaCurve, EcdsaSigningKey, EcdsaVerifyingKey } from "./ecdsa.ts";
+import { Ed25519SigningKey, Ed25519VerifyingKey } from "./ed25519.ts";
+import {
+  ML_DSA_MU_BYTES,
+  type MlDsaParameterSet,
+  MlDsaSigningKey,
+  MlDsaVerifyingKey,
+} from "./ml_dsa.ts";
+import { type RsaSigningAlgorithm, RsaSigningKey, RsaVerifyingKey } from "./rsa.ts";
+
+/** AWS `SigningAlgorithmSpec`. */
+export type SigningAlgorithmSpec =
+  | RsaSigningAlgorithm
+  | "ECDSA_SHA_256"
+  | "ECDSA_SHA_384"
+  | "ECDSA_SHA_512"
+  | "SM2DSA"
+  | "ML_DSA_SHAKE_256"
+  | "ED25519_SHA_512"
+  | "ED25519_PH_SHA_512";
+
+/** AWS `MessageType`. */
+export type MessageType = "RAW" | "DIGEST" | "EXTERNAL_MU";
+
+/** Key specs this module signs with (SM2 is signed in `sm2.ts`). */
+export type SigningKeySpec =
+  | "RSA_2048"
+  | "RSA_3072"
+  | "RSA_4096"
+  | "ECC_NIST_P256"
+  | "ECC_NIST_P384"
+  | "ECC_NIST_P521"
+  | "ECC_SECG_P256K1"
+  | "ECC_NIST_EDWARDS25519"
+  | "ML_DSA_44"
+  | "ML_DSA_65"
+  | "ML_DSA_87";
+
+const RSA_ALGORITHMS: readonly SigningAlgorithmSpec[] = [
+  "RSASSA_PKCS1_V1_5_SHA_256",
+  "RSASSA_PKCS1_V1_5_SHA_384",
+  "RSASSA_PKCS1_V1_5_SHA_512",
+  "RSASSA_PSS_SHA_256",
+  "RSASSA_PSS_SHA_384",
+  "RSASSA_PSS_SHA_512",
+];
+
+/** The signing algorithms of each key spec, in DescribeKey's `SigningAlgorithms` order. */
+export const SIGNING_ALGORITHMS: Readonly<Record<SigningKeySpec, readonly SigningAlgorithmSpec[]>> =
+  Object.freeze({
+    RSA_2048: RSA_ALGORITHMS,
+    RSA_3072: RSA_ALGORITHMS,
+    RSA_4096: RSA_ALGORITHMS,
+    ECC_NIST_P256: ["ECDSA_SHA_256"],
+    ECC_NIST_P384: ["ECDSA_SHA_384"],
+    ECC_NIST_P521: ["ECDSA_SHA_512"],
+    ECC_SECG_P256K1: ["ECDSA_SHA_256"],
+    ECC_NIST_EDWARDS25519: ["ED25519_SHA_512", "ED25519_PH_SHA_512"],
+    ML_DSA_44: ["ML_DSA_SHAKE_256"],
+    ML_DSA_65: ["ML_DSA_SHAKE_256"],
+    ML_DSA_87: ["ML_DSA_SHAKE_256"],
+  });
+
+/** Message types an algorithm takes, and the exact length of a non-RAW message. */
+interface MessageRule {
+  readonly types: readonly MessageType[];
+  readonly fixedBytes?: number;
+}
+
+const RAW_OR_DIGEST = (bytes: number): MessageRule => ({
+  types: ["RAW", "DIGEST"],
+  fixedBytes: bytes,
+});
+
+const MESSAGE_RULES: Readonly<Record<SigningAlgorithmSpec, MessageRule>> = {
+  RSASSA_PSS_SHA_256: RAW_OR_DIGEST(32),
+  RSASSA_PSS_SHA_384: RAW_OR_DIGEST(48),
+  RSASSA_PSS_SHA_512: RAW_OR_DIGEST(64),
+  RSASSA_PKCS1_V1_5_SHA_256: RAW_OR_DIGEST(32),
+  RSASSA_PKCS1_V1_5_SHA_384: RAW_OR_DIGEST(48),
+  RSASSA_PKCS1_V1_5_SHA_512: RAW_OR_DIGEST(64),
+  ECDSA_SHA_256: RAW_OR_DIGEST(32),
+  ECDSA_SHA_384: RAW_OR_DIGEST(48),
+  ECDSA_SHA_512: RAW_OR_DIGEST(64),
+  SM2DSA: RAW_OR_DIGEST(32),
+  ED25519_SHA_512: { types: ["RAW"] },
+  ED25519_PH_SHA_512: { types: ["DIGEST"], fixedBytes: 64 },
+  ML_DSA_SHAKE_256: { types: ["RAW", "EXTERNAL_MU"], fixedBytes: ML_DSA_MU_BYTES },
+};
+
+/** An imported private key; cache it per key material version. */
+export interface SigningKey {
+  readonly keySpec: SigningKeySpec;
+  /**
+   * Signs `message` as AWS `Sign` does: ECDSA signatures are DER, the others raw.
+   * @throws {InvalidKeyUsageException} when the algorithm does not belong to the key spec.
+   * @throws {ValidationException} when the message type or the digest length does not suit it.
+   */
+  sign(
+    algorithm: SigningAlgorithmSpec,
+    message: Uint8Array,
+    messageType: MessageType,
+  ): Promise<Uint8Array>;
+}
+
+/** An imported public key; cache it per key material version. */
+export interface VerifyingKey {
+  readonly keySpec: SigningKeySpec;
+  /**
+   * Whether `signature` signs `message` as AWS `Verify` decides; false, never a throw, for
+   * a wrong or malformed signature.
+   * @throws {InvalidKeyUsageException} when the algorithm does not belong to the key spec.
+   * @throws {ValidationException} when the message type or the digest length does not suit it.
+   */
+  verify(
+    algorithm: SigningAlgorithmSpec,
+    message: Uint8Array,
+    messageType: MessageType,
+    signature: Uint8Array,
+  ): Promise<boolean>;
+}
+
+/** How one key signs after the checks: `prehashed` is true for DIGEST and EXTERNAL_MU. */
+type SignEngine = (
+  algorithm: SigningAlgorithmSpec,
+  message: Uint8Array,
+  prehashed: boolean,
+) => Uint8Array;
+type VerifyEngine = (
+  algorithm: SigningAlgorithmSpec,
+  message: Uint8Array,
+  prehashed: boolean,
+  signature: Uint8Array,
+) => boolean;
+
+/**
+ * Imports a DER PKCS#8 private key of `keySpec`; the bytes are read, not kept.
+ * @throws {TypeError} when the DER is not a key of that spec.
+ */
+export function importSigningKey(keySpec: SigningKeySpec, pkcs8: SecretBytes): Promise<SigningKey> {
+  try {
+    const engine = FAMILIES[keySpec].signer(pkcs8.expose());
+    return Promise.resolve({
+      keySpec,
+      sign(algorithm, message, messageType) {
+        try {
+          checkRequest(keySpec, algorithm, message, messageType);
+          return Promise.resolve(engine(algorithm, message, messageType !== "RAW"));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Imports a DER SubjectPublicKeyInfo of `keySpec`.
+ * @throws {TypeError} when the DER is not a key of that spec.
+ */
+export function importVerifyingKey(
+  keySpec: SigningKeySpec,
+  spki: Uint8Array,
+): Promise<VerifyingKey> {
+  try {
+    const engine = FAMILIES[keySpec].verifier(spki);
+    return Promise.resolve({
+      keySpec,
+      verify(algorithm, message, messageType, signature) {
+        try {
+          checkRequest(keySpec, algorithm, message, messageType);
+          return Promise.resolve(engine(algorithm, message, messageType !== "RAW", signature));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * AWS's checks of a Sign or Verify request against the key spec, before any cryptography.
+ * @throws {InvalidKeyUsageException} when the algorithm does not belong to the key spec.
+ * @throws {ValidationException} when the message type or the digest length does not suit it.
+ */
+export function checkRequest(
+  keySpec: SigningKeySpec,
+  algorithm: SigningAlgorithmSpec,
+  message: Uint8Array,
+  messageType: MessageType,
+): void {
+  const algorithms = SIGNING_ALGORITHMS[keySpec];
+  if (!algorithms.includes(algorithm)) {
+    throw new InvalidKeyUsageException(
+      `Algorithm ${algorithm} is incompatible with key spec ${keySpec}.`,
+    );
+  }
+  const rule = MESSAGE_RULES[algorithm];
+  if (!rule.types.includes(messageType)) {
+    const specTakesIt = algorithms.some((other) =>
+      MESSAGE_RULES[other].types.includes(messageType)
+    );
+    throw new ValidationException(
+      specTakesIt
+        ? `Message type ${messageType} is incompatible with algorithm ${algorithm}.`
+        : `Message type ${messageType} is incompatible with key spec ${keySpec}.`,
+    );
+  }
+  if (messageType !== "RAW" && message.length !== rule.fixedBytes) {
+    throw new ValidationException(
+      messageType === "DIGEST"
+        ? `Digest is invalid length for algorithm ${algorithm}.`
+        : `External Mu is invalid length for algorithm ${algorithm}.`,
+    );
+  }
+}
+
+/** How to import one key spec's keys into engines. */
+interface Family {
+  signer(pkcs8: Uint8Array): SignEngine;
+  verifier(spki: Uint8Array): VerifyEngine;
+}
+
+function rsaFamily(modulusBits: number): Family {
+  return {
+    signer(pkcs8) {
+      const key = RsaSigningKey.fromPkcs8(pkcs8, modulusBits);
+      return (algorithm, message, prehashed) => {
+        const rsa = algorithm as RsaSigningAlgorithm;
+        return prehashed ? key.signDigest(rsa, message) : key.signMessage(rsa, message);
+      };
+    },
+    verifier(spki) {
+      const key = RsaVerifyingKey.fromSpki(spki, modulusBits);
+      return (algorithm, message, prehashed, signature) => {
+        const rsa = algorithm as RsaSigningAlgorithm;
+        return prehashed
+          ? key.verifyDigest(rsa, message, signature)
+          : key.verifyMessage(rsa, message, signature);
+      };
+    },
+  };
+}
+
+function ecdsaFamily(curve: EcdsaCurve): Family {
+  return {
+    signer(pkcs8) {
+      const key = EcdsaSigningKey.fromPkcs8(curve, pkcs8);
+      return (_, message, prehashed) =>
+        prehashed ? key.signDigest(message) : key.signMessage(message);
+    },
+    verifier(spki) {
+      const key = EcdsaVerifyingKey.fromSpki(curve, spki);
+      return (_, message, prehashed, signature) =>
+        prehashed ? key.verifyDigest(message, signature) : key.verifyMessage(message, signature);
+    },
+  };
+}
+
+/** Ed25519: the only prehashed algorithm of the spec is ED25519_PH_SHA_512. */
+const ED25519_FAMILY: Family = {
+  signer(pkcs8) {
+    const key = Ed25519SigningKey.fromPkcs8(pkcs8);
+    return (_, message, prehashed) => prehashed ? key.signPrehashed(message) : key.sign(message);
+  },
+  verifier(spki) {
+    const key = Ed25519VerifyingKey.fromSpki(spki);
+    return (_, message, prehashed, signature) =>
+      prehashed ? key.verifyPrehashed(message, signature) : key.verify(message, signature);
+  },
+};
+
+/** ML-DSA: the only prehashed message type of the spec is EXTERNAL_MU. */
+function mlDsaFamily(parameterSet: MlDsaParameterSet): Family {
+  return {
+    signer(pkcs8) {
+      const key = MlDsaSigningKey.fromPkcs8(parameterSet, pkcs8);
+      return (_, message, prehashed) => prehashed ? key.signMu(message) : key.sign(message);
+    },
+    verifier(spki) {
+      const key = MlDsaVerifyingKey.fromSpki(parameterSet, spki);
+      return (_, message, prehashed, signature) =>
+        prehashed ? key.verifyMu(message, signature) : key.verify(message, signature);
+    },
+  };
+}
+
+const FAMILIES: Readonly<Record<SigningKeySpec, Family>> = {
+  RSA_2048: rsaFamily(2048),
+  RSA_3072: rsaFamily(3072),
+  RSA_4096: rsaFamily(4096),
+  ECC_NIST_P256: ecdsaFamily("P-256"),
+  ECC_NIST_P384: ecdsaFamily("P-384"),
+  ECC_NIST_P521: ecdsaFamily("P-521"),
+  ECC_SECG_P256K1: ecdsaFamily("secp256k1"),
+  ECC_NIST_EDWARDS25519: ED25519_FAMILY,
+  ML_DSA_44: mlDsaFamily("ML-DSA-44"),
+  ML_DSA_65: mlDsaFamily("ML-DSA-65"),
+  ML_DSA_87: mlDsaFamily("ML-DSA-87"),
+};

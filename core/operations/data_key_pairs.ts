@@ -1,0 +1,135 @@
+/**
+ * GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext: a fresh
+ * asymmetric key pair whose private key leaves encrypted under a symmetric
+ * KMS key (and, for GenerateDataKeyPair, in plaintext or sealed to an attested
+ * enclave). RSA pairs come from the in-memory pool when it has one ready.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyPair.html
+ * @module
+ */
+import type { DataKeyPairSpec, GeneratedKeyPair } from "../crypto/key_pairs.ts";
+import type { EncryptionContext } from "../encryption_context.ts";
+import type { Kms } from "../kms.ts";
+import type { SecretBytes } from "../secret.ts";
+import type { Caller } from "../types.ts";
+import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./crypto.ts";
+import { attestRecipient, type RecipientField } from "./recipient.ts";
+
+/** GenerateDataKeyPairWithoutPlaintext's input after schema validation. */
+export interface GenerateDataKeyPairWithoutPlaintextInput {
+  KeyId: string;
+  KeyPairSpec: string;
+  EncryptionContext?: EncryptionContext | undefined;
+  GrantTokens?: string[] | undefined;
+  DryRun?: boolean | undefined;
+}
+
+/** GenerateDataKeyPair's input after schema validation. */
+export interface GenerateDataKeyPairInput extends GenerateDataKeyPairWithoutPlaintextInput {
+  Recipient?: RecipientField | undefined;
+}
+
+/** What both operations return. */
+export interface DataKeyPairWithoutPlaintext {
+  PrivateKeyCiphertextBlob: Uint8Array;
+  PublicKey: Uint8Array;
+  KeyId: string;
+  KeyPairSpec: DataKeyPairSpec;
+  KeyMaterialId: string;
+}
+
+/** GenerateDataKeyPair's answer: the private key in plaintext, or sealed for a recipient. */
+export interface DataKeyPair extends DataKeyPairWithoutPlaintext {
+  PrivateKeyPlaintext?: SecretBytes;
+  CiphertextForRecipient?: Uint8Array;
+}
+
+type Operation = "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext";
+
+/**
+ * Resolves and checks the key, then generates the pair and encrypts its private key.
+ * The caller owns (and must wipe) the returned pair's private key.
+ */
+async function generatePairUnderKey(
+  kms: Kms,
+  caller: Caller,
+  input: GenerateDataKeyPairInput,
+  operation: Operation,
+): Promise<{ result: DataKeyPairWithoutPlaintext; pair: GeneratedKeyPair; sealed?: Uint8Array }> {
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: true,
+    action: `kms:${operation}`,
+  });
+  assertSymmetricUse(key, operation, undefined);
+  const enclave = await attestRecipient(kms, input.Recipient);
+  if (input.DryRun === true) dryRunSucceeded();
+  const spec = input.KeyPairSpec as DataKeyPairSpec;
+  const pair = await kms.keyPairs.generate(spec);
+  try {
+    const { blob, material } = await sealUnder(
+      kms,
+      key,
+      pair.privateKey.expose(),
+      input.EncryptionContext,
+    );
+    const sealed = enclave === undefined
+      ? undefined
+      : await kms.recipients.seal(enclave, pair.privateKey.expose());
+    const result: DataKeyPairWithoutPlaintext = {
+      PrivateKeyCiphertextBlob: blob,
+      PublicKey: pair.publicKey,
+      KeyId: key.arn,
+      KeyPairSpec: spec,
+      KeyMaterialId: material.keyMaterialId,
+    };
+    return sealed === undefined ? { result, pair } : { result, pair, sealed };
+  } catch (error) {
+    pair.privateKey.wipe();
+    throw error;
+  }
+}
+
+/**
+ * GenerateDataKeyPair: the public key, the private key encrypted under `KeyId`, and the private
+ * key in plaintext — or, with `Recipient`, sealed to the attested enclave's public key instead.
+ * @throws {NotFoundException} @throws {DisabledException} @throws {KMSInvalidStateException}
+ * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
+ */
+export async function generateDataKeyPair(
+  kms: Kms,
+  caller: Caller,
+  input: GenerateDataKeyPairInput,
+): Promise<DataKeyPair> {
+  const { result, pair, sealed } = await generatePairUnderKey(
+    kms,
+    caller,
+    input,
+    "GenerateDataKeyPair",
+  );
+  if (sealed !== undefined) {
+    pair.privateKey.wipe();
+    return { ...result, CiphertextForRecipient: sealed };
+  }
+  return { ...result, PrivateKeyPlaintext: pair.privateKey };
+}
+
+/**
+ * GenerateDataKeyPairWithoutPlaintext: as GenerateDataKeyPair, but the private key leaves only
+ * encrypted under `KeyId`.
+ * @throws {NotFoundException} @throws {DisabledException} @throws {KMSInvalidStateException}
+ * @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
+ */
+export async function generateDataKeyPairWithoutPlaintext(
+  kms: Kms,
+  caller: Caller,
+  input: GenerateDataKeyPairWithoutPlaintextInput,
+): Promise<DataKeyPairWithoutPlaintext> {
+  const { result, pair } = await generatePairUnderKey(
+    kms,
+    caller,
+    input,
+    "GenerateDataKeyPairWithoutPlaintext",
+  );
+  pair.privateKey.wipe();
+  return result;
+}

@@ -1,0 +1,36 @@
+/**
+ * The `Recipient` parameter as every operation that takes it uses it: attest
+ * first (before DryRun answers and before anything is generated), seal the
+ * plaintext to the attested enclave last.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/how-nitro-enclaves.html
+ * @module
+ */
+import type { Kms } from "../kms.ts";
+import type { AttestedEnclave } from "../recipient/attestation.ts";
+import type { RecipientInput } from "../recipient/recipient.ts";
+
+/** RecipientInfo as the schema hands it over. */
+export interface RecipientField {
+  KeyEncryptionAlgorithm?: string | undefined;
+  AttestationDocument?: Uint8Array | undefined;
+}
+
+/**
+ * Verifies the attestation document of a request's `Recipient`, if there is one.
+ * @throws {ValidationException} a document that is missing, malformed, forged or untrusted.
+ */
+export async function attestRecipient(
+  kms: Kms,
+  recipient: RecipientField | undefined,
+): Promise<AttestedEnclave | undefined> {
+  if (recipient === undefined) return undefined;
+  const input: RecipientInput = {};
+  if (recipient.KeyEncryptionAlgorithm !== undefined) {
+    input.keyEncryptionAlgorithm = recipient.KeyEncryptionAlgorithm;
+  }
+  if (recipient.AttestationDocument !== undefined) {
+    input.attestationDocument = recipient.AttestationDocument;
+  }
+  return await kms.recipients.attest(input);
+}
