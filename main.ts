@@ -24,6 +24,8 @@ export interface Service {
   app: Hono;
   kms: Kms;
   store: SqliteStore;
+  /** The pool of pre-generated RSA key pairs behind GenerateDataKeyPair. */
+  rsaPool: RsaKeyPairPool;
   /** Set when this start created the admin credential: print it once. */
   createdAdmin: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** Stops the RSA pool (wiping its keys) and closes the store. */
@@ -94,7 +96,7 @@ export async function openService(
     await rsaPool.close();
     store.close();
   };
-  return { app, kms, store, createdAdmin, close };
+  return { app, kms, store, rsaPool, createdAdmin, close };
 }
 
 async function main(): Promise<void> {
