@@ -4,7 +4,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_KeyMetadata.html
  * @module
  */
-import { KEY_SPECS } from "./key_spec.ts";
+import { algorithmsOf } from "./key_spec.ts";
 import type { KeyRecord } from "./types.ts";
 
 /** KeyMetadata as AWS returns it; dates are Date objects, serialised as epoch seconds by routes/. */
@@ -23,6 +23,9 @@ export interface KeyMetadata {
   CustomerMasterKeySpec: string;
   KeySpec: string;
   EncryptionAlgorithms?: string[];
+  SigningAlgorithms?: string[];
+  KeyAgreementAlgorithms?: string[];
+  MacAlgorithms?: string[];
   MultiRegion: boolean;
   PendingDeletionWindowInDays?: number;
   CurrentKeyMaterialId?: string;
@@ -34,7 +37,6 @@ export function keyMetadata(
   arn: string,
   keyMaterialId: string | null,
 ): KeyMetadata {
-  const spec = KEY_SPECS[key.keySpec];
   const metadata: KeyMetadata = {
     AWSAccountId: key.accountId,
     KeyId: key.keyId,
@@ -50,13 +52,33 @@ export function keyMetadata(
     KeySpec: key.keySpec,
     MultiRegion: false,
   };
-  if (key.keyUsage === "ENCRYPT_DECRYPT") {
-    metadata.EncryptionAlgorithms = [...spec.encryptionAlgorithms];
-  }
+  Object.assign(metadata, algorithmLists(key));
   if (key.deletionDate !== null) metadata.DeletionDate = new Date(key.deletionDate);
   if (key.pendingWindowInDays !== null) {
     metadata.PendingDeletionWindowInDays = key.pendingWindowInDays;
   }
-  if (keyMaterialId !== null) metadata.CurrentKeyMaterialId = keyMaterialId;
+  if (keyMaterialId !== null && key.keySpec === "SYMMETRIC_DEFAULT") {
+    metadata.CurrentKeyMaterialId = keyMaterialId;
+  }
   return metadata;
+}
+
+/** The algorithm lists AWS shows for a key's spec and usage (DescribeKey, GetPublicKey). */
+export function algorithmLists(
+  key: Pick<KeyRecord, "keySpec" | "keyUsage">,
+): Pick<
+  KeyMetadata,
+  "EncryptionAlgorithms" | "SigningAlgorithms" | "KeyAgreementAlgorithms" | "MacAlgorithms"
+> {
+  const algorithms = algorithmsOf(key.keySpec, key.keyUsage) ?? {};
+  const lists: ReturnType<typeof algorithmLists> = {};
+  if (algorithms.encryptionAlgorithms) {
+    lists.EncryptionAlgorithms = [...algorithms.encryptionAlgorithms];
+  }
+  if (algorithms.signingAlgorithms) lists.SigningAlgorithms = [...algorithms.signingAlgorithms];
+  if (algorithms.keyAgreementAlgorithms) {
+    lists.KeyAgreementAlgorithms = [...algorithms.keyAgreementAlgorithms];
+  }
+  if (algorithms.macAlgorithms) lists.MacAlgorithms = [...algorithms.macAlgorithms];
+  return lists;
 }

@@ -15,11 +15,14 @@ export type KeyOperation =
   | "CreateAlias"
   | "Decrypt"
   | "DeleteAlias"
+  | "DeriveSharedSecret"
   | "DescribeKey"
   | "DisableKey"
   | "EnableKey"
   | "Encrypt"
   | "GenerateDataKey"
+  | "GenerateMac"
+  | "GetPublicKey"
   | "GenerateDataKeyPair"
   | "GenerateDataKeyPairWithoutPlaintext"
   | "GenerateDataKeyWithoutPlaintext"
@@ -28,10 +31,13 @@ export type KeyOperation =
   | "ReEncryptFrom"
   | "ReEncryptTo"
   | "ScheduleKeyDeletion"
+  | "Sign"
   | "TagResource"
   | "UntagResource"
   | "UpdateAlias"
-  | "UpdateKeyDescription";
+  | "UpdateKeyDescription"
+  | "Verify"
+  | "VerifyMac";
 
 type Refusals = Readonly<
   Partial<Record<KeyState, "DisabledException" | "KMSInvalidStateException">>
@@ -73,11 +79,14 @@ export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
   CreateAlias: NOT_PENDING_DELETION,
   Decrypt: CRYPTOGRAPHIC,
   DeleteAlias: ALWAYS,
+  DeriveSharedSecret: CRYPTOGRAPHIC,
   DescribeKey: ALWAYS,
   DisableKey: { ...NOT_PENDING_DELETION, Unavailable: INVALID },
   EnableKey: { ...NOT_PENDING_DELETION, PendingImport: INVALID, Unavailable: INVALID },
   Encrypt: CRYPTOGRAPHIC,
   GenerateDataKey: CRYPTOGRAPHIC,
+  GenerateMac: CRYPTOGRAPHIC,
+  GetPublicKey: CRYPTOGRAPHIC,
   GenerateDataKeyPair: CRYPTOGRAPHIC,
   GenerateDataKeyPairWithoutPlaintext: CRYPTOGRAPHIC,
   GenerateDataKeyWithoutPlaintext: CRYPTOGRAPHIC,
@@ -86,10 +95,13 @@ export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
   ReEncryptFrom: CRYPTOGRAPHIC,
   ReEncryptTo: CRYPTOGRAPHIC,
   ScheduleKeyDeletion: NOT_PENDING_DELETION,
+  Sign: CRYPTOGRAPHIC,
   TagResource: NOT_PENDING_DELETION,
   UntagResource: NOT_PENDING_DELETION,
   UpdateAlias: NOT_PENDING_DELETION,
   UpdateKeyDescription: NOT_PENDING_DELETION,
+  Verify: CRYPTOGRAPHIC,
+  VerifyMac: CRYPTOGRAPHIC,
 };
 
 const STATE_WORDS: Readonly<Record<KeyState, string>> = {

@@ -66,6 +66,8 @@ export class Kms {
   /** Unwrapped material per key id, by version; wiped when the key is deleted. */
   readonly #materials: LruMap<string, Map<number, KeyMaterial>>;
   readonly #aliases: LruMap<string, string>;
+  /** Objects built from a key's material (imported signing, MAC, ECDH keys), per key id. */
+  readonly #prepared: LruMap<string, Map<string, Promise<unknown>>>;
   /** Data key pairs for GenerateDataKeyPair*. */
   readonly keyPairs: KeyPairSource;
   /** The one implementation of `Recipient`. */
@@ -89,6 +91,7 @@ export class Kms {
     this.#keys = new LruMap(size);
     this.#materials = new LruMap(size);
     this.#aliases = new LruMap(size);
+    this.#prepared = new LruMap(size);
   }
 
   /** A key by id, from memory or the store; a key past its deletion date is deleted first. */
@@ -124,6 +127,7 @@ export class Kms {
     this.#keys.delete(keyId);
     for (const material of this.#materials.get(keyId)?.values() ?? []) material.material.wipe();
     this.#materials.delete(keyId);
+    this.#prepared.delete(keyId);
     this.#aliases.clear();
   }
 
@@ -144,6 +148,33 @@ export class Kms {
     versions.set(version, material);
     this.#materials.set(keyId, versions);
     return material;
+  }
+
+  /**
+   * An object built once from a version of a key's material (an imported signing key, a MAC
+   * key, the public key) and kept beside it: `kind` names what `build` makes. A failed build is
+   * not kept.
+   * @throws {Error} when the material version does not exist.
+   */
+  prepared<T>(
+    keyId: string,
+    version: number,
+    kind: string,
+    build: (material: KeyMaterial) => Promise<T>,
+  ): Promise<T> {
+    const slot = `${kind}/${version}`;
+    const entries = this.#prepared.get(keyId) ?? new Map<string, Promise<unknown>>();
+    const cached = entries.get(slot);
+    if (cached !== undefined) return cached as Promise<T>;
+    const made = (async () => {
+      const material = await this.material(keyId, version);
+      if (material === null) throw new Error(`material ${version} of ${keyId} missing`);
+      return await build(material);
+    })();
+    entries.set(slot, made);
+    this.#prepared.set(keyId, entries);
+    made.catch(() => entries.delete(slot));
+    return made;
   }
 
   /** The key id an alias points to, or null. */

@@ -5,9 +5,12 @@
  * @module
  */
 import { ALIAS_OPERATIONS } from "./aliases.ts";
+import { ASYMMETRIC_OPERATIONS } from "./asymmetric.ts";
 import { CRYPTO_OPERATIONS } from "./crypto.ts";
 import { DATA_KEY_PAIR_OPERATIONS } from "./data_key_pairs.ts";
+import { KEY_AGREEMENT_OPERATIONS } from "./key_agreement.ts";
 import { KEY_OPERATIONS } from "./keys.ts";
+import { MAC_OPERATIONS } from "./mac.ts";
 import type { Operation } from "./operation.ts";
 import { TAG_OPERATIONS } from "./tags.ts";
 
@@ -17,6 +20,9 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
     ...KEY_OPERATIONS,
     ...CRYPTO_OPERATIONS,
     ...DATA_KEY_PAIR_OPERATIONS,
+    ...ASYMMETRIC_OPERATIONS,
+    ...MAC_OPERATIONS,
+    ...KEY_AGREEMENT_OPERATIONS,
     ...ALIAS_OPERATIONS,
     ...TAG_OPERATIONS,
   }),

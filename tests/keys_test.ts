@@ -94,10 +94,15 @@ Deno.test("CreateKey rejects conflicting specs, a usage the spec forbids, bad po
       "MalformedPolicyDocumentException",
     );
     assert.equal(
+      await errorName(client.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256" }))),
+      "ValidationException",
+      "ECC keys cannot ENCRYPT_DECRYPT (the default usage)",
+    );
+    assert.equal(
       await errorName(
-        client.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" })),
+        client.send(new CreateKeyCommand({ KeySpec: "HMAC_256", KeyUsage: "SIGN_VERIFY" })),
       ),
-      "UnsupportedOperationException",
+      "ValidationException",
     );
     assert.equal(
       // deno-lint-ignore no-explicit-any

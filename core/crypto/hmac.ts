@@ -79,26 +79,29 @@ class HmacKey implements MacKey {
   }
 
   generate(algorithm: MacAlgorithmSpec, message: Uint8Array): Promise<Uint8Array> {
-    try {
-      return Promise.resolve(this.#mac(algorithm, message));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => this.#mac(algorithm, message));
   }
 
   verify(algorithm: MacAlgorithmSpec, message: Uint8Array, mac: Uint8Array): Promise<boolean> {
-    try {
+    return settle(() => {
       const expected = this.#mac(algorithm, message);
-      return Promise.resolve(expected.length === mac.length && timingSafeEqual(expected, mac));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return expected.length === mac.length && timingSafeEqual(expected, mac);
+    });
   }
 
   #mac(algorithm: MacAlgorithmSpec, message: Uint8Array): Uint8Array {
     checkMacAlgorithm(this.keySpec, algorithm);
     const tag = createHmac(NODE_HASH[algorithm], this.#key).update(message).digest();
     return new Uint8Array(tag.buffer, tag.byteOffset, tag.byteLength);
+  }
+}
+
+/** The result of synchronous work as a promise, a throw becoming a rejection. */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -86,7 +86,7 @@ export type PrivateKeyContents =
  * SPKI DER of an EC public key given as an uncompressed point.
  * @throws {RangeError} when the point is not `04 || x || y` of the curve's length.
  */
-export function encodeEcSpki(curve: EcCurve, point: Uint8Array): Uint8Array {
+export function encodeEcSpki(curve: EcCurve, point: Uint8Array): Uint8Array<ArrayBuffer> {
   _checkPoint(curve, point);
   return _fill(_ecSpkiTemplate(curve), [point]);
 }
@@ -98,7 +98,7 @@ export function encodeEcSpki(curve: EcCurve, point: Uint8Array): Uint8Array {
 export function encodeEcPkcs8(
   curve: EcCurve,
   key: { scalar: Uint8Array; point: Uint8Array },
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   _checkPoint(curve, key.point);
   const scalar = _leftPad(key.scalar, EC_CURVES[curve].scalarBytes);
   const der = _fill(_ecPkcs8Template(curve), [scalar, key.point]);
@@ -110,7 +110,7 @@ export function encodeEcPkcs8(
  * SPKI DER of a 32-byte Ed25519 public key (RFC 8410 §4).
  * @throws {RangeError} when the key is not 32 bytes.
  */
-export function encodeEd25519Spki(publicKey: Uint8Array): Uint8Array {
+export function encodeEd25519Spki(publicKey: Uint8Array): Uint8Array<ArrayBuffer> {
   _checkLength("Ed25519 public key", publicKey, ED25519_KEY_BYTES);
   return _fill(_ed25519SpkiTemplate(), [publicKey]);
 }
@@ -119,7 +119,7 @@ export function encodeEd25519Spki(publicKey: Uint8Array): Uint8Array {
  * PKCS#8 DER of a 32-byte Ed25519 seed (RFC 8410 §7).
  * @throws {RangeError} when the seed is not 32 bytes.
  */
-export function encodeEd25519Pkcs8(seed: Uint8Array): Uint8Array {
+export function encodeEd25519Pkcs8(seed: Uint8Array): Uint8Array<ArrayBuffer> {
   _checkLength("Ed25519 private key", seed, ED25519_KEY_BYTES);
   return _fill(_ed25519Pkcs8Template(), [seed]);
 }
@@ -211,7 +211,7 @@ export function decodePkcs8(der: Uint8Array): PrivateKeyContents {
  * embedded [1] public key when present (trusted as is), else it is computed from the scalar.
  * @throws {KeyEncodingError} when the input is malformed or of an unsupported key type.
  */
-export function publicKeyFromPkcs8(der: Uint8Array): Uint8Array {
+export function publicKeyFromPkcs8(der: Uint8Array): Uint8Array<ArrayBuffer> {
   const key = decodePkcs8(der);
   switch (key.type) {
     case "EC": {
@@ -232,7 +232,7 @@ export function publicKeyFromPkcs8(der: Uint8Array): Uint8Array {
 // --- templates ---------------------------------------------------------------
 
 interface Template {
-  readonly bytes: Uint8Array;
+  readonly bytes: Uint8Array<ArrayBuffer>;
   readonly holes: readonly { readonly offset: number; readonly length: number }[];
 }
 
@@ -313,7 +313,7 @@ function _template(
   return template;
 }
 
-function _fill(template: Template, parts: readonly Uint8Array[]): Uint8Array {
+function _fill(template: Template, parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = template.bytes.slice();
   template.holes.forEach((hole, i) => out.set(parts[i]!, hole.offset));
   return out;
@@ -372,7 +372,7 @@ function _computePoint(curve: EcCurve, scalar: SecretBytes): Uint8Array {
   }
 }
 
-function _rsaSpki(modulus: Uint8Array, publicExponent: Uint8Array): Uint8Array {
+function _rsaSpki(modulus: Uint8Array, publicExponent: Uint8Array): Uint8Array<ArrayBuffer> {
   const rsaPublicKey = new RSAPublicKey({
     modulus: modulus.slice().buffer,
     publicExponent: publicExponent.slice().buffer,

@@ -27,7 +27,8 @@ import {
   OctetString,
 } from "@peculiar/asn1-schema";
 import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
-import { SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
+import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
+import { SecretBytes } from "../secret.ts";
 
 /** The ML-DSA parameter sets of FIPS 204 §4, Table 1. */
 export type MlDsaParameterSet = "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
@@ -141,6 +142,55 @@ export class MlDsaVerifyingKey {
       return false;
     }
   }
+}
+
+/**
+ * A fresh key pair of `parameterSet`: the SPKI and a PKCS#8 holding only the 32-byte seed
+ * (`seed [0] IMPLICIT`, the form RFC 9881 recommends), from which everything else derives.
+ */
+export function generateMlDsaKeyPair(
+  parameterSet: MlDsaParameterSet,
+): { publicKey: Uint8Array; privateKey: SecretBytes } {
+  const profile = PROFILES[parameterSet];
+  const seed = crypto.getRandomValues(new Uint8Array(SEED_BYTES));
+  const { publicKey, secretKey } = profile.dsa.keygen(seed);
+  secretKey.fill(0);
+  const choice = new MlDsaPrivateKey();
+  choice.seed = seed.slice().buffer;
+  const info = new PrivateKeyInfo({
+    privateKeyAlgorithm: new AlgorithmIdentifier({ algorithm: profile.oid }),
+    privateKey: new OctetString(AsnConvert.serialize(choice)),
+  });
+  const pkcs8 = new Uint8Array(AsnConvert.serialize(info));
+  seed.fill(0);
+  return { publicKey: encodeSpki(profile, publicKey), privateKey: new SecretBytes(pkcs8) };
+}
+
+/**
+ * The SPKI of the public key that belongs to a PKCS#8 ML-DSA private key.
+ * @throws {TypeError} when the DER is not such a key or has no seed.
+ */
+export function mlDsaPublicKeyFromPkcs8(
+  parameterSet: MlDsaParameterSet,
+  pkcs8: Uint8Array,
+): Uint8Array {
+  const profile = PROFILES[parameterSet];
+  const info = parseStrict(pkcs8, PrivateKeyInfo, "PrivateKeyInfo");
+  checkAlgorithm(profile, info.privateKeyAlgorithm);
+  const choice = parseStrict(new Uint8Array(info.privateKey.buffer), MlDsaPrivateKey, "key");
+  const seed = choice.seed ?? choice.both?.seed.buffer;
+  if (seed === undefined) throw new TypeError("the ML-DSA private key carries no seed");
+  const { publicKey, secretKey } = profile.dsa.keygen(new Uint8Array(seed));
+  secretKey.fill(0);
+  return encodeSpki(profile, publicKey);
+}
+
+function encodeSpki(profile: ParameterProfile, publicKey: Uint8Array): Uint8Array {
+  const spki = new SubjectPublicKeyInfo({
+    algorithm: new AlgorithmIdentifier({ algorithm: profile.oid }),
+    subjectPublicKey: publicKey.slice().buffer,
+  });
+  return new Uint8Array(AsnConvert.serialize(spki));
 }
 
 /** `SEQUENCE { seed OCTET STRING, expandedKey OCTET STRING }`. */

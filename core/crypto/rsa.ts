@@ -256,7 +256,7 @@ function emsaPssVerify(scheme: Scheme, digest: Uint8Array, block: Uint8Array, em
   db[0] = db[0]! & ~topMask;
   const separator = db.length - hLen - 1;
   if (db.subarray(0, separator).some((byte) => byte !== 0) || db[separator] !== 0x01) return false;
-  return true;
+  return bytesEqual(pssHash(scheme, digest, db.subarray(separator + 1)), h);
 }
 
 /** H = Hash(00 x 8 || mHash || salt) (RFC 8017 §9.1.1 steps 5-6). */

@@ -7,7 +7,12 @@
  *
  * Refill runs WebCrypto's `generateKey`, which Deno runs on a blocking thread,
  * so the event loop stays free; at most `concurrency` generations run at once
- * (default 1, leaving the second of two cores to serve requests). No timers:
+ * (default 1, leaving the second of two cores to serve requests). Measured
+ * with a 1 ms `setInterval` probe while filling 16/6/3 pairs (2 vCPUs): idle,
+ * timer lag p99 1.2-1.3 ms, max 2-3 ms with 1 generation at a time (2 at a
+ * time: p99 1.3-4 ms, max 6-23 ms); under a saturating P-256 load, 1 at a
+ * time kept 85% of the load's throughput (p99 lag 10-11 ms vs 6-7 ms without
+ * refill), 2 at a time only 30-55%. No timers:
  * each finished generation starts the next one, and each `take` restarts the
  * refill. A failed background generation pauses that size until its next
  * `take` (reported through `onError`), so a broken generator cannot spin.

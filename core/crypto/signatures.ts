@@ -5,7 +5,8 @@
  * caller caches. The per-family engines live in `rsa.ts`, `ecdsa.ts`,
  * `ed25519.ts` and `ml_dsa.ts`; SM2DSA lives with SM2.
  *
- * Checks, in AWS's order (all before the private key is used):
+ * Checks, in this order and before the key is used (the texts of the first and
+ * of the DIGEST length are AWS's; the others follow their pattern):
  * 1. the algorithm belongs to the key spec, else `InvalidKeyUsageException`
  *    "Algorithm X is incompatible with key spec Y.";
  * 2. the message type suits the algorithm (ED25519_SHA_512 takes RAW only,
@@ -165,22 +166,17 @@ type VerifyEngine = (
  * @throws {TypeError} when the DER is not a key of that spec.
  */
 export function importSigningKey(keySpec: SigningKeySpec, pkcs8: SecretBytes): Promise<SigningKey> {
-  try {
+  return settle(() => {
     const engine = FAMILIES[keySpec].signer(pkcs8.expose());
-    return Promise.resolve({
+    return {
       keySpec,
-      sign(algorithm, message, messageType) {
-        try {
+      sign: (algorithm, message, messageType) =>
+        settle(() => {
           checkRequest(keySpec, algorithm, message, messageType);
-          return Promise.resolve(engine(algorithm, message, messageType !== "RAW"));
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-    });
-  } catch (error) {
-    return Promise.reject(error);
-  }
+          return engine(algorithm, message, messageType !== "RAW");
+        }),
+    };
+  });
 }
 
 /**
@@ -191,22 +187,17 @@ export function importVerifyingKey(
   keySpec: SigningKeySpec,
   spki: Uint8Array,
 ): Promise<VerifyingKey> {
-  try {
+  return settle(() => {
     const engine = FAMILIES[keySpec].verifier(spki);
-    return Promise.resolve({
+    return {
       keySpec,
-      verify(algorithm, message, messageType, signature) {
-        try {
+      verify: (algorithm, message, messageType, signature) =>
+        settle(() => {
           checkRequest(keySpec, algorithm, message, messageType);
-          return Promise.resolve(engine(algorithm, message, messageType !== "RAW", signature));
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-    });
-  } catch (error) {
-    return Promise.reject(error);
-  }
+          return engine(algorithm, message, messageType !== "RAW", signature);
+        }),
+    };
+  });
 }
 
 /**
@@ -243,6 +234,15 @@ export function checkRequest(
         ? `Digest is invalid length for algorithm ${algorithm}.`
         : `External Mu is invalid length for algorithm ${algorithm}.`,
     );
+  }
+}
+
+/** The result of synchronous work as a promise, a throw becoming a rejection. */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

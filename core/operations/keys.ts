@@ -14,12 +14,12 @@ import {
 } from "../errors.ts";
 import { isKeyId } from "../identifiers.ts";
 import { type KeyMetadata, keyMetadata } from "../key_metadata.ts";
-import { KEY_SPECS, SYMMETRIC_KEY_BYTES } from "../key_spec.ts";
+import { generateKeyMaterial } from "../key_material.ts";
+import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import { defaultKeyPolicy, isWellFormedPolicy } from "../key_policy.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import { randomBytes } from "../crypto/random.ts";
-import { SecretBytes } from "../secret.ts";
 import type { Caller, KeyMaterial, KeyRecord, KeySpec, KeyUsage, Origin, Tag } from "../types.ts";
 import { validateTags } from "./tags.ts";
 
@@ -44,9 +44,9 @@ export function newKeyMaterialId(): string {
 }
 
 /**
- * Creates a symmetric encryption key with fresh material, stored durably before it returns.
+ * Creates a key of any spec with fresh material, stored durably before it returns.
  * @throws {ValidationException} conflicting specs or a usage the spec does not allow.
- * @throws {UnsupportedOperationException} key specs, origins or multi-Region keys not implemented yet.
+ * @throws {UnsupportedOperationException} origins or multi-Region keys not implemented yet.
  * @throws {MalformedPolicyDocumentException} a policy that is not a JSON policy document.
  * @throws {TagException} @throws {LimitExceededException}
  */
@@ -57,12 +57,8 @@ export async function createKey(
 ): Promise<{ KeyMetadata: KeyMetadata }> {
   const keySpec = chooseKeySpec(input);
   const keyUsage = input.KeyUsage ?? "ENCRYPT_DECRYPT";
-  const spec = KEY_SPECS[keySpec];
-  if (!spec.usages.includes(keyUsage)) {
+  if (algorithmsOf(keySpec, keyUsage) === undefined) {
     throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
-  }
-  if (!spec.implemented) {
-    throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by this KMS yet.`);
   }
   if (input.CustomKeyStoreId !== undefined) {
     throw new CustomKeyStoreNotFoundException(
@@ -107,7 +103,7 @@ export async function createKey(
     keyId: record.keyId,
     version: 1,
     keyMaterialId: newKeyMaterialId(),
-    material: new SecretBytes(randomBytes(SYMMETRIC_KEY_BYTES)),
+    material: await generateKeyMaterial(keySpec, kms.keyPairs),
     createdAt: now,
   };
   await kms.store.createKey(record, material, tags);

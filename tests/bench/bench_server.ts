@@ -1,6 +1,6 @@
 /**
  * The server process of `deno task bench`: the real KMS (`openService` on a
- * durable file database, as `main.ts` wires it) on 127.0.0.1, plus three
+ * durable file database, as `main.ts` wires it) on 127.0.0.1, plus
  * benchmark-only routes mounted by wrapping the app's fetch handler (the app
  * itself is untouched):
  *
@@ -11,6 +11,12 @@
  * - `GET /__bench/lag`: the event loop's worst lag (and a few percentiles)
  *   since the last reset, measured by a 1 ms `setTimeout` chain.
  * - `POST /__bench/lag/reset`: starts a new lag window.
+ * - `POST /__bench/raw-keygen` `{spec, ms, fn?}`: calls `rawGenerateAndExport(spec)`
+ *   (or, with `fn: "generateKeyPair"`, the service's own `generateKeyPair`) one
+ *   call at a time in this process for `ms` milliseconds after a short warm-up,
+ *   and answers a `KeygenReport` (rate, and CPU of the process and of its main
+ *   thread, which shows when the library generates off the main thread).
+ * - `GET /__bench/pool`: `service.rsaPool.stats()`.
  *
  * Configuration comes from the `KMS_*` environment as for `main.ts`. Prints
  * one JSON line `{"port":…,"pid":…}` once listening; exits on SIGTERM/SIGINT
@@ -20,7 +26,14 @@
  */
 import { z } from "zod";
 import { parseConfig } from "../../core/config.ts";
+import {
+  DATA_KEY_PAIR_SPECS,
+  type DataKeyPairSpec,
+  generateKeyPair,
+  rawGenerateAndExport,
+} from "../../core/crypto/key_pairs.ts";
 import { openService } from "../../main.ts";
+import { cpuSeconds } from "./server_process.ts";
 
 /** One lag over 4 ms: when (ms since the server started), how long, and how the main thread spent it. */
 export interface LagEvent {
@@ -170,6 +183,60 @@ const MinimalRequest = z.object({
   EncryptionContext: z.record(z.string(), z.string()).optional(),
 });
 
+/** What `POST /__bench/raw-keygen` answers. */
+export interface KeygenReport {
+  /** Calls per second, one call at a time. */
+  perSecond: number;
+  /** Calls completed in the measured window. */
+  n: number;
+  seconds: number;
+  /** CPU of the whole server process during the window, in cores (1 = one core busy). */
+  processCpu: number;
+  /** CPU of the server's JS main thread during the window, in cores. */
+  mainThreadCpu: number;
+}
+
+/** What `POST /__bench/raw-keygen` takes. */
+const KeygenRequest = z.object({
+  spec: z.string().refine((s) => (DATA_KEY_PAIR_SPECS as readonly string[]).includes(s)),
+  ms: z.number().int().min(10).max(60_000),
+  fn: z.enum(["rawGenerateAndExport", "generateKeyPair"]).default("rawGenerateAndExport"),
+});
+
+/** Calls `generate` back to back for `ms` after a warm-up of a fifth of that (≤ 300 ms). */
+async function measureKeygen(generate: () => Promise<unknown>, ms: number): Promise<KeygenReport> {
+  const warmupEnd = performance.now() + Math.min(300, ms / 5);
+  while (performance.now() < warmupEnd) await generate();
+  const p0 = cpuSeconds(Deno.pid);
+  const m0 = cpuSeconds(Deno.pid, Deno.pid);
+  const start = performance.now();
+  const end = start + ms;
+  let n = 0;
+  while (performance.now() < end) {
+    await generate();
+    n++;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    perSecond: n / seconds,
+    n,
+    seconds,
+    processCpu: (cpuSeconds(Deno.pid) - p0) / seconds,
+    mainThreadCpu: (cpuSeconds(Deno.pid, Deno.pid) - m0) / seconds,
+  };
+}
+
+async function keygenHandler(request: Request): Promise<Response> {
+  const parsed = KeygenRequest.safeParse(await request.json().catch(() => undefined));
+  if (!parsed.success) return Response.json({ error: parsed.error.message }, { status: 400 });
+  const { spec, ms, fn } = parsed.data;
+  const pairSpec = spec as DataKeyPairSpec;
+  const generate = fn === "generateKeyPair"
+    ? () => generateKeyPair(pairSpec).then((pair) => pair.privateKey.wipe())
+    : () => rawGenerateAndExport(pairSpec);
+  return Response.json(await measureKeygen(generate, ms));
+}
+
 const JSON_HEADERS = { "content-type": "application/x-amz-json-1.1" };
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 const utf8 = new TextEncoder();
@@ -235,6 +302,8 @@ async function main(): Promise<void> {
       lag.reset();
       return Response.json({ ok: true });
     }
+    if (path === "/__bench/raw-keygen" && request.method === "POST") return keygenHandler(request);
+    if (path === "/__bench/pool") return Response.json(service.rsaPool.stats());
     return new Response("not found", { status: 404 });
   };
   const server = Deno.serve({

@@ -8,8 +8,16 @@
  * AES-GCM encrypt, no SigV4, no storage), and CreateKey, with validly signed
  * requests at a fixed concurrency for a bounded time. Requests are signed
  * before each phase and replayed (valid for 5 minutes), so the client spends
- * no CPU on signing; the client's CPU is reported. Then it restarts the server
- * on the same database and times the first use of keys against later uses.
+ * no CPU on signing; the client's CPU is reported. Then
+ * GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext for every
+ * `KeyPairSpec` (`data_key_pairs_bench.ts`): the six ECC/SM2/Ed25519 specs at
+ * concurrency 4 and 16 beside the raw in-process generate + export rate, and
+ * RSA with an empty pool (on demand). Then it restarts the server on the same
+ * database and times the first use of keys against later uses. Last, it
+ * restarts the server with large RSA pools, waits until they are full, and
+ * measures RSA requests served from the pool and the event loop lag while the
+ * pool refills. Every phase before that runs with KMS_RSA_POOL_* = 0, so no
+ * background RSA generation takes CPU from it.
  *
  * Environment: BENCH_SECONDS (measured seconds per phase, default 5),
  * BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY (16), BENCH_SINGLE_SECONDS
@@ -18,10 +26,18 @@
  * about 15 µs of client CPU a request; or `fetch`, about 50-85 µs, which on 2
  * cores makes the minimal endpoint client-bound), BENCH_CLIENT_WORKERS
  * (client threads, 1), BENCH_OPS (comma list out of GenerateDataKey, Encrypt,
- * Decrypt, CreateKey, restart; default all), BENCH_SERVER_FLAGS (extra
+ * Decrypt, CreateKey, GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext
+ * (the six fast specs), RsaPool (RSA, both operations: empty pool, then full
+ * pool), restart; default all), BENCH_SERVER_FLAGS (extra
  * `deno run` flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` or
  * `--v8-flags=--trace-gc`), BENCH_SERVER_LOG (a file to append everything the
  * server prints to), BENCH_LAG_EVENTS (print each lag over 4 ms).
+ * The data key pair phases add BENCH_PAIR_SECONDS (3), BENCH_PAIR_WARMUP_SECONDS
+ * (0.5), BENCH_PAIR_CONCURRENCY (`4,16`), BENCH_PAIR_SPECS (default the six
+ * fast specs), BENCH_KEYGEN_SECONDS (1.5), BENCH_RSA_POOL_2048 / _3072 / _4096
+ * (64 / 24 / 16), BENCH_RSA_FILL_TIMEOUT_SECONDS (240), BENCH_RSA_CONCURRENCY
+ * (4), BENCH_RSA_MARGIN (4), BENCH_RSA_REFILL_SECONDS (15) and
+ * BENCH_RSA_ON_DEMAND (3); see `data_key_pairs_bench.ts`.
  *
  * Same as `deno task bench`: `deno run --allow-all tests/bench/http_bench.ts`.
  *
@@ -30,8 +46,21 @@
  * @module
  */
 import type { LagReport } from "./bench_server.ts";
+import {
+  PAIR_OPERATIONS,
+  pairSettingsLine,
+  printFastPairs,
+  printRsa,
+  RSA_POOL_OP,
+  RSA_POOLS_OFF,
+  type RsaBatch,
+  type RsaPoolResult,
+  runFastPairs,
+  runRsaOnDemand,
+  runRsaPool,
+} from "./data_key_pairs_bench.ts";
 import type { LoadResult, LoadSpec } from "./load.ts";
-import { RawConnection, serialise } from "./load.ts";
+import { quantile, RawConnection, serialise } from "./load.ts";
 import { cpuSeconds, type ServerOptions, ServerProcess } from "./server_process.ts";
 import {
   plainRequest,
@@ -49,7 +78,15 @@ const REGION = "us-east-1";
 const ACCOUNT_ID = "111122223333";
 const DISTINCT_REQUESTS = 8;
 const RESTART_KEYS = 20;
-const KNOWN_OPS = ["GenerateDataKey", "Encrypt", "Decrypt", "CreateKey", "restart"];
+const KNOWN_OPS = [
+  "GenerateDataKey",
+  "Encrypt",
+  "Decrypt",
+  "CreateKey",
+  ...PAIR_OPERATIONS,
+  RSA_POOL_OP,
+  "restart",
+];
 
 function envNumber(name: string, fallback: number, min = Number.MIN_VALUE): number {
   const value = Deno.env.get(name);
@@ -64,7 +101,7 @@ const SETTINGS = {
   concurrency: Math.round(envNumber("BENCH_CONCURRENCY", 16)),
   client: (Deno.env.get("BENCH_CLIENT") ?? "raw") === "fetch" ? "fetch" as const : "raw" as const,
   workers: Math.round(envNumber("BENCH_CLIENT_WORKERS", 1)),
-  ops: (Deno.env.get("BENCH_OPS") ?? "GenerateDataKey,Encrypt,Decrypt,CreateKey,restart")
+  ops: (Deno.env.get("BENCH_OPS") ?? KNOWN_OPS.join(","))
     .split(",").map((s) => s.trim()).filter((s) => s !== ""),
   serverFlags: (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((s) => s !== ""),
   serverLog: Deno.env.get("BENCH_SERVER_LOG"),
@@ -73,7 +110,7 @@ const SETTINGS = {
 };
 
 /** What one measured phase gave. */
-interface PhaseResult {
+export interface PhaseResult {
   name: string;
   concurrency: number;
   rate: number;
@@ -96,11 +133,6 @@ interface OpResult {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 /** The client threads, created once. */
 class LoadClient {
@@ -156,6 +188,7 @@ class Bench {
         KMS_REGION: REGION,
         KMS_PORT: "0",
         KMS_LOG_LEVEL: "info",
+        ...RSA_POOLS_OFF,
       },
     };
   }
@@ -168,10 +201,17 @@ class Bench {
     return { host: `127.0.0.1:${this.server.port}`, region: REGION, ...ADMIN };
   }
 
-  async start(): Promise<number> {
+  async start(env: Record<string, string> = {}): Promise<number> {
     const started = performance.now();
-    this.server = await ServerProcess.start(this.serverOptions);
+    const options = { ...this.serverOptions, env: { ...this.serverOptions.env, ...env } };
+    this.server = await ServerProcess.start(options);
     return performance.now() - started;
+  }
+
+  /** Stops the server and starts it again on the same database with `env` added. */
+  async restartWith(env: Record<string, string>): Promise<number> {
+    await this.server.stop();
+    return await this.start(env);
   }
 
   /** One signed call from the main thread; the parsed reply. @throws on a non-200 reply */
@@ -364,6 +404,7 @@ async function main(): Promise<void> {
       `${SETTINGS.workers} client thread(s), ${DISTINCT_REQUESTS} distinct pre-signed requests ` +
       `per phase (SigV4 as AWS SDK v3 signs, replayed)`,
   );
+  console.log(pairSettingsLine());
   const unknown = SETTINGS.ops.filter((op) => !KNOWN_OPS.includes(op));
   if (unknown.length > 0) console.log(`ignored unknown BENCH_OPS: ${unknown.join(", ")}`);
   console.log("");
@@ -450,10 +491,18 @@ async function run(bench: Bench): Promise<void> {
     const op = await bench.op(label, "/", await make());
     rows.push({ op, minimal, ratioTarget, rateTarget: name === "CreateKey" ? 1000 : undefined });
   }
+  const pairOps = PAIR_OPERATIONS.filter((op) => SETTINGS.ops.includes(op));
+  const rsa = SETTINGS.ops.includes(RSA_POOL_OP);
+  if (pairOps.length > 0 || rsa) console.log("Data key pairs:");
+  const fastPairs = pairOps.length > 0 ? await runFastPairs(bench, keyId, pairOps) : [];
+  const onDemand: RsaBatch[] = rsa ? await runRsaOnDemand(bench, keyId) : [];
   const restart = SETTINGS.ops.includes("restart") ? await restartPhase(bench, keyId) : undefined;
+  const pool: RsaPoolResult | undefined = rsa ? await runRsaPool(bench, keyId) : undefined;
   console.log("");
   if (rows.length > 0) printTables(rows);
   if (restart !== undefined) printRestart(restart);
+  printFastPairs(fastPairs);
+  printRsa(onDemand, pool);
 }
 
 function progress(r: PhaseResult): string {

@@ -11,6 +11,10 @@
  *   Content-Length of the reply: several times cheaper per request, so the
  *   client takes less CPU away from the server on a 2-core machine.
  *
+ * `runBatch` is the count-bound variant (raw transport): exactly `total`
+ * requests, `connections` in flight, for phases that a time window does not
+ * fit (each request consumes a pooled RSA key, or takes seconds).
+ *
  * @module
  */
 import type { PresignedRequest } from "./signing.ts";
@@ -217,4 +221,65 @@ async function rawLoop(
   } finally {
     connection.close();
   }
+}
+
+/** A count-bound run: `total` requests, `connections` in flight, over the raw transport. */
+export interface BatchSpec {
+  /** `http://127.0.0.1:<port><path>` */
+  url: string;
+  /** Sent in turn, the i-th request of the batch being `requests[i % requests.length]`. */
+  requests: PresignedRequest[];
+  connections: number;
+  total: number;
+}
+
+/** What a batch measured. */
+export interface BatchResult {
+  /** Latency of each successful request, ms, sorted ascending. */
+  latencies: Float64Array<ArrayBuffer>;
+  errors: number;
+  firstError: string | undefined;
+  /** From the first request sent to the last reply, s (connections opened before). */
+  seconds: number;
+}
+
+/** Sends exactly `spec.total` requests, `spec.connections` at a time, in this thread. */
+export async function runBatch(spec: BatchSpec): Promise<BatchResult> {
+  const url = new URL(spec.url);
+  const frames = spec.requests.map((request) => serialise(url.pathname, request));
+  const width = Math.max(1, Math.min(spec.connections, spec.total));
+  const connections = await Promise.all(
+    Array.from({ length: width }, () => RawConnection.open(url.hostname, Number(url.port))),
+  );
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const loop = async (connection: RawConnection) => {
+    while (next < spec.total) {
+      const frame = frames[next++ % frames.length]!;
+      const started = performance.now();
+      const reply = await connection.exchange(frame);
+      if (reply.status === 200) {
+        latencies.push(performance.now() - started);
+      } else {
+        errors++;
+        firstError ??= `${reply.status} ${new TextDecoder().decode(reply.body).slice(0, 300)}`;
+      }
+    }
+  };
+  const start = performance.now();
+  try {
+    await Promise.all(connections.map(loop));
+  } finally {
+    for (const connection of connections) connection.close();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { latencies: Float64Array.from(latencies).sort(), errors, firstError, seconds };
+}
+
+/** The `q` quantile of ascending `sorted` (the value at index ⌊q·n⌋); NaN when empty. */
+export function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }

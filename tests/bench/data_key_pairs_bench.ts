@@ -1,0 +1,658 @@
+/**
+ * The GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext phases of
+ * `deno task bench` (driven by `http_bench.ts`, which owns the server and the
+ * load client):
+ *
+ * - Fast specs (ECC_NIST_P256/P384/P521, ECC_SECG_P256K1, SM2,
+ *   ECC_NIST_EDWARDS25519): each operation at concurrency 4 and 16 for a
+ *   bounded time, beside the raw in-process generate + export rate
+ *   (`rawGenerateAndExport`, one call at a time in the server process, through
+ *   `POST /__bench/raw-keygen`) measured right before and right after that
+ *   spec's HTTP phases, and the rate of the service's own `generateKeyPair`.
+ *   Target: requests/s ≥ 0.6 × the raw rate. Runs on the main server, whose
+ *   RSA pools are 0, so no background RSA generation competes.
+ * - RSA, pool empty: a few GenerateDataKeyPair requests per size, one at a
+ *   time, against the main server (pool size 0: every pair generated on
+ *   demand): the fallback works and what it costs.
+ * - RSA, pool full: the server restarted with large pools, a bounded wait
+ *   (with progress) until `GET /__bench/pool` shows them full, then per size
+ *   and operation a fixed number of requests the pool can serve, at
+ *   concurrency 4: p50/p99/max against p50 ≤ 20 ms and p99 ≤ 100 ms; then the
+ *   event loop lag while the pool refills (target ≤ 20 ms).
+ *
+ * Environment (besides `http_bench.ts`'s): BENCH_PAIR_SECONDS (measured
+ * seconds per fast-spec phase, 3), BENCH_PAIR_WARMUP_SECONDS (0.5),
+ * BENCH_PAIR_CONCURRENCY (comma list, `4,16`), BENCH_PAIR_SPECS (comma list
+ * of fast specs, default all six), BENCH_KEYGEN_SECONDS (each in-process
+ * keygen measurement, 1.5), BENCH_RSA_POOL_2048 / _3072 / _4096 (pool sizes
+ * of the pooled RSA phase, 64 / 24 / 16), BENCH_RSA_FILL_TIMEOUT_SECONDS
+ * (240), BENCH_RSA_CONCURRENCY (4), BENCH_RSA_MARGIN (pairs left in each pool
+ * after the pooled requests, 4), BENCH_RSA_REFILL_SECONDS (the refill lag
+ * window, 15), BENCH_RSA_ON_DEMAND (requests per size with an empty pool, 3;
+ * 0 skips).
+ *
+ * @module
+ */
+import type { DataKeyPairSpec, RsaSpec } from "../../core/crypto/key_pairs.ts";
+import type { RsaPoolSizeStats } from "../../core/crypto/rsa_pool.ts";
+import type { KeygenReport, LagReport } from "./bench_server.ts";
+import type { PhaseResult } from "./http_bench.ts";
+import { type BatchResult, quantile, runBatch } from "./load.ts";
+import { type PresignedRequest, presignMany, type SigningTarget } from "./signing.ts";
+
+/** The two operations. */
+export type PairOperation = "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext";
+
+/** Both operations, in the order they run. */
+export const PAIR_OPERATIONS: readonly PairOperation[] = [
+  "GenerateDataKeyPair",
+  "GenerateDataKeyPairWithoutPlaintext",
+];
+
+/** The `BENCH_OPS` name of the RSA phases (both operations, pooled and on demand). */
+export const RSA_POOL_OP = "RsaPool";
+
+/** What the phases need from `http_bench.ts`'s harness. */
+export interface PairHarness {
+  /** `http://127.0.0.1:<port>` of the running server. */
+  readonly base: string;
+  readonly target: SigningTarget;
+  /** Warm-up, then a measured window at `concurrency` (the loaded phase of `http_bench.ts`). */
+  phase(
+    name: string,
+    path: string,
+    requests: PresignedRequest[],
+    timing: { concurrency: number; warmupMs: number; durationMs: number },
+  ): Promise<PhaseResult>;
+  lag(): Promise<LagReport>;
+  resetLag(): Promise<void>;
+  /** Restarts the server on the same database with `env` added; ms until it listens. */
+  restartWith(env: Record<string, string>): Promise<number>;
+}
+
+const FAST_SPECS: readonly DataKeyPairSpec[] = [
+  "ECC_NIST_P256",
+  "ECC_NIST_P384",
+  "ECC_NIST_P521",
+  "ECC_SECG_P256K1",
+  "SM2",
+  "ECC_NIST_EDWARDS25519",
+];
+const RSA_SPECS: readonly RsaSpec[] = ["RSA_2048", "RSA_3072", "RSA_4096"];
+const SHORT: Record<PairOperation, string> = {
+  GenerateDataKeyPair: "GDKP",
+  GenerateDataKeyPairWithoutPlaintext: "GDKP-WP",
+};
+const DISTINCT_REQUESTS = 8;
+const RAW_RATIO_TARGET = 0.6;
+const POOLED_P50_TARGET_MS = 20;
+const POOLED_P99_TARGET_MS = 100;
+const REFILL_LAG_TARGET_MS = 20;
+
+// Small helpers, as in http_bench.ts (kept here so this module does not import it at run time).
+function envNumber(name: string, fallback: number, min = 0, max = Number.MAX_VALUE): number {
+  const value = Deno.env.get(name);
+  const n = value === undefined || value === "" ? fallback : Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new Error(`${name} must be a number in ${min}..${max}`);
+  }
+  return n;
+}
+
+function envList(name: string, fallback: string): string[] {
+  return (Deno.env.get(name) ?? fallback).split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "n/a";
+
+const verdict = (pass: boolean) => pass ? "PASS" : "MISS";
+
+function table(header: string[], widths: number[], rows: string[][]): void {
+  const cell = (text: string, i: number) =>
+    widths[i]! < 0 ? text.padEnd(Math.abs(widths[i]!)) : text.padStart(widths[i]!);
+  const head = header.map(cell).join("  ").trimEnd();
+  console.log(head);
+  console.log("-".repeat(head.length));
+  for (const row of rows) console.log(row.map(cell).join("  ").trimEnd());
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const requestedSpecs = envList("BENCH_PAIR_SPECS", FAST_SPECS.join(","));
+
+/** The settings of these phases, from the environment (see the module doc). */
+export const PAIR_SETTINGS = {
+  seconds: envNumber("BENCH_PAIR_SECONDS", 3, 0.1),
+  warmupSeconds: envNumber("BENCH_PAIR_WARMUP_SECONDS", 0.5),
+  concurrencies: envList("BENCH_PAIR_CONCURRENCY", "4,16").map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error("BENCH_PAIR_CONCURRENCY: positive integers");
+    return n;
+  }),
+  specs: FAST_SPECS.filter((spec) => requestedSpecs.includes(spec)),
+  ignoredSpecs: requestedSpecs.filter((spec) => !(FAST_SPECS as string[]).includes(spec)),
+  keygenSeconds: envNumber("BENCH_KEYGEN_SECONDS", 1.5, 0.05, 60),
+  rsaPool: {
+    RSA_2048: Math.round(envNumber("BENCH_RSA_POOL_2048", 64, 1, 1024)),
+    RSA_3072: Math.round(envNumber("BENCH_RSA_POOL_3072", 24, 1, 1024)),
+    RSA_4096: Math.round(envNumber("BENCH_RSA_POOL_4096", 16, 1, 1024)),
+  } satisfies Record<RsaSpec, number>,
+  rsaFillTimeoutSeconds: envNumber("BENCH_RSA_FILL_TIMEOUT_SECONDS", 240, 1),
+  rsaConcurrency: Math.round(envNumber("BENCH_RSA_CONCURRENCY", 4, 1)),
+  rsaMargin: Math.round(envNumber("BENCH_RSA_MARGIN", 4)),
+  rsaRefillSeconds: envNumber("BENCH_RSA_REFILL_SECONDS", 15, 1),
+  rsaOnDemand: Math.round(envNumber("BENCH_RSA_ON_DEMAND", 3)),
+};
+
+/** Server environment with every RSA pool at 0: nothing generates in the background. */
+export const RSA_POOLS_OFF: Readonly<Record<string, string>> = {
+  KMS_RSA_POOL_2048: "0",
+  KMS_RSA_POOL_3072: "0",
+  KMS_RSA_POOL_4096: "0",
+};
+
+/** One line describing these phases, for the benchmark's header. */
+export function pairSettingsLine(): string {
+  const s = PAIR_SETTINGS;
+  const pool = RSA_SPECS.map((spec) => s.rsaPool[spec]).join("/");
+  const ignored = s.ignoredSpecs.length > 0 ? `; ignored BENCH_PAIR_SPECS: ${s.ignoredSpecs}` : "";
+  return `pairs:   ${s.specs.length} fast specs at concurrency ${s.concurrencies.join(" and ")}, ` +
+    `${s.warmupSeconds} s warm-up + ${s.seconds} s measured per phase; in-process keygen ` +
+    `${s.keygenSeconds} s per measurement; RSA pools ${pool} (2048/3072/4096), ` +
+    `${s.rsaOnDemand} on-demand requests per size${ignored}`;
+}
+
+// --- fast specs ----------------------------------------------------------------------
+
+/** One loaded phase of a fast spec. */
+export interface FastPairPhase {
+  operation: PairOperation;
+  result: PhaseResult;
+}
+
+/** A fast spec's phases beside its in-process generation rates. */
+export interface FastPairResult {
+  spec: DataKeyPairSpec;
+  rawBefore: KeygenReport;
+  rawAfter: KeygenReport;
+  /** The service's own `generateKeyPair` (generate + OpenSSL-layout DER), one at a time. */
+  ours: KeygenReport;
+  phases: FastPairPhase[];
+}
+
+async function measureKeygen(
+  h: PairHarness,
+  spec: DataKeyPairSpec,
+  fn: "rawGenerateAndExport" | "generateKeyPair",
+): Promise<KeygenReport> {
+  const response = await fetch(`${h.base}/__bench/raw-keygen`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ spec, ms: Math.round(PAIR_SETTINGS.keygenSeconds * 1000), fn }),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`raw-keygen ${spec}: ${response.status} ${text}`);
+  return JSON.parse(text) as KeygenReport;
+}
+
+function signPairRequests(
+  h: PairHarness,
+  operation: PairOperation,
+  keyId: string,
+  spec: DataKeyPairSpec,
+  count = DISTINCT_REQUESTS,
+): Promise<PresignedRequest[]> {
+  return presignMany(h.target, operation, count, () => ({ KeyId: keyId, KeyPairSpec: spec }));
+}
+
+function phaseLine(r: PhaseResult): string {
+  const errors = r.errors === 0 ? "" : `, ${r.errors} errors, first: ${r.firstError}`;
+  return `  ${r.name.padEnd(34)} @${String(r.concurrency).padEnd(3)} ${
+    fmt(r.rate).padStart(6)
+  } req/s  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms${errors}`;
+}
+
+/**
+ * Runs `operations` for every fast spec at each concurrency, each spec between two raw
+ * in-process keygen measurements. The server must have its RSA pools at 0.
+ */
+export async function runFastPairs(
+  h: PairHarness,
+  keyId: string,
+  operations: readonly PairOperation[],
+): Promise<FastPairResult[]> {
+  const results: FastPairResult[] = [];
+  for (const spec of PAIR_SETTINGS.specs) {
+    const rawBefore = await measureKeygen(h, spec, "rawGenerateAndExport");
+    const ours = await measureKeygen(h, spec, "generateKeyPair");
+    const phases: FastPairPhase[] = [];
+    for (const operation of operations) {
+      for (const concurrency of PAIR_SETTINGS.concurrencies) {
+        const requests = await signPairRequests(h, operation, keyId, spec);
+        const result = await h.phase(`${SHORT[operation]} ${spec}`, "/", requests, {
+          concurrency,
+          warmupMs: PAIR_SETTINGS.warmupSeconds * 1000,
+          durationMs: PAIR_SETTINGS.seconds * 1000,
+        });
+        console.log(phaseLine(result));
+        phases.push({ operation, result });
+      }
+    }
+    const rawAfter = await measureKeygen(h, spec, "rawGenerateAndExport");
+    console.log(
+      `  ${spec}: raw ${fmt(rawBefore.perSecond)}/s before, ${fmt(rawAfter.perSecond)}/s ` +
+        `after; generateKeyPair ${fmt(ours.perSecond)}/s`,
+    );
+    results.push({ spec, rawBefore, rawAfter, ours, phases });
+  }
+  return results;
+}
+
+/** The raw rate a spec's phases are compared with: the mean of the two measurements. */
+function rawRate(r: FastPairResult): number {
+  return (r.rawBefore.perSecond + r.rawAfter.perSecond) / 2;
+}
+
+/** Per request, µs of a CPU share measured over a phase. */
+function perRequestUs(r: PhaseResult, share: number): number {
+  return r.completed > 0 ? (share * r.seconds * 1e6) / r.completed : Number.NaN;
+}
+
+/** Where the in-process generation ran: the part of the process's CPU not on the main thread. */
+function offMainThread(k: KeygenReport): string {
+  if (!(k.processCpu > 0.05)) return "n/a";
+  const off = Math.max(0, 1 - k.mainThreadCpu / k.processCpu);
+  return `${fmt(off * 100)}%`;
+}
+
+/** Prints the fast-spec tables. */
+export function printFastPairs(results: FastPairResult[]): void {
+  if (results.length === 0) return;
+  const s = PAIR_SETTINGS;
+  console.log("");
+  console.log(
+    `GenerateDataKeyPair (GDKP) and GenerateDataKeyPairWithoutPlaintext (GDKP-WP) over HTTP ` +
+      `(${s.warmupSeconds} s warm-up + ${s.seconds} s measured per phase), beside the raw ` +
+      "in-process rate (rawGenerateAndExport one call at a time in the server process, mean " +
+      "of a measurement right before and right after the spec's phases):",
+  );
+  const rows: string[][] = [];
+  for (const r of results) {
+    const raw = rawRate(r);
+    for (const { operation, result } of r.phases) {
+      const ratio = result.rate / raw;
+      const errors = result.errors > 0 ? `  ${result.errors} errors` : "";
+      rows.push([
+        SHORT[operation],
+        r.spec,
+        String(result.concurrency),
+        fmt(result.rate),
+        fmt(result.p50, 2),
+        fmt(result.p99, 2),
+        fmt(raw),
+        fmt(ratio, 2),
+        `≥ ${RAW_RATIO_TARGET}× raw  ${verdict(ratio >= RAW_RATIO_TARGET && result.errors === 0)}` +
+        errors,
+      ]);
+    }
+  }
+  table(
+    ["op", "spec", "conc", "req/s", "p50 ms", "p99 ms", "raw keygen/s", "ratio", "target"],
+    [-7, -21, 4, 6, 7, 7, 12, 5, -20],
+    rows,
+  );
+
+  console.log("");
+  console.log(
+    "In-process generation in the server, one call at a time: raw (rawGenerateAndExport, " +
+      "before / after the HTTP phases) and generateKeyPair (generate + OpenSSL-layout DER); " +
+      "'off main thread' = share of the process's CPU during the raw loop not on the JS main " +
+      "thread (runs on a blocking thread pool):",
+  );
+  table(
+    ["spec", "raw/s before", "after", "raw µs", "generateKeyPair/s", "µs", "off main thread"],
+    [-21, 12, 6, 7, 17, 7, 15],
+    results.map((r) => [
+      r.spec,
+      fmt(r.rawBefore.perSecond),
+      fmt(r.rawAfter.perSecond),
+      fmt(1e6 / rawRate(r), 1),
+      fmt(r.ours.perSecond),
+      fmt(1e6 / r.ours.perSecond, 1),
+      offMainThread(r.rawBefore),
+    ]),
+  );
+
+  console.log("");
+  console.log(
+    "Cost per request during the loaded window, µs of CPU: server JS main thread, whole " +
+      "server process, client process; 'JS − keygen' = the main thread's cost per request " +
+      "beyond one generateKeyPair (SigV4, JSON, base64, AES-GCM seal, HTTP); max event loop lag:",
+  );
+  const costRows: string[][] = [];
+  for (const r of results) {
+    const keygenUs = 1e6 / r.ours.perSecond;
+    for (const { operation, result } of r.phases) {
+      const js = perRequestUs(result, result.serverMainThreadCpu);
+      costRows.push([
+        SHORT[operation],
+        r.spec,
+        String(result.concurrency),
+        fmt(js, 1),
+        fmt(perRequestUs(result, result.serverCpu), 1),
+        fmt(perRequestUs(result, result.clientCpu), 1),
+        fmt(js - keygenUs, 1),
+        `${fmt(result.serverMainThreadCpu * 100)}%`,
+        fmt(result.lag.maxMs, 1),
+      ]);
+    }
+  }
+  table(
+    [
+      "op",
+      "spec",
+      "conc",
+      "JS µs/req",
+      "server µs",
+      "client µs",
+      "JS − keygen",
+      "JS busy",
+      "lag max",
+    ],
+    [-7, -21, 4, 9, 9, 9, 11, 7, 7],
+    costRows,
+  );
+}
+
+// --- RSA -------------------------------------------------------------------------------
+
+/** A count-bound RSA run for one size and operation. */
+export interface RsaBatch {
+  spec: RsaSpec;
+  operation: PairOperation;
+  concurrency: number;
+  total: number;
+  batch: BatchResult;
+  lag: LagReport;
+  /** Pairs ready before and after the batch (`undefined` for the empty-pool runs). */
+  readyBefore: number | undefined;
+  readyAfter: number | undefined;
+}
+
+/** The pooled phase: fill, requests served from the pool, then the refill. */
+export interface RsaPoolResult {
+  sizes: Record<RsaSpec, number>;
+  startupMs: number;
+  fillSeconds: number;
+  filled: boolean;
+  fillStats: Record<RsaSpec, RsaPoolSizeStats>;
+  fillLag: LagReport;
+  batches: RsaBatch[];
+  refillSeconds: number;
+  refillBefore: Record<RsaSpec, RsaPoolSizeStats>;
+  refillAfter: Record<RsaSpec, RsaPoolSizeStats>;
+  refillLag: LagReport;
+}
+
+async function poolStats(h: PairHarness): Promise<Record<RsaSpec, RsaPoolSizeStats>> {
+  const response = await fetch(`${h.base}/__bench/pool`);
+  return await response.json() as Record<RsaSpec, RsaPoolSizeStats>;
+}
+
+function poolText(stats: Record<RsaSpec, RsaPoolSizeStats>): string {
+  return RSA_SPECS.map((spec) => `${spec.slice(4)} ${stats[spec].ready}/${stats[spec].capacity}`)
+    .join(", ");
+}
+
+async function rsaBatch(
+  h: PairHarness,
+  keyId: string,
+  spec: RsaSpec,
+  operation: PairOperation,
+  options: { total: number; concurrency: number; pooled: boolean },
+): Promise<RsaBatch> {
+  const requests = await signPairRequests(
+    h,
+    operation,
+    keyId,
+    spec,
+    Math.min(DISTINCT_REQUESTS, options.total),
+  );
+  const readyBefore = options.pooled ? (await poolStats(h))[spec].ready : undefined;
+  await h.resetLag();
+  const batch = await runBatch({
+    url: `${h.base}/`,
+    requests,
+    connections: options.concurrency,
+    total: options.total,
+  });
+  const lag = await h.lag();
+  const readyAfter = options.pooled ? (await poolStats(h))[spec].ready : undefined;
+  const errors = batch.errors === 0 ? "" : `, ${batch.errors} errors, first: ${batch.firstError}`;
+  console.log(
+    `  ${SHORT[operation].padEnd(7)} ${spec} ×${options.total} @${options.concurrency}: ` +
+      `p50 ${fmt(quantile(batch.latencies, 0.5), 1)} ms, max ${
+        fmt(batch.latencies.at(-1) ?? Number.NaN, 1)
+      } ms` + (options.pooled ? `, pool ${readyBefore} → ${readyAfter}` : "") + errors,
+  );
+  return {
+    spec,
+    operation,
+    concurrency: options.concurrency,
+    total: options.total,
+    batch,
+    lag,
+    readyBefore,
+    readyAfter,
+  };
+}
+
+/**
+ * GenerateDataKeyPair for each RSA size, BENCH_RSA_ON_DEMAND requests one at a time, against a
+ * server whose pools are 0 (each pair generated on demand).
+ */
+export async function runRsaOnDemand(h: PairHarness, keyId: string): Promise<RsaBatch[]> {
+  const n = PAIR_SETTINGS.rsaOnDemand;
+  if (n === 0) return [];
+  const stats = await poolStats(h);
+  const nonEmpty = RSA_SPECS.filter((spec) => stats[spec].capacity > 0);
+  if (nonEmpty.length > 0) console.log(`  warning: RSA pools not 0: ${poolText(stats)}`);
+  const out: RsaBatch[] = [];
+  for (const spec of RSA_SPECS) {
+    out.push(
+      await rsaBatch(h, keyId, spec, "GenerateDataKeyPair", {
+        total: n,
+        concurrency: 1,
+        pooled: false,
+      }),
+    );
+  }
+  return out;
+}
+
+function isFull(stats: Record<RsaSpec, RsaPoolSizeStats>): boolean {
+  return RSA_SPECS.every((spec) => stats[spec].ready >= stats[spec].capacity);
+}
+
+/** Restarts with the pools of BENCH_RSA_POOL_*, waits (bounded) until they are full. */
+async function fillPools(
+  h: PairHarness,
+): Promise<Pick<RsaPoolResult, "startupMs" | "fillSeconds" | "filled" | "fillStats" | "fillLag">> {
+  const sizes = PAIR_SETTINGS.rsaPool;
+  const startupMs = await h.restartWith({
+    KMS_RSA_POOL_2048: String(sizes.RSA_2048),
+    KMS_RSA_POOL_3072: String(sizes.RSA_3072),
+    KMS_RSA_POOL_4096: String(sizes.RSA_4096),
+  });
+  await h.resetLag();
+  const started = performance.now();
+  const deadline = started + PAIR_SETTINGS.rsaFillTimeoutSeconds * 1000;
+  let stats = await poolStats(h);
+  let lastPrinted = started;
+  while (!isFull(stats) && performance.now() < deadline) {
+    await sleep(500);
+    stats = await poolStats(h);
+    if (performance.now() - lastPrinted >= 10_000) {
+      lastPrinted = performance.now();
+      console.log(`  filling: ${poolText(stats)} (${fmt((lastPrinted - started) / 1000)} s)`);
+    }
+  }
+  const fillSeconds = (performance.now() - started) / 1000;
+  const fillLag = await h.lag();
+  const filled = isFull(stats);
+  console.log(
+    `  ${filled ? "full" : "NOT full (timeout)"}: ${poolText(stats)} after ${
+      fmt(fillSeconds, 1)
+    } s; lag max ${fmt(fillLag.maxMs, 1)} ms`,
+  );
+  return { startupMs, fillSeconds, filled, fillStats: stats, fillLag };
+}
+
+/**
+ * Restarts the server with large RSA pools, waits until they are full, sends per size and
+ * operation as many requests as the pool can serve (less BENCH_RSA_MARGIN) at
+ * BENCH_RSA_CONCURRENCY, then watches the event loop while the pool refills.
+ */
+export async function runRsaPool(h: PairHarness, keyId: string): Promise<RsaPoolResult> {
+  const s = PAIR_SETTINGS;
+  const fill = await fillPools(h);
+  const batches: RsaBatch[] = [];
+  for (const spec of RSA_SPECS) {
+    const perOperation = Math.max(
+      1,
+      Math.floor((s.rsaPool[spec] - s.rsaMargin) / PAIR_OPERATIONS.length),
+    );
+    for (const operation of PAIR_OPERATIONS) {
+      const ready = (await poolStats(h))[spec].ready;
+      const total = Math.max(1, Math.min(perOperation, ready));
+      batches.push(
+        await rsaBatch(h, keyId, spec, operation, {
+          total,
+          concurrency: s.rsaConcurrency,
+          pooled: true,
+        }),
+      );
+    }
+  }
+  const refillBefore = await poolStats(h);
+  await h.resetLag();
+  const started = performance.now();
+  const end = started + s.rsaRefillSeconds * 1000;
+  let refillAfter = refillBefore;
+  while (performance.now() < end) {
+    await sleep(Math.min(1000, Math.max(0, end - performance.now())));
+    refillAfter = await poolStats(h);
+  }
+  const refillSeconds = (performance.now() - started) / 1000;
+  const refillLag = await h.lag();
+  console.log(
+    `  refill: ${poolText(refillBefore)} → ${poolText(refillAfter)} in ${
+      fmt(refillSeconds, 1)
+    } s; lag max ${fmt(refillLag.maxMs, 1)} ms`,
+  );
+  return {
+    sizes: { ...s.rsaPool },
+    ...fill,
+    batches,
+    refillSeconds,
+    refillBefore,
+    refillAfter,
+    refillLag,
+  };
+}
+
+function batchRate(b: RsaBatch): number {
+  return b.batch.latencies.length / b.batch.seconds;
+}
+
+/** Prints the RSA tables (either part may be missing). */
+export function printRsa(onDemand: RsaBatch[], pool: RsaPoolResult | undefined): void {
+  if (pool !== undefined) {
+    const sizes = RSA_SPECS.map((spec) => pool.sizes[spec]).join("/");
+    console.log("");
+    console.log(
+      `RSA from a full pool (KMS_RSA_POOL_2048/3072/4096 = ${sizes}; filled in ${
+        fmt(pool.fillSeconds, 1)
+      } s${pool.filled ? "" : ", NOT full at the timeout"}; a fixed number of requests per ` +
+        `size and operation at concurrency ${PAIR_SETTINGS.rsaConcurrency}, no more than the ` +
+        "pool holds, while the pool refills in the background; 'lag' = worst event loop lag " +
+        "during the batch):",
+    );
+    table(
+      ["op", "spec", "n", "req/s", "p50 ms", "p99 ms", "max ms", "pool", "lag", "target"],
+      [-7, -8, 3, 6, 7, 7, 7, -9, 5, -30],
+      pool.batches.map((b) => {
+        const p50 = quantile(b.batch.latencies, 0.5);
+        const p99 = quantile(b.batch.latencies, 0.99);
+        const pass = b.batch.errors === 0 && p50 <= POOLED_P50_TARGET_MS &&
+          p99 <= POOLED_P99_TARGET_MS;
+        const fromPool = b.readyBefore !== undefined && b.total <= b.readyBefore;
+        const errors = b.batch.errors > 0 ? ` ${b.batch.errors} errors` : "";
+        return [
+          SHORT[b.operation],
+          b.spec,
+          String(b.total),
+          fmt(batchRate(b)),
+          fmt(p50, 2),
+          fmt(p99, 2),
+          fmt(b.batch.latencies.at(-1) ?? Number.NaN, 2),
+          `${b.readyBefore}→${b.readyAfter}`,
+          fmt(b.lag.maxMs, 1),
+          `p50 ≤ ${POOLED_P50_TARGET_MS}, p99 ≤ ${POOLED_P99_TARGET_MS}  ${verdict(pass)}` +
+          (fromPool ? "" : " (pool short)") + errors,
+        ];
+      }),
+    );
+    const generated = RSA_SPECS.reduce(
+      (n, spec) => n + pool.refillAfter[spec].ready - pool.refillBefore[spec].ready,
+      0,
+    );
+    const lagLine = (what: string, lag: LagReport) =>
+      `  ${what}: max ${fmt(lag.maxMs, 1)} ms (own ${fmt(lag.maxOwnMs, 1)}), p99 ${
+        fmt(lag.p99Ms, 1)
+      }, ${fmt(lag.over5ms)} ticks > 5 ms of ${
+        fmt(lag.samples)
+      }  target ≤ ${REFILL_LAG_TARGET_MS} ms  ${verdict(lag.maxMs <= REFILL_LAG_TARGET_MS)}`;
+    console.log("Event loop lag of the server while the RSA pools generate in the background:");
+    console.log(
+      lagLine(`initial fill, idle server (${fmt(pool.fillSeconds, 1)} s)`, pool.fillLag),
+    );
+    console.log(
+      lagLine(
+        `refill after the requests, idle server (${fmt(pool.refillSeconds, 1)} s, ` +
+          `${generated} pairs added: ${poolText(pool.refillBefore)} → ${
+            poolText(pool.refillAfter)
+          })`,
+        pool.refillLag,
+      ),
+    );
+    const worstBatchLag = Math.max(...pool.batches.map((b) => b.lag.maxMs));
+    console.log(
+      `  during the pooled requests (refill running): max ${fmt(worstBatchLag, 1)} ms  ` +
+        `target ≤ ${REFILL_LAG_TARGET_MS} ms  ${verdict(worstBatchLag <= REFILL_LAG_TARGET_MS)}`,
+    );
+  }
+  if (onDemand.length > 0) {
+    console.log("");
+    console.log(
+      "RSA with an empty pool (KMS_RSA_POOL_* = 0: each pair generated on demand), " +
+        "GenerateDataKeyPair one request at a time:",
+    );
+    table(
+      ["spec", "n", "errors", "p50 ms", "max ms", "lag max", "target"],
+      [-8, 3, 6, 8, 8, 7, -25],
+      onDemand.map((b) => [
+        b.spec,
+        String(b.total),
+        String(b.batch.errors),
+        fmt(quantile(b.batch.latencies, 0.5), 0),
+        fmt(b.batch.latencies.at(-1) ?? Number.NaN, 0),
+        fmt(b.lag.maxMs, 1),
+        `never fails  ${b.batch.errors === 0 ? "PASS" : "FAIL"}`,
+      ]),
+    );
+  }
+}
