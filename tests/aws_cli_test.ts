@@ -131,7 +131,8 @@ for (const [spec, curve] of [["SM2", "SM2"], ["ECC_SECG_P256K1", "secp256k1"]] a
         const publicKey = Uint8Array.fromBase64(pair.PublicKey);
         const privateKey = Uint8Array.fromBase64(pair.PrivateKeyPlaintext);
         assert.match(await opensslParsePublicKey(publicKey), new RegExp(`ASN1 OID: ${curve}`));
-        await opensslCheckPrivateKey(privateKey);
+        const check = await opensslCheckPrivateKey(privateKey);
+        assert.ok(check.ok, check.output);
         assert.deepEqual(await opensslPublicFromPrivate(privateKey), publicKey);
         const blobFile = `${dir}/private.bin`;
         await Deno.writeFile(blobFile, Uint8Array.fromBase64(pair.PrivateKeyCiphertextBlob));

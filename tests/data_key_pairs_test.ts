@@ -61,9 +61,10 @@ async function assertPairWorks(
   privateKey: Uint8Array<ArrayBuffer>,
 ): Promise<void> {
   assert.match(await opensslParsePublicKey(publicKey), OPENSSL_PUBLIC_KEY_TEXT[spec]);
-  await opensslCheckPrivateKey(privateKey);
+  const check = await opensslCheckPrivateKey(privateKey);
+  assert.ok(check.ok, check.output);
   assert.deepEqual(await opensslPublicFromPrivate(privateKey), publicKey, "keys match");
-  await opensslSignAndVerify(privateKey, publicKey, spec);
+  assert.ok(await opensslSignAndVerify(privateKey, publicKey, spec), "OpenSSL signature verifies");
   const webcrypto = WEBCRYPTO_IMPORT[spec];
   if (webcrypto !== undefined) {
     const [algorithm, publicUsages, privateUsages] = webcrypto;
