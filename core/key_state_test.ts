@@ -33,6 +33,42 @@ const EXPECTED: Record<KeyOperation, Partial<Record<KeyState, string>>> = {
     PendingDeletion: "KMSInvalidStateException",
     PendingImport: "KMSInvalidStateException",
   },
+  Sign: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  Verify: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  GetPublicKey: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  GenerateMac: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  VerifyMac: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  DeriveSharedSecret: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
   GenerateDataKey: {
     Enabled: "ok",
     Disabled: "DisabledException",
