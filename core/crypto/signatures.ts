@@ -3,7 +3,13 @@
  * algorithms and message types each key spec takes, the request checks AWS
  * makes before any cryptography, and one imported key object per key that the
  * caller caches. The per-family engines live in `rsa.ts`, `ecdsa.ts`,
- * `ed25519.ts` and `ml_dsa.ts`; SM2DSA lives with SM2.
+ * `ed25519.ts`, `ml_dsa.ts` and `sm2.ts`.
+ *
+ * SM2DSA (SM2 keys, China Regions in AWS) signs e = SM3(Z_A || M) with AWS's
+ * default distinguishing ID `1234567812345678` in Z_A. With `MessageType: RAW`
+ * the message is M and e is computed here; with DIGEST the message is the
+ * caller's 32-byte e itself, as AWS's "Offline verification with SM2 key pairs"
+ * prescribes. Signatures are DER `SEQUENCE { r, s }`, as OpenSSL 3 writes them.
  *
  * Checks, in this order and before the key is used (the texts of the first and
  * of the DIGEST length are AWS's; the others follow their pattern):
@@ -27,6 +33,7 @@
 import { InvalidKeyUsageException, ValidationException } from "../errors.ts";
 import type { SecretBytes } from "../secret.ts";
 import { type EcdsaCurve, EcdsaSigningKey, EcdsaVerifyingKey } from "./ecdsa.ts";
+import { decodePkcs8, parseSpki } from "./key_encoding.ts";
 import { Ed25519SigningKey, Ed25519VerifyingKey } from "./ed25519.ts";
 import {
   ML_DSA_MU_BYTES,
@@ -35,6 +42,8 @@ import {
   MlDsaVerifyingKey,
 } from "./ml_dsa.ts";
 import { type RsaSigningAlgorithm, RsaSigningKey, RsaVerifyingKey } from "./rsa.ts";
+import { sm2Digest, sm2SignDigest, sm2Verify, sm2VerifyDigest } from "./sm2.ts";
+import { SM2_CURVE, SM2_SCALAR_BYTES, Sm2Point } from "./sm2_curve.ts";
 
 /** AWS `SigningAlgorithmSpec`. */
 export type SigningAlgorithmSpec =
@@ -50,7 +59,7 @@ export type SigningAlgorithmSpec =
 /** AWS `MessageType`. */
 export type MessageType = "RAW" | "DIGEST" | "EXTERNAL_MU";
 
-/** Key specs this module signs with (SM2 is signed in `sm2.ts`). */
+/** Key specs with a signing key usage. */
 export type SigningKeySpec =
   | "RSA_2048"
   | "RSA_3072"
@@ -60,6 +69,7 @@ export type SigningKeySpec =
   | "ECC_NIST_P521"
   | "ECC_SECG_P256K1"
   | "ECC_NIST_EDWARDS25519"
+  | "SM2"
   | "ML_DSA_44"
   | "ML_DSA_65"
   | "ML_DSA_87";
@@ -84,6 +94,7 @@ export const SIGNING_ALGORITHMS: Readonly<Record<SigningKeySpec, readonly Signin
     ECC_NIST_P521: ["ECDSA_SHA_512"],
     ECC_SECG_P256K1: ["ECDSA_SHA_256"],
     ECC_NIST_EDWARDS25519: ["ED25519_SHA_512", "ED25519_PH_SHA_512"],
+    SM2: ["SM2DSA"],
     ML_DSA_44: ["ML_DSA_SHAKE_256"],
     ML_DSA_65: ["ML_DSA_SHAKE_256"],
     ML_DSA_87: ["ML_DSA_SHAKE_256"],
@@ -316,6 +327,39 @@ function mlDsaFamily(parameterSet: MlDsaParameterSet): Family {
   };
 }
 
+/**
+ * SM2DSA with SM3 and the default distinguishing ID; a DIGEST message is e = SM3(Z_A || M).
+ * The public point is kept to compute Z_A once per message instead of deriving it from d.
+ */
+const SM2_FAMILY: Family = {
+  signer(pkcs8) {
+    const { scalar, point } = _sm2KeyOfPkcs8(pkcs8);
+    return (_, message, prehashed) =>
+      sm2SignDigest(scalar, prehashed ? message : sm2Digest(point, message));
+  },
+  verifier(spki) {
+    const key = parseSpki(spki);
+    if (key.type !== "EC" || key.curve !== "SM2") throw new TypeError("not an SM2 key");
+    const point = key.point;
+    return (_, message, prehashed, signature) =>
+      prehashed ? sm2VerifyDigest(point, message, signature) : sm2Verify(point, message, signature);
+  },
+};
+
+/** The 32-byte scalar d in [1, n-2] and the public point of an SM2 PKCS#8 key. */
+function _sm2KeyOfPkcs8(pkcs8: Uint8Array): { scalar: Uint8Array; point: Uint8Array } {
+  const key = decodePkcs8(pkcs8);
+  if (key.type !== "EC" || key.curve !== "SM2") throw new TypeError("not an SM2 key");
+  const scalar = new Uint8Array(SM2_SCALAR_BYTES);
+  const bytes = key.scalar.expose();
+  scalar.set(bytes, SM2_SCALAR_BYTES - bytes.length);
+  key.scalar.wipe();
+  const d = BigInt(`0x${scalar.toHex()}`);
+  if (d < 1n || d > SM2_CURVE.n - 2n) throw new TypeError("not an SM2 key");
+  const point = key.point ?? Sm2Point.BASE.multiply(d).toBytes(false);
+  return { scalar, point };
+}
+
 const FAMILIES: Readonly<Record<SigningKeySpec, Family>> = {
   RSA_2048: rsaFamily(2048),
   RSA_3072: rsaFamily(3072),
@@ -325,6 +369,7 @@ const FAMILIES: Readonly<Record<SigningKeySpec, Family>> = {
   ECC_NIST_P521: ecdsaFamily("P-521"),
   ECC_SECG_P256K1: ecdsaFamily("secp256k1"),
   ECC_NIST_EDWARDS25519: ED25519_FAMILY,
+  SM2: SM2_FAMILY,
   ML_DSA_44: mlDsaFamily("ML-DSA-44"),
   ML_DSA_65: mlDsaFamily("ML-DSA-65"),
   ML_DSA_87: mlDsaFamily("ML-DSA-87"),

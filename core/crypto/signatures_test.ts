@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { shake256 } from "@noble/hashes/sha3.js";
 import { InvalidKeyUsageException, ValidationException } from "../errors.ts";
 import { SecretBytes } from "../secret.ts";
+import { sm2Digest } from "./sm2.ts";
 import {
   importSigningKey,
   importVerifyingKey,
@@ -18,9 +19,23 @@ interface KeyPairHex {
   pkcs8: string;
   spki: string;
 }
-const KEYS: Record<SigningKeySpec, KeyPairHex> = JSON.parse(
-  await Deno.readTextFile(new URL("./testdata/signing_test_keys.json", import.meta.url)),
-).keys;
+/** An SM2 key pair made by `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2`, then `openssl pkcs8 -topk8`. */
+const SM2_TEST_KEY: KeyPairHex = {
+  pkcs8:
+    "308187020100301306072a8648ce3d020106082a811ccf5501822d046d306b0201010420d6a48b162866f7e5" +
+    "e1392aa6e62c59de93302f475c58512f410e5594bac33555a1440342000428a1d84628992f6753df8815e1" +
+    "8536926e304ec059827845cdab3ea07282acf3cd02692b84dfd762622c919e9923e1f1d43df72a98619f55" +
+    "8558dbd53f5209d2",
+  spki: "3059301306072a8648ce3d020106082a811ccf5501822d0342000428a1d84628992f6753df8815e18536926e" +
+    "304ec059827845cdab3ea07282acf3cd02692b84dfd762622c919e9923e1f1d43df72a98619f558558dbd53f" +
+    "5209d2",
+};
+const KEYS: Record<SigningKeySpec, KeyPairHex> = {
+  ...JSON.parse(
+    await Deno.readTextFile(new URL("./testdata/signing_test_keys.json", import.meta.url)),
+  ).keys,
+  SM2: SM2_TEST_KEY,
+};
 const SPECS = Object.keys(SIGNING_ALGORITHMS) as SigningKeySpec[];
 
 async function keyPair(spec: SigningKeySpec): Promise<[SigningKey, VerifyingKey]> {
@@ -62,6 +77,7 @@ Deno.test("each key spec offers AWS's signing algorithms, in DescribeKey order",
     ECC_NIST_P521: ["ECDSA_SHA_512"],
     ECC_SECG_P256K1: ["ECDSA_SHA_256"],
     ECC_NIST_EDWARDS25519: ["ED25519_SHA_512", "ED25519_PH_SHA_512"],
+    SM2: ["SM2DSA"],
     ML_DSA_44: ["ML_DSA_SHAKE_256"],
     ML_DSA_65: ["ML_DSA_SHAKE_256"],
     ML_DSA_87: ["ML_DSA_SHAKE_256"],
@@ -76,6 +92,8 @@ Deno.test("Sign and Verify refuse an algorithm of another key spec with InvalidK
     ["RSA_3072", "SM2DSA"],
     ["ECC_NIST_EDWARDS25519", "ML_DSA_SHAKE_256"],
     ["ML_DSA_65", "ED25519_SHA_512"],
+    ["SM2", "ECDSA_SHA_256"],
+    ["ECC_NIST_P256", "SM2DSA"],
   ];
   for (const [spec, algorithm] of cases) {
     const [signing, verifying] = await keyPair(spec);
@@ -105,6 +123,7 @@ Deno.test("Sign and Verify refuse a message type the algorithm does not take wit
     ["ML_DSA_44", "ML_DSA_SHAKE_256", "DIGEST", 64, "key spec ML_DSA_44"],
     ["RSA_2048", "RSASSA_PSS_SHA_512", "EXTERNAL_MU", 64, "key spec RSA_2048"],
     ["ECC_SECG_P256K1", "ECDSA_SHA_256", "EXTERNAL_MU", 64, "key spec ECC_SECG_P256K1"],
+    ["SM2", "SM2DSA", "EXTERNAL_MU", 64, "key spec SM2"],
   ];
   for (const [spec, algorithm, messageType, length, what] of cases) {
     const [signing, verifying] = await keyPair(spec);
@@ -133,7 +152,9 @@ Deno.test("Sign and Verify refuse a DIGEST or EXTERNAL_MU of the wrong length wi
           ? `Digest is invalid length for algorithm ${algorithm}.`
           : `External Mu is invalid length for algorithm ${algorithm}.`,
       );
-      const rightLength = algorithm.startsWith("ED25519") || algorithm.startsWith("ML_DSA")
+      const rightLength = algorithm === "SM2DSA"
+        ? 32
+        : algorithm.startsWith("ED25519") || algorithm.startsWith("ML_DSA")
         ? 64
         : digest(algorithm, new Uint8Array(0)).length;
       for (const length of [0, rightLength - 1, rightLength + 1, 32 + 64 - rightLength]) {
@@ -178,7 +199,7 @@ Deno.test("a DIGEST signature of SHA-x(M) verifies as a RAW signature of M, and 
   for (const spec of SPECS) {
     const [signing, verifying] = await keyPair(spec);
     for (const algorithm of SIGNING_ALGORITHMS[spec]) {
-      if (algorithm.startsWith("ED25519") || algorithm.startsWith("ML_DSA")) continue;
+      if (/^(ED25519|ML_DSA|SM2)/.test(algorithm)) continue;
       const hashed = digest(algorithm, message);
       const fromDigest = await signing.sign(algorithm, hashed, "DIGEST");
       const fromRaw = await signing.sign(algorithm, message, "RAW");
@@ -191,6 +212,20 @@ Deno.test("a DIGEST signature of SHA-x(M) verifies as a RAW signature of M, and 
       );
     }
   }
+});
+
+Deno.test("SM2DSA: a DIGEST signature of e = SM3(Z_A || M) verifies as a RAW signature of M, and the reverse", async () => {
+  const [signing, verifying] = await keyPair("SM2");
+  const point = Uint8Array.fromHex(SM2_TEST_KEY.spki).subarray(-65);
+  const message = new TextEncoder().encode("SM3 with the default distinguishing ID");
+  const e = sm2Digest(point, message, "1234567812345678");
+  const fromDigest = await signing.sign("SM2DSA", e, "DIGEST");
+  const fromRaw = await signing.sign("SM2DSA", message, "RAW");
+  assert.equal(await verifying.verify("SM2DSA", message, "RAW", fromDigest), true);
+  assert.equal(await verifying.verify("SM2DSA", e, "DIGEST", fromRaw), true);
+  assert.equal(await verifying.verify("SM2DSA", e, "RAW", fromRaw), false, "hashed twice");
+  const otherId = sm2Digest(point, message, "another id");
+  assert.equal(await verifying.verify("SM2DSA", otherId, "DIGEST", fromRaw), false, "other ID");
 });
 
 Deno.test("ML-DSA signs RAW and EXTERNAL_MU alike: each verifies as the other", async () => {
@@ -219,6 +254,8 @@ Deno.test("importSigningKey and importVerifyingKey refuse key material of anothe
     ["ECC_NIST_P256", "ECC_SECG_P256K1"],
     ["ECC_NIST_EDWARDS25519", "ECC_NIST_P256"],
     ["ML_DSA_44", "ML_DSA_87"],
+    ["SM2", "ECC_SECG_P256K1"],
+    ["ECC_SECG_P256K1", "SM2"],
   ];
   for (const [spec, other] of pairs) {
     const pkcs8 = new SecretBytes(Uint8Array.fromHex(KEYS[other].pkcs8));
@@ -363,6 +400,76 @@ Deno.test("OpenSSL verifies our pure Ed25519 signatures and we verify OpenSSL's"
     );
     const theirs = await Deno.readFile(`${dir}/theirs.sig`);
     assert.equal(await verifying.verify("ED25519_SHA_512", message, "RAW", theirs), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("OpenSSL verifies our SM2DSA RAW and DIGEST signatures with distid 1234567812345678, and we verify OpenSSL's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [signing, verifying] = await keyPair("SM2");
+    const message = new TextEncoder().encode("SM2 refereed by OpenSSL");
+    const e = sm2Digest(Uint8Array.fromHex(SM2_TEST_KEY.spki).subarray(-65), message);
+    await Deno.writeFile(`${dir}/message`, message);
+    await Deno.writeFile(`${dir}/e`, e);
+    await Deno.writeFile(`${dir}/public.der`, Uint8Array.fromHex(SM2_TEST_KEY.spki));
+    await Deno.writeFile(`${dir}/private.der`, Uint8Array.fromHex(SM2_TEST_KEY.pkcs8));
+    await Deno.writeFile(`${dir}/raw.sig`, await signing.sign("SM2DSA", message, "RAW"));
+    await Deno.writeFile(`${dir}/digest.sig`, await signing.sign("SM2DSA", e, "DIGEST"));
+    const distid = ["-sigopt", "distid:1234567812345678"];
+    const dgst = ["dgst", "-sm3", "-keyform", "DER", ...distid];
+    for (const signature of ["raw.sig", "digest.sig"]) {
+      const verified = await openssl([
+        ...dgst,
+        "-verify",
+        `${dir}/public.der`,
+        "-signature",
+        `${dir}/${signature}`,
+        `${dir}/message`,
+      ]);
+      assert.ok(verified, `OpenSSL rejects our SM2DSA ${signature}`);
+    }
+    const overE = await openssl([
+      "pkeyutl",
+      "-verify",
+      "-pubin",
+      "-inkey",
+      `${dir}/public.der`,
+      "-keyform",
+      "DER",
+      "-in",
+      `${dir}/e`,
+      "-sigfile",
+      `${dir}/digest.sig`,
+    ]);
+    assert.ok(overE, "OpenSSL rejects our SM2DSA signature as a signature of e");
+    const wrongId = await openssl([
+      "dgst",
+      "-sm3",
+      "-keyform",
+      "DER",
+      "-sigopt",
+      "distid:another id",
+      "-verify",
+      `${dir}/public.der`,
+      "-signature",
+      `${dir}/raw.sig`,
+      `${dir}/message`,
+    ]);
+    assert.equal(wrongId, false, "the distinguishing ID is part of what is signed");
+    const signed = await openssl([
+      ...dgst,
+      "-sign",
+      `${dir}/private.der`,
+      "-out",
+      `${dir}/openssl.sig`,
+      `${dir}/message`,
+    ]);
+    assert.ok(signed);
+    const theirs = await Deno.readFile(`${dir}/openssl.sig`);
+    assert.equal(await verifying.verify("SM2DSA", message, "RAW", theirs), true);
+    assert.equal(await verifying.verify("SM2DSA", e, "DIGEST", theirs), true);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
