@@ -3,7 +3,11 @@
  *
  * @module
  */
-import type { Operation } from "./operation.ts";
+import { deriveSharedSecret } from "../core/operations/key_agreement.ts";
+import { type Operation, operation } from "./operation.ts";
+import { DeriveSharedSecretRequest } from "./schemas/key_agreement.ts";
 
 /** The key-agreement family of the operation table. */
-export const KEY_AGREEMENT_OPERATIONS: Readonly<Record<string, Operation>> = {};
+export const KEY_AGREEMENT_OPERATIONS: Readonly<Record<string, Operation>> = {
+  DeriveSharedSecret: operation(DeriveSharedSecretRequest, deriveSharedSecret),
+};

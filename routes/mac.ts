@@ -3,7 +3,12 @@
  *
  * @module
  */
-import type { Operation } from "./operation.ts";
+import { generateMac, verifyMac } from "../core/operations/mac.ts";
+import { type Operation, operation } from "./operation.ts";
+import { GenerateMacRequest, VerifyMacRequest } from "./schemas/mac.ts";
 
 /** The mac family of the operation table. */
-export const MAC_OPERATIONS: Readonly<Record<string, Operation>> = {};
+export const MAC_OPERATIONS: Readonly<Record<string, Operation>> = {
+  GenerateMac: operation(GenerateMacRequest, generateMac),
+  VerifyMac: operation(VerifyMacRequest, verifyMac),
+};

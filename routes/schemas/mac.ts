@@ -1,0 +1,35 @@
+/**
+ * Schemas of GenerateMac and VerifyMac, field by field as AWS's model has them.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateMac.html
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_VerifyMac.html
+ * @module
+ */
+import { z } from "zod";
+import { blob, GrantTokens, KeyIdType, NullableBoolean, secretBlob } from "./shared.ts";
+
+/** MacAlgorithmSpec. */
+export const MacAlgorithmSpec = z.enum([
+  "HMAC_SHA_224",
+  "HMAC_SHA_256",
+  "HMAC_SHA_384",
+  "HMAC_SHA_512",
+]);
+
+/** GenerateMac: Message (PlaintextType, secret) 1..4096 bytes. */
+export const GenerateMacRequest = z.object({
+  Message: secretBlob(1, 4096),
+  KeyId: KeyIdType,
+  MacAlgorithm: MacAlgorithmSpec,
+  GrantTokens: GrantTokens.optional(),
+  DryRun: NullableBoolean.optional(),
+});
+
+/** GenerateMac's parsed input. */
+export type GenerateMacRequest = z.infer<typeof GenerateMacRequest>;
+
+/** VerifyMac: as GenerateMac plus Mac (CiphertextType) 1..6144 bytes. */
+export const VerifyMacRequest = GenerateMacRequest.extend({ Mac: blob(1, 6144) });
+
+/** VerifyMac's parsed input. */
+export type VerifyMacRequest = z.infer<typeof VerifyMacRequest>;
