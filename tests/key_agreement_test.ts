@@ -27,6 +27,7 @@ import { bytesToNumberBE } from "@noble/curves/utils.js";
 import { encodeEcSpki, parseSpki } from "../core/crypto/key_encoding.ts";
 import { SM2_CURVE, Sm2Point } from "../core/crypto/sm2_curve.ts";
 import { flipByte, TestAttestationPki } from "./helpers/attestation.ts";
+import { newEnclave, openInEnclave } from "./helpers/enclave.ts";
 import { runOpenssl } from "./helpers/openssl.ts";
 import { errorName, withServer } from "./helpers/server.ts";
 
@@ -306,48 +307,6 @@ Deno.test("DeriveSharedSecret accepts an alias and an alias ARN, and enforces it
     }
   }));
 
-/** An enclave: its RSA key pair, as OpenSSL made it. */
-interface Enclave {
-  keyFile: string;
-  spki: Uint8Array;
-}
-
-async function newEnclave(dir: string): Promise<Enclave> {
-  const keyFile = `${dir}/enclave.pem`;
-  const gen = await runOpenssl([
-    "genpkey",
-    "-algorithm",
-    "RSA",
-    "-pkeyopt",
-    "rsa_keygen_bits:2048",
-    "-out",
-    keyFile,
-  ]);
-  assert.equal(gen.code, 0, gen.stderr);
-  const pub = await runOpenssl(["pkey", "-in", keyFile, "-pubout", "-outform", "DER"]);
-  assert.equal(pub.code, 0, pub.stderr);
-  return { keyFile, spki: pub.stdout };
-}
-
-/** What the enclave reads from CiphertextForRecipient, through `openssl cms -decrypt`. */
-async function openInEnclave(dir: string, enclave: Enclave, cms: Uint8Array): Promise<Uint8Array> {
-  const file = `${dir}/${crypto.randomUUID()}.cms`;
-  await Deno.writeFile(file, cms);
-  const opened = await runOpenssl([
-    "cms",
-    "-decrypt",
-    "-inform",
-    "DER",
-    "-in",
-    file,
-    "-inkey",
-    enclave.keyFile,
-    "-binary",
-  ]);
-  assert.equal(opened.code, 0, opened.stderr);
-  return opened.stdout;
-}
-
 Deno.test("DeriveSharedSecret with Recipient returns the shared secret only sealed to the attested enclave", async () => {
   const pki = await TestAttestationPki.create();
   await withTempDir(async (dir) => {
@@ -365,7 +324,7 @@ Deno.test("DeriveSharedSecret with Recipient returns the shared secret only seal
       assert.equal(sealed.KeyId, keyArn(keyId));
       assert.equal(sealed.KeyAgreementAlgorithm, "ECDH");
       assert.equal(sealed.KeyOrigin, "AWS_KMS");
-      const secret = await openInEnclave(dir, enclave, sealed.CiphertextForRecipient!);
+      const secret = await openInEnclave(enclave, sealed.CiphertextForRecipient!);
       assert.deepEqual(secret, (await derive(client, input)).SharedSecret);
       assert.equal(
         await errorName(derive(client, { ...input, Recipient, DryRun: true })),

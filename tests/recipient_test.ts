@@ -15,52 +15,9 @@ import {
   type RecipientInfo,
 } from "@aws-sdk/client-kms";
 import { flipByte, TestAttestationPki } from "./helpers/attestation.ts";
+import { type Enclave, newEnclave, openInEnclave } from "./helpers/enclave.ts";
 import { runOpenssl } from "./helpers/openssl.ts";
 import { errorName, type TestServer, withServer } from "./helpers/server.ts";
-
-/** An enclave: its RSA key pair, as OpenSSL made it. */
-interface Enclave {
-  dir: string;
-  keyFile: string;
-  spki: Uint8Array;
-}
-
-async function newEnclave(bits = 2048): Promise<Enclave> {
-  const dir = await Deno.makeTempDir({ prefix: "enclave-" });
-  const keyFile = `${dir}/enclave.pem`;
-  const gen = await runOpenssl([
-    "genpkey",
-    "-algorithm",
-    "RSA",
-    "-pkeyopt",
-    `rsa_keygen_bits:${bits}`,
-    "-out",
-    keyFile,
-  ]);
-  assert.equal(gen.code, 0, gen.stderr);
-  const pub = await runOpenssl(["pkey", "-in", keyFile, "-pubout", "-outform", "DER"]);
-  assert.equal(pub.code, 0, pub.stderr);
-  return { dir, keyFile, spki: pub.stdout };
-}
-
-/** What the enclave reads from CiphertextForRecipient, through `openssl cms -decrypt`. */
-async function openInEnclave(enclave: Enclave, cms: Uint8Array): Promise<Uint8Array> {
-  const file = `${enclave.dir}/${crypto.randomUUID()}.cms`;
-  await Deno.writeFile(file, cms);
-  const opened = await runOpenssl([
-    "cms",
-    "-decrypt",
-    "-inform",
-    "DER",
-    "-in",
-    file,
-    "-inkey",
-    enclave.keyFile,
-    "-binary",
-  ]);
-  assert.equal(opened.code, 0, opened.stderr);
-  return opened.stdout;
-}
 
 async function recipientFor(pki: TestAttestationPki, enclave: Enclave): Promise<RecipientInfo> {
   return {
