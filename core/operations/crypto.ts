@@ -1,13 +1,42 @@
 /**
- * Symmetric data plane: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+ * Data plane: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
  * GenerateDataKeyWithoutPlaintext, GenerateRandom. Served from memory: no SQL
  * statement and no durable write per request once a key is cached.
  *
+ * Encrypt, Decrypt and ReEncrypt also take asymmetric ENCRYPT_DECRYPT keys:
+ * RSA_2048/3072/4096 with RSAES_OAEP_SHA_1 / RSAES_OAEP_SHA_256 and SM2 with
+ * SM2PKE. Their ciphertexts are the bare RSA-OAEP block / SM2 DER, with no key id
+ * inside, so what AWS does and this module copies is:
+ * - The requested EncryptionAlgorithm picks the path. Omitted or
+ *   SYMMETRIC_DEFAULT, the ciphertext is read as a symmetric blob first, so a raw
+ *   RSA ciphertext (with or without an RSA KeyId) is `InvalidCiphertextException`,
+ *   as is a ciphertext without KeyId, from which no key can be learnt.
+ * - Encrypting with an asymmetric key and SYMMETRIC_DEFAULT (the default) or
+ *   another spec's algorithm: `InvalidKeyUsageException` "Algorithm X is
+ *   incompatible with key spec Y.".
+ * - An encryption context with an asymmetric key: `ValidationException`
+ *   "EncryptionContext is not supported when encrypting/decrypting with
+ *   asymmetric CMKs.".
+ * - A plaintext over the algorithm's limit (RSA: k - 2·hLen - 2; SM2PKE: 1024):
+ *   `ValidationException` "Algorithm X and key spec Y cannot encrypt data larger
+ *   than N bytes.".
+ * - Any decryption failure (wrong key, wrong algorithm, changed byte) is the
+ *   same `InvalidCiphertextException` as a symmetric one.
+ * - No KeyMaterialId in answers about asymmetric keys (the model: "present only
+ *   when the operation uses a symmetric encryption KMS key").
+ * Imported keys are cached per key, material version and algorithm in
+ * `kms.prepared`.
+ *
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/asymmetric-key-specs.html
  * @module
  */
 import { decodeCiphertextBlob } from "../ciphertext_blob.ts";
+import { decodePkcs8, parseSpki, publicKeyFromPkcs8 } from "../crypto/key_encoding.ts";
 import { randomBytes } from "../crypto/random.ts";
+import { isRsaOaepAlgorithm, RsaOaepKey } from "../crypto/rsa_oaep.ts";
+import { sm2Decrypt, sm2Encrypt } from "../crypto/sm2.ts";
+import { SM2_SCALAR_BYTES } from "../crypto/sm2_curve.ts";
 import { decryptWithKeyMaterial, encryptWithKeyMaterial } from "../crypto/symmetric.ts";
 import { canonicalEncryptionContext, type EncryptionContext } from "../encryption_context.ts";
 import {
@@ -18,6 +47,7 @@ import {
   InvalidKeyUsageException,
   ValidationException,
 } from "../errors.ts";
+import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
@@ -86,37 +116,192 @@ export async function sealUnder(
   return { blob, material };
 }
 
+/** Whether a key is an asymmetric ENCRYPT_DECRYPT key (RSA or SM2). */
+function isAsymmetricEncryptionKey(key: LoadedKey): boolean {
+  return key.record.keyUsage === "ENCRYPT_DECRYPT" && key.record.keySpec !== "SYMMETRIC_DEFAULT";
+}
+
+/** Whether a requested algorithm asks for asymmetric decryption (no ciphertext blob to read). */
+function isAsymmetricAlgorithm(algorithm: string | undefined): boolean {
+  return algorithm !== undefined && algorithm !== "SYMMETRIC_DEFAULT";
+}
+
 /**
- * Encrypt: up to 4096 bytes under a symmetric key.
+ * Checks a key can encrypt or decrypt with `algorithm` (SYMMETRIC_DEFAULT when omitted) for
+ * `operation` in its current state, and returns the algorithm.
+ * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException}
+ */
+export function assertEncryptionUse(
+  key: LoadedKey,
+  operation: KeyOperation,
+  algorithm: string | undefined,
+): string {
+  if (!isAsymmetricEncryptionKey(key)) {
+    assertSymmetricUse(key, operation, algorithm);
+    return "SYMMETRIC_DEFAULT";
+  }
+  assertKeyStateAllows(operation, { arn: key.arn, state: key.record.state });
+  const chosen = algorithm ?? "SYMMETRIC_DEFAULT";
+  const allowed = algorithmsOf(key.record.keySpec, "ENCRYPT_DECRYPT")?.encryptionAlgorithms ?? [];
+  if (!allowed.includes(chosen)) {
+    throw new InvalidKeyUsageException(
+      `Algorithm ${chosen} is incompatible with key spec ${key.record.keySpec}.`,
+    );
+  }
+  return chosen;
+}
+
+/**
+ * An asymmetric key accepts no encryption context (an empty map counts as none).
+ * @throws {ValidationException} with AWS's text.
+ */
+function assertNoEncryptionContext(context: EncryptionContext | undefined): void {
+  if (context !== undefined && Object.keys(context).length > 0) {
+    throw new ValidationException(
+      "EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs.",
+    );
+  }
+}
+
+/** One asymmetric ENCRYPT_DECRYPT key pair with one algorithm. */
+interface AsymmetricCipher {
+  readonly maxPlaintextBytes: number;
+  encrypt(plaintext: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** @throws {InvalidCiphertextException} */
+  decrypt(ciphertext: Uint8Array): SecretBytes | Promise<SecretBytes>;
+}
+
+/** AWS's SM2PKE plaintext limit (bytes). */
+const SM2PKE_MAX_PLAINTEXT_BYTES = 1024;
+
+/** SM2PKE (GB/T 32918.4, OpenSSL's C1C3C2 DER) with an SM2 PKCS#8 key. */
+function sm2PkeCipher(pkcs8: Uint8Array): AsymmetricCipher {
+  const key = decodePkcs8(pkcs8);
+  if (key.type !== "EC" || key.curve !== "SM2") throw new TypeError("not an SM2 key");
+  const scalar = new Uint8Array(SM2_SCALAR_BYTES);
+  const bytes = key.scalar.expose();
+  scalar.set(bytes, SM2_SCALAR_BYTES - bytes.length);
+  key.scalar.wipe();
+  const spki = key.point === undefined ? parseSpki(publicKeyFromPkcs8(pkcs8)) : undefined;
+  const point = spki?.type === "EC" ? spki.point : key.point;
+  if (point === undefined) throw new TypeError("SM2 key without a public point");
+  return {
+    maxPlaintextBytes: SM2PKE_MAX_PLAINTEXT_BYTES,
+    encrypt: (plaintext) => sm2Encrypt(point, plaintext),
+    decrypt: (ciphertext) => sm2Decrypt(scalar, ciphertext),
+  };
+}
+
+async function importAsymmetricCipher(
+  algorithm: string,
+  pkcs8: SecretBytes,
+): Promise<AsymmetricCipher> {
+  if (isRsaOaepAlgorithm(algorithm)) return await RsaOaepKey.fromPkcs8(pkcs8.expose(), algorithm);
+  if (algorithm === "SM2PKE") return sm2PkeCipher(pkcs8.expose());
+  throw new Error(`no asymmetric cipher for ${algorithm}`);
+}
+
+/** The key's current material imported for `algorithm`, built once per material version. */
+function asymmetricCipher(kms: Kms, key: LoadedKey, algorithm: string): Promise<AsymmetricCipher> {
+  return kms.prepared(
+    key.record.keyId,
+    key.record.currentMaterialVersion,
+    `encryption/${algorithm}`,
+    (material) => importAsymmetricCipher(algorithm, material.material),
+  );
+}
+
+/**
+ * The cipher of an asymmetric key, after checking the plaintext fits the algorithm.
+ * @throws {ValidationException} a plaintext over AWS's limit, with AWS's text.
+ */
+async function cipherFor(
+  kms: Kms,
+  key: LoadedKey,
+  options: { algorithm: string; plaintextBytes: number },
+): Promise<AsymmetricCipher> {
+  const cipher = await asymmetricCipher(kms, key, options.algorithm);
+  if (options.plaintextBytes > cipher.maxPlaintextBytes) {
+    throw new ValidationException(
+      `Algorithm ${options.algorithm} and key spec ${key.record.keySpec} cannot encrypt data ` +
+        `larger than ${cipher.maxPlaintextBytes} bytes.`,
+    );
+  }
+  return cipher;
+}
+
+/**
+ * Encrypt with an asymmetric ENCRYPT_DECRYPT key: the bare RSA-OAEP block or SM2 DER.
+ * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
+ */
+async function encryptAsymmetric(
+  kms: Kms,
+  key: LoadedKey,
+  input: EncryptInput,
+): Promise<EncryptResult> {
+  const algorithm = assertEncryptionUse(key, "Encrypt", input.EncryptionAlgorithm);
+  assertNoEncryptionContext(input.EncryptionContext);
+  const plaintext = input.Plaintext.expose();
+  const cipher = await cipherFor(kms, key, { algorithm, plaintextBytes: plaintext.length });
+  if (input.DryRun === true) dryRunSucceeded();
+  const ciphertext = await cipher.encrypt(plaintext);
+  return { CiphertextBlob: ciphertext, KeyId: key.arn, EncryptionAlgorithm: algorithm };
+}
+
+/** Encrypt's input after schema validation. */
+export interface EncryptInput extends CommonInput {
+  KeyId: string;
+  Plaintext: SecretBytes;
+  EncryptionContext?: EncryptionContext | undefined;
+  EncryptionAlgorithm?: string | undefined;
+}
+
+/** Encrypt's answer. */
+export interface EncryptResult {
+  CiphertextBlob: Uint8Array;
+  KeyId: string;
+  EncryptionAlgorithm: string;
+}
+
+/**
+ * Encrypt: up to 4096 bytes under a symmetric key, or up to the algorithm's limit under an
+ * asymmetric ENCRYPT_DECRYPT key.
  * @throws {NotFoundException} @throws {DisabledException} @throws {KMSInvalidStateException}
- * @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
+ * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function encrypt(
   kms: Kms,
   caller: Caller,
-  input: CommonInput & {
-    KeyId: string;
-    Plaintext: SecretBytes;
-    EncryptionContext?: EncryptionContext | undefined;
-    EncryptionAlgorithm?: string | undefined;
-  },
-): Promise<
-  { CiphertextBlob: Uint8Array; KeyId: string; EncryptionAlgorithm: "SYMMETRIC_DEFAULT" }
-> {
+  input: EncryptInput,
+): Promise<EncryptResult> {
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
     action: "kms:Encrypt",
   });
+  if (isAsymmetricEncryptionKey(key)) return await encryptAsymmetric(kms, key, input);
   assertSymmetricUse(key, "Encrypt", input.EncryptionAlgorithm);
   if (input.DryRun === true) dryRunSucceeded();
   const { blob } = await sealUnder(kms, key, input.Plaintext.expose(), input.EncryptionContext);
   return { CiphertextBlob: blob, KeyId: key.arn, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
 }
 
+/** A decrypted ciphertext and where it came from. */
 interface Opened {
   key: LoadedKey;
   plaintext: SecretBytes;
-  material: KeyMaterial;
+  algorithm: string;
+  /** The id of the symmetric material that opened it; undefined for asymmetric keys. */
+  keyMaterialId: string | undefined;
+}
+
+/** What `open` and `openAsymmetric` need. */
+interface OpenInput {
+  ciphertext: Uint8Array;
+  keyId: string | undefined;
+  context: EncryptionContext | undefined;
+  algorithm: string | undefined;
+  operation: KeyOperation;
+  action: string;
 }
 
 /**
@@ -146,18 +331,7 @@ function invalidCiphertext(): InvalidCiphertextException {
   return new InvalidCiphertextException("The ciphertext is invalid.");
 }
 
-async function open(
-  kms: Kms,
-  caller: Caller,
-  input: {
-    ciphertext: Uint8Array;
-    keyId: string | undefined;
-    context: EncryptionContext | undefined;
-    algorithm: string | undefined;
-    operation: KeyOperation;
-    action: string;
-  },
-): Promise<Opened> {
+async function open(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
   const blob = decodeCiphertextBlob(input.ciphertext);
   const key = await keyOfCiphertext(kms, caller, {
     keyId: input.keyId,
@@ -171,7 +345,39 @@ async function open(
     material: material.material,
     context: canonicalEncryptionContext(input.context),
   });
-  return { key, plaintext: new SecretBytes(plaintext), material };
+  return {
+    key,
+    plaintext: new SecretBytes(plaintext),
+    algorithm: "SYMMETRIC_DEFAULT",
+    keyMaterialId: material.keyMaterialId,
+  };
+}
+
+/**
+ * Decrypts a bare asymmetric ciphertext with the key KeyId names; without KeyId there is no key
+ * to learn from the ciphertext.
+ * @throws {InvalidCiphertextException} @throws {InvalidKeyUsageException} @throws {ValidationException}
+ */
+async function openAsymmetric(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+  if (input.keyId === undefined) throw invalidCiphertext();
+  const key = await kms.resolveKey(caller, input.keyId, { allowAlias: true, action: input.action });
+  const algorithm = assertEncryptionUse(key, input.operation, input.algorithm);
+  assertNoEncryptionContext(input.context);
+  const cipher = await asymmetricCipher(kms, key, algorithm);
+  try {
+    const plaintext = await cipher.decrypt(input.ciphertext);
+    return { key, plaintext, algorithm, keyMaterialId: undefined };
+  } catch (error) {
+    if (error instanceof InvalidCiphertextException) throw invalidCiphertext();
+    throw error;
+  }
+}
+
+/** Opens a ciphertext on the path its requested algorithm names (symmetric by default). */
+function openCiphertext(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+  return isAsymmetricAlgorithm(input.algorithm)
+    ? openAsymmetric(kms, caller, input)
+    : open(kms, caller, input);
 }
 
 /**
@@ -183,6 +389,7 @@ async function dryRunIgnoringCiphertext(
   caller: Caller,
   input: {
     keyId: string | undefined;
+    context: EncryptionContext | undefined;
     algorithm: string | undefined;
     operation: KeyOperation;
     action: string;
@@ -194,7 +401,8 @@ async function dryRunIgnoringCiphertext(
     );
   }
   const key = await kms.resolveKey(caller, input.keyId, { allowAlias: true, action: input.action });
-  assertSymmetricUse(key, input.operation, input.algorithm);
+  assertEncryptionUse(key, input.operation, input.algorithm);
+  if (isAsymmetricEncryptionKey(key)) assertNoEncryptionContext(input.context);
   dryRunSucceeded();
 }
 
@@ -208,35 +416,39 @@ export interface DecryptInput extends CommonInput {
   DryRunModifiers?: string[] | undefined;
 }
 
+/** Decrypt's answer; KeyMaterialId only for symmetric keys and never with a Recipient (the model). */
+export interface DecryptResult {
+  KeyId: string;
+  Plaintext?: SecretBytes;
+  CiphertextForRecipient?: Uint8Array;
+  EncryptionAlgorithm: string;
+  KeyMaterialId?: string | undefined;
+}
+
 /**
- * Decrypt: KeyId optional for symmetric ciphertexts; a different KeyId gives IncorrectKeyException.
+ * Decrypt: KeyId optional for symmetric ciphertexts (a different KeyId gives
+ * IncorrectKeyException); KeyId and EncryptionAlgorithm required for asymmetric ones.
  * @throws {InvalidCiphertextException} @throws {IncorrectKeyException} @throws {DisabledException}
- * @throws {KMSInvalidStateException} @throws {NotFoundException} @throws {DryRunOperationException}
+ * @throws {KMSInvalidStateException} @throws {NotFoundException} @throws {InvalidKeyUsageException}
+ * @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function decrypt(
   kms: Kms,
   caller: Caller,
   input: DecryptInput,
-): Promise<
-  {
-    KeyId: string;
-    Plaintext?: SecretBytes;
-    CiphertextForRecipient?: Uint8Array;
-    EncryptionAlgorithm: "SYMMETRIC_DEFAULT";
-    KeyMaterialId: string;
-  }
-> {
+): Promise<DecryptResult> {
   const enclave = await attestRecipient(kms, input.Recipient);
   const ignoreCiphertext = input.DryRunModifiers?.includes("IGNORE_CIPHERTEXT") === true;
   if (input.DryRun === true && ignoreCiphertext) {
     return await dryRunIgnoringCiphertext(kms, caller, {
       keyId: input.KeyId,
+      context: input.EncryptionContext,
       algorithm: input.EncryptionAlgorithm,
       operation: "Decrypt",
       action: "kms:Decrypt",
     });
   }
-  const opened = await open(kms, caller, {
+  const opened = await openCiphertext(kms, caller, {
     ciphertext: input.CiphertextBlob,
     keyId: input.KeyId,
     context: input.EncryptionContext,
@@ -253,8 +465,7 @@ export async function decrypt(
       return {
         KeyId: opened.key.arn,
         CiphertextForRecipient: await kms.recipients.seal(enclave, opened.plaintext.expose()),
-        EncryptionAlgorithm: "SYMMETRIC_DEFAULT",
-        KeyMaterialId: opened.material.keyMaterialId,
+        EncryptionAlgorithm: opened.algorithm,
       };
     } finally {
       opened.plaintext.wipe();
@@ -263,8 +474,8 @@ export async function decrypt(
   return {
     KeyId: opened.key.arn,
     Plaintext: opened.plaintext,
-    EncryptionAlgorithm: "SYMMETRIC_DEFAULT",
-    KeyMaterialId: opened.material.keyMaterialId,
+    EncryptionAlgorithm: opened.algorithm,
+    KeyMaterialId: opened.keyMaterialId,
   };
 }
 
@@ -280,21 +491,50 @@ export interface ReEncryptInput extends CommonInput {
   DryRunModifiers?: string[] | undefined;
 }
 
-/** ReEncrypt's answer. */
+/** ReEncrypt's answer; each KeyMaterialId only when that side is a symmetric key. */
 export interface ReEncryptResult {
   CiphertextBlob: Uint8Array;
   SourceKeyId: string;
   KeyId: string;
-  SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT";
-  DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT";
-  SourceKeyMaterialId: string;
-  DestinationKeyMaterialId: string;
+  SourceEncryptionAlgorithm: string;
+  DestinationEncryptionAlgorithm: string;
+  SourceKeyMaterialId?: string | undefined;
+  DestinationKeyMaterialId?: string | undefined;
 }
 
 /**
- * ReEncrypt: decrypts under the source key and encrypts under the destination key, inside the KMS.
+ * Encrypts the re-encrypted plaintext under the destination key, symmetric or asymmetric; a dry
+ * run ends after the checks.
+ * @throws {ValidationException} a plaintext over the asymmetric algorithm's limit.
+ * @throws {DryRunOperationException}
+ */
+async function sealForDestination(
+  kms: Kms,
+  destination: LoadedKey,
+  input: {
+    plaintext: Uint8Array;
+    algorithm: string;
+    context: EncryptionContext | undefined;
+    dryRun: boolean;
+  },
+): Promise<{ blob: Uint8Array; keyMaterialId: string | undefined }> {
+  if (!isAsymmetricEncryptionKey(destination)) {
+    if (input.dryRun) dryRunSucceeded();
+    const { blob, material } = await sealUnder(kms, destination, input.plaintext, input.context);
+    return { blob, keyMaterialId: material.keyMaterialId };
+  }
+  const plaintextBytes = input.plaintext.length;
+  const cipher = await cipherFor(kms, destination, { algorithm: input.algorithm, plaintextBytes });
+  if (input.dryRun) dryRunSucceeded();
+  return { blob: await cipher.encrypt(input.plaintext), keyMaterialId: undefined };
+}
+
+/**
+ * ReEncrypt: decrypts under the source key and encrypts under the destination key, inside the
+ * KMS. Either key may be an asymmetric ENCRYPT_DECRYPT key, with its algorithm named.
  * @throws {InvalidCiphertextException} @throws {IncorrectKeyException} @throws {DisabledException}
- * @throws {KMSInvalidStateException} @throws {NotFoundException} @throws {DryRunOperationException}
+ * @throws {KMSInvalidStateException} @throws {NotFoundException} @throws {InvalidKeyUsageException}
+ * @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function reEncrypt(
   kms: Kms,
@@ -305,16 +545,24 @@ export async function reEncrypt(
     allowAlias: true,
     action: "kms:ReEncryptTo",
   });
-  assertSymmetricUse(destination, "ReEncryptTo", input.DestinationEncryptionAlgorithm);
+  const destinationAlgorithm = assertEncryptionUse(
+    destination,
+    "ReEncryptTo",
+    input.DestinationEncryptionAlgorithm,
+  );
+  if (isAsymmetricEncryptionKey(destination)) {
+    assertNoEncryptionContext(input.DestinationEncryptionContext);
+  }
   if (input.DryRun === true && input.DryRunModifiers?.includes("IGNORE_CIPHERTEXT") === true) {
     return await dryRunIgnoringCiphertext(kms, caller, {
       keyId: input.SourceKeyId,
+      context: input.SourceEncryptionContext,
       algorithm: input.SourceEncryptionAlgorithm,
       operation: "ReEncryptFrom",
       action: "kms:ReEncryptFrom",
     });
   }
-  const opened = await open(kms, caller, {
+  const opened = await openCiphertext(kms, caller, {
     ciphertext: input.CiphertextBlob,
     keyId: input.SourceKeyId,
     context: input.SourceEncryptionContext,
@@ -323,21 +571,20 @@ export async function reEncrypt(
     action: "kms:ReEncryptFrom",
   });
   try {
-    if (input.DryRun === true) dryRunSucceeded();
-    const { blob, material } = await sealUnder(
-      kms,
-      destination,
-      opened.plaintext.expose(),
-      input.DestinationEncryptionContext,
-    );
+    const sealed = await sealForDestination(kms, destination, {
+      plaintext: opened.plaintext.expose(),
+      algorithm: destinationAlgorithm,
+      context: input.DestinationEncryptionContext,
+      dryRun: input.DryRun === true,
+    });
     return {
-      CiphertextBlob: blob,
+      CiphertextBlob: sealed.blob,
       SourceKeyId: opened.key.arn,
       KeyId: destination.arn,
-      SourceEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
-      DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
-      SourceKeyMaterialId: opened.material.keyMaterialId,
-      DestinationKeyMaterialId: material.keyMaterialId,
+      SourceEncryptionAlgorithm: opened.algorithm,
+      DestinationEncryptionAlgorithm: destinationAlgorithm,
+      SourceKeyMaterialId: opened.keyMaterialId,
+      DestinationKeyMaterialId: sealed.keyMaterialId,
     };
   } finally {
     opened.plaintext.wipe();
