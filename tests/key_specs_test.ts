@@ -120,13 +120,17 @@ Deno.test("Data keys and data key pairs under an asymmetric or HMAC key give Inv
       const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec, KeyUsage }));
       const KeyId = KeyMetadata!.KeyId;
       const calls = [
-        client.send(new GenerateDataKeyPairCommand({ KeyId, KeyPairSpec: "ECC_NIST_P256" })),
-        client.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId, KeyPairSpec: "SM2" })),
-        client.send(new GenerateDataKeyCommand({ KeyId, KeySpec: "AES_256" })),
-        client.send(new GenerateDataKeyPairCommand({ KeyId, KeyPairSpec: "SM2", DryRun: true })),
+        () => client.send(new GenerateDataKeyPairCommand({ KeyId, KeyPairSpec: "ECC_NIST_P256" })),
+        () =>
+          client.send(
+            new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId, KeyPairSpec: "SM2" }),
+          ),
+        () => client.send(new GenerateDataKeyCommand({ KeyId, KeySpec: "AES_256" })),
+        () =>
+          client.send(new GenerateDataKeyPairCommand({ KeyId, KeyPairSpec: "SM2", DryRun: true })),
       ];
       for (const call of calls) {
-        assert.equal(await errorName(call), "InvalidKeyUsageException", KeySpec);
+        assert.equal(await errorName(call()), "InvalidKeyUsageException", KeySpec);
       }
     }
   }));

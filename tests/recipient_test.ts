@@ -138,15 +138,17 @@ Deno.test("A forged attestation document gets ValidationException from every Rec
         AttestationDocument,
       };
       const calls = [
-        client.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32, Recipient })),
-        client.send(
-          new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: "SM2", Recipient }),
-        ),
-        client.send(new GenerateRandomCommand({ NumberOfBytes: 32, Recipient })),
-        client.send(new DecryptCommand({ CiphertextBlob, Recipient })),
+        () =>
+          client.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32, Recipient })),
+        () =>
+          client.send(
+            new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: "SM2", Recipient }),
+          ),
+        () => client.send(new GenerateRandomCommand({ NumberOfBytes: 32, Recipient })),
+        () => client.send(new DecryptCommand({ CiphertextBlob, Recipient })),
       ];
       for (const call of calls) {
-        assert.equal(await errorName(call), "ValidationException", `forgery ${i}`);
+        assert.equal(await errorName(call()), "ValidationException", `forgery ${i}`);
       }
     }
   }));

@@ -37,7 +37,7 @@ import { assertKeyStateAllows } from "../key_state.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller, KeySpec, KeyUsage } from "../types.ts";
-import { dryRunSucceeded } from "./crypto.ts";
+import { dryRunSucceeded } from "./data_plane.ts";
 
 /** Sign's input after schema validation. */
 export interface SignInput {

@@ -32,16 +32,11 @@
  * @module
  */
 import { decodeCiphertextBlob } from "../ciphertext_blob.ts";
-import { decodePkcs8, parseSpki, publicKeyFromPkcs8 } from "../crypto/key_encoding.ts";
 import { randomBytes } from "../crypto/random.ts";
-import { isRsaOaepAlgorithm, RsaOaepKey } from "../crypto/rsa_oaep.ts";
-import { sm2Decrypt, sm2Encrypt } from "../crypto/sm2.ts";
-import { SM2_SCALAR_BYTES } from "../crypto/sm2_curve.ts";
-import { decryptWithKeyMaterial, encryptWithKeyMaterial } from "../crypto/symmetric.ts";
+import { decryptWithKeyMaterial } from "../crypto/symmetric.ts";
 import { canonicalEncryptionContext, type EncryptionContext } from "../encryption_context.ts";
 import {
   CustomKeyStoreNotFoundException,
-  DryRunOperationException,
   IncorrectKeyException,
   InvalidCiphertextException,
   InvalidKeyUsageException,
@@ -53,67 +48,14 @@ import type { Kms, LoadedKey } from "../kms.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
 import { SecretBytes } from "../secret.ts";
 import type { Caller, KeyMaterial } from "../types.ts";
+import { assertNoEncryptionContext, asymmetricCipher, cipherFor } from "./asymmetric_ciphers.ts";
+import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
 import { attestRecipient, type RecipientField } from "./recipient.ts";
 
 /** Fields every data-plane request may carry. */
 interface CommonInput {
   GrantTokens?: string[] | undefined;
   DryRun?: boolean | undefined;
-}
-
-const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
-
-/** Ends a dry run that would have succeeded. @throws {DryRunOperationException} always. */
-export function dryRunSucceeded(): never {
-  throw new DryRunOperationException(DRY_RUN_MESSAGE);
-}
-
-/**
- * Checks a key can do symmetric encryption with `algorithm` for `operation` in its current state.
- * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException}
- */
-export function assertSymmetricUse(
-  key: LoadedKey,
-  operation: KeyOperation,
-  algorithm: string | undefined,
-): void {
-  assertKeyStateAllows(operation, { arn: key.arn, state: key.record.state });
-  if (key.record.keyUsage !== "ENCRYPT_DECRYPT" || key.record.keySpec !== "SYMMETRIC_DEFAULT") {
-    throw new InvalidKeyUsageException(
-      `${key.arn} key usage is ${key.record.keyUsage} which is not valid for ${operation}.`,
-    );
-  }
-  if (algorithm !== undefined && algorithm !== "SYMMETRIC_DEFAULT") {
-    throw new InvalidKeyUsageException(
-      `The encryption algorithm ${algorithm} is not valid for ${key.arn}.`,
-    );
-  }
-}
-
-async function currentMaterial(kms: Kms, key: LoadedKey): Promise<KeyMaterial> {
-  const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
-  if (material === null) {
-    throw new Error(`material ${key.record.currentMaterialVersion} of ${key.record.keyId} missing`);
-  }
-  return material;
-}
-
-/** Encrypts `plaintext` under the key's current material with `context` as AAD. */
-export async function sealUnder(
-  kms: Kms,
-  key: LoadedKey,
-  plaintext: Uint8Array,
-  context: EncryptionContext | undefined,
-): Promise<{ blob: Uint8Array; material: KeyMaterial }> {
-  const material = await currentMaterial(kms, key);
-  const blob = await encryptWithKeyMaterial({
-    keyId: key.record.keyId,
-    materialVersion: material.version,
-    material: material.material,
-    plaintext,
-    context: canonicalEncryptionContext(context),
-  });
-  return { blob, material };
 }
 
 /** Whether a key is an asymmetric ENCRYPT_DECRYPT key (RSA or SM2). */
@@ -149,85 +91,6 @@ export function assertEncryptionUse(
     );
   }
   return chosen;
-}
-
-/**
- * An asymmetric key accepts no encryption context (an empty map counts as none).
- * @throws {ValidationException} with AWS's text.
- */
-function assertNoEncryptionContext(context: EncryptionContext | undefined): void {
-  if (context !== undefined && Object.keys(context).length > 0) {
-    throw new ValidationException(
-      "EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs.",
-    );
-  }
-}
-
-/** One asymmetric ENCRYPT_DECRYPT key pair with one algorithm. */
-interface AsymmetricCipher {
-  readonly maxPlaintextBytes: number;
-  encrypt(plaintext: Uint8Array): Uint8Array | Promise<Uint8Array>;
-  /** @throws {InvalidCiphertextException} */
-  decrypt(ciphertext: Uint8Array): SecretBytes | Promise<SecretBytes>;
-}
-
-/** AWS's SM2PKE plaintext limit (bytes). */
-const SM2PKE_MAX_PLAINTEXT_BYTES = 1024;
-
-/** SM2PKE (GB/T 32918.4, OpenSSL's C1C3C2 DER) with an SM2 PKCS#8 key. */
-function sm2PkeCipher(pkcs8: Uint8Array): AsymmetricCipher {
-  const key = decodePkcs8(pkcs8);
-  if (key.type !== "EC" || key.curve !== "SM2") throw new TypeError("not an SM2 key");
-  const scalar = new Uint8Array(SM2_SCALAR_BYTES);
-  const bytes = key.scalar.expose();
-  scalar.set(bytes, SM2_SCALAR_BYTES - bytes.length);
-  key.scalar.wipe();
-  const spki = key.point === undefined ? parseSpki(publicKeyFromPkcs8(pkcs8)) : undefined;
-  const point = spki?.type === "EC" ? spki.point : key.point;
-  if (point === undefined) throw new TypeError("SM2 key without a public point");
-  return {
-    maxPlaintextBytes: SM2PKE_MAX_PLAINTEXT_BYTES,
-    encrypt: (plaintext) => sm2Encrypt(point, plaintext),
-    decrypt: (ciphertext) => sm2Decrypt(scalar, ciphertext),
-  };
-}
-
-async function importAsymmetricCipher(
-  algorithm: string,
-  pkcs8: SecretBytes,
-): Promise<AsymmetricCipher> {
-  if (isRsaOaepAlgorithm(algorithm)) return await RsaOaepKey.fromPkcs8(pkcs8.expose(), algorithm);
-  if (algorithm === "SM2PKE") return sm2PkeCipher(pkcs8.expose());
-  throw new Error(`no asymmetric cipher for ${algorithm}`);
-}
-
-/** The key's current material imported for `algorithm`, built once per material version. */
-function asymmetricCipher(kms: Kms, key: LoadedKey, algorithm: string): Promise<AsymmetricCipher> {
-  return kms.prepared(
-    key.record.keyId,
-    key.record.currentMaterialVersion,
-    `encryption/${algorithm}`,
-    (material) => importAsymmetricCipher(algorithm, material.material),
-  );
-}
-
-/**
- * The cipher of an asymmetric key, after checking the plaintext fits the algorithm.
- * @throws {ValidationException} a plaintext over AWS's limit, with AWS's text.
- */
-async function cipherFor(
-  kms: Kms,
-  key: LoadedKey,
-  options: { algorithm: string; plaintextBytes: number },
-): Promise<AsymmetricCipher> {
-  const cipher = await asymmetricCipher(kms, key, options.algorithm);
-  if (options.plaintextBytes > cipher.maxPlaintextBytes) {
-    throw new ValidationException(
-      `Algorithm ${options.algorithm} and key spec ${key.record.keySpec} cannot encrypt data ` +
-        `larger than ${cipher.maxPlaintextBytes} bytes.`,
-    );
-  }
-  return cipher;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { EncryptionContext } from "../encryption_context.ts";
 import type { Kms } from "../kms.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller } from "../types.ts";
-import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./crypto.ts";
+import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
 import { attestRecipient, type RecipientField } from "./recipient.ts";
 
 /** GenerateDataKeyPairWithoutPlaintext's input after schema validation. */

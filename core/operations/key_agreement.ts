@@ -19,7 +19,7 @@ import { assertKeyStateAllows } from "../key_state.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller, Origin } from "../types.ts";
-import { dryRunSucceeded } from "./crypto.ts";
+import { dryRunSucceeded } from "./data_plane.ts";
 import { attestRecipient, type RecipientField } from "./recipient.ts";
 
 /** DeriveSharedSecret's input after schema validation. */

@@ -25,7 +25,7 @@ import { assertKeyStateAllows } from "../key_state.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller } from "../types.ts";
-import { dryRunSucceeded } from "./crypto.ts";
+import { dryRunSucceeded } from "./data_plane.ts";
 
 /** GenerateMac's input after schema validation. */
 export interface GenerateMacInput {
