@@ -57,6 +57,8 @@ export interface LagReport {
   over5ms: number;
   /** The first 50 lags over 4 ms. */
   events: LagEvent[];
+  /** The 10 worst lags over 4 ms, worst first. */
+  worst: LagEvent[];
 }
 
 /**
@@ -73,6 +75,7 @@ class LagMonitor {
   #over5 = 0;
   #buckets = new Uint32Array(1001);
   #events: LagEvent[] = [];
+  #worst: LagEvent[] = [];
   #windowStart = performance.now();
   #expected = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -120,20 +123,28 @@ class LagMonitor {
     if (lag > this.#max) this.#max = lag;
     if (own > this.#maxOwn) this.#maxOwn = own;
     if (lag > 5) this.#over5++;
-    if (lag > 4 && this.#events.length < 50) {
-      const round = (x: number) => Math.round(x * 10) / 10;
-      this.#events.push({
-        atMs: Math.round(now),
-        lagMs: round(lag),
-        ranMs: round(ran),
-        cpuWaitMs: round(cpuWait),
-      });
-    }
+    if (lag > 4) this.#record(now, lag, ran, cpuWait);
     this.#samples++;
     this.#buckets[Math.min(1000, Math.floor(lag * 10))]!++;
     this.#expected = now + 1;
     this.#timer = setTimeout(this.#tick, 1);
   };
+
+  #record(now: number, lag: number, ran: number, cpuWait: number): void {
+    const round = (x: number) => Math.round(x * 10) / 10;
+    const event = {
+      atMs: Math.round(now),
+      lagMs: round(lag),
+      ranMs: round(ran),
+      cpuWaitMs: round(cpuWait),
+    };
+    if (this.#events.length < 50) this.#events.push(event);
+    if (this.#worst.length < 10 || lag > this.#worst[this.#worst.length - 1]!.lagMs) {
+      this.#worst.push(event);
+      this.#worst.sort((a, b) => b.lagMs - a.lagMs);
+      if (this.#worst.length > 10) this.#worst.pop();
+    }
+  }
 
   reset(): void {
     this.#max = 0;
@@ -142,6 +153,7 @@ class LagMonitor {
     this.#over5 = 0;
     this.#buckets.fill(0);
     this.#events = [];
+    this.#worst = [];
     this.#windowStart = performance.now();
   }
 
@@ -154,6 +166,7 @@ class LagMonitor {
       samples: this.#samples,
       over5ms: this.#over5,
       events: this.#events,
+      worst: this.#worst,
     };
   }
 

@@ -61,7 +61,13 @@ import {
 } from "./data_key_pairs_bench.ts";
 import type { LoadResult, LoadSpec } from "./load.ts";
 import { quantile, RawConnection, serialise } from "./load.ts";
-import { cpuSeconds, type ServerOptions, ServerProcess } from "./server_process.ts";
+import {
+  cpuSeconds,
+  loadAverage,
+  machineBusySeconds,
+  type ServerOptions,
+  ServerProcess,
+} from "./server_process.ts";
 import {
   plainRequest,
   presign,
@@ -123,6 +129,8 @@ export interface PhaseResult {
   clientCpu: number;
   serverCpu: number;
   serverMainThreadCpu: number;
+  /** CPU the machine spent outside this benchmark's two processes (other processes), cores. */
+  otherCpu: number;
   seconds: number;
 }
 
@@ -197,6 +205,10 @@ class Bench {
     return `http://127.0.0.1:${this.server.port}`;
   }
 
+  get serverPid(): number {
+    return this.server.pid;
+  }
+
   get target(): SigningTarget {
     return { host: `127.0.0.1:${this.server.port}`, region: REGION, ...ADMIN };
   }
@@ -258,11 +270,13 @@ class Bench {
     const c0 = cpuSeconds("self");
     const s0 = cpuSeconds(this.server.pid);
     const m0 = cpuSeconds(this.server.pid, this.server.pid);
+    const b0 = machineBusySeconds();
     await sleep(startAt + warmupMs + durationMs - Date.now());
     const seconds = (performance.now() - t0) / 1000;
     const c1 = cpuSeconds("self");
     const s1 = cpuSeconds(this.server.pid);
     const m1 = cpuSeconds(this.server.pid, this.server.pid);
+    const b1 = machineBusySeconds();
     const lag = await this.lag();
     const all = await Promise.all(results);
     const latencies = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
@@ -290,6 +304,7 @@ class Bench {
       clientCpu: (c1 - c0) / seconds,
       serverCpu: (s1 - s0) / seconds,
       serverMainThreadCpu: (m1 - m0) / seconds,
+      otherCpu: Math.max(0, (b1 - b0) - (c1 - c0) - (s1 - s0)) / seconds,
       seconds,
     };
   }
@@ -397,7 +412,7 @@ async function main(): Promise<void> {
   const serverCommand = ServerProcess.commandLine(bench.serverOptions).join(" ");
   console.log(`command: ${commandShown()}`);
   console.log(`server:  ${serverCommand}  (KMS_DB_URL=file:${dir}/kms.db, own process)`);
-  console.log(`machine: ${machine()}`);
+  console.log(`machine: ${machine()}; load average ${loadAverage()} at the start`);
   console.log(
     `load:    concurrency ${SETTINGS.concurrency}, ${SETTINGS.warmupSeconds} s warm-up + ` +
       `${SETTINGS.seconds} s measured per phase, client=${SETTINGS.client} (keep-alive), ` +
@@ -623,11 +638,20 @@ function printTables(rows: Row[]): void {
   console.log("");
   console.log(
     "CPU during the loaded window, % of one core (client = this process, all its threads; " +
-      "server = the server process, and its JS main thread alone):",
+      "server = the server process, and its JS main thread alone; others = every other " +
+      "process on the machine):",
   );
   table(
-    ["operation", "client", "client µs/req", "server", "server JS thread", "JS thread µs/req"],
-    [20, 7, 13, 7, 16, 16],
+    [
+      "operation",
+      "client",
+      "client µs/req",
+      "server",
+      "server JS thread",
+      "JS thread µs/req",
+      "others",
+    ],
+    [20, 7, 13, 7, 16, 16, 6],
     entries.map(({ name, load }) => {
       const perRequest = (share: number) =>
         load.completed > 0 ? (share * load.seconds * 1e6) / load.completed : Number.NaN;
@@ -638,6 +662,7 @@ function printTables(rows: Row[]): void {
         `${fmt(load.serverCpu * 100)}%`,
         `${fmt(load.serverMainThreadCpu * 100)}%`,
         fmt(perRequest(load.serverMainThreadCpu), 1),
+        `${fmt(load.otherCpu * 100)}%`,
       ];
     }),
   );

@@ -231,6 +231,8 @@ export interface BatchSpec {
   requests: PresignedRequest[];
   connections: number;
   total: number;
+  /** Keep the body of each successful reply (in completion order). */
+  keepBodies?: boolean;
 }
 
 /** What a batch measured. */
@@ -241,6 +243,8 @@ export interface BatchResult {
   firstError: string | undefined;
   /** From the first request sent to the last reply, s (connections opened before). */
   seconds: number;
+  /** The bodies of the successful replies, if `keepBodies`. */
+  bodies: Uint8Array[];
 }
 
 /** Sends exactly `spec.total` requests, `spec.connections` at a time, in this thread. */
@@ -252,6 +256,7 @@ export async function runBatch(spec: BatchSpec): Promise<BatchResult> {
     Array.from({ length: width }, () => RawConnection.open(url.hostname, Number(url.port))),
   );
   const latencies: number[] = [];
+  const bodies: Uint8Array[] = [];
   let errors = 0;
   let firstError: string | undefined;
   let next = 0;
@@ -262,6 +267,7 @@ export async function runBatch(spec: BatchSpec): Promise<BatchResult> {
       const reply = await connection.exchange(frame);
       if (reply.status === 200) {
         latencies.push(performance.now() - started);
+        if (spec.keepBodies === true) bodies.push(reply.body);
       } else {
         errors++;
         firstError ??= `${reply.status} ${new TextDecoder().decode(reply.body).slice(0, 300)}`;
@@ -275,7 +281,7 @@ export async function runBatch(spec: BatchSpec): Promise<BatchResult> {
     for (const connection of connections) connection.close();
   }
   const seconds = (performance.now() - start) / 1000;
-  return { latencies: Float64Array.from(latencies).sort(), errors, firstError, seconds };
+  return { latencies: Float64Array.from(latencies).sort(), errors, firstError, seconds, bodies };
 }
 
 /** The `q` quantile of ascending `sorted` (the value at index ⌊q·n⌋); NaN when empty. */

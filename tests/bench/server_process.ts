@@ -116,6 +116,31 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * Busy CPU seconds of the whole machine, all processes (user, nice, system, irq, softirq,
+ * steal from /proc/stat): less this benchmark's own processes, what others took.
+ */
+export function machineBusySeconds(): number {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1)
+      .map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) +
+      (steal ?? 0)) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The load average line of /proc/loadavg (1, 5, 15 minutes), or "n/a". */
+export function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "n/a";
+  }
+}
+
 /** User + system CPU seconds of a process (all threads) or of one of its threads. */
 export function cpuSeconds(pid: number | "self", thread?: number): number {
   const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
