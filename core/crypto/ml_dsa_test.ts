@@ -56,25 +56,44 @@ interface VerifyCase {
   result: "valid" | "invalid";
 }
 
-Deno.test("wycheproof ML-DSA-44 verify: valid signatures verify, invalid ones and bad keys fail", async () => {
-  let checked = 0;
-  const data = await readJson("mldsa_44_verify_test.json");
-  for (const group of data.testGroups as { publicKeyDer: string; tests: VerifyCase[] }[]) {
-    let key: MlDsaVerifyingKey | undefined;
-    try {
-      key = MlDsaVerifyingKey.fromSpki("ML-DSA-44", Uint8Array.fromHex(group.publicKeyDer));
-    } catch {
-      key = undefined;
+const SETS = ["ML-DSA-44", "ML-DSA-65", "ML-DSA-87"] as const;
+const FILE_PREFIX = (set: MlDsaParameterSet) => `mldsa_${set.slice(-2)}`;
+
+/** Cases run per verify file with the empty context, and those with a context (which fail). */
+const VERIFY_COUNTS: Record<MlDsaParameterSet, { checked: number; withContext: number }> = {
+  "ML-DSA-44": { checked: 173, withContext: 7 },
+  "ML-DSA-65": { checked: 203, withContext: 7 },
+  "ML-DSA-87": { checked: 234, withContext: 7 },
+};
+
+for (const set of SETS) {
+  Deno.test(`wycheproof ${set} verify: valid signatures verify, invalid ones and bad keys fail, non-empty contexts fail`, async () => {
+    let checked = 0;
+    let withContext = 0;
+    const data = await readJson(`${FILE_PREFIX(set)}_verify_test.json`);
+    for (const group of data.testGroups as { publicKeyDer: string; tests: VerifyCase[] }[]) {
+      let key: MlDsaVerifyingKey | undefined;
+      try {
+        key = MlDsaVerifyingKey.fromSpki(set, Uint8Array.fromHex(group.publicKeyDer));
+      } catch {
+        key = undefined;
+      }
+      for (const test of group.tests) {
+        assert.notEqual(test.result, "acceptable", `tcId ${test.tcId}: no choice in ACCEPTABLE.md`);
+        const verified = key?.verify(Uint8Array.fromHex(test.msg), Uint8Array.fromHex(test.sig));
+        if ((test.ctx ?? "") !== "") {
+          // KMS verifies with the empty context, so a signature under any other context fails.
+          assert.equal(verified ?? false, false, `tcId ${test.tcId} (context)`);
+          withContext++;
+          continue;
+        }
+        assert.equal(verified ?? false, test.result === "valid", `tcId ${test.tcId}`);
+        checked++;
+      }
     }
-    for (const test of group.tests) {
-      if ((test.ctx ?? "") !== "") continue; // KMS signs with the empty context only
-      const verified = key?.verify(Uint8Array.fromHex(test.msg), Uint8Array.fromHex(test.sig));
-      assert.equal(verified ?? false, test.result === "valid", `tcId ${test.tcId}`);
-      checked++;
-    }
-  }
-  assert.equal(checked, 173);
-});
+    assert.deepEqual({ checked, withContext }, VERIFY_COUNTS[set]);
+  });
+}
 
 interface SignCase {
   tcId: number;
@@ -86,58 +105,120 @@ interface SignCase {
   result: "valid" | "invalid";
 }
 interface SignGroup {
-  privateSeed: string;
+  privateSeed?: string;
+  privateKey?: string;
   privateKeyPkcs8?: string;
-  publicKey: string;
+  publicKey: string | null;
   tests: SignCase[];
 }
+interface SignTally {
+  /** Valid cases whose expected signature we reproduced. */
+  signed: number;
+  /** Invalid cases: the key import or the signing call refused them. */
+  refused: number;
+  /** Cases with a non-empty context: KMS signs with the empty context only. */
+  skipped: number;
+}
 
-Deno.test("wycheproof ML-DSA-44 sign from seed: RAW and EXTERNAL_MU give the expected signatures", async () => {
-  let signed = 0;
-  let refused = 0;
-  const data = await readJson("mldsa_44_sign_seed_test.json");
-  for (const group of data.testGroups as SignGroup[]) {
-    const der = group.privateKeyPkcs8 !== undefined
-      ? Uint8Array.fromHex(group.privateKeyPkcs8)
-      : pkcs8("ML-DSA-44", seedForm(Uint8Array.fromHex(group.privateSeed)));
-    let key: MlDsaSigningKey;
-    try {
-      key = MlDsaSigningKey.fromPkcs8("ML-DSA-44", der);
-    } catch {
-      assert.ok(group.tests.every((test) => test.result === "invalid"));
-      refused += group.tests.length;
-      continue;
-    }
-    const verifying = MlDsaVerifyingKey.fromSpki(
-      "ML-DSA-44",
-      spki("ML-DSA-44", Uint8Array.fromHex(group.publicKey)),
-    );
-    for (const test of group.tests) {
-      if ((test.ctx ?? "") !== "") continue; // KMS signs with the empty context only
-      assert.equal(test.result, "valid", `tcId ${test.tcId}`);
-      const options = { rnd: test.rnd === undefined ? ZERO_RND : Uint8Array.fromHex(test.rnd) };
-      if (test.msg !== undefined) {
-        const msg = Uint8Array.fromHex(test.msg);
-        assert.equal(key.sign(msg, options).toHex(), test.sig, `tcId ${test.tcId} (RAW)`);
-        assert.equal(verifying.verify(msg, Uint8Array.fromHex(test.sig)), true);
-      }
-      if (test.mu !== undefined) {
-        const representative = Uint8Array.fromHex(test.mu);
-        assert.equal(
-          key.signMu(representative, options).toHex(),
-          test.sig,
-          `tcId ${test.tcId} (mu)`,
-        );
-        assert.equal(verifying.verifyMu(representative, Uint8Array.fromHex(test.sig)), true);
-      }
-      signed++;
+/** The group's private key as PKCS#8: Wycheproof's own, or the seed or expanded key wrapped. */
+function groupPkcs8(set: MlDsaParameterSet, group: SignGroup): Uint8Array {
+  if (group.privateKeyPkcs8 !== undefined) return Uint8Array.fromHex(group.privateKeyPkcs8);
+  if (group.privateSeed !== undefined) {
+    return pkcs8(set, seedForm(Uint8Array.fromHex(group.privateSeed)));
+  }
+  return pkcs8(set, expandedForm(Uint8Array.fromHex(group.privateKey!)));
+}
+
+/**
+ * Signs one valid case and checks the signature: RAW when the case has a message, EXTERNAL_MU
+ * when it has a μ and either no message or `bothPaths`. When both are given, μ is also checked
+ * against the message (a hash, much cheaper than a signature) and the signature verified both ways.
+ */
+function checkSignature(
+  keys: { signing: MlDsaSigningKey; verifying: MlDsaVerifyingKey; publicKey: Uint8Array },
+  test: SignCase,
+  { bothPaths }: { bothPaths: boolean },
+): void {
+  const options = { rnd: test.rnd === undefined ? ZERO_RND : Uint8Array.fromHex(test.rnd) };
+  const signature = Uint8Array.fromHex(test.sig);
+  const representative = test.mu === undefined ? undefined : Uint8Array.fromHex(test.mu);
+  if (test.msg !== undefined) {
+    const msg = Uint8Array.fromHex(test.msg);
+    assert.equal(keys.signing.sign(msg, options).toHex(), test.sig, `tcId ${test.tcId} (RAW)`);
+    assert.equal(keys.verifying.verify(msg, signature), true, `tcId ${test.tcId}`);
+    if (representative !== undefined) assert.deepEqual(mu(keys.publicKey, msg), representative);
+  }
+  if (representative !== undefined) {
+    assert.equal(keys.verifying.verifyMu(representative, signature), true, `tcId ${test.tcId}`);
+    if (bothPaths || test.msg === undefined) {
+      const got = keys.signing.signMu(representative, options).toHex();
+      assert.equal(got, test.sig, `tcId ${test.tcId} (EXTERNAL_MU)`);
     }
   }
-  assert.equal(signed, 79);
-  assert.equal(refused, 3);
-});
+}
 
-for (const set of ["ML-DSA-44", "ML-DSA-65", "ML-DSA-87"] as const) {
+/** Runs every case of a Wycheproof ML-DSA sign file through MlDsaSigningKey. */
+async function checkSignFile(
+  set: MlDsaParameterSet,
+  file: string,
+  options: { bothPaths: boolean },
+): Promise<SignTally> {
+  const tally = { signed: 0, refused: 0, skipped: 0 };
+  for (const group of (await readJson(file)).testGroups as SignGroup[]) {
+    let signing: MlDsaSigningKey;
+    try {
+      signing = MlDsaSigningKey.fromPkcs8(set, groupPkcs8(set, group));
+    } catch {
+      assert.ok(group.tests.every((test) => test.result === "invalid"), "a valid key refused");
+      tally.refused += group.tests.length;
+      continue;
+    }
+    const publicKey = Uint8Array.fromHex(group.publicKey!);
+    const keys = {
+      signing,
+      verifying: MlDsaVerifyingKey.fromSpki(set, spki(set, publicKey)),
+      publicKey,
+    };
+    for (const test of group.tests) {
+      if ((test.ctx ?? "") !== "") {
+        tally.skipped++; // KMS signs with the empty context only
+      } else if (test.result === "invalid") {
+        // An expanded key that imports but is out of range must not sign.
+        assert.throws(() => signing.sign(Uint8Array.fromHex(test.msg ?? "")), `tcId ${test.tcId}`);
+        tally.refused++;
+      } else {
+        checkSignature(keys, test, options);
+        tally.signed++;
+      }
+    }
+  }
+  return tally;
+}
+
+const SIGN_COUNTS: Record<string, SignTally> = {
+  "mldsa_44_sign_seed_test.json": { signed: 79, refused: 3, skipped: 4 },
+  "mldsa_65_sign_seed_test.json": { signed: 98, refused: 3, skipped: 4 },
+  "mldsa_87_sign_seed_test.json": { signed: 89, refused: 3, skipped: 4 },
+  "mldsa_44_sign_noseed_test.json": { signed: 66, refused: 4, skipped: 3 },
+  "mldsa_65_sign_noseed_test.json": { signed: 71, refused: 4, skipped: 3 },
+  "mldsa_87_sign_noseed_test.json": { signed: 62, refused: 4, skipped: 3 },
+};
+
+for (const set of SETS) {
+  Deno.test(`wycheproof ${set} sign from seed: RAW and EXTERNAL_MU give the expected signatures`, async () => {
+    const file = `${FILE_PREFIX(set)}_sign_seed_test.json`;
+    // Signing both ways doubles the cost; ML-DSA-44 does it for every case, 65 and 87 once.
+    const bothPaths = set === "ML-DSA-44";
+    assert.deepEqual(await checkSignFile(set, file, { bothPaths }), SIGN_COUNTS[file]);
+  });
+
+  Deno.test(`wycheproof ${set} sign from an expanded key: the expected signatures, and out-of-range keys refused`, async () => {
+    const file = `${FILE_PREFIX(set)}_sign_noseed_test.json`;
+    assert.deepEqual(await checkSignFile(set, file, { bothPaths: false }), SIGN_COUNTS[file]);
+  });
+}
+
+for (const set of SETS) {
   Deno.test(`${set}: a RAW signature verifies as EXTERNAL_MU of the message's mu, and the reverse`, () => {
     const seed = new Uint8Array(32).fill(OID_LAST[set]);
     const { publicKey } = DSA[set].keygen(seed.slice());

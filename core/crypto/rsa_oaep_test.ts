@@ -47,8 +47,12 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 async function checkWycheproof(file: string, algorithm: RsaOaepAlgorithm): Promise<number> {
   let checked = 0;
   for (const group of (await readJson(file)).testGroups as OaepGroup[]) {
+    const hash = algorithm === "RSAES_OAEP_SHA_1" ? "SHA-1" : "SHA-256";
+    assert.deepEqual([group.sha, group.mgfSha], [hash, hash], "AWS's OAEP: one hash for both");
     const key = await RsaOaepKey.fromPkcs8(Uint8Array.fromHex(group.privateKeyPkcs8), algorithm);
+    assert.equal(key.modulusBytes * 8, group.keySize);
     for (const test of group.tests) {
+      assert.notEqual(test.result, "acceptable", `tcId ${test.tcId}: no choice in ACCEPTABLE.md`);
       const ciphertext = Uint8Array.fromHex(test.ct);
       if (test.result === "valid" && test.label === "") {
         const plaintext = await key.decrypt(ciphertext);
@@ -74,6 +78,20 @@ Deno.test("wycheproof RSA-OAEP 2048 SHA-1 with MGF1 SHA-1", async () => {
 Deno.test("wycheproof RSA-OAEP 2048 SHA-256 with MGF1 SHA-256", async () => {
   assert.equal(
     await checkWycheproof("rsa_oaep_2048_sha256_mgf1sha256_test.json", "RSAES_OAEP_SHA_256"),
+    37,
+  );
+});
+
+Deno.test("wycheproof RSA-OAEP 3072 SHA-256 with MGF1 SHA-256", async () => {
+  assert.equal(
+    await checkWycheproof("rsa_oaep_3072_sha256_mgf1sha256_test.json", "RSAES_OAEP_SHA_256"),
+    37,
+  );
+});
+
+Deno.test("wycheproof RSA-OAEP 4096 SHA-256 with MGF1 SHA-256", async () => {
+  assert.equal(
+    await checkWycheproof("rsa_oaep_4096_sha256_mgf1sha256_test.json", "RSAES_OAEP_SHA_256"),
     37,
   );
 });

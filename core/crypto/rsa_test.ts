@@ -6,10 +6,14 @@ interface SignatureCase {
   tcId: number;
   msg: string;
   sig: string;
+  flags: string[];
   result: "valid" | "invalid" | "acceptable";
 }
 interface SignatureGroup {
   keySize: number;
+  sha: string;
+  mgfSha?: string;
+  sLen?: number;
   publicKeyDer: string;
   tests: SignatureCase[];
 }
@@ -32,48 +36,103 @@ function hashOf(algorithm: RsaSigningAlgorithm, message: Uint8Array): Uint8Array
   return new Uint8Array(createHash(name).update(message).digest());
 }
 
-/** Runs a Wycheproof file through both the message and the digest verifier. */
-async function checkWycheproof(file: string, algorithm: RsaSigningAlgorithm) {
-  let checked = 0;
-  for (const group of (await readJson(file)).testGroups as SignatureGroup[]) {
-    const key = RsaVerifyingKey.fromSpki(Uint8Array.fromHex(group.publicKeyDer), group.keySize);
-    for (const test of group.tests) {
-      const msg = Uint8Array.fromHex(test.msg);
-      const sig = Uint8Array.fromHex(test.sig);
-      const byMessage = key.verifyMessage(algorithm, msg, sig);
-      const byDigest = key.verifyDigest(algorithm, hashOf(algorithm, msg), sig);
-      if (test.result === "acceptable") {
-        assert.equal(byDigest, false, `tcId ${test.tcId}: digest path accepts only DER DigestInfo`);
-      } else {
-        assert.equal(byMessage, test.result === "valid", `tcId ${test.tcId} (message)`);
-        assert.equal(byDigest, test.result === "valid", `tcId ${test.tcId} (digest)`);
-      }
-      checked++;
-    }
-  }
-  return checked;
+/** One row of testdata/ACCEPTABLE.md: what we do with the `acceptable` cases of one flag. */
+interface AcceptableChoice {
+  cases: number;
+  accepts: boolean;
+  assertedBy: string;
 }
 
-Deno.test("wycheproof RSASSA-PSS 2048 SHA-256 MGF1 salt 32: valid cases verify, invalid fail, message and digest", async () => {
-  assert.equal(
-    await checkWycheproof("rsa_pss_2048_sha256_mgf1_32_test.json", "RSASSA_PSS_SHA_256"),
-    108,
-  );
-});
+/** The rows of testdata/ACCEPTABLE.md for `file`, by flag. */
+async function documentedChoices(file: string): Promise<Map<string, AcceptableChoice>> {
+  const table = await Deno.readTextFile(new URL("./testdata/ACCEPTABLE.md", import.meta.url));
+  const choices = new Map<string, AcceptableChoice>();
+  for (const line of table.split("\n")) {
+    const cells = line.split("|").map((cell) => cell.trim());
+    if (cells[1] !== `\`${file}\``) continue;
+    const [flag, cases, , choice, , assertedBy] = cells.slice(2);
+    assert.match(choice ?? "", /^(accepts|rejects)$/, line);
+    choices.set(flag!.replaceAll("`", ""), {
+      cases: Number(cases),
+      accepts: choice === "accepts",
+      assertedBy: assertedBy!,
+    });
+  }
+  return choices;
+}
 
-Deno.test("wycheproof RSASSA-PSS 4096 SHA-512 MGF1 salt 64: valid cases verify, invalid fail, message and digest", async () => {
-  assert.equal(
-    await checkWycheproof("rsa_pss_4096_sha512_mgf1_64_test.json", "RSASSA_PSS_SHA_512"),
-    179,
-  );
-});
+const SIGNATURE_FILE = /^rsa_(pss|signature)_(\d+)_sha(\d+)_(?:mgf1_(\d+)_)?test\.json$/;
 
-Deno.test("wycheproof RSASSA-PKCS1-v1_5 2048 SHA-256: valid cases verify, invalid fail, message and digest", async () => {
-  assert.equal(
-    await checkWycheproof("rsa_signature_2048_sha256_test.json", "RSASSA_PKCS1_V1_5_SHA_256"),
-    259,
-  );
-});
+/** The AWS algorithm and key size of a Wycheproof RSA signature file, from its name. */
+function suiteOf(file: string) {
+  const [, scheme, bits, sha] = SIGNATURE_FILE.exec(file)!;
+  const algorithm = `RSASSA_${scheme === "pss" ? "PSS" : "PKCS1_V1_5"}_SHA_${sha}`;
+  const name = scheme === "pss"
+    ? `RSASSA-PSS ${bits} SHA-${sha} MGF1 salt ${Number(sha) / 8}`
+    : `RSASSA-PKCS1-v1_5 ${bits} SHA-${sha}`;
+  return { algorithm: algorithm as RsaSigningAlgorithm, bits: Number(bits), name };
+}
+
+/** Each file with its number of cases: RSASSA-PSS for every (modulus, hash) file there is. */
+const WYCHEPROOF: ReadonlyArray<[string, number]> = [
+  ["rsa_pss_2048_sha256_mgf1_32_test.json", 108],
+  ["rsa_pss_2048_sha384_mgf1_48_test.json", 141],
+  ["rsa_pss_3072_sha256_mgf1_32_test.json", 108],
+  ["rsa_pss_4096_sha256_mgf1_32_test.json", 108],
+  ["rsa_pss_4096_sha384_mgf1_48_test.json", 141],
+  ["rsa_pss_4096_sha512_mgf1_64_test.json", 179],
+  ["rsa_signature_2048_sha256_test.json", 259],
+  ["rsa_signature_2048_sha384_test.json", 258],
+  ["rsa_signature_2048_sha512_test.json", 259],
+  ["rsa_signature_3072_sha256_test.json", 259],
+  ["rsa_signature_3072_sha384_test.json", 259],
+  ["rsa_signature_3072_sha512_test.json", 260],
+  ["rsa_signature_4096_sha256_test.json", 258],
+  ["rsa_signature_4096_sha384_test.json", 259],
+  ["rsa_signature_4096_sha512_test.json", 259],
+];
+
+for (const [file, count] of WYCHEPROOF) {
+  const { algorithm, bits, name } = suiteOf(file);
+  Deno.test(`wycheproof ${name}: valid cases verify, invalid fail, acceptable ones follow ACCEPTABLE.md, by message and digest`, async (t) => {
+    const choices = await documentedChoices(file);
+    const seen = new Map<string, number>();
+    let checked = 0;
+    for (const group of (await readJson(file)).testGroups as SignatureGroup[]) {
+      // The group must use AWS's parameters: the file's hash, MGF1 with it, salt = hash length.
+      assert.equal(group.sha, `SHA-${rsaDigestBytes(algorithm) * 8}`);
+      assert.equal(group.keySize, bits);
+      if (algorithm.startsWith("RSASSA_PSS")) {
+        assert.equal(group.mgfSha, group.sha);
+        assert.equal(group.sLen, rsaDigestBytes(algorithm));
+      }
+      const key = RsaVerifyingKey.fromSpki(Uint8Array.fromHex(group.publicKeyDer), group.keySize);
+      for (const test of group.tests) {
+        const msg = Uint8Array.fromHex(test.msg);
+        const sig = Uint8Array.fromHex(test.sig);
+        let want = test.result === "valid";
+        if (test.result === "acceptable") {
+          want = test.flags.map((flag) => {
+            seen.set(flag, (seen.get(flag) ?? 0) + 1);
+            const choice = choices.get(flag);
+            assert.ok(choice, `tcId ${test.tcId}: ACCEPTABLE.md has no row for ${file} ${flag}`);
+            return choice.accepts;
+          }).every(Boolean);
+        }
+        assert.equal(key.verifyMessage(algorithm, msg, sig), want, `tcId ${test.tcId} (message)`);
+        const digest = hashOf(algorithm, msg);
+        assert.equal(key.verifyDigest(algorithm, digest, sig), want, `tcId ${test.tcId} (digest)`);
+        checked++;
+      }
+    }
+    assert.equal(checked, count);
+    assert.deepEqual([...seen.keys()].sort(), [...choices.keys()].sort(), "one row per flag");
+    for (const [flag, choice] of choices) {
+      assert.equal(seen.get(flag), choice.cases, `ACCEPTABLE.md case count of ${flag}`);
+      assert.ok(choice.assertedBy.includes(t.name), `ACCEPTABLE.md names this test for ${flag}`);
+    }
+  });
+}
 
 const ALGORITHMS: RsaSigningAlgorithm[] = [
   "RSASSA_PSS_SHA_256",
