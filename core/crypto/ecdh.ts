@@ -149,7 +149,7 @@ function _pointBytesFromSpki(curve: EcdhCurve, spec: CurveSpec, spki: Uint8Array
   }
   const parameters = info.algorithm.parameters;
   if (!parameters || !equalBytes(new Uint8Array(parameters), spec.parametersDer)) {
-    throw new ValidationException(_curveMismatchMessage(curve, parameters));
+    throw new ValidationException(_curveMismatchMessage(curve, spec, parameters));
   }
   return new Uint8Array(info.subjectPublicKey);
 }
@@ -166,16 +166,28 @@ function _parseStrictSpki(spki: Uint8Array): SubjectPublicKeyInfo {
   );
 }
 
-function _curveMismatchMessage(curve: EcdhCurve, parameters: ArrayBuffer | null | undefined) {
+/**
+ * Why the SPKI's curve parameters are refused. Names a known curve OID, never echoes request
+ * text; parameters that only parse leniently (not DER) are reported as malformed.
+ */
+function _curveMismatchMessage(
+  curve: EcdhCurve,
+  spec: CurveSpec,
+  parameters: ArrayBuffer | null | undefined,
+): string {
   let named: string | undefined;
   try {
     named = parameters ? AsnConvert.parse(parameters, ECParameters).namedCurve : undefined;
   } catch {
     named = undefined;
   }
-  return named === undefined
-    ? `PublicKey must name its curve (namedCurve); the KMS key's curve is ${curve}`
-    : `PublicKey is on curve ${named}, but the KMS key is ${curve}; both must use the same curve`;
+  if (named === undefined) {
+    return `PublicKey must name its curve (namedCurve); the KMS key's curve is ${curve}`;
+  }
+  if (named === spec.oid || !/^[0-9]+(\.[0-9]+)*$/.test(named) || named.length > 64) {
+    return "PublicKey is not a DER-encoded SubjectPublicKeyInfo";
+  }
+  return `PublicKey is on curve ${named}, but the KMS key is ${curve}; both must use the same curve`;
 }
 
 async function _deriveWithWebCrypto(
