@@ -16,6 +16,13 @@
  *   call at a time in this process for `ms` milliseconds after a short warm-up,
  *   and answers a `KeygenReport` (rate, and CPU of the process and of its main
  *   thread, which shows when the library generates off the main thread).
+ * - `POST /__bench/raw-sign` `{spec, algorithm, op, ms, keyId?, messageBytes?}`: imports
+ *   one key once through the same `importSigningKey` / `importVerifyingKey` the
+ *   service uses (the KMS key `keyId`'s material version 1, or fresh material of
+ *   `spec`; verification with the key imported from the DER SPKI, as Verify
+ *   does), then signs or verifies one random `messageBytes`-byte (256) RAW
+ *   message one call at a time for `ms` milliseconds after a short warm-up, and
+ *   answers a `SignReport` (a `KeygenReport` plus the longest single call).
  * - `GET /__bench/pool`: `service.rsaPool.stats()`.
  *
  * Configuration comes from the `KMS_*` environment as for `main.ts`. Prints
@@ -32,6 +39,17 @@ import {
   generateKeyPair,
   rawGenerateAndExport,
 } from "../../core/crypto/key_pairs.ts";
+import {
+  importSigningKey,
+  importVerifyingKey,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithmSpec,
+  type SigningKey,
+  type SigningKeySpec,
+} from "../../core/crypto/signatures.ts";
+import { generateKeyMaterial, publicKeyOfMaterial } from "../../core/key_material.ts";
+import type { Kms } from "../../core/kms.ts";
+import type { SecretBytes } from "../../core/secret.ts";
 import { openService } from "../../main.ts";
 import { cpuSeconds } from "./server_process.ts";
 
@@ -216,26 +234,48 @@ const KeygenRequest = z.object({
   fn: z.enum(["rawGenerateAndExport", "generateKeyPair"]).default("rawGenerateAndExport"),
 });
 
-/** Calls `generate` back to back for `ms` after a warm-up of a fifth of that (≤ 300 ms). */
-async function measureKeygen(generate: () => Promise<unknown>, ms: number): Promise<KeygenReport> {
+/** What a sequential in-process loop measured: a `KeygenReport` plus the longest call. */
+export interface SequentialReport extends KeygenReport {
+  /**
+   * Wall time of the longest single call in the window, ms. For work that runs synchronously
+   * on the main thread it is the longest the event loop was held by one call.
+   */
+  maxCallMs: number;
+  /** Wall time of a call at the 99th percentile of the window, ms. */
+  p99CallMs: number;
+}
+
+/** Calls `call` back to back for `ms` after a warm-up of a fifth of that (≤ 300 ms). */
+async function measureSequential(
+  call: () => Promise<unknown>,
+  ms: number,
+): Promise<SequentialReport> {
   const warmupEnd = performance.now() + Math.min(300, ms / 5);
-  while (performance.now() < warmupEnd) await generate();
+  while (performance.now() < warmupEnd) await call();
   const p0 = cpuSeconds(Deno.pid);
   const m0 = cpuSeconds(Deno.pid, Deno.pid);
   const start = performance.now();
   const end = start + ms;
   let n = 0;
-  while (performance.now() < end) {
-    await generate();
+  const callMs: number[] = [];
+  let last = start;
+  while (last < end) {
+    await call();
+    const now = performance.now();
+    callMs.push(now - last);
+    last = now;
     n++;
   }
   const seconds = (performance.now() - start) / 1000;
+  const sorted = Float64Array.from(callMs).sort();
   return {
     perSecond: n / seconds,
     n,
     seconds,
     processCpu: (cpuSeconds(Deno.pid) - p0) / seconds,
     mainThreadCpu: (cpuSeconds(Deno.pid, Deno.pid) - m0) / seconds,
+    maxCallMs: sorted.at(-1) ?? 0,
+    p99CallMs: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0,
   };
 }
 
@@ -247,7 +287,84 @@ async function keygenHandler(request: Request): Promise<Response> {
   const generate = fn === "generateKeyPair"
     ? () => generateKeyPair(pairSpec).then((pair) => pair.privateKey.wipe())
     : () => rawGenerateAndExport(pairSpec);
-  return Response.json(await measureKeygen(generate, ms));
+  return Response.json(await measureSequential(generate, ms));
+}
+
+/** What `POST /__bench/raw-sign` answers. */
+export type SignReport = SequentialReport;
+
+/** What `POST /__bench/raw-sign` takes. */
+const RawSignRequest = z.object({
+  spec: z.string().refine((s) => Object.hasOwn(SIGNING_ALGORITHMS, s)),
+  algorithm: z.string(),
+  op: z.enum(["sign", "verify"]),
+  ms: z.number().int().min(10).max(60_000),
+  keyId: z.string().min(1).optional(),
+  messageBytes: z.number().int().min(0).max(4096).default(256),
+});
+
+/**
+ * The private key material to import: the KMS key's version 1 (the service's cached copy, not
+ * wiped here) or fresh material of `spec` (wiped by `done`). Undefined when the key is unknown.
+ */
+async function signingMaterial(
+  kms: Kms,
+  spec: SigningKeySpec,
+  keyId: string | undefined,
+): Promise<{ material: SecretBytes; done: () => void } | undefined> {
+  if (keyId !== undefined) {
+    const stored = await kms.material(keyId, 1);
+    return stored === null ? undefined : { material: stored.material, done: () => {} };
+  }
+  const material = await generateKeyMaterial(spec, kms.keyPairs);
+  return { material, done: () => material.wipe() };
+}
+
+/** Imports the key once, then loops `op` over one RAW message; undefined for an unknown key. */
+async function measureRawSign(
+  kms: Kms,
+  request: z.infer<typeof RawSignRequest>,
+): Promise<SignReport | undefined> {
+  const spec = request.spec as SigningKeySpec;
+  const algorithm = request.algorithm as SigningAlgorithmSpec;
+  const source = await signingMaterial(kms, spec, request.keyId);
+  if (source === undefined) return undefined;
+  let spki: Uint8Array;
+  let signingKey: SigningKey;
+  try {
+    spki = publicKeyOfMaterial(spec, source.material);
+    signingKey = await importSigningKey(spec, source.material);
+  } finally {
+    source.done();
+  }
+  const verifyingKey = await importVerifyingKey(spec, spki);
+  const message = crypto.getRandomValues(new Uint8Array(request.messageBytes));
+  const signature = await signingKey.sign(algorithm, message, "RAW");
+  const verifyOnce = async () => {
+    if (!await verifyingKey.verify(algorithm, message, "RAW", signature)) {
+      throw new Error(`${spec} ${algorithm}: the signature does not verify`);
+    }
+  };
+  await verifyOnce();
+  const call = request.op === "sign"
+    ? () => signingKey.sign(algorithm, message, "RAW")
+    : verifyOnce;
+  return await measureSequential(call, request.ms);
+}
+
+function rawSignHandler(kms: Kms): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const parsed = RawSignRequest.safeParse(await request.json().catch(() => undefined));
+    if (!parsed.success) return Response.json({ error: parsed.error.message }, { status: 400 });
+    try {
+      const report = await measureRawSign(kms, parsed.data);
+      if (report === undefined) return Response.json({ error: "no such key" }, { status: 404 });
+      return Response.json(report);
+    } catch (error) {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return Response.json({ error: text }, { status: 500 });
+    }
+  };
 }
 
 const JSON_HEADERS = { "content-type": "application/x-amz-json-1.1" };
@@ -303,6 +420,7 @@ async function main(): Promise<void> {
     ["encrypt"],
   );
   const minimal = minimalHandler(minimalKey);
+  const rawSign = rawSignHandler(service.kms);
   const appFetch = service.app.fetch;
   const handler = (request: Request): Response | Promise<Response> => {
     const url = request.url;
@@ -316,6 +434,7 @@ async function main(): Promise<void> {
       return Response.json({ ok: true });
     }
     if (path === "/__bench/raw-keygen" && request.method === "POST") return keygenHandler(request);
+    if (path === "/__bench/raw-sign" && request.method === "POST") return rawSign(request);
     if (path === "/__bench/pool") return Response.json(service.rsaPool.stats());
     return new Response("not found", { status: 404 });
   };

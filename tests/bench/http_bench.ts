@@ -12,7 +12,11 @@
  * GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext for every
  * `KeyPairSpec` (`data_key_pairs_bench.ts`): the six ECC/SM2/Ed25519 specs at
  * concurrency 4 and 16 beside the raw in-process generate + export rate, and
- * RSA with an empty pool (on demand). Then it restarts the server on the same
+ * RSA with an empty pool (on demand). Then Sign and Verify
+ * (`signatures_bench.ts`) for ECC_NIST_P256, ECC_SECG_P256K1, SM2,
+ * ECC_NIST_EDWARDS25519, ML_DSA_65 and RSA_2048 at concurrency 4 and 16, each
+ * beside the raw in-process sign / verify rate on the same key in the same
+ * server process, with the event loop lag of each phase. Then it restarts the server on the same
  * database and times the first use of keys against later uses. Last, it
  * restarts the server with large RSA pools, waits until they are full, and
  * measures RSA requests served from the pool and the event loop lag while the
@@ -28,7 +32,7 @@
  * (client threads, 1), BENCH_OPS (comma list out of GenerateDataKey, Encrypt,
  * Decrypt, CreateKey, GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext
  * (the six fast specs), RsaPool (RSA, both operations: empty pool, then full
- * pool), restart; default all), BENCH_SERVER_FLAGS (extra
+ * pool), Sign, Verify, restart; default all), BENCH_SERVER_FLAGS (extra
  * `deno run` flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` or
  * `--v8-flags=--trace-gc`), BENCH_SERVER_LOG (a file to append everything the
  * server prints to), BENCH_LAG_EVENTS (print each lag over 4 ms).
@@ -37,7 +41,10 @@
  * fast specs), BENCH_KEYGEN_SECONDS (1.5), BENCH_RSA_POOL_2048 / _3072 / _4096
  * (64 / 24 / 16), BENCH_RSA_FILL_TIMEOUT_SECONDS (240), BENCH_RSA_CONCURRENCY
  * (4), BENCH_RSA_MARGIN (4), BENCH_RSA_REFILL_SECONDS (15) and
- * BENCH_RSA_ON_DEMAND (3); see `data_key_pairs_bench.ts`.
+ * BENCH_RSA_ON_DEMAND (3); see `data_key_pairs_bench.ts`. The Sign and Verify
+ * phases add BENCH_SIGN_SECONDS (3), BENCH_SIGN_WARMUP_SECONDS (0.5),
+ * BENCH_SIGN_CONCURRENCY (`4,16`), BENCH_SIGN_SPECS (default the six specs)
+ * and BENCH_SIGN_RAW_SECONDS (1); see `signatures_bench.ts`.
  *
  * Same as `deno task bench`: `deno run --allow-all tests/bench/http_bench.ts`.
  *
@@ -60,6 +67,13 @@ import {
   runRsaPool,
 } from "./data_key_pairs_bench.ts";
 import type { LoadResult, LoadSpec } from "./load.ts";
+import {
+  printSignatures,
+  runSignatures,
+  SIGN_OPERATIONS,
+  type SignResult,
+  signSettingsLine,
+} from "./signatures_bench.ts";
 import { quantile, RawConnection, serialise } from "./load.ts";
 import {
   cpuSeconds,
@@ -91,6 +105,7 @@ const KNOWN_OPS = [
   "CreateKey",
   ...PAIR_OPERATIONS,
   RSA_POOL_OP,
+  ...SIGN_OPERATIONS,
   "restart",
 ];
 
@@ -420,6 +435,7 @@ async function main(): Promise<void> {
       `per phase (SigV4 as AWS SDK v3 signs, replayed)`,
   );
   console.log(pairSettingsLine());
+  console.log(signSettingsLine());
   const unknown = SETTINGS.ops.filter((op) => !KNOWN_OPS.includes(op));
   if (unknown.length > 0) console.log(`ignored unknown BENCH_OPS: ${unknown.join(", ")}`);
   console.log("");
@@ -508,8 +524,12 @@ async function run(bench: Bench): Promise<void> {
   }
   const pairOps = PAIR_OPERATIONS.filter((op) => SETTINGS.ops.includes(op));
   const rsa = SETTINGS.ops.includes(RSA_POOL_OP);
-  if (pairOps.length > 0 || rsa) console.log("Data key pairs:");
+  if (pairOps.length > 0) console.log("Data key pairs:");
   const fastPairs = pairOps.length > 0 ? await runFastPairs(bench, keyId, pairOps) : [];
+  const signOps = SIGN_OPERATIONS.filter((op) => SETTINGS.ops.includes(op));
+  if (signOps.length > 0) console.log("Sign and Verify:");
+  const signatures: SignResult[] = signOps.length > 0 ? await runSignatures(bench, signOps) : [];
+  if (rsa) console.log("RSA data key pairs:");
   const onDemand: RsaBatch[] = rsa ? await runRsaOnDemand(bench, keyId) : [];
   const restart = SETTINGS.ops.includes("restart") ? await restartPhase(bench, keyId) : undefined;
   const pool: RsaPoolResult | undefined = rsa ? await runRsaPool(bench, keyId) : undefined;
@@ -518,6 +538,7 @@ async function run(bench: Bench): Promise<void> {
   if (restart !== undefined) printRestart(restart);
   printFastPairs(fastPairs);
   printRsa(onDemand, pool);
+  printSignatures(signatures);
 }
 
 function progress(r: PhaseResult): string {
