@@ -16,6 +16,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { documentedChoices } from "../../tests/helpers/acceptable.ts";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { PrivateKey, PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
@@ -92,31 +93,6 @@ async function openssl(args: string[]): Promise<Uint8Array> {
   const { code, stdout, stderr } = await new Deno.Command("openssl", { args }).output();
   if (code !== 0) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
   return stdout;
-}
-
-/** One row of testdata/ACCEPTABLE.md: what we do with the `acceptable` cases of one flag. */
-interface AcceptableChoice {
-  cases: number;
-  accepts: boolean;
-  assertedBy: string;
-}
-
-/** The rows of testdata/ACCEPTABLE.md for `file`, by flag. */
-async function documentedChoices(file: string): Promise<Map<string, AcceptableChoice>> {
-  const table = await Deno.readTextFile(new URL("./testdata/ACCEPTABLE.md", import.meta.url));
-  const choices = new Map<string, AcceptableChoice>();
-  for (const line of table.split("\n")) {
-    const cells = line.split("|").map((cell) => cell.trim());
-    if (cells[1] !== `\`${file}\``) continue;
-    const [flag, cases, , choice, , assertedBy] = cells.slice(2);
-    assert.match(choice ?? "", /^(accepts|rejects)$/, line);
-    choices.set(flag!.replaceAll("`", ""), {
-      cases: Number(cases),
-      accepts: choice === "accepts",
-      assertedBy: assertedBy!,
-    });
-  }
-  return choices;
 }
 
 // ecdh_secp256k1_test.json does not apply: AWS has no key agreement on ECC_SECG_P256K1.

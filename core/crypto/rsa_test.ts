@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { documentedChoices } from "../../tests/helpers/acceptable.ts";
 import { createHash, createPublicKey } from "node:crypto";
 import { rsaDigestBytes, type RsaSigningAlgorithm, RsaSigningKey, RsaVerifyingKey } from "./rsa.ts";
 
@@ -34,31 +35,6 @@ async function testKey(spec: "RSA_2048" | "RSA_3072" | "RSA_4096") {
 function hashOf(algorithm: RsaSigningAlgorithm, message: Uint8Array): Uint8Array {
   const name = `sha${rsaDigestBytes(algorithm) * 8}`;
   return new Uint8Array(createHash(name).update(message).digest());
-}
-
-/** One row of testdata/ACCEPTABLE.md: what we do with the `acceptable` cases of one flag. */
-interface AcceptableChoice {
-  cases: number;
-  accepts: boolean;
-  assertedBy: string;
-}
-
-/** The rows of testdata/ACCEPTABLE.md for `file`, by flag. */
-async function documentedChoices(file: string): Promise<Map<string, AcceptableChoice>> {
-  const table = await Deno.readTextFile(new URL("./testdata/ACCEPTABLE.md", import.meta.url));
-  const choices = new Map<string, AcceptableChoice>();
-  for (const line of table.split("\n")) {
-    const cells = line.split("|").map((cell) => cell.trim());
-    if (cells[1] !== `\`${file}\``) continue;
-    const [flag, cases, , choice, , assertedBy] = cells.slice(2);
-    assert.match(choice ?? "", /^(accepts|rejects)$/, line);
-    choices.set(flag!.replaceAll("`", ""), {
-      cases: Number(cases),
-      accepts: choice === "accepts",
-      assertedBy: assertedBy!,
-    });
-  }
-  return choices;
 }
 
 const SIGNATURE_FILE = /^rsa_(pss|signature)_(\d+)_sha(\d+)_(?:mgf1_(\d+)_)?test\.json$/;
