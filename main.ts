@@ -5,17 +5,24 @@
  * @module
  */
 import { ensureAdminCredential } from "./core/bootstrap.ts";
-import { type Config, parseConfig } from "./core/config.ts";
+import { type Config, ConfigError, parseConfig } from "./core/config.ts";
+import { parsePolicy } from "./core/access/policy.ts";
+import { AuditBuffer } from "./core/audit/buffer.ts";
 import { CredentialCache } from "./core/credentials.ts";
+import { loadPrincipalsFile } from "./core/principals.ts";
+import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
 import { Kms } from "./core/kms.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./core/recipient/attestation.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
-import { openDatabase } from "./storage/client.ts";
+import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { migrate } from "./storage/migrate.ts";
 import { loadOrCreateRootKey } from "./storage/root_key.ts";
+import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
+import { AuditWorkerSink } from "./storage/audit_writer.ts";
+import { SqlitePrincipalStore } from "./storage/principal_store.ts";
 import { SqliteStore } from "./storage/sqlite_store.ts";
 import type { Hono } from "hono";
 
@@ -28,7 +35,7 @@ export interface Service {
   rsaPool: RsaKeyPairPool;
   /** Set when this start created the admin credential: print it once. */
   createdAdmin: { accessKeyId: string; secretAccessKey: string } | undefined;
-  /** Stops the RSA pool (wiping its keys) and closes the store. */
+  /** Stops the RSA pool (wiping its keys) and the crypto workers, and closes the store. */
   close(): Promise<void>;
 }
 
@@ -51,6 +58,31 @@ export function jsonLog(level: Config["logLevel"]): LogSink {
   };
 }
 
+/**
+ * Applies `KMS_PRINCIPALS_FILE`, when set, before the service answers anything.
+ * @throws {ConfigError} an unreadable or invalid file.
+ */
+async function applyPrincipalsFile(
+  path: string | undefined,
+  deps: { principals: SqlitePrincipalStore; store: SqliteStore; clock: Clock },
+): Promise<void> {
+  if (path === undefined) return;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(
+      `KMS_PRINCIPALS_FILE: cannot read ${path}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  await loadPrincipalsFile(text, {
+    principals: deps.principals,
+    credentials: deps.store,
+    clock: deps.clock,
+    validatePolicy: (document) => void parsePolicy(document, "identity"),
+  });
+}
+
 /** Opens store, root key and app for `config`. */
 export async function openService(
   config: Config,
@@ -71,6 +103,13 @@ export async function openService(
       "The root key (KMS_ROOT_KEY / KMS_ROOT_KEY_FILE) is not the one this database was written with.",
     );
   }
+  const principals = new SqlitePrincipalStore(db);
+  try {
+    await applyPrincipalsFile(config.principalsFile, { principals, store, clock });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const admin = await ensureAdminCredential(store, clock, {
     accountId: config.accountId,
     accessKeyId: config.adminAccessKeyId,
@@ -82,10 +121,46 @@ export async function openService(
     parseTrustedRoots(roots ?? AWS_NITRO_ENCLAVES_ROOT_G1_PEM),
     () => new Date(clock.now()),
   );
-  const kms = new Kms({ store, clock, region: config.region, rsaPool, recipients });
+  configureCryptoWorkers({
+    size: config.cryptoWorkers,
+    onError: (e) => log({ level: "error", message: e.message }),
+  });
+  // Buffered records of a local file are committed by a worker thread (its own connection), so
+  // their SQL and fsync never block requests; :memory: and remote databases write in-process.
+  const auditSink = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl)
+    ? new AuditWorkerSink(config.dbUrl)
+    : undefined;
+  await auditSink?.open();
+  const audit = new AuditBuffer(auditSink ?? store, {
+    onError: (error, waiting) =>
+      log({
+        level: "error",
+        message: "audit write failed; retrying",
+        waiting,
+        error: String(error),
+      }),
+  });
+  const kms = new Kms({
+    keyLastUsage: keyUsageLog(audit, new SqliteAuditStore(db)),
+    store,
+    clock,
+    region: config.region,
+    rsaPool,
+    recipients,
+    principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
+  });
   rsaPool.start();
-  const credentials = new CredentialCache(store, clock);
-  const app = createApp({ kms, credentials, log });
+  const credentials = new CredentialCache(store, clock, {
+    identities: principals,
+    onPolicyError: (principalArn, error) =>
+      log({
+        level: "error",
+        message: "stored identity policy unreadable",
+        principalArn,
+        error: String(error),
+      }),
+  });
+  const app = createApp({ kms, credentials, log, audit });
   const createdAdmin = admin?.created && admin.secretAccessKey
     ? {
       accessKeyId: admin.accessKeyId,
@@ -94,6 +169,9 @@ export async function openService(
     : undefined;
   const close = async () => {
     await rsaPool.close();
+    await closeCryptoWorkers();
+    await audit.close();
+    await auditSink?.close();
     store.close();
   };
   return { app, kms, store, rsaPool, createdAdmin, close };

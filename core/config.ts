@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { defaultPoolSize } from "./crypto/crypto_workers.ts";
 
 /** Everything the process is configured with. Secrets stay strings until used. */
 export interface Config {
@@ -27,6 +28,16 @@ export interface Config {
    * bundle, or the path of a file holding one. Unset: AWS Nitro Enclaves' root only.
    */
   attestationRoots: string | undefined;
+  /**
+   * A JSON file of principals (users, roles, account roots) with access keys and identity
+   * policies, applied idempotently at start (`KMS_PRINCIPALS_FILE`).
+   */
+  principalsFile: string | undefined;
+  /**
+   * Worker threads for slow signing work (`KMS_CRYPTO_WORKERS`; default `min(2, cores)`);
+   * 0 signs and verifies on the main thread.
+   */
+  cryptoWorkers: number;
 }
 
 /** Pool size per RSA modulus length. */
@@ -52,6 +63,20 @@ function parsePoolSize(env: Record<string, string | undefined>, spec: keyof RsaP
   const size = Number(raw);
   if (!Number.isInteger(size) || size < 0 || size > MAX_RSA_POOL_SIZE) {
     throw new ConfigError(`${name} must be an integer 0..${MAX_RSA_POOL_SIZE}, got "${raw}"`);
+  }
+  return size;
+}
+
+const MAX_CRYPTO_WORKERS = 64;
+
+function parseCryptoWorkers(env: Record<string, string | undefined>): number {
+  const raw = env.KMS_CRYPTO_WORKERS;
+  if (raw === undefined || raw === "") return defaultPoolSize();
+  const size = Number(raw);
+  if (!Number.isInteger(size) || size < 0 || size > MAX_CRYPTO_WORKERS) {
+    throw new ConfigError(
+      `KMS_CRYPTO_WORKERS must be an integer 0..${MAX_CRYPTO_WORKERS}, got "${raw}"`,
+    );
   }
   return size;
 }
@@ -109,5 +134,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       RSA_4096: parsePoolSize(env, "RSA_4096"),
     },
     attestationRoots: env.KMS_ATTESTATION_ROOTS,
+    principalsFile: env.KMS_PRINCIPALS_FILE === "" ? undefined : env.KMS_PRINCIPALS_FILE,
+    cryptoWorkers: parseCryptoWorkers(env),
   };
 }

@@ -1,11 +1,15 @@
 /**
- * Key policy documents: AWS's default policy and the well-formedness check
- * CreateKey applies until policy evaluation arrives with the access-control issue.
+ * Key policy documents: AWS's default policy and the checks CreateKey and
+ * PutKeyPolicy make before storing one.
  *
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
  * @module
  */
+import { compilePolicyDocument } from "./access/access_control.ts";
+import { MalformedPolicyDocumentException } from "./errors.ts";
 import { accountRootArn } from "./identifiers.ts";
+import type { Kms } from "./kms.ts";
+import type { Caller, KeyRecord } from "./types.ts";
 
 /** AWS's default key policy: the owning account's root may do everything. */
 export function defaultKeyPolicy(accountId: string): string {
@@ -26,13 +30,35 @@ export function defaultKeyPolicy(accountId: string): string {
   );
 }
 
-/** True when a policy document is a JSON object with a Statement (full evaluation comes with key policies). */
-export function isWellFormedPolicy(policy: string): boolean {
-  try {
-    const doc: unknown = JSON.parse(policy);
-    return typeof doc === "object" && doc !== null && !Array.isArray(doc) &&
-      "Statement" in doc;
-  } catch {
-    return false;
+/**
+ * Checks a key policy before it is stored: a document AWS accepts and, unless the caller
+ * bypasses it, one that still lets the caller change the policy later (the lockout safety check).
+ * @throws {MalformedPolicyDocumentException}
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-bypass-policy-lockout-safety-check
+ */
+export async function checkKeyPolicy(
+  kms: Pick<Kms, "access" | "principalExists">,
+  caller: Caller,
+  record: KeyRecord,
+  bypassLockoutSafetyCheck: boolean,
+): Promise<void> {
+  const policy = compilePolicyDocument(record.policy, "key");
+  for (const statement of policy.compiled.statements) {
+    for (const arn of statement.principal?.arns ?? []) {
+      if (IAM_USER_OR_ROLE.test(arn) && !await kms.principalExists(arn)) {
+        throw new MalformedPolicyDocumentException(
+          "Policy contains a statement with one or more invalid principals.",
+        );
+      }
+    }
+  }
+  if (!bypassLockoutSafetyCheck && !kms.access.policyAllows(caller, policy, record, PUT_POLICY)) {
+    throw new MalformedPolicyDocumentException(
+      "The new key policy will not allow you to update the key policy in the future.",
+    );
   }
 }
+
+const IAM_USER_OR_ROLE = /^arn:aws:iam::\d{12}:(?:user|role)\//;
+
+const PUT_POLICY = "kms:PutKeyPolicy";

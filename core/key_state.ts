@@ -13,6 +13,7 @@ import type { KeyState } from "./types.ts";
 export type KeyOperation =
   | "CancelKeyDeletion"
   | "CreateAlias"
+  | "CreateGrant"
   | "Decrypt"
   | "DeleteAlias"
   | "DeriveSharedSecret"
@@ -23,13 +24,19 @@ export type KeyOperation =
   | "GenerateDataKey"
   | "GenerateMac"
   | "GetPublicKey"
+  | "GetKeyPolicy"
   | "GenerateDataKeyPair"
   | "GenerateDataKeyPairWithoutPlaintext"
   | "GenerateDataKeyWithoutPlaintext"
   | "ListAliases"
+  | "ListGrants"
+  | "ListKeyPolicies"
   | "ListResourceTags"
+  | "PutKeyPolicy"
   | "ReEncryptFrom"
   | "ReEncryptTo"
+  | "RetireGrant"
+  | "RevokeGrant"
   | "ScheduleKeyDeletion"
   | "Sign"
   | "TagResource"
@@ -77,6 +84,7 @@ export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
     Updating: INVALID,
   },
   CreateAlias: NOT_PENDING_DELETION,
+  CreateGrant: NOT_PENDING_DELETION,
   Decrypt: CRYPTOGRAPHIC,
   DeleteAlias: ALWAYS,
   DeriveSharedSecret: CRYPTOGRAPHIC,
@@ -87,13 +95,19 @@ export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
   GenerateDataKey: CRYPTOGRAPHIC,
   GenerateMac: CRYPTOGRAPHIC,
   GetPublicKey: CRYPTOGRAPHIC,
+  GetKeyPolicy: ALWAYS,
   GenerateDataKeyPair: CRYPTOGRAPHIC,
   GenerateDataKeyPairWithoutPlaintext: CRYPTOGRAPHIC,
   GenerateDataKeyWithoutPlaintext: CRYPTOGRAPHIC,
   ListAliases: ALWAYS,
+  ListGrants: ALWAYS,
+  ListKeyPolicies: ALWAYS,
   ListResourceTags: ALWAYS,
+  PutKeyPolicy: ALWAYS,
   ReEncryptFrom: CRYPTOGRAPHIC,
   ReEncryptTo: CRYPTOGRAPHIC,
+  RetireGrant: ALWAYS,
+  RevokeGrant: ALWAYS,
   ScheduleKeyDeletion: NOT_PENDING_DELETION,
   Sign: CRYPTOGRAPHIC,
   TagResource: NOT_PENDING_DELETION,

@@ -107,6 +107,13 @@ const EXPECTED: Record<KeyOperation, Partial<Record<KeyState, string>>> = {
     Unavailable: "ok",
   },
   ListAliases: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  CreateGrant: { Enabled: "ok", Disabled: "ok", PendingDeletion: "KMSInvalidStateException" },
+  ListGrants: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  RetireGrant: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  RevokeGrant: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  GetKeyPolicy: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  ListKeyPolicies: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  PutKeyPolicy: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
   ListResourceTags: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
   DeleteAlias: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
   CancelKeyDeletion: {

@@ -16,6 +16,10 @@ import {
   isRsaSpec,
 } from "./crypto/key_pairs.ts";
 import type { RsaKeyPairPool } from "./crypto/rsa_pool.ts";
+import { AccessControl, type Allowance } from "./access/access_control.ts";
+import type { RequestConditions } from "./access/request_context.ts";
+import type { KeyUsageLog } from "./audit/ports.ts";
+import type { AuditRecord } from "./audit/record.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
@@ -42,6 +46,10 @@ export interface KmsOptions {
   rsaPool?: RsaKeyPairPool;
   /** Verifies `Recipient` attestation documents and seals responses to enclaves. */
   recipients?: RecipientSealer;
+  /** Whether an IAM user or role ARN exists (key policies may name only existing ones). */
+  principalExists?: (arn: string) => Promise<boolean>;
+  /** The audit log's view for GetKeyLastUsage. */
+  keyLastUsage?: KeyUsageLog;
 }
 
 /** Where data key pairs come from: the RSA pool when there is one, else fresh generation. */
@@ -49,12 +57,20 @@ export interface KeyPairSource {
   generate(spec: DataKeyPairSpec): Promise<GeneratedKeyPair>;
 }
 
-/** How a KeyId field may be given for an operation. */
-export interface ResolveOptions {
+/** How a KeyId field may be given for an operation, and what the request asks to do. */
+export interface ResolveOptions extends Authorization {
   /** Whether alias names and alias ARNs are accepted (AWS accepts them for crypto and DescribeKey). */
   allowAlias: boolean;
-  /** The `kms:` action, for AccessDeniedException's message. */
+}
+
+/** What a request asks to do with a key, for authorisation. */
+export interface Authorization {
+  /** The `kms:` action. */
   action: string;
+  /** The grant operation the action is, when it differs from the action's name. */
+  grantOperation?: string | undefined;
+  /** Condition values of the request (encryption context, algorithm, ...). */
+  conditions?: RequestConditions | undefined;
 }
 
 /** The KMS: ports plus caches. Operations live in core/operations/. */
@@ -72,6 +88,12 @@ export class Kms {
   readonly keyPairs: KeyPairSource;
   /** The one implementation of `Recipient`. */
   readonly recipients: RecipientSealer;
+  /** Key policies, identity policies and grants. */
+  readonly access: AccessControl;
+  /** Whether an IAM user or role ARN exists. */
+  readonly principalExists: (arn: string) => Promise<boolean>;
+  /** The audit log's view for GetKeyLastUsage; absent without an audit log. */
+  readonly keyLastUsage: KeyUsageLog | undefined;
 
   constructor(options: KmsOptions) {
     this.store = options.store;
@@ -88,6 +110,22 @@ export class Kms {
         () => new Date(this.clock.now()),
       );
     const size = options.cacheSize ?? 10_000;
+    this.principalExists = options.principalExists ?? (() => Promise.resolve(true));
+    this.keyLastUsage = options.keyLastUsage;
+    const store = this.store;
+    this.access = new AccessControl({
+      facts: {
+        listGrantsOfKey: (keyId) => store.listGrantsOfKey(keyId),
+        listTags: (keyId) => store.listTags(keyId),
+        aliasesOf: async (key) =>
+          (await store.listAliases(key.accountId, key.region, {
+            limit: 1000,
+            targetKeyId: key.keyId,
+          })).map((alias) => alias.name),
+      },
+      now: () => this.clock.now(),
+      cacheSize: size,
+    });
     this.#keys = new LruMap(size);
     this.#materials = new LruMap(size);
     this.#aliases = new LruMap(size);
@@ -110,10 +148,24 @@ export class Kms {
     return loaded;
   }
 
-  /** Writes a changed key durably, then updates memory. */
-  async saveKey(record: KeyRecord): Promise<LoadedKey> {
-    await this.store.updateKey(record);
+  /** Writes a changed key durably (with the request's audit record), then updates memory. */
+  async saveKey(caller: Caller, record: KeyRecord): Promise<LoadedKey> {
+    await this.commit(caller, (audit) => this.store.updateKey(record, audit));
     return this.#remember(record);
+  }
+
+  /**
+   * Runs a state-changing write with the request's audit record, so both commit in one
+   * transaction; afterwards the record is marked written (routes then do not buffer it).
+   */
+  async commit<T>(
+    caller: Caller,
+    write: (audit: AuditRecord | undefined) => Promise<T>,
+  ): Promise<T> {
+    const entry = caller.audit;
+    const result = await write(entry?.record());
+    entry?.markWritten();
+    return result;
   }
 
   /** Records a newly created key in memory (after the store committed it). */
@@ -129,6 +181,9 @@ export class Kms {
     this.#materials.delete(keyId);
     this.#prepared.delete(keyId);
     this.#aliases.clear();
+    this.access.forgetGrants(keyId);
+    this.access.forgetTags(keyId);
+    this.access.forgetAliases();
   }
 
   /** Deletes every key whose deletion date has passed; returns how many. */
@@ -191,17 +246,52 @@ export class Kms {
   /** Forgets a cached alias after it changed. */
   forgetAlias(accountId: string, aliasName: string): void {
     this.#aliases.delete(`${accountId}/${aliasName}`);
+    this.access.forgetAliases();
   }
 
   /**
-   * Finds the key a KeyId field names, as AWS resolves it for `caller`.
-   * @throws {NotFoundException} unknown key or alias, or an alias where only keys are accepted.
-   * @throws {AccessDeniedException} a key of another account.
+   * Finds the key a KeyId field names, as AWS resolves it for `caller`, and authorises the
+   * request on it. Bare key ids and alias names are looked up in the caller's account; key
+   * ARNs and alias ARNs may name another account's key, which its key policy must then allow.
+   * @throws {NotFoundException} unknown key or alias of the caller's account, or an alias
+   *   where only keys are accepted.
+   * @throws {AccessDeniedException} not allowed, or an unknown key of another account (the
+   *   same answer, so another account learns nothing of which keys exist).
    */
   async resolveKey(
     caller: Caller,
     keyIdInput: string,
     options: ResolveOptions,
+  ): Promise<LoadedKey> {
+    return (await this.resolveAndAuthorize(caller, keyIdInput, options)).key;
+  }
+
+  /** `resolveKey`, also answering how the request was allowed (by policy or by which grants). */
+  async resolveAndAuthorize(
+    caller: Caller,
+    keyIdInput: string,
+    options: ResolveOptions,
+  ): Promise<{ key: LoadedKey; allowance: Allowance }> {
+    const key = await this.findNamedKey(caller, keyIdInput, options);
+    const id = parseKeyIdentifier(keyIdInput);
+    const requestAlias = id.kind === "aliasName" || id.kind === "aliasArn"
+      ? id.aliasName
+      : undefined;
+    const allowance = await this.authorize(caller, key, {
+      ...options,
+      conditions: { requestAlias, ...options.conditions },
+    });
+    return { key, allowance };
+  }
+
+  /**
+   * Finds the key a KeyId field names without authorising (the caller authorises).
+   * @throws {NotFoundException} @throws {AccessDeniedException}
+   */
+  async findNamedKey(
+    caller: Caller,
+    keyIdInput: string,
+    options: { allowAlias: boolean; action: string },
   ): Promise<LoadedKey> {
     const id = parseKeyIdentifier(keyIdInput);
     if ((id.kind === "aliasName" || id.kind === "aliasArn") && !options.allowAlias) {
@@ -211,12 +301,19 @@ export class Kms {
       ? id.accountId
       : caller.accountId;
     const region = id.kind === "keyArn" || id.kind === "aliasArn" ? id.region : this.region;
-    if (accountId !== caller.accountId) throw accessDenied(caller, options.action, keyIdInput);
-    if (region !== this.region) throw notFound(keyIdInput);
+    const foreign = accountId !== caller.accountId;
+    if (foreign && !CROSS_ACCOUNT_ACTIONS.has(options.action)) {
+      throw accessDenied(caller, options.action, keyIdInput);
+    }
+    if (region !== this.region) {
+      if (foreign) throw accessDenied(caller, options.action, keyIdInput);
+      throw notFound(keyIdInput);
+    }
     let keyId: string;
     if (id.kind === "aliasName" || id.kind === "aliasArn") {
       const target = await this.aliasTarget(accountId, id.aliasName);
       if (target === null) {
+        if (foreign) throw accessDenied(caller, options.action, keyIdInput);
         throw new NotFoundException(
           `Alias ${aliasArn(region, accountId, id.aliasName)} is not found.`,
         );
@@ -227,17 +324,52 @@ export class Kms {
     }
     const key = await this.findKey(keyId);
     if (key === null || key.record.accountId !== accountId) {
+      if (foreign) throw accessDenied(caller, options.action, keyArn(region, accountId, keyId));
       throw notFound(keyArn(region, accountId, keyId));
     }
     return key;
   }
 
   /**
-   * Checks that a key found by id (as in a ciphertext) belongs to the caller's account.
-   * @throws {AccessDeniedException} a key of another account.
+   * Authorises a request on a key found by other means (a ciphertext's key id) and records
+   * the decision in the request's audit entry.
+   * @throws {AccessDeniedException} @throws {InvalidGrantTokenException}
    */
-  assertOwnedBy(caller: Caller, key: LoadedKey, action: string): void {
-    if (key.record.accountId !== caller.accountId) throw accessDenied(caller, action, key.arn);
+  async authorize(caller: Caller, key: LoadedKey, request: Authorization): Promise<Allowance> {
+    caller.audit?.addResource(key.arn);
+    try {
+      const allowance = await this.access.authorizeKey(caller, {
+        key: key.record,
+        arn: key.arn,
+        action: request.action,
+        grantOperation: request.grantOperation,
+        conditions: request.conditions ?? {},
+      });
+      caller.audit?.setDecision("Allow");
+      return allowance;
+    } catch (error) {
+      if (error instanceof AccessDeniedException) caller.audit?.setDecision("Deny");
+      throw error;
+    }
+  }
+
+  /**
+   * Authorises an account-level action (CreateKey, ListKeys, ListAliases, GenerateRandom, ...).
+   * @throws {AccessDeniedException}
+   */
+  authorizeAccount(
+    caller: Caller,
+    action: string,
+    conditions: RequestConditions = {},
+    resource = "*",
+  ): void {
+    try {
+      this.access.authorizeAccount(caller, action, conditions, resource);
+      caller.audit?.setDecision("Allow");
+    } catch (error) {
+      if (error instanceof AccessDeniedException) caller.audit?.setDecision("Deny");
+      throw error;
+    }
   }
 
   #remember(record: KeyRecord): LoadedKey {
@@ -246,6 +378,32 @@ export class Kms {
     return loaded;
   }
 }
+
+/**
+ * Actions AWS allows on another account's key ("Cross-account use: Yes" in the API reference);
+ * every other action on a foreign key ARN is AccessDeniedException, whatever its key policy says.
+ */
+const CROSS_ACCOUNT_ACTIONS: ReadonlySet<string> = new Set([
+  "kms:CreateGrant",
+  "kms:Decrypt",
+  "kms:DeriveSharedSecret",
+  "kms:DescribeKey",
+  "kms:Encrypt",
+  "kms:GenerateDataKey",
+  "kms:GenerateDataKeyPair",
+  "kms:GenerateDataKeyPairWithoutPlaintext",
+  "kms:GenerateDataKeyWithoutPlaintext",
+  "kms:GenerateMac",
+  "kms:GetPublicKey",
+  "kms:ListGrants",
+  "kms:ReEncryptFrom",
+  "kms:ReEncryptTo",
+  "kms:RetireGrant",
+  "kms:RevokeGrant",
+  "kms:Sign",
+  "kms:Verify",
+  "kms:VerifyMac",
+]);
 
 function notFound(what: string): NotFoundException {
   return new NotFoundException(`Key '${what}' does not exist`);

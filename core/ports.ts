@@ -5,6 +5,9 @@
  *
  * @module
  */
+import type { GrantRecord } from "./access/grants.ts";
+import type { AuditSink } from "./audit/ports.ts";
+import type { AuditRecord } from "./audit/record.ts";
 import type { AliasRecord, Credential, KeyMaterial, KeyRecord, Tag } from "./types.ts";
 
 /** Paging request: at most `limit` rows strictly after `after` (exclusive), in stable order. */
@@ -15,13 +18,18 @@ export interface Page {
 
 /** Keys, their versioned material and their tags. */
 export interface KeyStore {
-  /** Inserts key, first material version and tags in one transaction. */
-  createKey(key: KeyRecord, material: KeyMaterial, tags: readonly Tag[]): Promise<void>;
+  /** Inserts key, first material version and tags in one transaction (with the request's audit record). */
+  createKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    tags: readonly Tag[],
+    audit?: AuditRecord,
+  ): Promise<void>;
   getKey(keyId: string): Promise<KeyRecord | null>;
   /** Keys of an account ordered by keyId. */
   listKeys(accountId: string, page: Page): Promise<KeyRecord[]>;
   /** Writes the mutable fields of `key` (description, state, deletion date, window, policy, current version). */
-  updateKey(key: KeyRecord): Promise<void>;
+  updateKey(key: KeyRecord, audit?: AuditRecord): Promise<void>;
   getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;
   /** Deletes a key with its material, aliases and tags in one transaction. */
   deleteKey(keyId: string): Promise<void>;
@@ -32,8 +40,8 @@ export interface KeyStore {
 /** Tags of keys. */
 export interface TagStore {
   /** Adds or overwrites tags of a key in one transaction. */
-  putTags(keyId: string, tags: readonly Tag[]): Promise<void>;
-  removeTags(keyId: string, tagKeys: readonly string[]): Promise<void>;
+  putTags(keyId: string, tags: readonly Tag[], audit?: AuditRecord): Promise<void>;
+  removeTags(keyId: string, tagKeys: readonly string[], audit?: AuditRecord): Promise<void>;
   /** Tags ordered by TagKey. */
   listTags(keyId: string): Promise<Tag[]>;
 }
@@ -41,10 +49,10 @@ export interface TagStore {
 /** Aliases, unique per account and region. */
 export interface AliasStore {
   /** Inserts an alias; resolves false when the name is already taken. */
-  createAlias(alias: AliasRecord): Promise<boolean>;
+  createAlias(alias: AliasRecord, audit?: AuditRecord): Promise<boolean>;
   getAlias(accountId: string, region: string, name: string): Promise<AliasRecord | null>;
-  updateAlias(alias: AliasRecord): Promise<void>;
-  deleteAlias(accountId: string, region: string, name: string): Promise<void>;
+  updateAlias(alias: AliasRecord, audit?: AuditRecord): Promise<void>;
+  deleteAlias(accountId: string, region: string, name: string, audit?: AuditRecord): Promise<void>;
   /** Aliases of an account and region ordered by name, optionally of one key. */
   listAliases(
     accountId: string,
@@ -65,8 +73,25 @@ export interface CredentialStore {
   countCredentials(): Promise<number>;
 }
 
-/** The whole store. */
-export interface Store extends KeyStore, TagStore, AliasStore, CredentialStore {
+/** Grants on keys. */
+export interface GrantStore {
+  /**
+   * Inserts a grant; with a Name, an existing grant of the key with the same name and
+   * parameters wins (atomically, also under concurrent calls). Resolves the grant in effect.
+   */
+  createGrant(grant: GrantRecord, audit?: AuditRecord): Promise<GrantRecord>;
+  getGrant(grantId: string): Promise<GrantRecord | null>;
+  /** Grants of a key ordered by grant id. */
+  listGrantsOfKey(keyId: string): Promise<GrantRecord[]>;
+  /** Grants whose retiring principal is `principal`, ordered by grant id, after `page.after`. */
+  listRetirableGrants(principal: string, page: Page): Promise<GrantRecord[]>;
+  /** Deletes a grant; resolves whether it existed. */
+  deleteGrant(grantId: string, audit?: AuditRecord): Promise<boolean>;
+}
+
+/** The whole store; also where the audit buffer writes. */
+export interface Store
+  extends KeyStore, TagStore, AliasStore, CredentialStore, GrantStore, AuditSink {
   close(): void;
 }
 

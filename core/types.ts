@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { PolicyDocument } from "./access/access_control.ts";
+import type { AuditEntry } from "./audit/entry.ts";
 import type { SecretBytes } from "./secret.ts";
 
 /** AWS key states. @see https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html */
@@ -98,11 +100,22 @@ export interface Credential {
   createdAt: number;
 }
 
-/** Who is calling, as established by SigV4. */
+/** Who is calling, as established by SigV4, with the request facts policies and the audit log read. */
 export interface Caller {
   accessKeyId: string;
   accountId: string;
   principalArn: string;
   /** Region of the request's credential scope. */
   region: string;
+  /** The caller's identity (IAM) policies; none for a principal without any. */
+  identityPolicies?: readonly PolicyDocument[];
+  /** Source address of the request (`aws:SourceIp`). */
+  sourceIp?: string | undefined;
+  /** Whether the request came over TLS (`aws:SecureTransport`). */
+  secureTransport?: boolean;
+  userAgent?: string | undefined;
+  /** The request's GrantTokens. */
+  grantTokens?: readonly string[];
+  /** The audit record of this request, filled in as it is decided. */
+  audit?: AuditEntry;
 }

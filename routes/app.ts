@@ -6,6 +6,8 @@
  * @module
  */
 import { Hono } from "hono";
+import type { AuditBuffer } from "../core/audit/buffer.ts";
+import { AuditEntry } from "../core/audit/entry.ts";
 import type { CredentialCache } from "../core/credentials.ts";
 import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
@@ -30,19 +32,35 @@ export interface AppDeps {
   kms: Kms;
   credentials: CredentialCache;
   log: LogSink;
+  /** Where the audit records of requests that changed nothing go (group-committed). */
+  audit: Pick<AuditBuffer, "push">;
 }
 
 const REQUIRED_SIGNED_HEADERS = ["host", "x-amz-target", "content-type"] as const;
+
+/** Where a request came from, as the server saw it. */
+export interface Origin {
+  /** The peer's IP address (`aws:SourceIp`); undefined when unknown (in-process calls). */
+  sourceIp: string | undefined;
+}
+
+/** The peer address Deno.serve hands Hono as `env` (ServeHandlerInfo), if any. */
+export function originOf(env: unknown): Origin {
+  const addr = (env as { remoteAddr?: { hostname?: unknown } } | undefined)?.remoteAddr;
+  return { sourceIp: typeof addr?.hostname === "string" ? addr.hostname : undefined };
+}
 
 /** Answers one AWS JSON 1.1 request. */
 async function handleKmsRequest(
   deps: AppDeps,
   request: Request,
-  requestId: string,
+  origin: Origin,
+  entry: AuditEntry,
 ): Promise<Response> {
   const body = await readBody(request);
   assertAmzJson(request.headers.get("content-type"));
   const name = operationName(request.headers.get("x-amz-target"));
+  entry.setOperation(name);
   const op = OPERATIONS.get(name);
   if (op === undefined) throw new UnknownOperationException(`Unknown operation ${name}.`);
   const json = parseJsonObject(body);
@@ -56,13 +74,32 @@ async function handleKmsRequest(
       lookupCredential: (id) => deps.credentials.get(id),
     },
   );
+  entry.setPrincipal({
+    arn: caller.principalArn,
+    accountId: caller.accountId,
+    accessKeyId: caller.accessKeyId,
+  });
+  caller.audit = entry;
+  const credential = await deps.credentials.get(caller.accessKeyId);
+  caller.identityPolicies = credential?.identityPolicies ?? [];
+  caller.sourceIp = origin.sourceIp;
+  caller.secureTransport = new URL(request.url).protocol === "https:";
+  caller.userAgent = request.headers.get("user-agent") ?? undefined;
   const parsed = op.schema.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, json);
+  caller.grantTokens = grantTokensOf(parsed.data);
+  entry.setRequestParameters(name, parsed.data);
   const result = await op.handler(deps.kms, caller, parsed.data);
+  entry.succeeded(result);
   return new Response(JSON.stringify(toWire(result)), {
     status: 200,
-    headers: { "content-type": AMZ_JSON, "x-amzn-requestid": requestId },
+    headers: { "content-type": AMZ_JSON, "x-amzn-requestid": entry.requestId },
   });
+}
+
+function grantTokensOf(input: unknown): readonly string[] {
+  const tokens = (input as { GrantTokens?: unknown }).GrantTokens;
+  return Array.isArray(tokens) ? tokens as string[] : [];
 }
 
 /** Builds the HTTP app. */
@@ -80,11 +117,27 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post("/", async (c) => {
     const requestId = crypto.randomUUID();
+    const origin = originOf(c.env);
+    const entry = new AuditEntry({
+      time: Date.now(),
+      requestId,
+      operation: "",
+      principal: null,
+      sourceIp: origin.sourceIp ?? null,
+      userAgent: c.req.header("user-agent") ?? null,
+      region: deps.kms.region,
+    });
+    let response: Response;
     try {
-      return await handleKmsRequest(deps, c.req.raw, requestId);
+      response = await handleKmsRequest(deps, c.req.raw, origin, entry);
     } catch (error) {
-      return errorResponse(errorReply(error, logInternal(requestId)), requestId);
+      const reply = errorReply(error, logInternal(requestId));
+      entry.failed(reply.name, reply.message);
+      response = errorResponse(reply, requestId);
     }
+    // Every request is recorded once: with its state change, or here through the buffer.
+    if (!entry.written) await deps.audit.push(entry.record());
+    return response;
   });
 
   app.get("/health", (c) => {

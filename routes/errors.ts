@@ -20,6 +20,8 @@ const STATUS: Partial<Record<KmsErrorName, number>> = {
 export interface ErrorReply {
   status: number;
   name: KmsErrorName;
+  /** The message the client sees (also what the audit log records). */
+  message: string;
   body: string;
 }
 
@@ -30,19 +32,14 @@ export function errorReply(error: unknown, log: (error: unknown) => void): Error
     return {
       status,
       name: error.name,
+      message: error.message,
       body: JSON.stringify({ __type: error.name, message: error.message }),
     };
   }
   log(error);
   const name = "KMSInternalException";
-  return {
-    status: 500,
-    name,
-    body: JSON.stringify({
-      __type: name,
-      message: "An internal error occurred. Retry the request.",
-    }),
-  };
+  const message = "An internal error occurred. Retry the request.";
+  return { status: 500, name, message, body: JSON.stringify({ __type: name, message }) };
 }
 
 /** Builds the Response for an error reply. */

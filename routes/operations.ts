@@ -8,7 +8,10 @@ import { ALIAS_OPERATIONS } from "./aliases.ts";
 import { ASYMMETRIC_OPERATIONS } from "./asymmetric.ts";
 import { CRYPTO_OPERATIONS } from "./crypto.ts";
 import { DATA_KEY_PAIR_OPERATIONS } from "./data_key_pairs.ts";
+import { GRANT_OPERATIONS_TABLE } from "./grants.ts";
 import { KEY_AGREEMENT_OPERATIONS } from "./key_agreement.ts";
+import { KEY_LAST_USAGE_OPERATIONS } from "./key_last_usage.ts";
+import { KEY_POLICY_OPERATIONS } from "./key_policies.ts";
 import { KEY_OPERATIONS } from "./keys.ts";
 import { MAC_OPERATIONS } from "./mac.ts";
 import type { Operation } from "./operation.ts";
@@ -25,5 +28,8 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
     ...KEY_AGREEMENT_OPERATIONS,
     ...ALIAS_OPERATIONS,
     ...TAG_OPERATIONS,
+    ...KEY_POLICY_OPERATIONS,
+    ...GRANT_OPERATIONS_TABLE,
+    ...KEY_LAST_USAGE_OPERATIONS,
   }),
 );

@@ -6,6 +6,9 @@
  * @module
  */
 import initial from "../migrations/0001_initial.sql" with { type: "text" };
+import principals from "../migrations/0002_principals.sql" with { type: "text" };
+import audit from "../migrations/0003_audit.sql" with { type: "text" };
+import grants from "../migrations/0004_grants.sql" with { type: "text" };
 
 /** One numbered migration: `migrations/<version>_<name>.sql`. */
 export interface Migration {
@@ -17,4 +20,7 @@ export interface Migration {
 /** Every migration, in the order they apply. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", sql: initial },
+  { version: 2, name: "principals", sql: principals },
+  { version: 3, name: "audit", sql: audit },
+  { version: 4, name: "grants", sql: grants },
 ];

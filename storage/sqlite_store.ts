@@ -7,6 +7,13 @@
  * @module
  */
 import type { Client, InStatement, Row, Value } from "@libsql/client";
+import {
+  canonicalJson,
+  type GrantConstraints,
+  type GrantOperation,
+  type GrantRecord,
+} from "../core/access/grants.ts";
+import type { AuditRecord } from "../core/audit/record.ts";
 import { keyArn } from "../core/identifiers.ts";
 import type { Page, Store } from "../core/ports.ts";
 import { SecretBytes } from "../core/secret.ts";
@@ -26,6 +33,9 @@ import { WriteQueue } from "./write_queue.ts";
 
 const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_spec, key_usage, " +
   "origin, state, deletion_date, pending_window_in_days, policy, current_material_version";
+const GRANT_COLUMNS = "grant_id, key_id, name, grantee_principal, grantee_service_principal, " +
+  "retiring_principal, retiring_service_principal, issuing_account, operations, constraints, " +
+  "created_at";
 const ALIAS_COLUMNS = "account_id, region, name, target_key_id, created_at, updated_at";
 
 /** Store backed by a libSQL client; closing the store closes the client. */
@@ -41,7 +51,12 @@ export class SqliteStore implements Store {
   }
 
   /** Inserts key, first material version and tags in one transaction. */
-  async createKey(key: KeyRecord, material: KeyMaterial, tags: readonly Tag[]): Promise<void> {
+  async createKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    tags: readonly Tag[],
+    audit?: AuditRecord,
+  ): Promise<void> {
     if (material.keyId !== key.keyId) throw new Error("material belongs to another key");
     const wrapped = await this.#rootKey.wrap(
       material.material.expose(),
@@ -55,7 +70,7 @@ export class SqliteStore implements Store {
         args: [key.keyId, material.version, material.keyMaterialId, wrapped, material.createdAt],
       },
       ...tags.map((tag) => upsertTag(key.keyId, tag)),
-    ]);
+    ], auditRows(audit));
   }
 
   /** The key with this id, or null. */
@@ -79,7 +94,7 @@ export class SqliteStore implements Store {
   }
 
   /** Writes the mutable fields of `key`. */
-  async updateKey(key: KeyRecord): Promise<void> {
+  async updateKey(key: KeyRecord, audit?: AuditRecord): Promise<void> {
     await this.#writes.submit([{
       sql: "UPDATE keys SET description = ?, state = ?, deletion_date = ?, " +
         "pending_window_in_days = ?, policy = ?, current_material_version = ? WHERE key_id = ?",
@@ -92,7 +107,7 @@ export class SqliteStore implements Store {
         key.currentMaterialVersion,
         key.keyId,
       ],
-    }]);
+    }], auditRows(audit));
   }
 
   /** One material version, unwrapped, or null. */
@@ -124,6 +139,7 @@ export class SqliteStore implements Store {
     await this.#writes.submit([
       { sql: "DELETE FROM aliases WHERE target_key_id = ?", args: [keyId] },
       { sql: "DELETE FROM tags WHERE key_id = ?", args: [keyId] },
+      { sql: "DELETE FROM grants WHERE key_id = ?", args: [keyId] },
       { sql: "DELETE FROM key_material WHERE key_id = ?", args: [keyId] },
       { sql: "DELETE FROM keys WHERE key_id = ?", args: [keyId] },
     ]);
@@ -140,16 +156,23 @@ export class SqliteStore implements Store {
   }
 
   /** Adds or overwrites tags of a key in one transaction. */
-  async putTags(keyId: string, tags: readonly Tag[]): Promise<void> {
-    await this.#writes.submit(tags.map((tag) => upsertTag(keyId, tag)));
+  async putTags(keyId: string, tags: readonly Tag[], audit?: AuditRecord): Promise<void> {
+    await this.#writes.submit(tags.map((tag) => upsertTag(keyId, tag)), auditRows(audit));
   }
 
   /** Removes tags of a key in one transaction; absent ones are ignored. */
-  async removeTags(keyId: string, tagKeys: readonly string[]): Promise<void> {
-    await this.#writes.submit(tagKeys.map((tagKey) => ({
-      sql: "DELETE FROM tags WHERE key_id = ? AND tag_key = ?",
-      args: [keyId, tagKey],
-    })));
+  async removeTags(
+    keyId: string,
+    tagKeys: readonly string[],
+    audit?: AuditRecord,
+  ): Promise<void> {
+    await this.#writes.submit(
+      tagKeys.map((tagKey) => ({
+        sql: "DELETE FROM tags WHERE key_id = ? AND tag_key = ?",
+        args: [keyId, tagKey],
+      })),
+      auditRows(audit),
+    );
   }
 
   /** Tags of a key ordered by TagKey. */
@@ -165,19 +188,25 @@ export class SqliteStore implements Store {
   }
 
   /** Inserts an alias; resolves false when the name is already taken. */
-  async createAlias(alias: AliasRecord): Promise<boolean> {
-    const [result] = await this.#writes.submit([{
-      sql: `INSERT OR IGNORE INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
-      args: [
-        alias.accountId,
-        alias.region,
-        alias.name,
-        alias.targetKeyId,
-        alias.createdAt,
-        alias.updatedAt,
-      ],
-    }]);
-    return result !== undefined && result.rowsAffected === 1;
+  async createAlias(alias: AliasRecord, audit?: AuditRecord): Promise<boolean> {
+    // A plain INSERT: a taken name fails the whole write, so its audit record never commits.
+    try {
+      await this.#writes.submit([{
+        sql: `INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+        args: [
+          alias.accountId,
+          alias.region,
+          alias.name,
+          alias.targetKeyId,
+          alias.createdAt,
+          alias.updatedAt,
+        ],
+      }], auditRows(audit));
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
   }
 
   /** The alias, or null. */
@@ -191,20 +220,25 @@ export class SqliteStore implements Store {
   }
 
   /** Points an alias at `alias.targetKeyId` and sets its update time. */
-  async updateAlias(alias: AliasRecord): Promise<void> {
+  async updateAlias(alias: AliasRecord, audit?: AuditRecord): Promise<void> {
     await this.#writes.submit([{
       sql: "UPDATE aliases SET target_key_id = ?, updated_at = ? " +
         "WHERE account_id = ? AND region = ? AND name = ?",
       args: [alias.targetKeyId, alias.updatedAt, alias.accountId, alias.region, alias.name],
-    }]);
+    }], auditRows(audit));
   }
 
   /** Deletes an alias; an absent one is ignored. */
-  async deleteAlias(accountId: string, region: string, name: string): Promise<void> {
+  async deleteAlias(
+    accountId: string,
+    region: string,
+    name: string,
+    audit?: AuditRecord,
+  ): Promise<void> {
     await this.#writes.submit([{
       sql: "DELETE FROM aliases WHERE account_id = ? AND region = ? AND name = ?",
       args: [accountId, region, name],
-    }]);
+    }], auditRows(audit));
   }
 
   /** Aliases of an account and region ordered by name, optionally of one key. */
@@ -320,10 +354,95 @@ export class SqliteStore implements Store {
     return row === undefined ? 0 : int(row, "n");
   }
 
+  /** Inserts a grant unless one with the same key, Name and parameters exists; resolves the grant in effect. */
+  async createGrant(grant: GrantRecord, audit?: AuditRecord): Promise<GrantRecord> {
+    const params = grantParams(grant);
+    await this.#writes.submit([{
+      sql: `INSERT OR IGNORE INTO grants (${GRANT_COLUMNS}, params) ` +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      args: [
+        grant.grantId,
+        grant.keyId,
+        grant.name,
+        grant.granteePrincipal,
+        grant.granteeServicePrincipal,
+        grant.retiringPrincipal,
+        grant.retiringServicePrincipal,
+        grant.issuingAccount,
+        JSON.stringify(grant.operations),
+        grant.constraints === null ? null : JSON.stringify(grant.constraints),
+        grant.createdAt,
+        params,
+      ],
+    }], auditRows(audit));
+    if (grant.name === null) return grant;
+    const result = await this.#db.execute({
+      sql: `SELECT ${GRANT_COLUMNS} FROM grants WHERE key_id = ? AND name = ? AND params = ?`,
+      args: [grant.keyId, grant.name, params],
+    });
+    const row = result.rows[0];
+    if (row === undefined) throw new Error("grant missing after insert");
+    return grantFromRow(row);
+  }
+
+  /** A grant by id, or null. */
+  async getGrant(grantId: string): Promise<GrantRecord | null> {
+    const result = await this.#db.execute({
+      sql: `SELECT ${GRANT_COLUMNS} FROM grants WHERE grant_id = ?`,
+      args: [grantId],
+    });
+    const row = result.rows[0];
+    return row === undefined ? null : grantFromRow(row);
+  }
+
+  /** Grants of a key ordered by grant id. */
+  async listGrantsOfKey(keyId: string): Promise<GrantRecord[]> {
+    const result = await this.#db.execute({
+      sql: `SELECT ${GRANT_COLUMNS} FROM grants WHERE key_id = ? ORDER BY grant_id`,
+      args: [keyId],
+    });
+    return result.rows.map(grantFromRow);
+  }
+
+  /** Grants a principal may retire, ordered by grant id. */
+  async listRetirableGrants(principal: string, page: Page): Promise<GrantRecord[]> {
+    const result = await this.#db.execute({
+      sql: `SELECT ${GRANT_COLUMNS} FROM grants WHERE retiring_principal = ? AND grant_id > ? ` +
+        "ORDER BY grant_id LIMIT ?",
+      args: [principal, page.after ?? "", page.limit],
+    });
+    return result.rows.map(grantFromRow);
+  }
+
+  /** Deletes a grant; resolves whether it existed. */
+  async deleteGrant(grantId: string, audit?: AuditRecord): Promise<boolean> {
+    const [result] = await this.#writes.submit([{
+      sql: "DELETE FROM grants WHERE grant_id = ?",
+      args: [grantId],
+    }], auditRows(audit));
+    return result !== undefined && result.rowsAffected === 1;
+  }
+
+  /** Appends audit records (of calls that changed nothing), hash-chained, in one transaction. */
+  async appendAudit(records: readonly AuditRecord[]): Promise<void> {
+    await this.#writes.appendAudit(records);
+  }
+
   /** Closes the client; writes still queued fail. */
   close(): void {
     this.#db.close();
   }
+}
+
+/** Whether a failed write broke a UNIQUE or PRIMARY KEY constraint. */
+function isUniqueViolation(error: unknown): boolean {
+  const text = `${(error as { code?: unknown })?.code ?? ""} ${String(error)}`;
+  return /SQLITE_CONSTRAINT_(PRIMARYKEY|UNIQUE)|UNIQUE constraint failed/.test(text);
+}
+
+/** The audit rows committed with a change: the request's own record, when there is one. */
+function auditRows(audit: AuditRecord | undefined): readonly AuditRecord[] | undefined {
+  return audit === undefined ? undefined : [audit];
 }
 
 function insertKey(key: KeyRecord): InStatement {
@@ -371,6 +490,39 @@ function keyFromRow(row: Row): KeyRecord {
     policy: text(row, "policy"),
     currentMaterialVersion: int(row, "current_material_version"),
   };
+}
+
+/** The parameters that make a named CreateGrant idempotent, canonically. */
+function grantParams(grant: GrantRecord): string {
+  return canonicalJson({
+    granteePrincipal: grant.granteePrincipal,
+    granteeServicePrincipal: grant.granteeServicePrincipal,
+    retiringPrincipal: grant.retiringPrincipal,
+    retiringServicePrincipal: grant.retiringServicePrincipal,
+    operations: [...grant.operations].sort(),
+    constraints: grant.constraints,
+  });
+}
+
+function grantFromRow(row: Row): GrantRecord {
+  const constraints = textOrNull(row, "constraints");
+  return {
+    grantId: text(row, "grant_id"),
+    keyId: text(row, "key_id"),
+    name: textOrNull(row, "name"),
+    granteePrincipal: textOrNull(row, "grantee_principal"),
+    granteeServicePrincipal: textOrNull(row, "grantee_service_principal"),
+    retiringPrincipal: textOrNull(row, "retiring_principal"),
+    retiringServicePrincipal: textOrNull(row, "retiring_service_principal"),
+    issuingAccount: text(row, "issuing_account"),
+    operations: JSON.parse(text(row, "operations")) as GrantOperation[],
+    constraints: constraints === null ? null : JSON.parse(constraints) as GrantConstraints,
+    createdAt: int(row, "created_at"),
+  };
+}
+
+function textOrNull(row: Row, name: string): string | null {
+  return column(row, name) === null ? null : text(row, name);
 }
 
 function aliasFromRow(row: Row): AliasRecord {

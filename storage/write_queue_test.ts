@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import type { InStatement, ResultSet } from "@libsql/client";
+import type { InStatement, InValue, ResultSet } from "@libsql/client";
+import { chainHash, type ChainHead, EMPTY_CHAIN } from "../core/audit/chain.ts";
+import { AuditEntry } from "../core/audit/entry.ts";
+import type { AuditRecord } from "../core/audit/record.ts";
+import { SqliteAuditStore } from "./audit_store.ts";
+import { openDatabase } from "./client.ts";
+import { migrate } from "./migrate.ts";
 import { type BatchClient, WriteQueue } from "./write_queue.ts";
 
 /** A fake client: each statement's result carries its SQL in `columns`; "FAIL" throws. */
@@ -54,4 +60,193 @@ Deno.test("WriteQueue keeps committing writes that arrive while it commits", asy
   assert.deepEqual(db.batches, [["a"], ["b", "c"]]);
   assert.deepEqual(await queue.submit([]), []);
   assert.equal(db.batches.length, 2);
+});
+
+// --- audit records ---------------------------------------------------------
+
+const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+function auditRecord(requestId: string, operation = "CreateAlias"): AuditRecord {
+  const entry = new AuditEntry({
+    time: 1_700_000_000_000,
+    requestId,
+    operation,
+    principal: {
+      arn: "arn:aws:iam::111122223333:root",
+      accountId: "111122223333",
+      accessKeyId: "A",
+    },
+    sourceIp: "127.0.0.1",
+    userAgent: null,
+    region: "us-east-1",
+  });
+  entry.addResource(KEY);
+  entry.setDecision("Allow");
+  return entry.record();
+}
+
+interface AuditRow {
+  chain: number;
+  seq: number;
+  requestId: string;
+  prevHash: Uint8Array;
+  hash: Uint8Array;
+  json: string;
+}
+
+/** A fake client that also decodes the audit INSERTs it commits. */
+function auditClient(): BatchClient & { batches: string[][]; committed: AuditRow[] } {
+  const batches: string[][] = [];
+  const committed: AuditRow[] = [];
+  return {
+    batches,
+    committed,
+    batch(stmts: InStatement[]): Promise<ResultSet[]> {
+      const sqls = stmts.map((s) => (typeof s === "string" ? s : s.sql));
+      batches.push(
+        sqls.map((sql) =>
+          sql.startsWith("INSERT INTO audit_log")
+            ? "AUDIT"
+            : sql.startsWith("INSERT INTO audit_key_usage")
+            ? "USAGE"
+            : sql
+        ),
+      );
+      if (sqls.includes("FAIL")) return Promise.reject(new Error("statement failed"));
+      for (const stmt of stmts) {
+        if (typeof stmt === "string" || !stmt.sql.startsWith("INSERT INTO audit_log")) continue;
+        const args = stmt.args as InValue[];
+        for (let i = 0; i < args.length; i += 6) {
+          const json = args[i + 3] as string;
+          committed.push({
+            chain: args[i] as number,
+            seq: args[i + 1] as number,
+            requestId: JSON.parse(json).requestID,
+            prevHash: args[i + 4] as Uint8Array,
+            hash: args[i + 5] as Uint8Array,
+            json,
+          });
+        }
+      }
+      return Promise.resolve(sqls.map((sql) => ({ columns: [sql] }) as unknown as ResultSet));
+    },
+  };
+}
+
+function assertChained(rows: AuditRow[], from: ChainHead = EMPTY_CHAIN): void {
+  let head = from;
+  for (const row of rows) {
+    assert.equal(row.seq, head.seq + 1);
+    assert.deepEqual(row.prevHash, head.hash);
+    assert.deepEqual(row.hash, chainHash(head.hash, row.seq, row.json));
+    head = { seq: row.seq, hash: row.hash };
+  }
+}
+
+Deno.test("WriteQueue chains audit records in submission order in the same batch", async () => {
+  const db = auditClient();
+  const loads: number[] = [];
+  const queue = new WriteQueue(db, {
+    auditHead: (chain) => {
+      loads.push(chain);
+      return Promise.resolve(EMPTY_CHAIN);
+    },
+  });
+  const results = await Promise.all([
+    queue.submit(["a"], [auditRecord("r1")]),
+    queue.submit(["b1", "b2"], [auditRecord("r2"), auditRecord("r3")]),
+    queue.submit(["c"]),
+    queue.appendAudit([auditRecord("r4", "Encrypt")]),
+  ]);
+  // State changes and their records in chain 0, the buffer's records in chain 1: one batch.
+  assert.deepEqual(db.batches, [["a", "b1", "b2", "c", "AUDIT", "AUDIT", "USAGE"]]);
+  assert.deepEqual(results.map((r) => r?.map((s) => s.columns[0])), [
+    ["a"],
+    ["b1", "b2"],
+    ["c"],
+    undefined,
+  ]);
+  assert.deepEqual(db.committed.map((r) => [r.chain, r.seq, r.requestId]), [
+    [0, 1, "r1"],
+    [0, 2, "r2"],
+    [0, 3, "r3"],
+    [1, 1, "r4"],
+  ]);
+  await queue.appendAudit([auditRecord("r5", "Encrypt")]);
+  await queue.submit(["d"], [auditRecord("r6")]);
+  const chain = (n: number) => db.committed.filter((r) => r.chain === n);
+  assert.deepEqual(chain(0).map((r) => r.seq), [1, 2, 3, 4]);
+  assert.deepEqual(chain(1).map((r) => r.seq), [1, 2]);
+  assertChained(chain(0));
+  assertChained(chain(1));
+  assert.deepEqual(loads, [0, 1]);
+});
+
+Deno.test("WriteQueue: a failed group does not advance the chain; writes retry alone", async () => {
+  const db = auditClient();
+  let loads = 0;
+  const queue = new WriteQueue(db, {
+    auditHead: (chain) => {
+      loads++;
+      // The head as committed so far (what the database would answer).
+      const last = db.committed.filter((r) => r.chain === chain).at(-1);
+      return Promise.resolve(last === undefined ? EMPTY_CHAIN : { seq: last.seq, hash: last.hash });
+    },
+  });
+  const results = await Promise.allSettled([
+    queue.submit(["a"], [auditRecord("r1")]),
+    queue.submit(["FAIL"], [auditRecord("r2")]),
+    queue.submit(["c"], [auditRecord("r3")]),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  assert.deepEqual(db.batches, [
+    ["a", "FAIL", "c", "AUDIT"],
+    ["a", "AUDIT"],
+    ["FAIL", "AUDIT"],
+    ["c", "AUDIT"],
+  ]);
+  // The failed write's record is not in the chain and left no hole.
+  assert.deepEqual(db.committed.map((r) => [r.seq, r.requestId]), [[1, "r1"], [2, "r3"]]);
+  assertChained(db.committed);
+  assert.ok(loads >= 2, "the head is read again after a failed transaction");
+});
+
+Deno.test("WriteQueue commits a change and its audit record in one transaction, or neither", async () => {
+  const db = await openDatabase(":memory:");
+  try {
+    await migrate(db);
+    await db.execute("CREATE TABLE things (id TEXT PRIMARY KEY) STRICT");
+    const queue = new WriteQueue(db);
+    const insert = (id: string) => ({ sql: "INSERT INTO things (id) VALUES (?)", args: [id] });
+    const outcomes = await Promise.allSettled([
+      queue.submit([insert("x")], [auditRecord("ok-1")]),
+      queue.submit([insert("x")], [auditRecord("duplicate")]),
+      queue.submit([insert("y")], [auditRecord("ok-2")]),
+      queue.appendAudit([auditRecord("buffered", "Encrypt")]),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), [
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    const things = await db.execute("SELECT id FROM things ORDER BY id");
+    assert.deepEqual(things.rows.map((r) => r["id"]), ["x", "y"]);
+    const store = new SqliteAuditStore(db);
+    const events = await store.query();
+    assert.deepEqual(events.map((e) => e.requestId), ["ok-1", "ok-2", "buffered"]);
+    assert.deepEqual(events.map((e) => [e.seq, e.chain, e.chainSeq]), [
+      [1, 0, 1],
+      [2, 0, 2],
+      [3, 1, 1],
+    ]);
+    assert.deepEqual(await store.verify().then((v) => v.ok), true);
+    // A fresh queue (a restart) continues the chain from the stored head.
+    const restarted = new WriteQueue(db);
+    await restarted.submit([insert("z")], [auditRecord("after-restart")]);
+    const verified = await store.verify();
+    assert.equal(verified.ok && verified.count, 4);
+  } finally {
+    db.close();
+  }
 });

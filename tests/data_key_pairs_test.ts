@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   CreateAliasCommand,
+  CreateGrantCommand,
   CreateKeyCommand,
   DecryptCommand,
   DisableKeyCommand,
@@ -267,12 +268,32 @@ Deno.test("GenerateDataKeyPair rejects a bad spec, missing fields and grant toke
         );
       }
     }
+    assert.equal(
+      await errorName(
+        client.send(
+          new GenerateDataKeyPairCommand({
+            KeyId: keyId,
+            KeyPairSpec: "SM2",
+            GrantTokens: Array(10).fill("x".repeat(8192)),
+          }),
+        ),
+      ),
+      "InvalidGrantTokenException",
+      "well-sized tokens this KMS never issued",
+    );
+    const tokens: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const grant = await client.send(
+        new CreateGrantCommand({
+          KeyId: keyId,
+          GranteePrincipal: "arn:aws:iam::111122223333:user/nobody",
+          Operations: ["GenerateDataKeyPair"],
+        }),
+      );
+      tokens.push(grant.GrantToken!);
+    }
     const ok = await client.send(
-      new GenerateDataKeyPairCommand({
-        KeyId: keyId,
-        KeyPairSpec: "SM2",
-        GrantTokens: Array(10).fill("x".repeat(8192)),
-      }),
+      new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: "SM2", GrantTokens: tokens }),
     );
     assert.equal(ok.KeyPairSpec, "SM2");
   }));

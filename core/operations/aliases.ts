@@ -48,29 +48,40 @@ export async function createAlias(
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
   validateAliasName(input.AliasName);
+  authorizeOnAlias(kms, caller, "kms:CreateAlias", input.AliasName);
   const key = await kms.resolveKey(caller, input.TargetKeyId, {
     allowAlias: false,
     action: "kms:CreateAlias",
   });
   assertKeyStateAllows("CreateAlias", { arn: key.arn, state: key.record.state });
   const now = kms.clock.now();
-  const created = await kms.store.createAlias({
-    accountId: caller.accountId,
-    region: kms.region,
-    name: input.AliasName,
-    targetKeyId: key.record.keyId,
-    createdAt: now,
-    updatedAt: now,
-  });
-  if (!created) {
-    throw new AlreadyExistsException(
-      `An alias with the name ${
-        aliasArn(kms.region, caller.accountId, input.AliasName)
-      } already exists`,
-    );
-  }
+  const created = await kms.commit(caller, (audit) =>
+    kms.store.createAlias({
+      accountId: caller.accountId,
+      region: kms.region,
+      name: input.AliasName,
+      targetKeyId: key.record.keyId,
+      createdAt: now,
+      updatedAt: now,
+    }, audit));
+  if (!created) throw aliasExists(kms, caller, input.AliasName);
   kms.forgetAlias(caller.accountId, input.AliasName);
   return {};
+}
+
+/**
+ * The alias side of CreateAlias, UpdateAlias and DeleteAlias: identity policies decide on
+ * the alias ARN (the key side is the key policy's).
+ * @throws {AccessDeniedException}
+ */
+function authorizeOnAlias(kms: Kms, caller: Caller, action: string, name: string): void {
+  kms.authorizeAccount(caller, action, {}, aliasArn(kms.region, caller.accountId, name));
+}
+
+function aliasExists(kms: Kms, caller: Caller, name: string): AlreadyExistsException {
+  return new AlreadyExistsException(
+    `An alias with the name ${aliasArn(kms.region, caller.accountId, name)} already exists`,
+  );
 }
 
 async function existingAlias(kms: Kms, caller: Caller, name: string): Promise<AliasRecord> {
@@ -94,12 +105,14 @@ export async function updateAlias(
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
   const alias = await existingAlias(kms, caller, input.AliasName);
+  authorizeOnAlias(kms, caller, "kms:UpdateAlias", input.AliasName);
   const key = await kms.resolveKey(caller, input.TargetKeyId, {
     allowAlias: false,
     action: "kms:UpdateAlias",
   });
   assertKeyStateAllows("UpdateAlias", { arn: key.arn, state: key.record.state });
   const current = await kms.findKey(alias.targetKeyId);
+  if (current !== null) await kms.authorize(caller, current, { action: "kms:UpdateAlias" });
   if (
     current !== null &&
     (current.record.keySpec !== key.record.keySpec ||
@@ -109,11 +122,12 @@ export async function updateAlias(
       `Alias ${input.AliasName} points to a ${current.record.keySpec} ${current.record.keyUsage} key; the new target key must have the same key spec and key usage.`,
     );
   }
-  await kms.store.updateAlias({
-    ...alias,
-    targetKeyId: key.record.keyId,
-    updatedAt: kms.clock.now(),
-  });
+  await kms.commit(caller, (audit) =>
+    kms.store.updateAlias({
+      ...alias,
+      targetKeyId: key.record.keyId,
+      updatedAt: kms.clock.now(),
+    }, audit));
   kms.forgetAlias(caller.accountId, input.AliasName);
   return {};
 }
@@ -128,7 +142,13 @@ export async function deleteAlias(
   input: { AliasName: string },
 ): Promise<Record<string, never>> {
   const alias = await existingAlias(kms, caller, input.AliasName);
-  await kms.store.deleteAlias(alias.accountId, alias.region, alias.name);
+  authorizeOnAlias(kms, caller, "kms:DeleteAlias", input.AliasName);
+  const key = await kms.findKey(alias.targetKeyId);
+  if (key !== null) await kms.authorize(caller, key, { action: "kms:DeleteAlias" });
+  await kms.commit(
+    caller,
+    (audit) => kms.store.deleteAlias(alias.accountId, alias.region, alias.name, audit),
+  );
   kms.forgetAlias(caller.accountId, input.AliasName);
   return {};
 }
@@ -151,9 +171,13 @@ export async function listAliases(
   caller: Caller,
   input: { KeyId?: string | undefined; Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<{ Aliases: AliasListEntry[]; NextMarker?: string; Truncated: boolean }> {
+  kms.authorizeAccount(caller, "kms:ListAliases");
   const targetKeyId = input.KeyId === undefined
     ? undefined
-    : (await kms.resolveKey(caller, input.KeyId, { allowAlias: false, action: "kms:ListAliases" }))
+    : (await kms.findNamedKey(caller, input.KeyId, {
+      allowAlias: false,
+      action: "kms:ListAliases",
+    }))
       .record.keyId;
   const limit = input.Limit ?? 50;
   const after = input.Marker === undefined ? undefined : decodeAliasMarker(input.Marker);

@@ -201,6 +201,10 @@ async function checkedSigningRequest(
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
     action: `kms:${operation}`,
+    conditions: {
+      signingAlgorithm: input.SigningAlgorithm,
+      messageType: input.MessageType ?? "RAW",
+    },
   });
   assertKeyStateAllows(operation, { arn: key.arn, state: key.record.state });
   const spec = key.record.keySpec;

@@ -44,6 +44,7 @@ import {
 } from "../errors.ts";
 import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
+import type { RequestConditions } from "../access/request_context.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
 import { SecretBytes } from "../secret.ts";
@@ -140,6 +141,10 @@ export async function encrypt(
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
     action: "kms:Encrypt",
+    conditions: {
+      encryptionContext: input.EncryptionContext,
+      encryptionAlgorithm: input.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT",
+    },
   });
   if (isAsymmetricEncryptionKey(key)) return await encryptAsymmetric(kms, key, input);
   assertSymmetricUse(key, "Encrypt", input.EncryptionAlgorithm);
@@ -165,6 +170,20 @@ interface OpenInput {
   algorithm: string | undefined;
   operation: KeyOperation;
   action: string;
+  /** The Recipient's attested enclave (`kms:RecipientAttestation:*`). */
+  enclave?: AttestedEnclave | undefined;
+  /** More condition values (ReEncrypt's `kms:ReEncryptOnSameKey`). */
+  conditions?: RequestConditions | undefined;
+}
+
+/** The condition values of opening a ciphertext. */
+function openConditions(input: OpenInput): RequestConditions {
+  return {
+    encryptionContext: input.context,
+    encryptionAlgorithm: input.algorithm ?? "SYMMETRIC_DEFAULT",
+    recipient: input.enclave,
+    ...input.conditions,
+  };
 }
 
 /**
@@ -174,11 +193,18 @@ interface OpenInput {
 async function keyOfCiphertext(
   kms: Kms,
   caller: Caller,
-  options: { keyId: string | undefined; keyIdFromBlob: string; action: string },
+  options: {
+    keyId: string | undefined;
+    keyIdFromBlob: string;
+    action: string;
+    conditions: RequestConditions;
+  },
 ): Promise<LoadedKey> {
-  const named = options.keyId === undefined
-    ? undefined
-    : await kms.resolveKey(caller, options.keyId, { allowAlias: true, action: options.action });
+  const named = options.keyId === undefined ? undefined : await kms.resolveKey(
+    caller,
+    options.keyId,
+    { allowAlias: true, action: options.action, conditions: options.conditions },
+  );
   if (named !== undefined && named.record.keyId !== options.keyIdFromBlob) {
     throw new IncorrectKeyException(
       "The key ID in the request does not identify a CMK that can perform this operation.",
@@ -186,7 +212,9 @@ async function keyOfCiphertext(
   }
   const key = named ?? await kms.findKey(options.keyIdFromBlob);
   if (key === null) throw invalidCiphertext();
-  kms.assertOwnedBy(caller, key, options.action);
+  if (named === undefined) {
+    await kms.authorize(caller, key, { action: options.action, conditions: options.conditions });
+  }
   return key;
 }
 
@@ -200,6 +228,7 @@ async function open(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened>
     keyId: input.keyId,
     keyIdFromBlob: blob.keyId,
     action: input.action,
+    conditions: openConditions(input),
   });
   assertSymmetricUse(key, input.operation, input.algorithm);
   const material = await kms.material(key.record.keyId, blob.materialVersion);
@@ -223,7 +252,11 @@ async function open(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened>
  */
 async function openAsymmetric(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
   if (input.keyId === undefined) throw invalidCiphertext();
-  const key = await kms.resolveKey(caller, input.keyId, { allowAlias: true, action: input.action });
+  const key = await kms.resolveKey(caller, input.keyId, {
+    allowAlias: true,
+    action: input.action,
+    conditions: openConditions(input),
+  });
   const algorithm = assertEncryptionUse(key, input.operation, input.algorithm);
   assertNoEncryptionContext(input.context);
   const cipher = await asymmetricCipher(kms, key, algorithm);
@@ -256,6 +289,7 @@ async function dryRunIgnoringCiphertext(
     algorithm: string | undefined;
     operation: KeyOperation;
     action: string;
+    enclave?: AttestedEnclave | undefined;
   },
 ): Promise<never> {
   if (input.keyId === undefined) {
@@ -263,7 +297,15 @@ async function dryRunIgnoringCiphertext(
       "KeyId is required when DryRunModifiers includes IGNORE_CIPHERTEXT.",
     );
   }
-  const key = await kms.resolveKey(caller, input.keyId, { allowAlias: true, action: input.action });
+  const key = await kms.resolveKey(caller, input.keyId, {
+    allowAlias: true,
+    action: input.action,
+    conditions: {
+      encryptionContext: input.context,
+      encryptionAlgorithm: input.algorithm ?? "SYMMETRIC_DEFAULT",
+      recipient: input.enclave,
+    },
+  });
   assertEncryptionUse(key, input.operation, input.algorithm);
   if (isAsymmetricEncryptionKey(key)) assertNoEncryptionContext(input.context);
   dryRunSucceeded();
@@ -309,6 +351,7 @@ export async function decrypt(
       algorithm: input.EncryptionAlgorithm,
       operation: "Decrypt",
       action: "kms:Decrypt",
+      enclave,
     });
   }
   const opened = await openCiphertext(kms, caller, {
@@ -318,6 +361,7 @@ export async function decrypt(
     algorithm: input.EncryptionAlgorithm,
     operation: "Decrypt",
     action: "kms:Decrypt",
+    enclave,
   });
   if (input.DryRun === true) {
     opened.plaintext.wipe();
@@ -352,6 +396,15 @@ export interface ReEncryptInput extends CommonInput {
   SourceEncryptionAlgorithm?: string | undefined;
   DestinationEncryptionAlgorithm?: string | undefined;
   DryRunModifiers?: string[] | undefined;
+}
+
+/** `kms:ReEncryptOnSameKey`: whether the ciphertext's key is the destination key. */
+function sameKeyAs(destination: LoadedKey, input: ReEncryptInput): boolean {
+  try {
+    return decodeCiphertextBlob(input.CiphertextBlob).keyId === destination.record.keyId;
+  } catch {
+    return false;
+  }
 }
 
 /** ReEncrypt's answer; each KeyMaterialId only when that side is a symmetric key. */
@@ -407,6 +460,10 @@ export async function reEncrypt(
   const destination = await kms.resolveKey(caller, input.DestinationKeyId, {
     allowAlias: true,
     action: "kms:ReEncryptTo",
+    conditions: {
+      encryptionContext: input.DestinationEncryptionContext,
+      encryptionAlgorithm: input.DestinationEncryptionAlgorithm ?? "SYMMETRIC_DEFAULT",
+    },
   });
   const destinationAlgorithm = assertEncryptionUse(
     destination,
@@ -432,6 +489,7 @@ export async function reEncrypt(
     algorithm: input.SourceEncryptionAlgorithm,
     operation: "ReEncryptFrom",
     action: "kms:ReEncryptFrom",
+    conditions: { reEncryptOnSameKey: sameKeyAs(destination, input) },
   });
   try {
     const sealed = await sealForDestination(kms, destination, {
@@ -491,12 +549,13 @@ async function generateDataKeyCommon(
   }
 > {
   const length = dataKeyLength(input);
+  const enclave = await attestRecipient(kms, input.Recipient);
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
     action: `kms:${operation}`,
+    conditions: { encryptionContext: input.EncryptionContext, recipient: enclave },
   });
   assertSymmetricUse(key, operation, undefined);
-  const enclave = await attestRecipient(kms, input.Recipient);
   if (input.DryRun === true) dryRunSucceeded();
   const plaintext = new SecretBytes(randomBytes(length));
   const { blob, material } = await sealUnder(kms, key, plaintext.expose(), input.EncryptionContext);
@@ -563,7 +622,7 @@ export async function generateDataKeyWithoutPlaintext(
  */
 export async function generateRandom(
   kms: Kms,
-  _caller: Caller,
+  caller: Caller,
   input: {
     NumberOfBytes?: number | undefined;
     CustomKeyStoreId?: string | undefined;
@@ -579,6 +638,7 @@ export async function generateRandom(
     throw new ValidationException("Please specify the number of bytes.");
   }
   const enclave = await attestRecipient(kms, input.Recipient);
+  kms.authorizeAccount(caller, "kms:GenerateRandom", { recipient: enclave });
   const plaintext = new SecretBytes(randomBytes(input.NumberOfBytes));
   if (enclave === undefined) return { Plaintext: plaintext };
   try {

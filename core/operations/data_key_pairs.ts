@@ -56,12 +56,17 @@ async function generatePairUnderKey(
   input: GenerateDataKeyPairInput,
   operation: Operation,
 ): Promise<{ result: DataKeyPairWithoutPlaintext; pair: GeneratedKeyPair; sealed?: Uint8Array }> {
+  const enclave = await attestRecipient(kms, input.Recipient);
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
     action: `kms:${operation}`,
+    conditions: {
+      encryptionContext: input.EncryptionContext,
+      dataKeyPairSpec: input.KeyPairSpec,
+      recipient: enclave,
+    },
   });
   assertSymmetricUse(key, operation, undefined);
-  const enclave = await attestRecipient(kms, input.Recipient);
   if (input.DryRun === true) dryRunSucceeded();
   const spec = input.KeyPairSpec as DataKeyPairSpec;
   const pair = await kms.keyPairs.generate(spec);

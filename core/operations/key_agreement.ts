@@ -90,12 +90,13 @@ export async function deriveSharedSecret(
   caller: Caller,
   input: DeriveSharedSecretInput,
 ): Promise<DeriveSharedSecretResult> {
+  const enclave = await attestRecipient(kms, input.Recipient);
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
     action: "kms:DeriveSharedSecret",
+    conditions: { keyAgreementAlgorithm: input.KeyAgreementAlgorithm, recipient: enclave },
   });
   const curve = assertKeyAgreementUse(key);
-  const enclave = await attestRecipient(kms, input.Recipient);
   const secret = await ecdh(curve, await currentPrivateKey(kms, key), input.PublicKey);
   const answer = {
     KeyId: key.arn,

@@ -8,16 +8,15 @@
 import {
   CustomKeyStoreNotFoundException,
   InvalidMarkerException,
-  MalformedPolicyDocumentException,
   UnsupportedOperationException,
   ValidationException,
 } from "../errors.ts";
-import { isKeyId } from "../identifiers.ts";
+import { isKeyId, keyArn } from "../identifiers.ts";
 import { type KeyMetadata, keyMetadata } from "../key_metadata.ts";
 import { generateKeyMaterial } from "../key_material.ts";
 import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import { defaultKeyPolicy, isWellFormedPolicy } from "../key_policy.ts";
+import { checkKeyPolicy, defaultKeyPolicy } from "../key_policy.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
 import { randomBytes } from "../crypto/random.ts";
 import type { Caller, KeyMaterial, KeyRecord, KeySpec, KeyUsage, Origin, Tag } from "../types.ts";
@@ -57,6 +56,15 @@ export async function createKey(
 ): Promise<{ KeyMetadata: KeyMetadata }> {
   const keySpec = chooseKeySpec(input);
   const keyUsage = input.KeyUsage ?? "ENCRYPT_DECRYPT";
+  kms.authorizeAccount(caller, "kms:CreateKey", {
+    keySpec,
+    keyUsage,
+    keyOrigin: input.Origin ?? "AWS_KMS",
+    multiRegion: input.MultiRegion ?? false,
+    bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck ?? false,
+    requestTags: input.Tags,
+    tagKeys: input.Tags?.map((tag) => tag.TagKey),
+  });
   if (algorithmsOf(keySpec, keyUsage) === undefined) {
     throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
   }
@@ -76,11 +84,6 @@ export async function createKey(
   if (input.MultiRegion === true) {
     throw new UnsupportedOperationException("Multi-Region keys are not supported by this KMS yet.");
   }
-  if (input.Policy !== undefined && !isWellFormedPolicy(input.Policy)) {
-    throw new MalformedPolicyDocumentException(
-      "The key policy is not a JSON policy document with a Statement.",
-    );
-  }
   const tags = input.Tags ?? [];
   validateTags(tags);
   const now = kms.clock.now();
@@ -99,6 +102,9 @@ export async function createKey(
     policy: input.Policy ?? defaultKeyPolicy(caller.accountId),
     currentMaterialVersion: 1,
   };
+  if (input.Policy !== undefined) {
+    await checkKeyPolicy(kms, caller, record, input.BypassPolicyLockoutSafetyCheck === true);
+  }
   const material: KeyMaterial = {
     keyId: record.keyId,
     version: 1,
@@ -106,9 +112,13 @@ export async function createKey(
     material: await generateKeyMaterial(keySpec, kms.keyPairs),
     createdAt: now,
   };
-  await kms.store.createKey(record, material, tags);
-  const loaded = kms.rememberKey(record);
-  return { KeyMetadata: keyMetadata(record, loaded.arn, material.keyMaterialId) };
+  const arn = keyArn(record.region, record.accountId, record.keyId);
+  const result = { KeyMetadata: keyMetadata(record, arn, material.keyMaterialId) };
+  caller.audit?.addResource(arn);
+  caller.audit?.succeeded(result);
+  await kms.commit(caller, (audit) => kms.store.createKey(record, material, tags, audit));
+  kms.rememberKey(record);
+  return result;
 }
 
 function chooseKeySpec(input: CreateKeyInput): KeySpec {
@@ -157,6 +167,7 @@ export async function listKeys(
   caller: Caller,
   input: { Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<ListKeysResult> {
+  kms.authorizeAccount(caller, "kms:ListKeys");
   const limit = input.Limit ?? 100;
   const after = input.Marker === undefined ? undefined : decodeKeyMarker(input.Marker);
   await kms.purgeDueKeys();
@@ -200,7 +211,7 @@ export async function updateKeyDescription(
     action: "kms:UpdateKeyDescription",
   });
   assertKeyStateAllows("UpdateKeyDescription", { arn: key.arn, state: key.record.state });
-  await kms.saveKey({ ...key.record, description: input.Description });
+  await kms.saveKey(caller, { ...key.record, description: input.Description });
   return {};
 }
 
@@ -216,7 +227,7 @@ async function switchKey(
     action: `kms:${operation}`,
   });
   assertKeyStateAllows(operation, { arn: key.arn, state: key.record.state });
-  if (key.record.state !== to) await kms.saveKey({ ...key.record, state: to });
+  if (key.record.state !== to) await kms.saveKey(caller, { ...key.record, state: to });
   return {};
 }
 
@@ -270,7 +281,7 @@ export async function scheduleKeyDeletion(
   }
   assertKeyStateAllows("ScheduleKeyDeletion", { arn: key.arn, state: key.record.state });
   const deletionDate = kms.clock.now() + days * DAY_MS;
-  await kms.saveKey({
+  await kms.saveKey(caller, {
     ...key.record,
     state: "PendingDeletion",
     deletionDate,
@@ -298,7 +309,7 @@ export async function cancelKeyDeletion(
     action: "kms:CancelKeyDeletion",
   });
   assertKeyStateAllows("CancelKeyDeletion", { arn: key.arn, state: key.record.state });
-  await kms.saveKey({
+  await kms.saveKey(caller, {
     ...key.record,
     state: "Disabled",
     deletionDate: null,

@@ -105,6 +105,7 @@ async function checkedMacKey(
   const key = await kms.resolveKey(caller, request.keyId, {
     allowAlias: true,
     action: `kms:${request.operation}`,
+    conditions: { macAlgorithm: request.algorithm },
   });
   const spec = assertMacUse(key, request);
   return { key, macKey: await macKeyOf(kms, key, spec) };

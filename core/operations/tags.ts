@@ -40,6 +40,7 @@ export async function tagResource(
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: false,
     action: "kms:TagResource",
+    conditions: { requestTags: input.Tags, tagKeys: input.Tags.map((tag) => tag.TagKey) },
   });
   assertKeyStateAllows("TagResource", { arn: key.arn, state: key.record.state });
   validateTags(input.Tags);
@@ -48,7 +49,8 @@ export async function tagResource(
   if (keys.size > MAX_TAGS_PER_KEY) {
     throw new LimitExceededException(`A KMS key can have at most ${MAX_TAGS_PER_KEY} tags.`);
   }
-  await kms.store.putTags(key.record.keyId, input.Tags);
+  await kms.commit(caller, (audit) => kms.store.putTags(key.record.keyId, input.Tags, audit));
+  kms.access.forgetTags(key.record.keyId);
   return {};
 }
 
@@ -64,12 +66,17 @@ export async function untagResource(
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: false,
     action: "kms:UntagResource",
+    conditions: { tagKeys: input.TagKeys },
   });
   assertKeyStateAllows("UntagResource", { arn: key.arn, state: key.record.state });
   if (input.TagKeys.some((k) => k.toLowerCase().startsWith("aws:"))) {
     throw new TagException("Tag keys beginning with 'aws:' are reserved for AWS use.");
   }
-  await kms.store.removeTags(key.record.keyId, input.TagKeys);
+  await kms.commit(
+    caller,
+    (audit) => kms.store.removeTags(key.record.keyId, input.TagKeys, audit),
+  );
+  kms.access.forgetTags(key.record.keyId);
   return {};
 }
 

@@ -12,6 +12,7 @@ import {
   Limit,
   Marker,
   NullableBoolean,
+  PolicyDocument,
   TagList,
 } from "./shared.ts";
 
@@ -48,8 +49,7 @@ const Description = z.string().min(0).max(8192);
 
 /** CreateKey. */
 export const CreateKeyRequest = z.object({
-  // deno-lint-ignore no-control-regex -- AWS's PolicyType pattern allows tab, LF and CR
-  Policy: z.string().min(1).max(131072).regex(/^[\u0009\u000A\u000D\u0020-\u00FF]+$/).optional(),
+  Policy: PolicyDocument.optional(),
   Description: Description.optional(),
   KeyUsage: z.enum(["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"])
     .optional(),

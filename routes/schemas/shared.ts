@@ -14,6 +14,13 @@ export const KeyIdType = z.string().min(1).max(2048);
 /** GrantTokenList: 0..10 tokens of 1..8192 characters. */
 export const GrantTokens = z.array(z.string().min(1).max(8192)).max(10);
 
+/** AWS's PolicyType pattern: tab, LF, CR and U+0020..U+00FF. */
+// deno-lint-ignore no-control-regex -- AWS's PolicyType pattern allows tab, LF and CR
+const POLICY_CHARACTERS = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/;
+
+/** PolicyType: 1..131072 characters of tab, LF, CR and U+0020..U+00FF. */
+export const PolicyDocument = z.string().min(1).max(131072).regex(POLICY_CHARACTERS);
+
 /** LimitType: 1..1000. */
 export const Limit = z.number().int().min(1).max(1000);
 

@@ -17,12 +17,14 @@
  *   and answers a `KeygenReport` (rate, and CPU of the process and of its main
  *   thread, which shows when the library generates off the main thread).
  * - `POST /__bench/raw-sign` `{spec, algorithm, op, ms, keyId?, messageBytes?}`: imports
- *   one key once through the same `importSigningKey` / `importVerifyingKey` the
- *   service uses (the KMS key `keyId`'s material version 1, or fresh material of
- *   `spec`; verification with the key imported from the DER SPKI, as Verify
- *   does), then signs or verifies one random `messageBytes`-byte (256) RAW
- *   message one call at a time for `ms` milliseconds after a short warm-up, and
- *   answers a `SignReport` (a `KeygenReport` plus the longest single call).
+ *   one key once through `importSigningEngine` / `importVerifyingEngine`, the
+ *   synchronous engines the service and its crypto workers sign with (the KMS
+ *   key `keyId`'s material version 1, or fresh material of `spec`; verification
+ *   with the key imported from the DER SPKI, as Verify does), so always on this
+ *   process's main thread, never in a crypto worker, then signs or verifies one
+ *   random `messageBytes`-byte (256) RAW message one call at a time for `ms`
+ *   milliseconds after a short warm-up, and answers a `SignReport` (a
+ *   `KeygenReport` plus the longest single call).
  * - `GET /__bench/pool`: `service.rsaPool.stats()`.
  *
  * Configuration comes from the `KMS_*` environment as for `main.ts`. Prints
@@ -40,11 +42,11 @@ import {
   rawGenerateAndExport,
 } from "../../core/crypto/key_pairs.ts";
 import {
-  importSigningKey,
-  importVerifyingKey,
+  importSigningEngine,
+  importVerifyingEngine,
+  type SignEngine,
   SIGNING_ALGORITHMS,
   type SigningAlgorithmSpec,
-  type SigningKey,
   type SigningKeySpec,
 } from "../../core/crypto/signatures.ts";
 import { generateKeyMaterial, publicKeyOfMaterial } from "../../core/key_material.ts";
@@ -330,24 +332,25 @@ async function measureRawSign(
   const source = await signingMaterial(kms, spec, request.keyId);
   if (source === undefined) return undefined;
   let spki: Uint8Array;
-  let signingKey: SigningKey;
+  let sign: SignEngine;
   try {
     spki = publicKeyOfMaterial(spec, source.material);
-    signingKey = await importSigningKey(spec, source.material);
+    sign = importSigningEngine(spec, source.material.expose());
   } finally {
     source.done();
   }
-  const verifyingKey = await importVerifyingKey(spec, spki);
+  const verify = importVerifyingEngine(spec, spki);
   const message = crypto.getRandomValues(new Uint8Array(request.messageBytes));
-  const signature = await signingKey.sign(algorithm, message, "RAW");
-  const verifyOnce = async () => {
-    if (!await verifyingKey.verify(algorithm, message, "RAW", signature)) {
+  const signature = sign(algorithm, message, false);
+  const verifyOnce = () => {
+    if (!verify(algorithm, message, false, signature)) {
       throw new Error(`${spec} ${algorithm}: the signature does not verify`);
     }
+    return Promise.resolve();
   };
   await verifyOnce();
   const call = request.op === "sign"
-    ? () => signingKey.sign(algorithm, message, "RAW")
+    ? () => Promise.resolve(sign(algorithm, message, false))
     : verifyOnce;
   return await measureSequential(call, request.ms);
 }

@@ -1,0 +1,175 @@
+/**
+ * The audit record: one per request, shaped like the CloudTrail event AWS KMS
+ * writes for the same call, plus the columns the store filters on. Which
+ * operations change state and which count as a key's "last usage".
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/logging-using-cloudtrail.html
+ * @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+ * @module
+ */
+
+/** The access decision a request got, or null when none was made (unauthenticated, malformed). */
+export type AuditDecision = "Allow" | "Deny";
+
+/** CloudTrail's `userIdentity.type` for the principals this KMS has. */
+export type AuditIdentityType = "Root" | "IAMUser" | "AssumedRole";
+
+/** A JSON value (what an event is made of). */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | JsonObject;
+
+/** A JSON object; members that are undefined are left out of its JSON. */
+export type JsonObject = { readonly [key: string]: JsonValue | undefined };
+
+/**
+ * The CloudTrail-shaped event (eventVersion 1.08) with this KMS's `decision`.
+ * Keys are in canonical (sorted) order, so `JSON.stringify` of it is its
+ * canonical JSON (core/audit/chain.ts).
+ */
+export interface AuditEvent extends JsonObject {
+  readonly awsRegion: string;
+  readonly decision: AuditDecision | null;
+  /** The AWS exception name, on failure. */
+  readonly errorCode?: string | undefined;
+  readonly errorMessage?: string | undefined;
+  readonly eventCategory: "Management";
+  readonly eventID: string;
+  readonly eventName: string;
+  readonly eventSource: "kms.amazonaws.com";
+  /** ISO 8601 to the second, as CloudTrail writes it: `2025-05-20T20:46:16Z`. */
+  readonly eventTime: string;
+  readonly eventType: "AwsApiCall";
+  readonly eventVersion: "1.08";
+  readonly managementEvent: true;
+  readonly readOnly: boolean;
+  /** The key owner's account, else the caller's; absent for an unauthenticated request. */
+  readonly recipientAccountId?: string | undefined;
+  readonly requestID: string;
+  readonly requestParameters: JsonObject | null;
+  readonly resources: readonly JsonObject[];
+  readonly responseElements: JsonObject | null;
+  readonly sourceIPAddress: string | null;
+  readonly userAgent: string | null;
+  readonly userIdentity: JsonObject;
+}
+
+/** One finished request, ready to be chained and stored. Never holds a plaintext, key or secret. */
+export interface AuditRecord {
+  /** Epoch milliseconds when the request arrived. */
+  readonly eventTime: number;
+  readonly requestId: string;
+  /** A UUID, CloudTrail's `eventID`. */
+  readonly eventId: string;
+  /** The operation name (`GenerateDataKey`), or what the request named when it is unknown. */
+  readonly eventName: string;
+  readonly principalArn: string | null;
+  readonly accountId: string | null;
+  /** ARNs of the KMS keys the request touched, in the order they were added. */
+  readonly keyArns: readonly string[];
+  readonly decision: AuditDecision | null;
+  /** The AWS exception name the caller got, or null on success. */
+  readonly errorCode: string | null;
+  readonly event: AuditEvent;
+}
+
+/**
+ * AWS's KeyLastUsageTrackingOperation: the successful cryptographic operations
+ * GetKeyLastUsage reports.
+ * @see ../../../shared/reference/kms.smithy.json (KeyLastUsageTrackingOperation)
+ */
+export const KEY_LAST_USAGE_TRACKING_OPERATIONS: ReadonlySet<string> = new Set([
+  "Decrypt",
+  "DeriveSharedSecret",
+  "Encrypt",
+  "GenerateDataKey",
+  "GenerateDataKeyPair",
+  "GenerateDataKeyPairWithoutPlaintext",
+  "GenerateDataKeyWithoutPlaintext",
+  "GenerateMac",
+  "ReEncrypt",
+  "Sign",
+  "Verify",
+  "VerifyMac",
+]);
+
+/**
+ * Operations that change state (CloudTrail's `readOnly: false`). Their
+ * successful records commit in the same transaction as the change; every
+ * other record (and every failed one) goes through the AuditBuffer.
+ */
+export const STATE_CHANGING_OPERATIONS: ReadonlySet<string> = new Set([
+  "CancelKeyDeletion",
+  "ConnectCustomKeyStore",
+  "CreateAlias",
+  "CreateCustomKeyStore",
+  "CreateGrant",
+  "CreateKey",
+  "DeleteAlias",
+  "DeleteCustomKeyStore",
+  "DeleteImportedKeyMaterial",
+  "DisableKey",
+  "DisableKeyRotation",
+  "DisconnectCustomKeyStore",
+  "EnableKey",
+  "EnableKeyRotation",
+  "ImportKeyMaterial",
+  "PutKeyPolicy",
+  "ReplicateKey",
+  "RetireGrant",
+  "RevokeGrant",
+  "RotateKeyOnDemand",
+  "ScheduleKeyDeletion",
+  "TagResource",
+  "UntagResource",
+  "UpdateAlias",
+  "UpdateCustomKeyStore",
+  "UpdateKeyDescription",
+  "UpdatePrimaryRegion",
+]);
+
+/** True when a successful record of `operation` counts as its keys' last usage. */
+export function isKeyUsage(record: AuditRecord): boolean {
+  return record.errorCode === null && record.decision !== "Deny" &&
+    KEY_LAST_USAGE_TRACKING_OPERATIONS.has(record.eventName);
+}
+
+/**
+ * The chain a record is appended to. Records of state changes are chained
+ * where the change commits (the WriteQueue of the request thread); buffered
+ * records form a chain of their own, so that they can be written by another
+ * thread (or process) with its own connection without coordinating heads.
+ */
+export type AuditChain = 0 | 1;
+
+/** The chain of records committed with the state change they describe. */
+export const TRANSACTIONAL_CHAIN: AuditChain = 0;
+
+/** The chain of records written through the AuditBuffer. */
+export const BUFFER_CHAIN: AuditChain = 1;
+
+/**
+ * The record of a stored or transferred event (inverse of AuditEntry.record):
+ * every field but the time in milliseconds comes from the event.
+ */
+export function recordFromEvent(event: AuditEvent, eventTime: number): AuditRecord {
+  const identity = event.userIdentity;
+  const arn = identity["arn"];
+  const account = identity["accountId"];
+  return {
+    eventTime,
+    requestId: event.requestID,
+    eventId: event.eventID,
+    eventName: event.eventName,
+    principalArn: typeof arn === "string" ? arn : null,
+    accountId: typeof account === "string" ? account : null,
+    keyArns: event.resources.flatMap((r) => typeof r["ARN"] === "string" ? [r["ARN"]] : []),
+    decision: event.decision,
+    errorCode: event.errorCode ?? null,
+    event,
+  };
+}

@@ -1,0 +1,477 @@
+/**
+ * A small, bounded pool of Worker threads for the signing work that would stall
+ * the event loop: `signatures.ts` sends the private-key (and slow public-key)
+ * operations of the specs below here, so no request handler blocks the loop for
+ * more than about a millisecond.
+ *
+ * What runs in a worker (`OFFLOADED` in `signatures.ts`) follows from the
+ * in-process cost of each operation, p50/p99 in ms (1 KiB RAW message; DIGEST
+ * or EXTERNAL_MU in brackets where it differs; 2 vCPUs; 600 ms of back-to-back
+ * calls each):
+ *
+ * | key spec              | sign              | verify                | offloaded       |
+ * | --------------------- | ----------------- | --------------------- | --------------- |
+ * | ML_DSA_87             | 4.5/15 (4.7/24)   | 1.7/3.1               | sign and verify |
+ * | ML_DSA_65             | 4.0/21 (3.7/18)   | 1.1/1.9               | sign and verify |
+ * | ML_DSA_44             | 2.6/10 (2.3/11)   | 0.67/1.2              | sign and verify |
+ * | RSA_4096              | 6.6/8.3 (7.6/11)  | 0.49/0.55             | sign            |
+ * | RSA_3072              | 2.9/3.9 (3.6/4.2) | 0.30/0.53             | sign            |
+ * | RSA_2048              | 0.95/1.1 (1.3/1.5)| 0.12/0.16             | sign            |
+ * | ECC_NIST_P521         | 0.61/1.0          | 1.3/1.5 (2.7/3.1)     | verify          |
+ * | ECC_NIST_P384         | 0.37/0.86         | 1.0/1.1 (1.4/1.6)     | verify          |
+ * | SM2                   | 0.23/0.53         | 0.73/1.0              | verify          |
+ * | ECC_NIST_P256         | 0.22/0.59         | 0.44/0.50 (0.68/0.93) | none            |
+ * | ECC_SECG_P256K1       | 0.21/0.51         | 0.43/0.68             | none            |
+ * | ECC_NIST_EDWARDS25519 | 0.02 (0.24/0.54)  | 0.03 (0.40/0.66)      | none            |
+ *
+ * The rule: offload an operation whose usual cost is ~0.7 ms or more. A round
+ * trip to a worker costs the main thread ~15-20 µs of structured cloning and
+ * adds ~0.15-0.2 ms of latency (thread wake-ups). Measured over HTTP at
+ * concurrency 4 (operations per second, in-process → offloaded, 2 workers):
+ * P-256 sign 3300 → 2700 (a loss), P-384 sign 2100 → 2400, P-256 verify
+ * 2000 → 2500, RSA_4096 verify 1800 → 2450, SM2 verify 1200 → 1700, P-384
+ * verify 930 → 1360, ML-DSA-44 verify 1260 → 1790, RSA_2048 sign 970 → 1500,
+ * ML-DSA-65 sign 190 → 350. At concurrency 1 offloaded calls are 0.15-0.2 ms
+ * slower (P-256 verify 0.64 → 0.84 ms, RSA_2048 sign 1.15 → 1.37 ms), so the
+ * 0.4-0.7 ms operations, which gain only 10-35% under load and cannot break
+ * the 5 ms bound, stay in-process; from ~0.7 ms the gain is 40% or more, and
+ * the event-loop lag while signing ML-DSA-87 or RSA_4096 at concurrency 4
+ * falls from 20-40 ms p99 to 2-4 ms.
+ *
+ * Design:
+ * - Size `min(2, navigator.hardwareConcurrency)` by default; a worker starts on
+ *   first use, and a second only when every started one is busy. Each request
+ *   goes to the started worker with the fewest requests in flight.
+ * - Keys are known by an opaque `KeyHandle`. The pool keeps one copy of the
+ *   key's DER (the caller's cache holds the same material anyway) and sends it
+ *   to a worker the first time that worker serves the key (so at most once per
+ *   worker, and again after a crash), as a fresh copy whose buffer is
+ *   transferred, leaving nothing behind; the worker wipes it after import. Each
+ *   worker keeps at most `keysPerWorker` keys, least recently used evicted
+ *   first (the pool decides and tells the worker to forget). A handle that is
+ *   garbage collected or `release`d wipes the copy and is forgotten by every
+ *   worker. Key bytes never appear in a message other than an import, nor in
+ *   an error.
+ * - A worker that dies (uncaught error) is terminated and reported to
+ *   `onError`; its requests in flight reject with an `Error` (a 500 for the
+ *   client) and the next request starts a replacement. A worker that dies
+ *   before it ever answered (its module cannot load, e.g. a binary compiled
+ *   without `--include core/crypto/crypto_worker.ts`) makes the pool
+ *   unavailable, and `signatures.ts` then works in-process.
+ * - `close()` terminates all workers and rejects what is in flight; a later
+ *   request starts them again.
+ *
+ * @module
+ */
+import type { SigningAlgorithmSpec, SigningKeySpec } from "./signatures.ts";
+
+/** Whether a key signs (PKCS#8) or verifies (SPKI). */
+export type KeyKind = "signing" | "verifying";
+
+/** A request to a crypto worker; every request but `forget` gets one reply with its `id`. */
+export type WorkerRequest =
+  | {
+    readonly op: "import";
+    readonly id: number;
+    readonly handle: number;
+    readonly kind: KeyKind;
+    readonly keySpec: SigningKeySpec;
+    readonly der: Uint8Array;
+  }
+  | {
+    readonly op: "sign";
+    readonly id: number;
+    readonly handle: number;
+    readonly algorithm: SigningAlgorithmSpec;
+    readonly message: Uint8Array;
+    readonly prehashed: boolean;
+  }
+  | {
+    readonly op: "verify";
+    readonly id: number;
+    readonly handle: number;
+    readonly algorithm: SigningAlgorithmSpec;
+    readonly message: Uint8Array;
+    readonly prehashed: boolean;
+    readonly signature: Uint8Array;
+  }
+  | { readonly op: "forget"; readonly handle: number };
+
+/** A request that gets a reply. */
+type AnsweredRequest = Exclude<WorkerRequest, { op: "forget" }>;
+
+/** A worker's reply: the signature, the verdict, or an error's class name and message. */
+export type WorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value: Uint8Array | boolean | null }
+  | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string };
+
+/** Options of `CryptoWorkerPool`. */
+export interface CryptoWorkerPoolOptions {
+  /** Worker threads; default `min(2, navigator.hardwareConcurrency)`; 0 offloads nothing. */
+  readonly size?: number;
+  /** Keys each worker keeps imported, least recently used evicted first; default 1024. */
+  readonly keysPerWorker?: number;
+  /** The worker module; default `crypto_worker.ts` beside this file (tests wrap it). */
+  readonly workerUrl?: URL | string;
+  /** Told when a worker dies or cannot start (for the log); the text carries no key bytes. */
+  readonly onError?: (error: Error) => void;
+}
+
+/** An opaque reference to a key imported into a pool. */
+export interface KeyHandle {
+  readonly kind: KeyKind;
+  readonly keySpec: SigningKeySpec;
+}
+
+/** How busy a pool is, for tests and diagnostics. */
+export interface CryptoWorkerPoolStats {
+  /** Workers running now. */
+  readonly workers: number;
+  /** Requests sent and not yet answered. */
+  readonly inFlight: number;
+  /** Keys registered (handles not yet released). */
+  readonly keys: number;
+  /** Keys imported into the running workers, summed over them. */
+  readonly keysHeld: number;
+  /** Workers started since the pool was made (replacements and restarts included). */
+  readonly started: number;
+}
+
+const DEFAULT_KEYS_PER_WORKER = 1024;
+const WORKER_URL = new URL("./crypto_worker.ts", import.meta.url);
+
+interface Registered {
+  readonly kind: KeyKind;
+  readonly keySpec: SigningKeySpec;
+  /** The pool's own copy of the DER; wiped on release. */
+  readonly der: Uint8Array;
+}
+
+interface Pending {
+  resolve(value: Uint8Array | boolean | null): void;
+  reject(error: Error): void;
+}
+
+/** One running worker, its requests in flight and the keys it holds (oldest use first). */
+interface Slot {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+  readonly keys: Set<number>;
+  /** Whether the worker has answered anything yet (it loaded). */
+  answered: boolean;
+}
+
+/** A bounded pool of crypto workers; see the module doc. */
+export class CryptoWorkerPool {
+  readonly #size: number;
+  readonly #keysPerWorker: number;
+  readonly #workerUrl: URL | string;
+  readonly #onError: ((error: Error) => void) | undefined;
+  readonly #slots: (Slot | undefined)[];
+  readonly #keys = new Map<number, Registered>();
+  readonly #handles = new WeakMap<KeyHandle, number>();
+  readonly #collected = new FinalizationRegistry<number>((id) => this.#release(id));
+  #nextId = 1;
+  #started = 0;
+  #unavailable = false;
+
+  /** @throws {RangeError} when the size is not a non-negative integer. */
+  constructor(options: CryptoWorkerPoolOptions = {}) {
+    this.#size = options.size ?? defaultPoolSize();
+    if (!Number.isInteger(this.#size) || this.#size < 0) {
+      throw new RangeError("crypto worker pool size must be a non-negative integer");
+    }
+    this.#keysPerWorker = options.keysPerWorker ?? DEFAULT_KEYS_PER_WORKER;
+    this.#workerUrl = options.workerUrl ?? WORKER_URL;
+    this.#onError = options.onError;
+    this.#slots = new Array(this.#size).fill(undefined);
+  }
+
+  /** The most workers this pool runs; 0 means nothing is offloaded. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Whether new keys should be registered here: false for size 0, and once a worker failed
+   * before it ever answered (its module cannot load), so that callers fall back to in-process
+   * work instead of failing every request.
+   */
+  get available(): boolean {
+    return this.#size > 0 && !this.#unavailable;
+  }
+
+  /**
+   * Imports a DER key (PKCS#8 for signing, SPKI for verifying) into a worker and answers its
+   * handle; `der` is copied, not kept.
+   * @throws {TypeError} when the DER is not a key of `keySpec` (as the worker's import says).
+   * @throws {Error} when the pool has no workers, or the worker failed.
+   */
+  async register(kind: KeyKind, keySpec: SigningKeySpec, der: Uint8Array): Promise<KeyHandle> {
+    const id = this.#nextId++;
+    this.#keys.set(id, { kind, keySpec, der: der.slice() });
+    try {
+      await this.#importInto(this.#pick(), id);
+    } catch (error) {
+      this.#release(id);
+      throw error;
+    }
+    const handle: KeyHandle = Object.freeze({ kind, keySpec });
+    this.#handles.set(handle, id);
+    this.#collected.register(handle, id);
+    return handle;
+  }
+
+  /**
+   * Signs with a signing key's handle; `prehashed` is true for DIGEST and EXTERNAL_MU.
+   * @throws {TypeError} when the handle is not a signing key of this pool.
+   * @throws {Error} when the worker failed or the pool was closed meanwhile.
+   */
+  async sign(
+    handle: KeyHandle,
+    request: { algorithm: SigningAlgorithmSpec; message: Uint8Array; prehashed: boolean },
+  ): Promise<Uint8Array> {
+    const value = await this.#run(
+      handle,
+      "signing",
+      (id, key) => ({ op: "sign", id, handle: key, ...request }),
+    );
+    if (!(value instanceof Uint8Array)) throw new Error("crypto worker answered no signature");
+    return value;
+  }
+
+  /**
+   * Verifies with a verifying key's handle; false for a wrong or malformed signature.
+   * @throws {TypeError} when the handle is not a verifying key of this pool.
+   * @throws {Error} when the worker failed or the pool was closed meanwhile.
+   */
+  async verify(
+    handle: KeyHandle,
+    request: {
+      algorithm: SigningAlgorithmSpec;
+      message: Uint8Array;
+      prehashed: boolean;
+      signature: Uint8Array;
+    },
+  ): Promise<boolean> {
+    const value = await this.#run(
+      handle,
+      "verifying",
+      (id, key) => ({ op: "verify", id, handle: key, ...request }),
+    );
+    if (typeof value !== "boolean") throw new Error("crypto worker answered no verdict");
+    return value;
+  }
+
+  /** Forgets a key now instead of when its handle is garbage collected. */
+  release(handle: KeyHandle): void {
+    const id = this.#handles.get(handle);
+    if (id === undefined) return;
+    this.#handles.delete(handle);
+    this.#collected.unregister(handle);
+    this.#release(id);
+  }
+
+  /** Terminates every worker; requests in flight reject. A later request starts workers again. */
+  close(): Promise<void> {
+    for (let index = 0; index < this.#slots.length; index++) {
+      const slot = this.#slots[index];
+      if (slot !== undefined) this.#stop(index, slot, new Error("crypto worker pool closed"));
+    }
+    return Promise.resolve();
+  }
+
+  /** Running workers, requests in flight, keys, and workers ever started. */
+  stats(): CryptoWorkerPoolStats {
+    const running = this.#slots.filter((slot) => slot !== undefined);
+    return {
+      workers: running.length,
+      inFlight: running.reduce((sum, slot) => sum + slot.pending.size, 0),
+      keys: this.#keys.size,
+      keysHeld: running.reduce((sum, slot) => sum + slot.keys.size, 0),
+      started: this.#started,
+    };
+  }
+
+  /** Sends one operation on a registered key to the least busy worker, importing it there first. */
+  #run(
+    handle: KeyHandle,
+    kind: KeyKind,
+    request: (id: number, key: number) => AnsweredRequest,
+  ): Promise<Uint8Array | boolean | null> {
+    const key = this.#handles.get(handle);
+    if (key === undefined || handle.kind !== kind) {
+      return Promise.reject(new TypeError(`not a ${kind} key of this pool`));
+    }
+    let slot: Slot;
+    try {
+      slot = this.#pick();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (slot.keys.delete(key)) slot.keys.add(key);
+    else this.#importInto(slot, key).catch(() => slot.keys.delete(key));
+    return this.#call(slot, request(this.#nextId++, key), []);
+  }
+
+  /** Sends a fresh copy of a key's DER to `slot` (the copy's buffer moves, nothing is left). */
+  #importInto(slot: Slot, key: number): Promise<unknown> {
+    const registered = this.#keys.get(key);
+    if (registered === undefined) return Promise.reject(new Error("key released"));
+    const der = registered.der.slice();
+    const { kind, keySpec } = registered;
+    slot.keys.add(key);
+    this.#evictBeyondCapacity(slot);
+    return this.#call(slot, { op: "import", id: this.#nextId++, handle: key, kind, keySpec, der }, [
+      der.buffer,
+    ]);
+  }
+
+  #evictBeyondCapacity(slot: Slot): void {
+    for (const oldest of slot.keys) {
+      if (slot.keys.size <= this.#keysPerWorker) return;
+      slot.keys.delete(oldest);
+      slot.worker.postMessage({ op: "forget", handle: oldest } satisfies WorkerRequest);
+    }
+  }
+
+  #call(
+    slot: Slot,
+    request: AnsweredRequest,
+    transfer: Transferable[],
+  ): Promise<Uint8Array | boolean | null> {
+    return new Promise((resolve, reject) => {
+      slot.pending.set(request.id, { resolve, reject });
+      try {
+        slot.worker.postMessage(request, transfer);
+      } catch {
+        slot.pending.delete(request.id);
+        if (request.op === "import") request.der.fill(0);
+        reject(new Error("crypto worker request could not be sent"));
+      }
+    });
+  }
+
+  /** The started worker with the fewest requests in flight; a new one when all are busy. */
+  #pick(): Slot {
+    if (this.#size === 0) throw new Error("the crypto worker pool has no workers");
+    let best: Slot | undefined;
+    let free = -1;
+    for (let index = 0; index < this.#slots.length; index++) {
+      const slot = this.#slots[index];
+      if (slot === undefined) free = free < 0 ? index : free;
+      else if (best === undefined || slot.pending.size < best.pending.size) best = slot;
+    }
+    if (best !== undefined && (best.pending.size === 0 || free < 0)) return best;
+    return this.#start(free);
+  }
+
+  #start(index: number): Slot {
+    const worker = new Worker(this.#workerUrl, { type: "module", name: "kms-crypto" });
+    const slot: Slot = { worker, pending: new Map(), keys: new Set(), answered: false };
+    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+      slot.answered = true;
+      settle(slot, event.data);
+    };
+    const fail = (event: Event) => {
+      event.preventDefault();
+      if (!slot.answered) this.#unavailable = true;
+      const detail = event instanceof ErrorEvent ? event.message : event.type;
+      this.#onError?.(new Error(`crypto worker failed: ${detail}`));
+      this.#stop(index, slot, new Error("crypto worker failed"));
+    };
+    worker.onerror = fail;
+    worker.onmessageerror = fail;
+    this.#slots[index] = slot;
+    this.#started++;
+    return slot;
+  }
+
+  /** Terminates a worker, empties its slot and rejects its requests in flight. */
+  #stop(index: number, slot: Slot, reason: Error): void {
+    slot.worker.terminate();
+    if (this.#slots[index] === slot) this.#slots[index] = undefined;
+    for (const pending of slot.pending.values()) pending.reject(reason);
+    slot.pending.clear();
+    slot.keys.clear();
+  }
+
+  /** Wipes the pool's copy of a key and tells every worker holding it to forget it. */
+  #release(id: number): void {
+    this.#keys.get(id)?.der.fill(0);
+    this.#keys.delete(id);
+    for (const slot of this.#slots) {
+      if (slot?.keys.delete(id)) {
+        slot.worker.postMessage({ op: "forget", handle: id } satisfies WorkerRequest);
+      }
+    }
+  }
+}
+
+/** Delivers a worker's reply to the request waiting for it. */
+function settle(slot: Slot, reply: WorkerReply): void {
+  const pending = slot.pending.get(reply.id);
+  if (pending === undefined) return;
+  slot.pending.delete(reply.id);
+  if (reply.ok) pending.resolve(reply.value);
+  else pending.reject(errorOfReply(reply.name, reply.message));
+}
+
+/** The error a worker reported, as its own class where that is one the engines throw. */
+function errorOfReply(name: string, message: string): Error {
+  if (name === "TypeError") return new TypeError(message);
+  if (name === "RangeError") return new RangeError(message);
+  return new Error(message);
+}
+
+/** `min(2, navigator.hardwareConcurrency)`, at least 1. */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
+}
+
+let processPool: CryptoWorkerPool | undefined;
+let processOptions: CryptoWorkerPoolOptions = {};
+let processErrorListener: ((error: Error) => void) | undefined;
+/** Pools `configureCryptoWorkers` replaced while keys imported into them may still be in use. */
+const replacedPools = new Set<CryptoWorkerPool>();
+
+/** The process-wide pool `signatures.ts` uses, made on first call with the configured options. */
+export function cryptoWorkers(): CryptoWorkerPool {
+  processPool ??= new CryptoWorkerPool({
+    ...processOptions,
+    onError: (error) => processErrorListener?.(error),
+  });
+  return processPool;
+}
+
+/**
+ * Sets the options of the process-wide pool (call it at start-up). The same size, capacity and
+ * module again keep the pool (only `onError` changes); other options apply to keys imported
+ * from now on, while keys imported earlier keep their pool, which keeps working and which
+ * `closeCryptoWorkers` closes too.
+ * @throws {RangeError} when the size is not a non-negative integer.
+ */
+export function configureCryptoWorkers(options: CryptoWorkerPoolOptions): void {
+  if (!sameStructure(options, processOptions)) {
+    const pool = new CryptoWorkerPool({ ...options, onError: (e) => processErrorListener?.(e) });
+    if (processPool !== undefined) replacedPools.add(processPool);
+    processOptions = options;
+    processPool = pool;
+  }
+  processErrorListener = options.onError;
+}
+
+function sameStructure(a: CryptoWorkerPoolOptions, b: CryptoWorkerPoolOptions): boolean {
+  return (a.size ?? defaultPoolSize()) === (b.size ?? defaultPoolSize()) &&
+    (a.keysPerWorker ?? DEFAULT_KEYS_PER_WORKER) === (b.keysPerWorker ?? DEFAULT_KEYS_PER_WORKER) &&
+    String(a.workerUrl ?? WORKER_URL) === String(b.workerUrl ?? WORKER_URL);
+}
+
+/** Terminates the workers of the process-wide pool and of the pools it replaced; see `close`. */
+export async function closeCryptoWorkers(): Promise<void> {
+  for (const pool of replacedPools) {
+    await pool.close();
+    if (pool.stats().keys === 0) replacedPools.delete(pool);
+  }
+  await processPool?.close();
+}

@@ -1,0 +1,80 @@
+/**
+ * Schemas of the grant operations.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
+ * @module
+ */
+import { z } from "zod";
+import { GRANT_OPERATIONS } from "../../core/access/grants.ts";
+import { EncryptionContext, GrantTokens, KeyIdType, Limit, Marker } from "./shared.ts";
+
+/** PrincipalIdType: 1..256 of [\w+=,.@:/-]. */
+const PrincipalId = z.string().min(1).max(256).regex(/^[\w+=,.@:/-]+$/);
+
+/** ServicePrincipalType, e.g. `logs.amazonaws.com`. */
+const ServicePrincipal = z.string().min(1).max(128).regex(
+  /^([A-Za-z0-9-]+)\.([A-Za-z0-9-]+)(\.[A-Za-z0-9-]+)+$/,
+);
+
+/** GrantIdType: 1..128. */
+const GrantId = z.string().min(1).max(128);
+
+/** GrantTokenType: 1..8192. */
+const GrantToken = z.string().min(1).max(8192);
+
+/** GrantConstraints. */
+const GrantConstraints = z.object({
+  EncryptionContextSubset: EncryptionContext.optional(),
+  EncryptionContextEquals: EncryptionContext.optional(),
+  SourceArn: z.string().min(20).max(512).regex(
+    /^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$/,
+  )
+    .optional(),
+});
+
+/** CreateGrant. */
+export const CreateGrantRequest = z.object({
+  KeyId: KeyIdType,
+  GranteePrincipal: PrincipalId.optional(),
+  RetiringPrincipal: PrincipalId.optional(),
+  Operations: z.array(z.enum(GRANT_OPERATIONS)),
+  Constraints: GrantConstraints.optional(),
+  GrantTokens: GrantTokens.optional(),
+  Name: z.string().min(1).max(256).regex(/^[a-zA-Z0-9:/_-]+$/).optional(),
+  DryRun: z.boolean().optional(),
+  GranteeServicePrincipal: ServicePrincipal.optional(),
+  RetiringServicePrincipal: ServicePrincipal.optional(),
+});
+
+/** ListGrants. */
+export const ListGrantsRequest = z.object({
+  Limit: Limit.optional(),
+  Marker: Marker.optional(),
+  KeyId: KeyIdType,
+  GrantId: GrantId.optional(),
+  GranteePrincipal: PrincipalId.optional(),
+  GranteeServicePrincipal: ServicePrincipal.optional(),
+});
+
+/** ListRetirableGrants. */
+export const ListRetirableGrantsRequest = z.object({
+  Limit: Limit.optional(),
+  Marker: Marker.optional(),
+  RetiringPrincipal: PrincipalId.optional(),
+  RetiringServicePrincipal: ServicePrincipal.optional(),
+});
+
+/** RetireGrant. */
+export const RetireGrantRequest = z.object({
+  GrantToken: GrantToken.optional(),
+  KeyId: KeyIdType.optional(),
+  GrantId: GrantId.optional(),
+  DryRun: z.boolean().optional(),
+});
+
+/** RevokeGrant. */
+export const RevokeGrantRequest = z.object({
+  KeyId: KeyIdType,
+  GrantId: GrantId,
+  DryRun: z.boolean().optional(),
+});

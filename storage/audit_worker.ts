@@ -1,0 +1,81 @@
+/**
+ * The Worker entry of `audit_writer.ts`: opens its own connection to the
+ * database file and appends the buffer chain's records through a WriteQueue
+ * of its own, so that their SQL, hashing and fsync run beside the request
+ * thread instead of on it. It answers each append with its id once committed;
+ * an error answers with the error's message (records carry no secrets).
+ *
+ * Exactly once: the buffer sends one append at a time and sends it again when
+ * it got no answer, so an append whose last event already ends the chain was
+ * committed by an earlier attempt (a worker stopped between its commit and
+ * its answer) and is acknowledged without writing it twice.
+ *
+ * Not to be imported: it installs the worker's message handler when loaded.
+ *
+ * @module
+ */
+import type { Client } from "@libsql/client";
+import { type AuditEvent, BUFFER_CHAIN, recordFromEvent } from "../core/audit/record.ts";
+import type { AuditWorkerReply, AuditWorkerRequest } from "./audit_writer.ts";
+import { openDatabase } from "./client.ts";
+import { WriteQueue } from "./write_queue.ts";
+
+/** The part of the worker's global scope this module uses. */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<AuditWorkerRequest>) => void) | null;
+  postMessage(reply: AuditWorkerReply): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+let db: Client | null = null;
+let queue: WriteQueue | null = null;
+
+scope.onmessage = (event) => {
+  void handle(event.data).then(
+    (reply) => scope.postMessage(reply),
+    (error) =>
+      scope.postMessage({
+        type: "failed",
+        id: event.data.id,
+        message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }),
+  );
+};
+
+async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
+  switch (request.type) {
+    case "open":
+      db = await openDatabase(request.url);
+      queue = new WriteQueue(db);
+      return { type: "opened", id: request.id };
+    case "append": {
+      if (queue === null) throw new Error("audit worker has no database open");
+      const records = request.events.map((json, i) =>
+        recordFromEvent(JSON.parse(json) as AuditEvent, request.times[i] as number)
+      );
+      const last = records.at(-1);
+      if (last !== undefined && last.eventId === await lastEventId()) {
+        return { type: "appended", id: request.id };
+      }
+      await queue.appendAudit(records);
+      return { type: "appended", id: request.id };
+    }
+    case "close":
+      db?.close();
+      db = null;
+      queue = null;
+      return { type: "closed", id: request.id };
+  }
+}
+
+/** The eventID of the buffer chain's last record, or null. */
+async function lastEventId(): Promise<string | null> {
+  if (db === null) return null;
+  const result = await db.execute({
+    sql: "SELECT event ->> '$.eventID' AS event_id FROM audit_log WHERE chain = ? " +
+      "ORDER BY chain_seq DESC LIMIT 1",
+    args: [BUFFER_CHAIN],
+  });
+  const value = result.rows[0]?.["event_id"];
+  return typeof value === "string" ? value : null;
+}
