@@ -24,6 +24,7 @@ import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
 import { AuditWorkerSink } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
 import { SqliteStore } from "./storage/sqlite_store.ts";
+import type { Client } from "@libsql/client";
 import type { Hono } from "hono";
 
 /** A wired KMS, not yet listening. */
@@ -35,6 +36,8 @@ export interface Service {
   rsaPool: RsaKeyPairPool;
   /** Set when this start created the admin credential: print it once. */
   createdAdmin: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** The audit log; undefined when the service was opened with `audit: false`. */
+  audit: AuditLog | undefined;
   /** Stops the RSA pool (wiping its keys) and the crypto workers, and closes the store. */
   close(): Promise<void>;
 }
@@ -83,10 +86,57 @@ async function applyPrincipalsFile(
   });
 }
 
+/** The audit log of a service: its buffer, the store it is read from, and how to close it. */
+export interface AuditLog {
+  buffer: AuditBuffer;
+  store: SqliteAuditStore;
+  /** Writes every buffered record, then stops the writer. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the audit log. Buffered records of a local file are committed by a worker thread (its own
+ * connection), so their SQL and fsync never block requests; `:memory:` and remote databases are
+ * written in-process through the store's write queue.
+ */
+async function openAuditLog(
+  config: Config,
+  db: Client,
+  store: SqliteStore,
+  log: LogSink,
+): Promise<AuditLog> {
+  const sink = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl)
+    ? new AuditWorkerSink(config.dbUrl)
+    : undefined;
+  await sink?.open();
+  const buffer = new AuditBuffer(sink ?? store, {
+    onError: (error, waiting) =>
+      log({
+        level: "error",
+        message: "audit write failed; retrying",
+        waiting,
+        error: String(error),
+      }),
+  });
+  return {
+    buffer,
+    store: new SqliteAuditStore(db),
+    async close() {
+      await buffer.close();
+      await sink?.close();
+    },
+  };
+}
+
 /** Opens store, root key and app for `config`. */
 export async function openService(
   config: Config,
-  options: { clock?: Clock; log?: LogSink } = {},
+  options: {
+    clock?: Clock;
+    log?: LogSink;
+    /** False: record no request at all (benchmarks measure the audit log's cost against this). */
+    audit?: boolean;
+  } = {},
 ): Promise<Service> {
   const clock = options.clock ?? { now: () => Date.now() };
   const log = options.log ?? jsonLog(config.logLevel);
@@ -125,23 +175,9 @@ export async function openService(
     size: config.cryptoWorkers,
     onError: (e) => log({ level: "error", message: e.message }),
   });
-  // Buffered records of a local file are committed by a worker thread (its own connection), so
-  // their SQL and fsync never block requests; :memory: and remote databases write in-process.
-  const auditSink = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl)
-    ? new AuditWorkerSink(config.dbUrl)
-    : undefined;
-  await auditSink?.open();
-  const audit = new AuditBuffer(auditSink ?? store, {
-    onError: (error, waiting) =>
-      log({
-        level: "error",
-        message: "audit write failed; retrying",
-        waiting,
-        error: String(error),
-      }),
-  });
+  const audit = options.audit === false ? undefined : await openAuditLog(config, db, store, log);
   const kms = new Kms({
-    keyLastUsage: keyUsageLog(audit, new SqliteAuditStore(db)),
+    keyLastUsage: audit === undefined ? undefined : keyUsageLog(audit.buffer, audit.store),
     store,
     clock,
     region: config.region,
@@ -160,7 +196,7 @@ export async function openService(
         error: String(error),
       }),
   });
-  const app = createApp({ kms, credentials, log, audit });
+  const app = createApp({ kms, credentials, log, audit: audit?.buffer });
   const createdAdmin = admin?.created && admin.secretAccessKey
     ? {
       accessKeyId: admin.accessKeyId,
@@ -170,11 +206,10 @@ export async function openService(
   const close = async () => {
     await rsaPool.close();
     await closeCryptoWorkers();
-    await audit.close();
-    await auditSink?.close();
+    await audit?.close();
     store.close();
   };
-  return { app, kms, store, rsaPool, createdAdmin, close };
+  return { app, kms, store, rsaPool, audit, createdAdmin, close };
 }
 
 async function main(): Promise<void> {

@@ -49,7 +49,7 @@ export interface KmsOptions {
   /** Whether an IAM user or role ARN exists (key policies may name only existing ones). */
   principalExists?: (arn: string) => Promise<boolean>;
   /** The audit log's view for GetKeyLastUsage. */
-  keyLastUsage?: KeyUsageLog;
+  keyLastUsage?: KeyUsageLog | undefined;
 }
 
 /** Where data key pairs come from: the RSA pool when there is one, else fresh generation. */
