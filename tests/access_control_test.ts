@@ -690,3 +690,33 @@ Deno.test("a key policy may not name a principal that does not exist", () =>
       "MalformedPolicyDocumentException",
     );
   }));
+
+Deno.test("a grant revoked through one instance stops working on another within a second", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kms-two-instances-" });
+  const dbUrl = `file:${dir}/kms.db`;
+  try {
+    await withWorld(async ({ admin }) => {
+      await withWorld(async ({ bob }) => {
+        const keyId = (await newKey(admin)).id;
+        const { GrantId } = await admin.send(
+          new CreateGrantCommand({
+            KeyId: keyId,
+            GranteePrincipal: BOB_ARN,
+            Operations: ["Encrypt"],
+          }),
+        );
+        await bob.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) }));
+        await admin.send(new RevokeGrantCommand({ KeyId: keyId, GrantId }));
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        assert.equal(
+          await errorName(
+            bob.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) })),
+          ),
+          "AccessDeniedException",
+        );
+      }, dbUrl);
+    }, dbUrl);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,6 +1,7 @@
 /**
  * The AWS CLI v2 against a real server: create-key, create-alias,
- * generate-data-key, decrypt, generate-data-key-pair(-without-plaintext). Skipped (and said so) when `aws` is not installed;
+ * generate-data-key, decrypt, generate-data-key-pair(-without-plaintext), key policies and
+ * grants. Skipped (and said so) when `aws` is not installed;
  * .ci/run installs it.
  */
 import assert from "node:assert/strict";
@@ -166,3 +167,90 @@ for (const [spec, curve] of [["SM2", "SM2"], ["ECC_SECG_P256K1", "secp256k1"]] a
     },
   });
 }
+
+Deno.test({
+  name: "AWS CLI puts and gets a key policy, creates, lists and revokes a grant",
+  ignore: !available,
+  async fn() {
+    const server = await startServer();
+    try {
+      const created = await aws(server.url, ["create-key"]);
+      assert.equal(created.code, 0, created.stderr);
+      const keyId = JSON.parse(created.stdout).KeyMetadata.KeyId as string;
+      const policy = JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+          Sid: "Enable IAM User Permissions",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::111122223333:root" },
+          Action: "kms:*",
+          Resource: "*",
+        }],
+      });
+      const put = await aws(server.url, [
+        "put-key-policy",
+        "--key-id",
+        keyId,
+        "--policy-name",
+        "default",
+        "--policy",
+        policy,
+      ]);
+      assert.equal(put.code, 0, put.stderr);
+      const got = await aws(server.url, [
+        "get-key-policy",
+        "--key-id",
+        keyId,
+        "--policy-name",
+        "default",
+      ]);
+      assert.equal(got.code, 0, got.stderr);
+      assert.deepEqual(JSON.parse(JSON.parse(got.stdout).Policy), JSON.parse(policy));
+      const grant = await aws(server.url, [
+        "create-grant",
+        "--key-id",
+        keyId,
+        "--grantee-principal",
+        "arn:aws:iam::111122223333:user/someone",
+        "--operations",
+        "Decrypt",
+        "Encrypt",
+        "--constraints",
+        "EncryptionContextSubset={team=edge}",
+        "--name",
+        "cli-grant",
+      ]);
+      assert.equal(grant.code, 0, grant.stderr);
+      const { GrantId, GrantToken } = JSON.parse(grant.stdout);
+      assert.match(GrantId, /^[0-9a-f]{64}$/);
+      assert.ok(GrantToken.length > 0);
+      const listed = await aws(server.url, ["list-grants", "--key-id", keyId]);
+      assert.equal(listed.code, 0, listed.stderr);
+      const grants = JSON.parse(listed.stdout).Grants;
+      assert.equal(grants.length, 1);
+      assert.deepEqual(grants[0].Constraints, { EncryptionContextSubset: { team: "edge" } });
+      assert.deepEqual(grants[0].Operations, ["Decrypt", "Encrypt"]);
+      const revoked = await aws(server.url, [
+        "revoke-grant",
+        "--key-id",
+        keyId,
+        "--grant-id",
+        GrantId,
+      ]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      const malformed = await aws(server.url, [
+        "put-key-policy",
+        "--key-id",
+        keyId,
+        "--policy-name",
+        "default",
+        "--policy",
+        "{}",
+      ]);
+      assert.notEqual(malformed.code, 0);
+      assert.match(malformed.stderr, /MalformedPolicyDocumentException/);
+    } finally {
+      await server.close();
+    }
+  },
+});

@@ -96,7 +96,8 @@ export class AccessControl {
   readonly #facts: AccessFacts;
   readonly #now: () => number;
   readonly #keyPolicies = new WeakMap<KeyRecord, PolicyDocument | null>();
-  readonly #grants: LruMap<string, Promise<GrantRecord[]>>;
+  /** Grants per key, with when the entry stops being trusted (another instance may change them). */
+  readonly #grants: LruMap<string, { grants: Promise<GrantRecord[]>; expires: number }>;
   readonly #tags: LruMap<string, Promise<Tag[]>>;
   readonly #aliases: LruMap<string, Promise<string[]>>;
   readonly #onPolicyError: (keyId: string, error: unknown) => void;
@@ -229,14 +230,17 @@ export class AccessControl {
     }).allowed;
   }
 
-  /** The grants of a key (cached). */
+  /**
+   * The grants of a key, cached for at most `GRANTS_TTL_MS` (changes made through this process
+   * are seen at once; another instance's within that bound).
+   */
   grantsOf(keyId: string): Promise<GrantRecord[]> {
-    let grants = this.#grants.get(keyId);
-    if (grants === undefined) {
-      grants = this.#facts.listGrantsOfKey(keyId);
-      this.#grants.set(keyId, grants);
-      grants.catch(() => this.#grants.delete(keyId));
-    }
+    const now = this.#now();
+    const cached = this.#grants.get(keyId);
+    if (cached !== undefined && cached.expires > now) return cached.grants;
+    const grants = this.#facts.listGrantsOfKey(keyId);
+    this.#grants.set(keyId, { grants, expires: now + GRANTS_TTL_MS });
+    grants.catch(() => this.#grants.delete(keyId));
     return grants;
   }
 
@@ -298,6 +302,9 @@ export class AccessControl {
     return aliases;
   }
 }
+
+/** How long grants read from the store are trusted before they are read again. */
+const GRANTS_TTL_MS = 1000;
 
 /** Whether the caller is its account's root user. */
 export function isAccountRoot(caller: Caller): boolean {
