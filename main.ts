@@ -8,17 +8,22 @@ import { ensureAdminCredential } from "./core/bootstrap.ts";
 import { type Config, ConfigError, parseConfig } from "./core/config.ts";
 import { parsePolicy } from "./core/access/policy.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
+import { Coherence } from "./core/coherence.ts";
 import { CredentialCache } from "./core/credentials.ts";
 import { loadPrincipalsFile } from "./core/principals.ts";
+import { loadSeedFile } from "./core/seed.ts";
 import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
 import { Kms } from "./core/kms.ts";
+import { Metrics } from "./core/metrics.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./core/recipient/attestation.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
 import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
+import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
+import { SqliteKeyStateCounter } from "./storage/metrics_store.ts";
 import { loadOrCreateRootKey } from "./storage/root_key.ts";
 import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
 import { AuditWorkerSink } from "./storage/audit_writer.ts";
@@ -86,6 +91,45 @@ async function applyPrincipalsFile(
   });
 }
 
+/**
+ * Applies `KMS_SEED_FILE` (keys, aliases, tags, policies, grants), when set, before the service
+ * answers anything; after the principals file, so key policies may name its users and roles.
+ * @throws {ConfigError} an unreadable or invalid file; nothing is written then.
+ */
+async function applySeedFile(
+  config: Config,
+  deps: { principals: SqlitePrincipalStore; store: SqliteStore; clock: Clock; log: LogSink },
+): Promise<void> {
+  const path = config.seedFile;
+  if (path === undefined) return;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(
+      `KMS_SEED_FILE: cannot read ${path}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const summary = await loadSeedFile({ text, path }, {
+    store: deps.store,
+    clock: deps.clock,
+    region: config.region,
+    accountId: config.accountId,
+    principalExists: async (arn) => (await deps.principals.getPrincipal(arn)) !== null,
+  });
+  deps.log({
+    level: "info",
+    message: "seed file applied",
+    path,
+    keysCreated: summary.created.length,
+    keysUpdated: summary.updated.length,
+    keysUnchanged: summary.unchanged.length,
+    aliases: summary.aliases,
+    tags: summary.tags,
+    grants: summary.grants,
+  });
+}
+
 /** The audit log of a service: its buffer, the store it is read from, and how to close it. */
 export interface AuditLog {
   buffer: AuditBuffer;
@@ -146,7 +190,9 @@ export async function openService(
   });
   const db = await openDatabase(config.dbUrl, config.dbAuthToken);
   await migrate(db);
-  const store = new SqliteStore(db, rootKey);
+  // Several instances on one database: the change counter tells this process's writes from theirs.
+  const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
+  const store = new SqliteStore(db, rootKey, { observer: changes });
   if (!await store.rootKeyMatches()) {
     store.close();
     throw new Error(
@@ -156,6 +202,7 @@ export async function openService(
   const principals = new SqlitePrincipalStore(db);
   try {
     await applyPrincipalsFile(config.principalsFile, { principals, store, clock });
+    await applySeedFile(config, { principals, store, clock, log });
   } catch (error) {
     store.close();
     throw error;
@@ -196,7 +243,27 @@ export async function openService(
         error: String(error),
       }),
   });
-  const app = createApp({ kms, credentials, log, audit: audit?.buffer });
+  // Several instances on one database (core/coherence.ts): caches forget what the others changed.
+  await changes?.start();
+  const coherence = changes && new Coherence({
+    feed: changes,
+    forget: (changed) => {
+      kms.forgetForeignChanges(changed);
+      if (changed.data) credentials.forgetAll();
+    },
+    onError: (error) =>
+      log({ level: "error", message: "change counter unreadable", error: String(error) }),
+  });
+  coherence?.start();
+  // Metrics (GET /metrics, KMS_METRICS): counters of this process, keys by state from the database.
+  const metrics = config.metrics
+    ? {
+      metrics: new Metrics(),
+      keyStates: new SqliteKeyStateCounter(db),
+      token: config.metricsToken,
+    }
+    : undefined;
+  const app = createApp({ kms, credentials, log, audit: audit?.buffer, metrics });
   const createdAdmin = admin?.created && admin.secretAccessKey
     ? {
       accessKeyId: admin.accessKeyId,
@@ -204,6 +271,7 @@ export async function openService(
     }
     : undefined;
   const close = async () => {
+    await coherence?.stop();
     await rsaPool.close();
     await closeCryptoWorkers();
     await audit?.close();

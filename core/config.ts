@@ -34,10 +34,19 @@ export interface Config {
    */
   principalsFile: string | undefined;
   /**
+   * A JSON or YAML file of keys (fixed ids, symmetric and HMAC material), aliases, tags,
+   * policies and grants, applied idempotently at start (`KMS_SEED_FILE`).
+   */
+  seedFile: string | undefined;
+  /**
    * Worker threads for slow signing work (`KMS_CRYPTO_WORKERS`; default `min(2, cores)`);
    * 0 signs and verifies on the main thread.
    */
   cryptoWorkers: number;
+  /** Whether `GET /metrics` and request metrics are on (`KMS_METRICS=on|off`, default on). */
+  metrics: boolean;
+  /** When set (`KMS_METRICS_TOKEN`), `GET /metrics` requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 }
 
 /** Pool size per RSA modulus length. */
@@ -79,6 +88,13 @@ function parseCryptoWorkers(env: Record<string, string | undefined>): number {
     );
   }
   return size;
+}
+
+function parseMetrics(env: Record<string, string | undefined>): boolean {
+  const raw = env.KMS_METRICS;
+  if (raw === undefined || raw === "" || raw === "on") return true;
+  if (raw === "off") return false;
+  throw new ConfigError(`KMS_METRICS must be "on" or "off", got "${raw}"`);
 }
 
 /** Thrown for a configuration the process cannot start with. */
@@ -135,6 +151,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     attestationRoots: env.KMS_ATTESTATION_ROOTS,
     principalsFile: env.KMS_PRINCIPALS_FILE === "" ? undefined : env.KMS_PRINCIPALS_FILE,
+    seedFile: env.KMS_SEED_FILE === "" ? undefined : env.KMS_SEED_FILE,
     cryptoWorkers: parseCryptoWorkers(env),
+    metrics: parseMetrics(env),
+    metricsToken: env.KMS_METRICS_TOKEN === "" ? undefined : env.KMS_METRICS_TOKEN,
   };
 }

@@ -79,6 +79,11 @@ export class CredentialCache {
     this.#entries.delete(accessKeyId);
   }
 
+  /** Forgets every credential (another instance changed credentials, principals or policies). */
+  forgetAll(): void {
+    this.#entries.clear();
+  }
+
   async #load(accessKeyId: string): Promise<AuthenticatedCredential | null> {
     const credential = await this.#store.getCredential(accessKeyId);
     if (credential === null) return null;

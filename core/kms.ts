@@ -5,7 +5,11 @@
  * The data plane (Encrypt, Decrypt, GenerateDataKey*) is served from memory:
  * a key's record and unwrapped material are loaded once and kept in a bounded
  * cache that every state change made through this object updates after its
- * durable write.
+ * durable write. Changes made by other instances on the same database reach
+ * it through `forgetForeignChanges` (core/coherence.ts), within the bound
+ * documented there; operations that change a key read its record from the
+ * store, not the cache, so they never write back another instance's
+ * overwritten state.
  *
  * @module
  */
@@ -19,7 +23,8 @@ import type { RsaKeyPairPool } from "./crypto/rsa_pool.ts";
 import { AccessControl, type Allowance } from "./access/access_control.ts";
 import type { RequestConditions } from "./access/request_context.ts";
 import type { KeyUsageLog } from "./audit/ports.ts";
-import type { AuditRecord } from "./audit/record.ts";
+import { type AuditRecord, STATE_CHANGING_OPERATIONS } from "./audit/record.ts";
+import type { ForeignChanges } from "./coherence.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
@@ -94,6 +99,11 @@ export class Kms {
   readonly principalExists: (arn: string) => Promise<boolean>;
   /** The audit log's view for GetKeyLastUsage; absent without an audit log. */
   readonly keyLastUsage: KeyUsageLog | undefined;
+  /**
+   * Bumped whenever another instance's changes are forgotten: a record or alias read from the
+   * store before the bump is returned but not cached (it may predate the change).
+   */
+  #generation = 0;
 
   constructor(options: KmsOptions) {
     this.store = options.store;
@@ -132,13 +142,20 @@ export class Kms {
     this.#prepared = new LruMap(size);
   }
 
-  /** A key by id, from memory or the store; a key past its deletion date is deleted first. */
-  async findKey(keyId: string): Promise<LoadedKey | null> {
-    let loaded = this.#keys.get(keyId);
+  /**
+   * A key by id, from memory or the store (`fresh`: from the store, as operations that change
+   * the key need it); a key past its deletion date is deleted first.
+   */
+  async findKey(keyId: string, options: { fresh?: boolean } = {}): Promise<LoadedKey | null> {
+    let loaded = options.fresh === true ? undefined : this.#keys.get(keyId);
     if (loaded === undefined) {
+      const generation = this.#generation;
       const record = await this.store.getKey(keyId);
-      if (record === null) return null;
-      loaded = this.#remember(record);
+      if (record === null) {
+        if (generation === this.#generation) this.#forgetMaterial(keyId);
+        return null;
+      }
+      loaded = generation === this.#generation ? this.#remember(record) : loadedKey(record);
     }
     const { state, deletionDate } = loaded.record;
     if (state === "PendingDeletion" && deletionDate !== null && deletionDate <= this.clock.now()) {
@@ -177,13 +194,38 @@ export class Kms {
   async deleteKeyNow(keyId: string): Promise<void> {
     await this.store.deleteKey(keyId);
     this.#keys.delete(keyId);
-    for (const material of this.#materials.get(keyId)?.values() ?? []) material.material.wipe();
-    this.#materials.delete(keyId);
-    this.#prepared.delete(keyId);
+    this.#forgetMaterial(keyId);
     this.#aliases.clear();
     this.access.forgetGrants(keyId);
     this.access.forgetTags(keyId);
     this.access.forgetAliases();
+  }
+
+  /**
+   * Forgets what other instances changed (core/coherence.ts calls it): every cached key record,
+   * alias, grant, tag and alias list on a data change, and the material of deleted keys (all
+   * material, unwiped, when the deleted keys are not known: live keys' may be in use).
+   */
+  forgetForeignChanges(changes: ForeignChanges): void {
+    if (changes.data) {
+      this.#generation++;
+      this.#keys.clear();
+      this.#aliases.clear();
+      this.access.forgetAll();
+    }
+    if (changes.deletedKeys === "unknown") {
+      this.#materials.clear();
+      this.#prepared.clear();
+    } else {
+      for (const keyId of changes.deletedKeys) this.#forgetMaterial(keyId);
+    }
+  }
+
+  /** Wipes and forgets a deleted key's material and what was built from it. */
+  #forgetMaterial(keyId: string): void {
+    for (const material of this.#materials.get(keyId)?.values() ?? []) material.material.wipe();
+    this.#materials.delete(keyId);
+    this.#prepared.delete(keyId);
   }
 
   /** Deletes every key whose deletion date has passed; returns how many. */
@@ -232,14 +274,19 @@ export class Kms {
     return made;
   }
 
-  /** The key id an alias points to, or null. */
-  async aliasTarget(accountId: string, aliasName: string): Promise<string | null> {
+  /** The key id an alias points to, or null (`fresh`: read from the store, not memory). */
+  async aliasTarget(
+    accountId: string,
+    aliasName: string,
+    options: { fresh?: boolean } = {},
+  ): Promise<string | null> {
     const cacheKey = `${accountId}/${aliasName}`;
-    const cached = this.#aliases.get(cacheKey);
+    const cached = options.fresh === true ? undefined : this.#aliases.get(cacheKey);
     if (cached !== undefined) return cached;
+    const generation = this.#generation;
     const alias = await this.store.getAlias(accountId, this.region, aliasName);
     if (alias === null) return null;
-    this.#aliases.set(cacheKey, alias.targetKeyId);
+    if (generation === this.#generation) this.#aliases.set(cacheKey, alias.targetKeyId);
     return alias.targetKeyId;
   }
 
@@ -309,9 +356,11 @@ export class Kms {
       if (foreign) throw accessDenied(caller, options.action, keyIdInput);
       throw notFound(keyIdInput);
     }
+    // A change is decided on the stored record: a cached one may miss another instance's change.
+    const fresh = STATE_CHANGING_OPERATIONS.has(options.action.slice("kms:".length));
     let keyId: string;
     if (id.kind === "aliasName" || id.kind === "aliasArn") {
-      const target = await this.aliasTarget(accountId, id.aliasName);
+      const target = await this.aliasTarget(accountId, id.aliasName, { fresh });
       if (target === null) {
         if (foreign) throw accessDenied(caller, options.action, keyIdInput);
         throw new NotFoundException(
@@ -322,7 +371,7 @@ export class Kms {
     } else {
       keyId = id.keyId;
     }
-    const key = await this.findKey(keyId);
+    const key = await this.findKey(keyId, { fresh });
     if (key === null || key.record.accountId !== accountId) {
       if (foreign) throw accessDenied(caller, options.action, keyArn(region, accountId, keyId));
       throw notFound(keyArn(region, accountId, keyId));
@@ -373,10 +422,14 @@ export class Kms {
   }
 
   #remember(record: KeyRecord): LoadedKey {
-    const loaded = { record, arn: keyArn(record.region, record.accountId, record.keyId) };
+    const loaded = loadedKey(record);
     this.#keys.set(record.keyId, loaded);
     return loaded;
   }
+}
+
+function loadedKey(record: KeyRecord): LoadedKey {
+  return { record, arn: keyArn(record.region, record.accountId, record.keyId) };
 }
 
 /**

@@ -12,7 +12,9 @@ import type { CredentialCache } from "../core/credentials.ts";
 import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
 import { errorReply, errorResponse } from "./errors.ts";
+import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
 import { OPERATIONS } from "./operations.ts";
+import { playgroundApp } from "./playground.ts";
 import {
   AMZ_JSON,
   assertAmzJson,
@@ -37,6 +39,8 @@ export interface AppDeps {
    * request is recorded (benchmarks measure the audit log's cost against this).
    */
   audit?: Pick<AuditBuffer, "push"> | undefined;
+  /** Request metrics and `GET /metrics`; absent, neither (`KMS_METRICS=off`). */
+  metrics?: MetricsDeps | undefined;
 }
 
 const REQUIRED_SIGNED_HEADERS = ["host", "x-amz-target", "content-type"] as const;
@@ -60,6 +64,7 @@ async function handleKmsRequest(
   requestId: string,
   origin: Origin,
   entry: AuditEntry | undefined,
+  trace: RequestTrace,
 ): Promise<Response> {
   const body = await readBody(request);
   assertAmzJson(request.headers.get("content-type"));
@@ -78,6 +83,7 @@ async function handleKmsRequest(
       lookupCredential: (id) => deps.credentials.get(id),
     },
   );
+  trace.principalArn = caller.principalArn;
   if (entry !== undefined) {
     entry.setPrincipal({
       arn: caller.principalArn,
@@ -124,6 +130,11 @@ export function createApp(deps: AppDeps): Hono {
   app.post("/", async (c) => {
     const requestId = crypto.randomUUID();
     const origin = originOf(c.env);
+    const trace = new RequestTrace({
+      requestId,
+      target: c.req.header("x-amz-target"),
+      sourceIp: origin.sourceIp,
+    });
     const entry = deps.audit === undefined ? undefined : new AuditEntry({
       time: Date.now(),
       requestId,
@@ -135,21 +146,28 @@ export function createApp(deps: AppDeps): Hono {
     });
     let response: Response;
     try {
-      response = await handleKmsRequest(deps, c.req.raw, requestId, origin, entry);
+      response = await handleKmsRequest(deps, c.req.raw, requestId, origin, entry, trace);
     } catch (error) {
       const reply = errorReply(error, logInternal(requestId));
       entry?.failed(reply.name, reply.message);
+      trace.exception = reply.name;
       response = errorResponse(reply, requestId);
     }
     // Every request is recorded once: with its state change, or here through the buffer.
     if (entry !== undefined && !entry.written) await deps.audit?.push(entry.record());
+    finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
     return response;
   });
+
+  if (deps.metrics !== undefined) mountMetrics(app, deps.metrics);
 
   app.get("/health", (c) => {
     c.header("x-amzn-requestid", crypto.randomUUID());
     return c.json({ status: "ok" });
   });
+
+  // The browser playground: static assets only; its KMS calls come back signed to POST /.
+  app.route("/playground", playgroundApp());
 
   app.notFound((c) => {
     const requestId = crypto.randomUUID();

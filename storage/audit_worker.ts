@@ -6,9 +6,11 @@
  * an error answers with the error's message (records carry no secrets).
  *
  * Exactly once: the buffer sends one append at a time and sends it again when
- * it got no answer, so an append whose last event already ends the chain was
+ * it got no answer, so an append whose last event is already in the chain was
  * committed by an earlier attempt (a worker stopped between its commit and
- * its answer) and is acknowledged without writing it twice.
+ * its answer) and is acknowledged without writing it twice. The event is
+ * looked for by its time and id, not only at the chain's end: another
+ * instance on the same database may have appended after it.
  *
  * Not to be imported: it installs the worker's message handler when loaded.
  *
@@ -54,7 +56,7 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
         recordFromEvent(JSON.parse(json) as AuditEvent, request.times[i] as number)
       );
       const last = records.at(-1);
-      if (last !== undefined && last.eventId === await lastEventId()) {
+      if (last !== undefined && await isInChain(last.eventTime, last.eventId)) {
         return { type: "appended", id: request.id };
       }
       await queue.appendAudit(records);
@@ -68,14 +70,13 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
   }
 }
 
-/** The eventID of the buffer chain's last record, or null. */
-async function lastEventId(): Promise<string | null> {
-  if (db === null) return null;
+/** Whether the buffer chain holds the event with this time and id (found by the time index). */
+async function isInChain(eventTime: number, eventId: string): Promise<boolean> {
+  if (db === null) return false;
   const result = await db.execute({
-    sql: "SELECT event ->> '$.eventID' AS event_id FROM audit_log WHERE chain = ? " +
-      "ORDER BY chain_seq DESC LIMIT 1",
-    args: [BUFFER_CHAIN],
+    sql: "SELECT 1 FROM audit_log WHERE event_time = ? AND chain = ? " +
+      "AND event ->> '$.eventID' = ? LIMIT 1",
+    args: [eventTime, BUFFER_CHAIN, eventId],
   });
-  const value = result.rows[0]?.["event_id"];
-  return typeof value === "string" ? value : null;
+  return result.rows.length > 0;
 }

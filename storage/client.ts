@@ -2,6 +2,13 @@
  * Opens the libSQL database: a local file (WAL, synchronous=FULL), `:memory:`
  * for tests, or a remote libSQL server (`libsql:`, `http(s):`, `ws(s):`).
  *
+ * Remote URLs get `@libsql/client/web`, the client built on `fetch` and
+ * `WebSocket` alone (a `libsql:` URL speaks Hrana over HTTPS); local ones get
+ * the native driver, which is imported only when a local database is opened.
+ * So an entry that opens only remote databases (deploy.ts on Deno Deploy, where
+ * native addons cannot load) never loads the native addon, while the module
+ * graph still holds it for `deno compile`.
+ *
  * A local client gets exactly one connection: the native driver runs every
  * statement synchronously, so a pool adds no parallelism, while each extra
  * connection would need its own pragmas and could make the process wait on
@@ -9,8 +16,11 @@
  *
  * @module
  */
-import { type Client, type Config, createClient } from "@libsql/client";
+import { type Client, type Config, createClient as createWebClient } from "@libsql/client/web";
 import { dirname } from "node:path";
+
+/** Which libSQL client opens a URL: the native driver (local files, memory) or the web client. */
+export type DatabaseDriver = "native" | "web";
 
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -25,10 +35,15 @@ export async function openDatabase(url: string, authToken?: string): Promise<Cli
   if (isMemoryUrl(url)) return await openLocal({ url }, "memory");
   const path = localFilePath(url);
   if (path === null) {
-    return createClient(authToken === undefined ? { url } : { url, authToken });
+    return createWebClient(authToken === undefined ? { url } : { url, authToken });
   }
   await Deno.mkdir(dirname(path), { recursive: true });
   return await openLocal({ url }, "wal");
+}
+
+/** The client `openDatabase` uses for `url`: anything but a file or memory URL is remote. */
+export function databaseDriver(url: string): DatabaseDriver {
+  return isMemoryUrl(url) || localFilePath(url) !== null ? "native" : "web";
 }
 
 /** True for the in-memory database URLs libSQL accepts. */
@@ -48,6 +63,7 @@ export function localFilePath(url: string): string | null {
 }
 
 async function openLocal(config: Config, journalMode: string): Promise<Client> {
+  const { createClient } = await import("@libsql/client");
   const db = createClient({ ...config, concurrency: 1, timeout: BUSY_TIMEOUT_MS });
   try {
     const journal = await db.execute("PRAGMA journal_mode=WAL");

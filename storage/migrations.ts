@@ -9,6 +9,7 @@ import initial from "../migrations/0001_initial.sql" with { type: "text" };
 import principals from "../migrations/0002_principals.sql" with { type: "text" };
 import audit from "../migrations/0003_audit.sql" with { type: "text" };
 import grants from "../migrations/0004_grants.sql" with { type: "text" };
+import changeCounter from "../migrations/0005_change_counter.sql" with { type: "text" };
 
 /** One numbered migration: `migrations/<version>_<name>.sql`. */
 export interface Migration {
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "principals", sql: principals },
   { version: 3, name: "audit", sql: audit },
   { version: 4, name: "grants", sql: grants },
+  { version: 5, name: "change_counter", sql: changeCounter },
 ];

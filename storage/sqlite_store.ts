@@ -28,8 +28,9 @@ import type {
   Origin,
   Tag,
 } from "../core/types.ts";
+import { BUMP_CHANGE_COUNTER } from "./change_counter.ts";
 import { credentialAad, materialAad, type RootKey } from "./root_key.ts";
-import { WriteQueue } from "./write_queue.ts";
+import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
 
 const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_spec, key_usage, " +
   "origin, state, deletion_date, pending_window_in_days, policy, current_material_version";
@@ -44,10 +45,17 @@ export class SqliteStore implements Store {
   #rootKey: RootKey;
   #writes: WriteQueue;
 
-  constructor(db: Client, rootKey: RootKey) {
+  /**
+   * Each transaction that changes state bumps the change counter (storage/change_counter.ts);
+   * `options.observer`, a SqliteChangeCounter, also sees what the bump returned.
+   */
+  constructor(db: Client, rootKey: RootKey, options: WriteQueueOptions = {}) {
     this.#db = db;
     this.#rootKey = rootKey;
-    this.#writes = new WriteQueue(db);
+    this.#writes = new WriteQueue(db, {
+      ...options,
+      observer: options.observer ?? BUMP_CHANGE_COUNTER,
+    });
   }
 
   /** Inserts key, first material version and tags in one transaction. */

@@ -14,8 +14,20 @@
  * head is read once from the database and then advanced only by commits that
  * succeed; after a failed transaction it is read again.
  *
- * Each chain must have one writer: this queue for chain 0, and either this
- * queue or the audit worker (storage/audit_worker.ts) for chain 1.
+ * A chain may have several writers: this queue and those of other processes
+ * on the same database (several instances), or the audit worker
+ * (storage/audit_worker.ts) for chain 1. The UNIQUE (chain, chain_seq) of
+ * audit_log refuses a record chained after a head that is no longer the last,
+ * so a transaction that raced another writer fails whole; it is then chained
+ * again after the head read anew and retried, so neither the write nor the
+ * chain is lost.
+ *
+ * A transaction that found the database locked by another process past the
+ * busy timeout is retried a few times after a short pause.
+ *
+ * An observer (storage/change_counter.ts) may add a statement to each
+ * transaction that changes state: the bump of a change counter, so that other
+ * instances learn of the change and this one can tell its changes from theirs.
  *
  * @module
  */
@@ -36,10 +48,23 @@ export type BatchClient = Pick<Client, "batch">;
 /** Loads an audit chain's head (its last record's chain seq and hash). */
 export type AuditChainHead = (chain: AuditChain) => Promise<ChainHead>;
 
+/**
+ * Told of every committed transaction that changes state: `statement` (the
+ * bump of a change counter) runs first in it, and `committed` gets its
+ * result. storage/change_counter.ts uses it to tell this process's writes
+ * from other instances'.
+ */
+export interface CommitObserver {
+  readonly statement: InStatement;
+  committed(result: ResultSet): void;
+}
+
 /** Options of a WriteQueue. */
 export interface WriteQueueOptions {
   /** Where audit chain heads come from; by default the chain's last row in audit_log. */
   auditHead?: AuditChainHead;
+  /** Joins and observes the transactions that change state (not audit-only ones). */
+  observer?: CommitObserver | undefined;
 }
 
 interface PendingWrite {
@@ -53,19 +78,43 @@ interface PendingWrite {
 /** Most writes committed in one transaction. */
 const MAX_GROUP = 512;
 
+/**
+ * Most attempts of one transaction whose audit chain another writer (another
+ * instance on the same database) advanced under it. Each attempt after the
+ * first reads the head fresh, so losing this many races in a row means the
+ * chain is written far faster than one transaction commits.
+ */
+const MAX_CHAIN_ATTEMPTS = 50;
+
+/**
+ * Most attempts of one transaction that found the database locked past the
+ * connection's busy timeout (5 s): SQLite's busy handler is not fair, so
+ * under another instance's sustained writes a transaction can lose the lock
+ * that long; it is retried after a short pause instead of failed.
+ */
+const MAX_BUSY_ATTEMPTS = 4;
+
 const NO_AUDIT: readonly AuditRecord[] = Object.freeze([]);
 
 /** A group-commit writer over one client. */
 export class WriteQueue {
   #db: BatchClient;
   #loadHead: AuditChainHead;
+  #observer: CommitObserver | undefined;
   #heads = new Map<AuditChain, ChainHead>();
   #pending: PendingWrite[] = [];
   #draining = false;
+  #chainConflicts = 0;
 
   constructor(db: BatchClient, options: WriteQueueOptions = {}) {
     this.#db = db;
     this.#loadHead = options.auditHead ?? ((chain) => loadChainHead(db, chain));
+    this.#observer = options.observer;
+  }
+
+  /** Transactions retried because another writer advanced their audit chain first. */
+  get chainConflicts(): number {
+    return this.#chainConflicts;
   }
 
   /**
@@ -112,57 +161,110 @@ export class WriteQueue {
   }
 
   async #commitGroup(group: PendingWrite[]): Promise<void> {
-    if (group.length === 1) return await this.#commitAlone(group[0] as PendingWrite);
-    const statements: InStatement[] = [];
-    const audit: [AuditRecord[], AuditRecord[]] = [[], []];
-    for (const write of group) {
-      for (const statement of write.statements) statements.push(statement);
-      for (const record of write.audit) audit[write.chain].push(record);
-    }
-    let results: ResultSet[];
-    const heads = new Map<AuditChain, ChainHead>();
+    let results: ResultSet[][];
     try {
-      for (const chain of [TRANSACTIONAL_CHAIN, BUFFER_CHAIN]) {
-        if (audit[chain].length === 0) continue;
-        const chained = auditStatements(chain, await this.#chainHead(chain), audit[chain]);
-        for (const statement of chained.statements) statements.push(statement);
-        heads.set(chain, chained.head);
+      results = await this.#commit(group);
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]?.reject(error);
+        return;
       }
-      results = await this.#db.batch(statements, "write");
-    } catch {
-      for (const chain of heads.keys()) this.#heads.delete(chain);
-      for (const write of group) await this.#commitAlone(write);
+      // One bad write fails the group: each write again in a transaction of its own.
+      for (const write of group) {
+        try {
+          write.resolve((await this.#commit([write]))[0] ?? []);
+        } catch (e) {
+          write.reject(e);
+        }
+      }
       return;
     }
-    for (const [chain, head] of heads) this.#heads.set(chain, head);
-    let offset = 0;
-    for (const write of group) {
-      write.resolve(results.slice(offset, offset + write.statements.length));
-      offset += write.statements.length;
+    group.forEach((write, i) => write.resolve(results[i] ?? []));
+  }
+
+  /**
+   * Commits `writes` in one transaction, their audit records chained after the
+   * heads this queue knows. When audit_log's UNIQUE (chain, chain_seq) refused
+   * the transaction (another writer appended to the chain first), it is tried
+   * again after the chain's head read anew; any other failure is thrown, and
+   * the heads it used are read again by the next transaction.
+   */
+  async #commit(writes: readonly PendingWrite[]): Promise<ResultSet[][]> {
+    let busy = 0;
+    for (let attempt = 1;; attempt++) {
+      const heads = new Map<AuditChain, ChainHead>();
+      let batch: InStatement[];
+      try {
+        batch = await this.#batchOf(writes, heads);
+      } catch (error) {
+        for (const chain of heads.keys()) this.#heads.delete(chain);
+        throw error;
+      }
+      let results: ResultSet[];
+      try {
+        results = await this.#db.batch(batch, "write");
+      } catch (error) {
+        for (const chain of heads.keys()) this.#heads.delete(chain);
+        if (attempt < MAX_CHAIN_ATTEMPTS && heads.size > 0 && isChainConflict(error)) {
+          this.#chainConflicts++;
+          continue;
+        }
+        if (isBusy(error) && ++busy < MAX_BUSY_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+          continue;
+        }
+        throw error;
+      }
+      for (const [chain, head] of heads) this.#heads.set(chain, head);
+      return this.#settle(writes, results);
     }
   }
 
-  async #commitAlone(write: PendingWrite): Promise<void> {
-    const hasAudit = write.audit.length > 0;
-    try {
-      let statements = write.statements;
-      let head: ChainHead | null = null;
-      if (hasAudit) {
-        const chained = auditStatements(
-          write.chain,
-          await this.#chainHead(write.chain),
-          write.audit,
-        );
-        statements = [...statements, ...chained.statements];
-        head = chained.head;
-      }
-      const results = await this.#db.batch(statements, "write");
-      if (head !== null) this.#heads.set(write.chain, head);
-      write.resolve(hasAudit ? results.slice(0, write.statements.length) : results);
-    } catch (e) {
-      if (hasAudit) this.#heads.delete(write.chain);
-      write.reject(e);
+  /**
+   * The statements of one transaction: the observer's (when a write changes
+   * state), each write's statements, the chained audit INSERTs. `heads`
+   * receives each chain's head after it.
+   */
+  async #batchOf(
+    writes: readonly PendingWrite[],
+    heads: Map<AuditChain, ChainHead>,
+  ): Promise<InStatement[]> {
+    const observed = this.#observed(writes);
+    const batch: InStatement[] = [];
+    if (observed !== undefined) batch.push(observed.statement);
+    const audit: [AuditRecord[], AuditRecord[]] = [[], []];
+    for (const write of writes) {
+      for (const statement of write.statements) batch.push(statement);
+      for (const record of write.audit) audit[write.chain].push(record);
     }
+    for (const chain of [TRANSACTIONAL_CHAIN, BUFFER_CHAIN]) {
+      if (audit[chain].length === 0) continue;
+      const chained = auditStatements(chain, await this.#chainHead(chain), audit[chain]);
+      for (const statement of chained.statements) batch.push(statement);
+      heads.set(chain, chained.head);
+    }
+    return batch;
+  }
+
+  /** Each write's own results; tells the observer its statement's. */
+  #settle(writes: readonly PendingWrite[], results: ResultSet[]): ResultSet[][] {
+    const observed = this.#observed(writes);
+    let offset = 0;
+    if (observed !== undefined) {
+      const own = results[0];
+      if (own !== undefined) observed.committed(own);
+      offset = 1;
+    }
+    return writes.map((write) => {
+      const own = results.slice(offset, offset + write.statements.length);
+      offset += write.statements.length;
+      return own;
+    });
+  }
+
+  #observed(writes: readonly PendingWrite[]): CommitObserver | undefined {
+    if (this.#observer === undefined) return undefined;
+    return writes.some((write) => write.statements.length > 0) ? this.#observer : undefined;
   }
 
   async #chainHead(chain: AuditChain): Promise<ChainHead> {
@@ -173,6 +275,17 @@ export class WriteQueue {
     }
     return head;
   }
+}
+
+/** Whether the database stayed locked by another connection past the busy timeout. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "SQLITE_BUSY" || /SQLITE_BUSY|database is locked/.test(String(error));
+}
+
+/** Whether audit_log refused a record chained after a head that was no longer its chain's last. */
+function isChainConflict(error: unknown): boolean {
+  return /UNIQUE constraint failed: audit_log\.chain\b/.test(String(error));
 }
 
 /**

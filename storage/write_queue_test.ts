@@ -250,3 +250,57 @@ Deno.test("WriteQueue commits a change and its audit record in one transaction, 
     db.close();
   }
 });
+
+Deno.test("WriteQueue: a transaction another writer beat to the chain head is chained again after the new head", async () => {
+  const db = auditClient();
+  // Another instance's record, committed after this queue read the head.
+  const theirs = chainHash(EMPTY_CHAIN.hash, 1, '{"theirs":true}');
+  let loads = 0;
+  let raced = false;
+  const queue = new WriteQueue({
+    batch(stmts: InStatement[]) {
+      if (!raced) {
+        raced = true;
+        return Promise.reject(
+          new Error(
+            "SQLITE_CONSTRAINT: UNIQUE constraint failed: audit_log.chain, audit_log.chain_seq",
+          ),
+        );
+      }
+      return db.batch(stmts);
+    },
+  }, {
+    auditHead: () => {
+      loads++;
+      return Promise.resolve(loads === 1 ? EMPTY_CHAIN : { seq: 1, hash: theirs });
+    },
+  });
+  const [results] = await Promise.all([queue.submit(["a"], [auditRecord("r1")])]);
+  assert.deepEqual(results.map((r) => r.columns[0]), ["a"]);
+  assert.equal(loads, 2);
+  assert.equal(queue.chainConflicts, 1);
+  assert.deepEqual(db.committed.map((r) => [r.seq, r.requestId]), [[2, "r1"]]);
+  assertChained(db.committed, { seq: 1, hash: theirs });
+  // A failure that is not the chain's is not retried.
+  await assert.rejects(queue.submit(["FAIL"], [auditRecord("r2")]), /statement failed/);
+  assert.equal(queue.chainConflicts, 1);
+});
+
+Deno.test("WriteQueue retries a transaction that found the database locked past the busy timeout", async () => {
+  const db = fakeClient();
+  let locked = 2;
+  const queue = new WriteQueue({
+    batch(stmts: InStatement[]) {
+      if (locked-- > 0) {
+        return Promise.reject(
+          Object.assign(new Error("SQLITE_BUSY: database is locked"), { code: "SQLITE_BUSY" }),
+        );
+      }
+      return db.batch(stmts);
+    },
+  });
+  const results = await queue.submit(["a"]);
+  assert.deepEqual(results.map((r) => r.columns[0]), ["a"]);
+  locked = 10;
+  await assert.rejects(queue.submit(["b"]), /database is locked/);
+});

@@ -259,6 +259,13 @@ export class AccessControl {
     this.#aliases.clear();
   }
 
+  /** Forgets every cached grant, tag and alias list (another instance changed state). */
+  forgetAll(): void {
+    this.#grants.clear();
+    this.#tags.clear();
+    this.#aliases.clear();
+  }
+
   async #permittingGrants(
     keyId: string,
     tokenGrantIds: readonly string[],

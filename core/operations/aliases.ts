@@ -55,16 +55,18 @@ export async function createAlias(
   });
   assertKeyStateAllows("CreateAlias", { arn: key.arn, state: key.record.state });
   const now = kms.clock.now();
-  const created = await kms.commit(caller, (audit) =>
-    kms.store.createAlias({
+  await kms.commit(caller, async (audit) => {
+    const created = await kms.store.createAlias({
       accountId: caller.accountId,
       region: kms.region,
       name: input.AliasName,
       targetKeyId: key.record.keyId,
       createdAt: now,
       updatedAt: now,
-    }, audit));
-  if (!created) throw aliasExists(kms, caller, input.AliasName);
+    }, audit);
+    // Thrown inside the commit: the audit record did not commit with it, so it is still to write.
+    if (!created) throw aliasExists(kms, caller, input.AliasName);
+  });
   kms.forgetAlias(caller.accountId, input.AliasName);
   return {};
 }

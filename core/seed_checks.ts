@@ -1,0 +1,210 @@
+/**
+ * The checks a seed file's tags, aliases and grants pass, with the rules of
+ * TagResource, CreateAlias and CreateGrant, and the records they become.
+ *
+ * @module
+ */
+import { hash } from "node:crypto";
+import {
+  canonicalJson,
+  type Context,
+  type GrantConstraints,
+  grantOperationsFor,
+  type GrantRecord,
+} from "./access/grants.ts";
+import { accountRootArn } from "./identifiers.ts";
+import { validateAliasName } from "./operations/aliases.ts";
+import { validateTags } from "./operations/tags.ts";
+import type { AliasStore } from "./ports.ts";
+import { seedError, type SeedGrantEntry, type SeedKeyEntry } from "./seed_file.ts";
+import type { AliasRecord, KeyRecord, Tag } from "./types.ts";
+
+/**
+ * A key entry's tags as a list, checked as TagResource checks them.
+ * @throws {ConfigError}
+ */
+export function checkTags(at: string, tags: SeedKeyEntry["tags"]): Tag[] {
+  if (tags === undefined) return [];
+  const list = Array.isArray(tags)
+    ? tags.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue }))
+    : Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+  for (const [i, tag] of list.entries()) {
+    const where = Array.isArray(tags) ? `${at}[${i}]` : `${at}[${JSON.stringify(tag.TagKey)}]`;
+    if (tag.TagKey.length < 1 || tag.TagKey.length > 128) {
+      throw seedError(`${where}: tag keys are 1 to 128 characters`);
+    }
+    if (tag.TagValue.length > 256) {
+      throw seedError(`${where}: tag values are at most 256 characters`);
+    }
+  }
+  try {
+    validateTags(list);
+  } catch (e) {
+    throw seedError(`${at}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return list;
+}
+
+/** An alias to create, or one to point at its seeded key. */
+export interface PlannedAlias {
+  record: AliasRecord;
+  action: "create" | "update";
+}
+
+/**
+ * The aliases of the key entries (`records[i]` is the key of `entries[i]`), checked as
+ * CreateAlias checks them; aliases already pointing at their key are left out.
+ * @throws {ConfigError}
+ */
+export async function checkKeyAliases(
+  entries: readonly SeedKeyEntry[],
+  records: readonly KeyRecord[],
+  options: { store: Pick<AliasStore, "getAlias">; region: string; now: number },
+): Promise<PlannedAlias[]> {
+  const seen = new Map<string, string>();
+  const planned: PlannedAlias[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const key = records[i]!;
+    for (const [j, name] of (entry.aliases ?? []).entries()) {
+      const at = `keys[${i}].aliases[${j}]`;
+      if (name.length > 256) throw seedError(`${at}: alias names are at most 256 characters`);
+      try {
+        validateAliasName(name);
+      } catch (e) {
+        throw seedError(`${at}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const earlier = seen.get(`${key.accountId}:${name}`);
+      if (earlier !== undefined) throw seedError(`${at}: ${name} is also ${earlier}`);
+      seen.set(`${key.accountId}:${name}`, at);
+      const existing = await options.store.getAlias(key.accountId, options.region, name);
+      if (existing === null) {
+        planned.push({
+          action: "create",
+          record: {
+            accountId: key.accountId,
+            region: options.region,
+            name,
+            targetKeyId: key.keyId,
+            createdAt: options.now,
+            updatedAt: options.now,
+          },
+        });
+      } else if (existing.targetKeyId !== key.keyId) {
+        planned.push({
+          action: "update",
+          record: { ...existing, targetKeyId: key.keyId, updatedAt: options.now },
+        });
+      }
+    }
+  }
+  return planned;
+}
+
+/** The principals CreateGrant accepts as grantee or retiring principal. */
+const IAM_PRINCIPAL =
+  /^(?:arn:aws:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|arn:aws:sts::\d{12}:(?:assumed-role|federated-user)\/[\w+=,.@/:-]+)$/;
+const MAX_CONSTRAINT_PAIRS = 8;
+const MAX_CONSTRAINT_VALUE = 384;
+
+/**
+ * A grant entry on `key` as the grant to store, checked as CreateGrant checks one. Without a
+ * `grantId` its id is derived from its key and parameters, so reloading the file finds it.
+ * @throws {ConfigError}
+ */
+export function checkGrant(
+  at: string,
+  entry: SeedGrantEntry,
+  options: { key: KeyRecord; now: number },
+): GrantRecord {
+  const { key } = options;
+  for (const field of ["granteePrincipal", "retiringPrincipal"] as const) {
+    const value = entry[field];
+    if (value !== undefined && !IAM_PRINCIPAL.test(value)) {
+      throw seedError(
+        `${at}.${field}: must be an IAM principal ARN (arn:aws:iam::<account>:root, ` +
+          ":user/<name> or :role/<name>)",
+      );
+    }
+  }
+  const operations = [...new Set(entry.operations)];
+  const supported = grantOperationsFor(key);
+  const unsupported = operations.filter((op) => !supported.includes(op));
+  if (unsupported.length > 0) {
+    throw seedError(
+      `${at}.operations: ${unsupported.join(", ")} cannot be granted on key ${key.keyId}, ` +
+        `a ${key.keySpec} key with usage ${key.keyUsage} (it allows ${supported.join(", ")})`,
+    );
+  }
+  const constraints = _constraints(`${at}.constraints`, entry.constraints, key);
+  const grant: Omit<GrantRecord, "grantId"> = {
+    keyId: key.keyId,
+    name: entry.name ?? null,
+    granteePrincipal: entry.granteePrincipal,
+    granteeServicePrincipal: null,
+    retiringPrincipal: entry.retiringPrincipal ?? null,
+    retiringServicePrincipal: null,
+    issuingAccount: accountRootArn(key.accountId),
+    operations,
+    constraints,
+    createdAt: options.now,
+  };
+  return { grantId: entry.grantId ?? derivedGrantId(grant), ...grant };
+}
+
+/** A grant id from a grant's key and parameters: SHA-256 over their canonical JSON. */
+export function derivedGrantId(grant: Omit<GrantRecord, "grantId" | "createdAt">): string {
+  return hash(
+    "sha256",
+    "edge-kms/seed-grant/v1\n" + canonicalJson({
+      keyId: grant.keyId,
+      name: grant.name,
+      granteePrincipal: grant.granteePrincipal,
+      retiringPrincipal: grant.retiringPrincipal,
+      operations: [...grant.operations].sort(),
+      constraints: grant.constraints,
+    }),
+    "hex",
+  );
+}
+
+function _constraints(
+  at: string,
+  input: SeedGrantEntry["constraints"],
+  key: KeyRecord,
+): GrantConstraints | null {
+  if (input === undefined) return null;
+  const constraints: GrantConstraints = {};
+  for (const name of ["EncryptionContextEquals", "EncryptionContextSubset"] as const) {
+    const context = input[name];
+    if (context === undefined) continue;
+    if (key.keySpec !== "SYMMETRIC_DEFAULT") {
+      throw seedError(
+        `${at}.${name}: only grants on SYMMETRIC_DEFAULT keys take encryption context constraints`,
+      );
+    }
+    const keys = Object.keys(context);
+    if (keys.length > MAX_CONSTRAINT_PAIRS) {
+      throw seedError(`${at}.${name}: at most ${MAX_CONSTRAINT_PAIRS} pairs`);
+    }
+    if (keys.some((k) => (context[k] as string).length > MAX_CONSTRAINT_VALUE)) {
+      throw seedError(`${at}.${name}: values are at most ${MAX_CONSTRAINT_VALUE} characters`);
+    }
+    constraints[name] = _copyContext(context);
+  }
+  if (input.SourceArn !== undefined) constraints.SourceArn = input.SourceArn;
+  return Object.keys(constraints).length === 0 ? null : constraints;
+}
+
+/** A copy holding only own string pairs, `__proto__` included as a plain key. */
+function _copyContext(context: Context): Record<string, string> {
+  const copy: Record<string, string> = Object.create(null);
+  for (const key of Object.keys(context)) {
+    Object.defineProperty(copy, key, {
+      value: context[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return copy;
+}

@@ -1,0 +1,244 @@
+/**
+ * The keys panel: ListKeys + ListAliases as a table, CreateKey, and on the selected key
+ * DescribeKey, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion and CreateAlias.
+ *
+ * @module
+ */
+import { InputError, perform } from "./action.js";
+import { byId, h, setValue, valueOf } from "./dom.js";
+import { showResult } from "./output.js";
+
+/** @typedef {import("./action.js").Call} Call */
+
+/** The usage a new key of each spec family gets unless the user picks another. */
+const DEFAULT_USAGE = [
+  [/^SYMMETRIC_DEFAULT$|^RSA_/, "ENCRYPT_DECRYPT"],
+  [/^HMAC_/, "GENERATE_VERIFY_MAC"],
+  [/^ECC_|^ML_DSA_|^SM2$/, "SIGN_VERIFY"],
+];
+
+/** Buttons that act on the selected key. */
+const KEY_BUTTONS = [
+  "describe-key",
+  "enable-key",
+  "disable-key",
+  "cancel-deletion",
+  "schedule-deletion-form",
+  "create-alias-form",
+];
+
+/** @type {string | undefined} */
+let selected;
+/** @type {(keyId: string, metadata: any) => void} */
+let onDescribed = () => {};
+
+/**
+ * Every page of a list operation.
+ * @param {Call} call
+ * @param {string} operation  "ListKeys" or "ListAliases"
+ * @param {string} field  "Keys" or "Aliases"
+ * @param {boolean} show
+ * @returns {Promise<any[]>}
+ */
+async function listAll(call, operation, field, show) {
+  const items = [];
+  /** @type {string | undefined} */
+  let marker;
+  for (let page = 0; page < 50; page++) {
+    const data = await call(operation, marker === undefined ? {} : { Marker: marker }, { show });
+    items.push(...(data[field] ?? []));
+    marker = data.Truncated ? data.NextMarker : undefined;
+    if (marker === undefined) break;
+  }
+  return items;
+}
+
+/**
+ * Reloads the key table.
+ * @param {Call} call
+ * @param {{ show: boolean }} options  whether the calls appear in the result pane
+ */
+export async function refreshKeys(call, options) {
+  const keys = await listAll(call, "ListKeys", "Keys", options.show);
+  const aliases = await listAll(call, "ListAliases", "Aliases", options.show);
+  const rows = keys.map((key) => {
+    const names = aliases.filter((a) => a.TargetKeyId === key.KeyId).map((a) => a.AliasName);
+    const choose = h(
+      "button",
+      { type: "button", class: "secondary small", "aria-label": `Select key ${key.KeyId}` },
+      "Select",
+    );
+    choose.addEventListener("click", () => selectKey(key.KeyId));
+    return h(
+      "tr",
+      {},
+      h("td", { class: "mono" }, key.KeyId),
+      h("td", { class: "mono aliases" }, names.join(", ")),
+      h("td", {}, choose),
+    );
+  });
+  byId("keys-body").replaceChildren(...rows);
+  byId("keys-empty").hidden = rows.length > 0;
+  markSelected(selected);
+}
+
+/**
+ * A date of the API (epoch seconds) as ISO 8601.
+ * @param {unknown} value
+ * @returns {string}
+ */
+function date(value) {
+  return typeof value === "number" ? new Date(value * 1000).toISOString() : String(value);
+}
+
+/**
+ * Shows KeyMetadata as rows.
+ * @param {string} title
+ * @param {any} meta
+ */
+export function showMetadata(title, meta) {
+  /** @type {[string, string, unknown][]} */
+  const fields = [
+    ["Key ID", "KeyId", meta.KeyId],
+    ["ARN", "Arn", meta.Arn],
+    ["State", "KeyState", meta.KeyState],
+    ["Key spec", "KeySpec", meta.KeySpec],
+    ["Key usage", "KeyUsage", meta.KeyUsage],
+    ["Description", "Description", meta.Description || undefined],
+    ["Created", "CreationDate", meta.CreationDate && date(meta.CreationDate)],
+    ["Deletion date", "DeletionDate", meta.DeletionDate && date(meta.DeletionDate)],
+    ["Encryption algorithms", "EncryptionAlgorithms", meta.EncryptionAlgorithms?.join(", ")],
+    ["Signing algorithms", "SigningAlgorithms", meta.SigningAlgorithms?.join(", ")],
+    ["MAC algorithms", "MacAlgorithms", meta.MacAlgorithms?.join(", ")],
+  ];
+  showResult({
+    title,
+    rows: fields.filter(([, , value]) => value !== undefined && value !== "")
+      .map(([label, name, value]) => ({ label, name, value: String(value) })),
+  });
+  byId("selected-key").textContent = `${meta.KeyId} · ${meta.KeyState} · ${meta.KeySpec}`;
+  onDescribed(meta.KeyId, meta);
+}
+
+/**
+ * Runs DescribeKey on the selected key and shows it.
+ * @param {Call} call
+ * @param {string} title
+ */
+async function describe(call, title) {
+  const data = await call("DescribeKey", { KeyId: selected });
+  showMetadata(title, data.KeyMetadata);
+}
+
+/**
+ * Marks `keyId` as the selected key (undefined: none) in the table and the key buttons.
+ * @param {string | undefined} keyId
+ */
+function markSelected(keyId) {
+  selected = keyId;
+  const label = byId("selected-key");
+  if (keyId === undefined) label.textContent = "None: choose a key in the table.";
+  else if (!label.textContent?.startsWith(keyId)) label.textContent = keyId;
+  for (const id of KEY_BUTTONS) {
+    const element = byId(id);
+    const controls = element.tagName === "FORM" ? element.querySelectorAll("button") : [element];
+    for (const control of controls) {
+      /** @type {HTMLButtonElement} */ (control).disabled = keyId === undefined;
+    }
+  }
+  for (const row of byId("keys-body").querySelectorAll("tr")) {
+    const isSelected = row.querySelector("td")?.textContent === keyId;
+    row.classList.toggle("selected", isSelected);
+    const choose = row.querySelector("button");
+    if (choose !== null) {
+      choose.setAttribute("aria-pressed", String(isSelected));
+      choose.textContent = isSelected ? "Selected" : "Select";
+    }
+  }
+}
+
+/**
+ * Makes `keyId` the selected key and describes it.
+ * @param {string} keyId
+ */
+export function selectKey(keyId) {
+  markSelected(keyId);
+  void perform((call) => describe(call, "Key selected"));
+}
+
+/** Forgets the selection and the table (signing out). */
+export function resetKeys() {
+  byId("keys-body").replaceChildren();
+  markSelected(undefined);
+}
+
+/**
+ * Wires the panel.
+ * @param {{ onDescribed: (keyId: string, metadata: any) => void }} hooks
+ */
+export function initKeys(hooks) {
+  onDescribed = hooks.onDescribed;
+  byId("refresh-keys").addEventListener("click", () => {
+    void perform((call) => refreshKeys(call, { show: true }));
+  });
+  byId("create-key-spec").addEventListener("change", () => {
+    const spec = valueOf("create-key-spec");
+    const usage = DEFAULT_USAGE.find(([pattern]) => /** @type {RegExp} */ (pattern).test(spec));
+    if (usage !== undefined) setValue("create-key-usage", /** @type {string} */ (usage[1]));
+  });
+  byId("create-key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void perform(async (call) => {
+      const description = valueOf("create-key-description").trim();
+      const data = await call("CreateKey", {
+        KeySpec: valueOf("create-key-spec"),
+        KeyUsage: valueOf("create-key-usage"),
+        ...(description === "" ? {} : { Description: description }),
+      });
+      selected = data.KeyMetadata.KeyId;
+      showMetadata("Key created", data.KeyMetadata);
+      await refreshKeys(call, { show: false });
+    });
+  });
+  const onKey = (/** @type {string} */ operation, /** @type {string} */ title) => () => {
+    void perform(async (call) => {
+      await call(operation, { KeyId: selected });
+      await describe(call, title);
+    });
+  };
+  byId("describe-key").addEventListener("click", () => {
+    void perform((call) => describe(call, "Key described"));
+  });
+  byId("enable-key").addEventListener("click", onKey("EnableKey", "Key enabled"));
+  byId("disable-key").addEventListener("click", onKey("DisableKey", "Key disabled"));
+  byId("cancel-deletion").addEventListener(
+    "click",
+    onKey("CancelKeyDeletion", "Deletion cancelled"),
+  );
+  byId("schedule-deletion-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void perform(async (call) => {
+      const days = Number(valueOf("pending-days"));
+      await call("ScheduleKeyDeletion", { KeyId: selected, PendingWindowInDays: days });
+      await describe(call, "Deletion scheduled");
+    });
+  });
+  byId("create-alias-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void perform(async (call) => {
+      const typed = valueOf("alias-name").trim();
+      if (typed === "" || typed === "alias/") throw new InputError("Enter an alias name.");
+      const name = typed.startsWith("alias/") ? typed : `alias/${typed}`;
+      await call("CreateAlias", { AliasName: name, TargetKeyId: selected });
+      showResult({
+        title: "Alias created",
+        rows: [
+          { label: "Alias", name: "AliasName", value: name },
+          { label: "Key ID", name: "TargetKeyId", value: String(selected) },
+        ],
+      });
+      setValue("alias-name", "");
+      await refreshKeys(call, { show: false });
+    });
+  });
+}
