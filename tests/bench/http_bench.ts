@@ -21,7 +21,12 @@
  * restarts the server with large RSA pools, waits until they are full, and
  * measures RSA requests served from the pool and the event loop lag while the
  * pool refills. Every phase before that runs with KMS_RSA_POOL_* = 0, so no
- * background RSA generation takes CPU from it.
+ * background RSA generation takes CPU from it. AuditOverhead (`audit_bench.ts`,
+ * run after CreateKey) starts two more servers on fresh databases, one with
+ * `BENCH_AUDIT=off` (no audit log) and one with the audit log on, and drives
+ * the GenerateDataKey requests above against them alternately (off, on, off,
+ * on; BENCH_AUDIT_ROUNDS runs each, default 2) at the same concurrency and
+ * duration: target audit on ≥ 0.9 × audit off.
  *
  * Environment: BENCH_SECONDS (measured seconds per phase, default 5),
  * BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY (16), BENCH_SINGLE_SECONDS
@@ -30,12 +35,13 @@
  * about 15 µs of client CPU a request; or `fetch`, about 50-85 µs, which on 2
  * cores makes the minimal endpoint client-bound), BENCH_CLIENT_WORKERS
  * (client threads, 1), BENCH_OPS (comma list out of GenerateDataKey, Encrypt,
- * Decrypt, CreateKey, GenerateDataKeyPair, GenerateDataKeyPairWithoutPlaintext
- * (the six fast specs), RsaPool (RSA, both operations: empty pool, then full
- * pool), Sign, Verify, restart; default all), BENCH_SERVER_FLAGS (extra
- * `deno run` flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` or
- * `--v8-flags=--trace-gc`), BENCH_SERVER_LOG (a file to append everything the
- * server prints to), BENCH_LAG_EVENTS (print each lag over 4 ms).
+ * Decrypt, CreateKey, AuditOverhead, GenerateDataKeyPair,
+ * GenerateDataKeyPairWithoutPlaintext (the six fast specs), RsaPool (RSA, both
+ * operations: empty pool, then full pool), Sign, Verify, restart; default
+ * all), BENCH_SERVER_FLAGS (extra `deno run` flags for the server, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--v8-flags=--trace-gc`),
+ * BENCH_SERVER_LOG (a file to append everything the server prints to),
+ * BENCH_LAG_EVENTS (print each lag over 4 ms).
  * The data key pair phases add BENCH_PAIR_SECONDS (3), BENCH_PAIR_WARMUP_SECONDS
  * (0.5), BENCH_PAIR_CONCURRENCY (`4,16`), BENCH_PAIR_SPECS (default the six
  * fast specs), BENCH_KEYGEN_SECONDS (1.5), BENCH_RSA_POOL_2048 / _3072 / _4096
@@ -52,6 +58,12 @@
  *
  * @module
  */
+import {
+  AUDIT_OVERHEAD_OP,
+  type AuditOverheadResult,
+  printAuditOverhead,
+  runAuditOverhead,
+} from "./audit_bench.ts";
 import type { LagReport } from "./bench_server.ts";
 import {
   PAIR_OPERATIONS,
@@ -103,6 +115,7 @@ const KNOWN_OPS = [
   "Encrypt",
   "Decrypt",
   "CreateKey",
+  AUDIT_OVERHEAD_OP,
   ...PAIR_OPERATIONS,
   RSA_POOL_OP,
   ...SIGN_OPERATIONS,
@@ -193,6 +206,8 @@ class LoadClient {
 
 class Bench {
   server!: ServerProcess;
+  /** Every server started (`start`, `spawn`), for `stopAll`; stopping one twice is harmless. */
+  readonly #started = new Set<ServerProcess>();
   readonly client = new LoadClient(SETTINGS.workers);
   readonly dir: string;
   readonly serverOptions: ServerOptions;
@@ -232,7 +247,38 @@ class Bench {
     const started = performance.now();
     const options = { ...this.serverOptions, env: { ...this.serverOptions.env, ...env } };
     this.server = await ServerProcess.start(options);
+    this.#started.add(this.server);
     return performance.now() - started;
+  }
+
+  /**
+   * Starts another server, on the database file `dbFile` in the bench directory, with `env`
+   * added; it does not become the current server (see `using`). Stopped by `stopAll` at the
+   * latest.
+   */
+  async spawn(dbFile: string, env: Record<string, string>): Promise<ServerProcess> {
+    const server = await ServerProcess.start({
+      ...this.serverOptions,
+      env: { ...this.serverOptions.env, KMS_DB_URL: `file:${this.dir}/${dbFile}`, ...env },
+    });
+    this.#started.add(server);
+    return server;
+  }
+
+  /** Runs `fn` with `server` as the current server (calls, phases, `target` go to it). */
+  async using<T>(server: ServerProcess, fn: () => Promise<T>): Promise<T> {
+    const current = this.server;
+    this.server = server;
+    try {
+      return await fn();
+    } finally {
+      this.server = current;
+    }
+  }
+
+  /** Stops every server still running. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#started].map((server) => server.stop()));
   }
 
   /** Stops the server and starts it again on the same database with `env` added. */
@@ -343,6 +389,18 @@ class Bench {
   }
 }
 
+/**
+ * The GenerateDataKey phase's requests (AES_256 with an encryption context), signed for the
+ * current server; AuditOverhead sends the same.
+ */
+function generateDataKeyRequests(bench: Bench, keyId: string): Promise<PresignedRequest[]> {
+  return presignMany(bench.target, "GenerateDataKey", DISTINCT_REQUESTS, () => ({
+    KeyId: keyId,
+    KeySpec: "AES_256",
+    EncryptionContext: { purpose: "bench" },
+  }));
+}
+
 function randomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
@@ -441,7 +499,7 @@ async function main(): Promise<void> {
   console.log("");
   const interrupt = () => {
     bench.client.close();
-    bench.server?.stop().finally(() => Deno.exit(130));
+    bench.stopAll().finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", interrupt);
   try {
@@ -449,7 +507,7 @@ async function main(): Promise<void> {
     await run(bench);
   } finally {
     bench.client.close();
-    await bench.server?.stop();
+    await bench.stopAll();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     Deno.removeSignalListener("SIGINT", interrupt);
   }
@@ -483,12 +541,7 @@ async function run(bench: Bench): Promise<void> {
   const minimalRequests = () =>
     plaintexts.map((p) => plainRequest(host, { KeyId: keyId, Plaintext: p }));
   const phases: Record<string, () => Promise<PresignedRequest[]>> = {
-    GenerateDataKey: () =>
-      presignMany(bench.target, "GenerateDataKey", DISTINCT_REQUESTS, () => ({
-        KeyId: keyId,
-        KeySpec: "AES_256",
-        EncryptionContext: { purpose: "bench" },
-      })),
+    GenerateDataKey: () => generateDataKeyRequests(bench, keyId),
     Encrypt: () =>
       presignMany(bench.target, "Encrypt", DISTINCT_REQUESTS, (i) => ({
         KeyId: keyId,
@@ -522,6 +575,15 @@ async function run(bench: Bench): Promise<void> {
     const op = await bench.op(label, "/", await make());
     rows.push({ op, minimal, ratioTarget, rateTarget: name === "CreateKey" ? 1000 : undefined });
   }
+  let audit: AuditOverheadResult | undefined;
+  if (SETTINGS.ops.includes(AUDIT_OVERHEAD_OP)) {
+    console.log("Audit log overhead (GenerateDataKey, audit off / on):");
+    audit = await runAuditOverhead(bench, {
+      concurrency: SETTINGS.concurrency,
+      warmupMs: SETTINGS.warmupSeconds * 1000,
+      durationMs: SETTINGS.seconds * 1000,
+    }, (id) => generateDataKeyRequests(bench, id));
+  }
   const pairOps = PAIR_OPERATIONS.filter((op) => SETTINGS.ops.includes(op));
   const rsa = SETTINGS.ops.includes(RSA_POOL_OP);
   if (pairOps.length > 0) console.log("Data key pairs:");
@@ -535,6 +597,7 @@ async function run(bench: Bench): Promise<void> {
   const pool: RsaPoolResult | undefined = rsa ? await runRsaPool(bench, keyId) : undefined;
   console.log("");
   if (rows.length > 0) printTables(rows);
+  printAuditOverhead(audit);
   if (restart !== undefined) printRestart(restart);
   printFastPairs(fastPairs);
   printRsa(onDemand, pool);
