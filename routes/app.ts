@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import type { AuditBuffer } from "../core/audit/buffer.ts";
 import { AuditEntry } from "../core/audit/entry.ts";
+import { serialized } from "../core/audit/record.ts";
 import type { CredentialCache } from "../core/credentials.ts";
 import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
@@ -154,7 +155,9 @@ export function createApp(deps: AppDeps): Hono {
       response = errorResponse(reply, requestId);
     }
     // Every request is recorded once: with its state change, or here through the buffer.
-    if (entry !== undefined && !entry.written) await deps.audit?.push(entry.record());
+    if (entry !== undefined && !entry.written) {
+      await deps.audit?.push(serialized(entry.record()));
+    }
     finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
     return response;
   });

@@ -17,7 +17,7 @@
  * @module
  */
 import type { Client } from "@libsql/client";
-import { type AuditEvent, BUFFER_CHAIN, recordFromEvent } from "../core/audit/record.ts";
+import { BUFFER_CHAIN, recordFromLine } from "../core/audit/record.ts";
 import type { AuditWorkerReply, AuditWorkerRequest } from "./audit_writer.ts";
 import { openDatabase } from "./client.ts";
 import { WriteQueue } from "./write_queue.ts";
@@ -52,9 +52,7 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
       return { type: "opened", id: request.id };
     case "append": {
       if (queue === null) throw new Error("audit worker has no database open");
-      const records = request.events.map((json, i) =>
-        recordFromEvent(JSON.parse(json) as AuditEvent, request.times[i] as number)
-      );
+      const records = request.lines.split("\n").map(recordFromLine);
       const last = records.at(-1);
       if (last !== undefined && await isInChain(last.eventTime, last.eventId)) {
         return { type: "appended", id: request.id };

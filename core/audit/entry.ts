@@ -203,8 +203,17 @@ export class AuditEntry {
 
 /** CloudTrail's eventTime: ISO 8601 to the second. */
 export function cloudTrailTime(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 19) + "Z";
+  const second = Math.floor(epochMs / 1000);
+  if (second !== lastSecond) {
+    lastSecondText = new Date(second * 1000).toISOString().slice(0, 19) + "Z";
+    lastSecond = second;
+  }
+  return lastSecondText;
 }
+
+/** The last second cloudTrailTime formatted, and its text (every request of a second shares it). */
+let lastSecond = Number.NaN;
+let lastSecondText = "";
 
 /** The identity type an ARN names. */
 export function identityType(arn: string): AuditIdentityType | "Unknown" {

@@ -3,7 +3,7 @@ import { SecretBytes } from "../secret.ts";
 import { canonicalJson } from "./chain.ts";
 import { AuditEntry, cloudTrailTime, identityType } from "./entry.ts";
 import { requestParameters, responseElements } from "./parameters.ts";
-import { isKeyUsage } from "./record.ts";
+import { isKeyUsage, recordFromLine, recordLine, serialized } from "./record.ts";
 
 const KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const OTHER_ARN = "arn:aws:kms:us-east-1:444455556666:key/0987dcba-09fe-87dc-65ba-ab0987654321";
@@ -351,4 +351,35 @@ Deno.test("markWritten marks the entry as written once", () => {
   assert.equal(e.written, true);
   const long = entry("X".repeat(500));
   assert.equal(long.operation.length, 128);
+});
+
+Deno.test("a serialised record travels as one line and comes back with the same fields and canonical event", () => {
+  const e = entry("GenerateDataKey");
+  e.addResource(KEY_ARN);
+  e.setDecision("Allow");
+  e.setRequestParameters("GenerateDataKey", {
+    KeyId: KEY_ARN,
+    EncryptionContext: { b: "2", a: "1", "__proto__": "x", "line\nbreak": "y" },
+  });
+  e.succeeded({ KeyId: KEY_ARN, CiphertextBlob: new Uint8Array(8) });
+  const record = e.record();
+  const buffered = serialized(record);
+  const line = recordLine(buffered);
+  assert.ok(!line.includes("\n"), "a line never holds a raw newline");
+  assert.equal(recordLine(buffered), recordLine(record));
+  const back = recordFromLine(line);
+  const { event: _a, ...fields } = record;
+  const { event: _b, ...backFields } = back;
+  assert.deepEqual(backFields, fields);
+  assert.equal(canonicalJson(back.event), canonicalJson(record.event));
+  assert.equal(canonicalJson(buffered.event), canonicalJson(record.event));
+  assert.equal(buffered.eventName, "GenerateDataKey");
+  assert.deepEqual(buffered.keyArns, [KEY_ARN]);
+});
+
+Deno.test("cloudTrailTime formats each second, also after going back in time", () => {
+  assert.equal(cloudTrailTime(TIME + 100), "2025-05-20T20:46:16Z");
+  assert.equal(cloudTrailTime(TIME + 1000), "2025-05-20T20:46:17Z");
+  assert.equal(cloudTrailTime(TIME - 1000), "2025-05-20T20:46:15Z");
+  assert.equal(cloudTrailTime(0), "1970-01-01T00:00:00Z");
 });

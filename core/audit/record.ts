@@ -173,3 +173,103 @@ export function recordFromEvent(event: AuditEvent, eventTime: number): AuditReco
     event,
   };
 }
+
+/**
+ * A record's line: its fields and its event as one JSON array (`RecordLine`), the form in which
+ * buffered records wait and travel to the audit worker (one string per record, one string per
+ * batch), so that a waiting record holds no object graph that would outlive the young generation.
+ */
+export type RecordLine = [
+  eventTime: number,
+  requestId: string,
+  eventId: string,
+  eventName: string,
+  principalArn: string | null,
+  accountId: string | null,
+  decision: AuditDecision | null,
+  errorCode: string | null,
+  keyArns: readonly string[],
+  event: AuditEvent,
+];
+
+/** A record serialised as its line; the event object is parsed again only if someone reads it. */
+class SerializedRecord implements AuditRecord {
+  readonly eventTime: number;
+  readonly requestId: string;
+  readonly eventId: string;
+  readonly eventName: string;
+  readonly principalArn: string | null;
+  readonly accountId: string | null;
+  readonly keyArns: readonly string[];
+  readonly decision: AuditDecision | null;
+  readonly errorCode: string | null;
+  readonly line: string;
+
+  constructor(record: AuditRecord, line: string) {
+    this.eventTime = record.eventTime;
+    this.requestId = record.requestId;
+    this.eventId = record.eventId;
+    this.eventName = record.eventName;
+    this.principalArn = record.principalArn;
+    this.accountId = record.accountId;
+    this.keyArns = record.keyArns;
+    this.decision = record.decision;
+    this.errorCode = record.errorCode;
+    this.line = line;
+  }
+
+  get event(): AuditEvent {
+    return (JSON.parse(this.line) as RecordLine)[9];
+  }
+}
+
+/** The record with its line made now: what the AuditBuffer should hold. */
+export function serialized(record: AuditRecord): AuditRecord {
+  return new SerializedRecord(record, recordLine(record));
+}
+
+/** The record's line (made once: a serialised record keeps it). */
+export function recordLine(record: AuditRecord): string {
+  if (record instanceof SerializedRecord) return record.line;
+  const line: RecordLine = [
+    record.eventTime,
+    record.requestId,
+    record.eventId,
+    record.eventName,
+    record.principalArn,
+    record.accountId,
+    record.decision,
+    record.errorCode,
+    record.keyArns,
+    record.event,
+  ];
+  return JSON.stringify(line);
+}
+
+/** The record a line holds (inverse of `recordLine`). */
+export function recordFromLine(line: string): AuditRecord {
+  const [
+    eventTime,
+    requestId,
+    eventId,
+    eventName,
+    principalArn,
+    accountId,
+    decision,
+    errorCode,
+    keyArns,
+    event,
+  ] = JSON.parse(line) as RecordLine;
+  return {
+    eventTime,
+    requestId,
+    eventId,
+    eventName,
+    principalArn,
+    accountId,
+    keyArns,
+    decision,
+    errorCode,
+    event,
+  };
+}

@@ -3,7 +3,8 @@
  * or 4 KiB Encrypt (OP=enc) requests through `app.fetch`, 16 at a time, on a
  * durable file store. Prints µs per request; run it under
  * `deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof tests/bench/profile_app.ts`
- * to see where a request's time goes without HTTP or the load client.
+ * to see where a request's time goes without HTTP or the load client. AUDIT=off opens the service
+ * without its audit log.
  *
  * @module
  */
@@ -25,7 +26,7 @@ const service = await openService(
     KMS_RSA_POOL_3072: "0",
     KMS_RSA_POOL_4096: "0",
   }),
-  { log: () => {} },
+  { log: () => {}, audit: Deno.env.get("AUDIT") !== "off" },
 );
 const target = { host: "127.0.0.1:8080", region: "us-east-1", ...ADMIN };
 const toReq = (p: { headers: Record<string, string>; body: Uint8Array<ArrayBuffer> }) =>
