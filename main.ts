@@ -35,7 +35,10 @@ import type { Hono } from "hono";
 /** A wired KMS, not yet listening. */
 export interface Service {
   app: Hono;
+  /** The KMS of the default region. */
   kms: Kms;
+  /** The KMS of every served region (`KMS_REGIONS`), the default one included. */
+  regions: ReadonlyMap<string, Kms>;
   store: SqliteStore;
   /** The pool of pre-generated RSA key pairs behind GenerateDataKeyPair. */
   rsaPool: RsaKeyPairPool;
@@ -223,15 +226,20 @@ export async function openService(
     onError: (e) => log({ level: "error", message: e.message }),
   });
   const audit = options.audit === false ? undefined : await openAuditLog(config, db, store, log);
-  const kms = new Kms({
-    keyLastUsage: audit === undefined ? undefined : keyUsageLog(audit.buffer, audit.store),
-    store,
-    clock,
-    region: config.region,
-    rsaPool,
-    recipients,
-    principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
-  });
+  // One Kms per served region, on the same store (KMS_REGIONS; the SigV4 scope picks one).
+  const regions = new Map(config.regions.map((region) => [
+    region,
+    new Kms({
+      keyLastUsage: audit === undefined ? undefined : keyUsageLog(audit.buffer, audit.store),
+      store,
+      clock,
+      region,
+      rsaPool,
+      recipients,
+      principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
+    }),
+  ]));
+  const kms = regions.get(config.region)!;
   rsaPool.start();
   const credentials = new CredentialCache(store, clock, {
     identities: principals,
@@ -248,7 +256,7 @@ export async function openService(
   const coherence = changes && new Coherence({
     feed: changes,
     forget: (changed) => {
-      kms.forgetForeignChanges(changed);
+      for (const regional of regions.values()) regional.forgetForeignChanges(changed);
       if (changed.data) credentials.forgetAll();
     },
     onError: (error) =>
@@ -263,7 +271,7 @@ export async function openService(
       token: config.metricsToken,
     }
     : undefined;
-  const app = createApp({ kms, credentials, log, audit: audit?.buffer, metrics });
+  const app = createApp({ kms, regions, credentials, log, audit: audit?.buffer, metrics });
   const createdAdmin = admin?.created && admin.secretAccessKey
     ? {
       accessKeyId: admin.accessKeyId,
@@ -277,7 +285,7 @@ export async function openService(
     await audit?.close();
     store.close();
   };
-  return { app, kms, store, rsaPool, audit, createdAdmin, close };
+  return { app, kms, regions, store, rsaPool, audit, createdAdmin, close };
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,13 @@ import { defaultPoolSize } from "./crypto/crypto_workers.ts";
 export interface Config {
   host: string;
   port: number;
+  /** The default region: where a request goes when nothing names another (`KMS_REGION`). */
   region: string;
+  /**
+   * Every region this process serves (`KMS_REGIONS`, comma-separated; the default region is
+   * always among them, first). A request's SigV4 credential scope picks its region.
+   */
+  regions: string[];
   accountId: string;
   dbUrl: string;
   dbAuthToken: string | undefined;
@@ -114,9 +120,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`KMS_PORT must be an integer 0..65535, got "${env.KMS_PORT}"`);
   }
   const region = env.KMS_REGION ?? "us-east-1";
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  if (!isRegionName(region)) {
     throw new ConfigError(`KMS_REGION is not a region name: "${region}"`);
   }
+  const regions = parseRegions(env.KMS_REGIONS, region);
   const accountId = env.KMS_ACCOUNT_ID ?? "111122223333";
   if (!/^\d{12}$/.test(accountId)) {
     throw new ConfigError(`KMS_ACCOUNT_ID must be 12 digits, got "${accountId}"`);
@@ -136,6 +143,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: env.KMS_HOST ?? "127.0.0.1",
     port,
     region,
+    regions,
     accountId,
     dbUrl: env.KMS_DB_URL ?? "file:./data/kms.db",
     dbAuthToken: env.KMS_DB_AUTH_TOKEN,
@@ -156,4 +164,19 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metrics: parseMetrics(env),
     metricsToken: env.KMS_METRICS_TOKEN === "" ? undefined : env.KMS_METRICS_TOKEN,
   };
+}
+
+function isRegionName(value: string): boolean {
+  return /^[a-z]{2}(-[a-z]+)+-\d+$/.test(value);
+}
+
+/** `KMS_REGIONS`: distinct region names, the default region first (added when missing). */
+function parseRegions(value: string | undefined, defaultRegion: string): string[] {
+  const regions = [defaultRegion];
+  for (const name of (value ?? "").split(",").map((part) => part.trim())) {
+    if (name === "") continue;
+    if (!isRegionName(name)) throw new ConfigError(`KMS_REGIONS: not a region name: "${name}"`);
+    if (!regions.includes(name)) regions.push(name);
+  }
+  return regions;
 }

@@ -157,6 +157,8 @@ export class Kms {
       }
       loaded = generation === this.#generation ? this.#remember(record) : loadedKey(record);
     }
+    // A key lives in one region; another region's KMS does not know it.
+    if (loaded.record.region !== this.region) return null;
     const { state, deletionDate } = loaded.record;
     if (state === "PendingDeletion" && deletionDate !== null && deletionDate <= this.clock.now()) {
       await this.deleteKeyNow(keyId);

@@ -26,8 +26,8 @@ export interface KeyStore {
     audit?: AuditRecord,
   ): Promise<void>;
   getKey(keyId: string): Promise<KeyRecord | null>;
-  /** Keys of an account ordered by keyId. */
-  listKeys(accountId: string, page: Page): Promise<KeyRecord[]>;
+  /** Keys of an account in a region ordered by keyId. */
+  listKeys(accountId: string, region: string, page: Page): Promise<KeyRecord[]>;
   /** Writes the mutable fields of `key` (description, state, deletion date, window, policy, current version). */
   updateKey(key: KeyRecord, audit?: AuditRecord): Promise<void>;
   getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;

@@ -32,7 +32,15 @@ export type LogSink = (record: Record<string, unknown>) => void;
 
 /** What the app needs. */
 export interface AppDeps {
+  /** The KMS of the default region. */
   kms: Kms;
+  /**
+   * Every region served (`KMS_REGIONS`), the default one included; a request's SigV4 credential
+   * scope picks its KMS. Absent: the default region only.
+   */
+  regions?: ReadonlyMap<string, Kms> | undefined;
+  /** The names of `regions` (set by createApp). */
+  servedRegions?: ReadonlySet<string> | undefined;
   credentials: CredentialCache;
   log: LogSink;
   /**
@@ -78,6 +86,7 @@ async function handleKmsRequest(
     { method: request.method, url: request.url, headers: request.headers, body },
     {
       region: deps.kms.region,
+      otherRegions: deps.servedRegions,
       service: "kms",
       now: Date.now(),
       requiredSignedHeaders: REQUIRED_SIGNED_HEADERS,
@@ -85,7 +94,9 @@ async function handleKmsRequest(
     },
   );
   trace.principalArn = caller.principalArn;
+  const kms = deps.regions?.get(caller.region) ?? deps.kms;
   if (entry !== undefined) {
+    entry.setRegion(kms.region);
     entry.setPrincipal({
       arn: caller.principalArn,
       accountId: caller.accountId,
@@ -102,7 +113,7 @@ async function handleKmsRequest(
   if (!parsed.success) throw validationError(parsed.error, json);
   caller.grantTokens = grantTokensOf(parsed.data);
   entry?.setRequestParameters(name, parsed.data);
-  const result = await op.handler(deps.kms, caller, parsed.data);
+  const result = await op.handler(kms, caller, parsed.data);
   entry?.succeeded(result);
   return new Response(JSON.stringify(toWire(result)), {
     status: 200,
@@ -116,7 +127,11 @@ function grantTokensOf(input: unknown): readonly string[] {
 }
 
 /** Builds the HTTP app. */
-export function createApp(deps: AppDeps): Hono {
+export function createApp(appDeps: AppDeps): Hono {
+  const deps: AppDeps = {
+    ...appDeps,
+    servedRegions: appDeps.regions === undefined ? undefined : new Set(appDeps.regions.keys()),
+  };
   const app = new Hono();
   const logInternal = (requestId: string) => (error: unknown) =>
     deps.log({

@@ -43,6 +43,8 @@ export interface SignedRequest {
 export interface SigV4Options {
   /** The region this server serves. */
   region: string;
+  /** Further regions it serves (a credential scoped to any of them is accepted). */
+  otherRegions?: ReadonlySet<string> | undefined;
   /** The signing name of the service, `kms` for KMS. */
   service: string;
   /** Current time, epoch milliseconds. */
@@ -343,7 +345,9 @@ function parseCredentialScope(credential: string): CredentialScope {
 
 function checkScope(scope: CredentialScope, amzDate: string, opts: SigV4Options): void {
   let message = "";
-  if (scope.region !== opts.region) message += "Credential should be scoped to a valid region. ";
+  if (scope.region !== opts.region && opts.otherRegions?.has(scope.region) !== true) {
+    message += "Credential should be scoped to a valid region. ";
+  }
   if (scope.service !== opts.service) {
     message += `Credential should be scoped to correct service: '${opts.service}'. `;
   }

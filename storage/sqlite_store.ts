@@ -29,7 +29,7 @@ import type {
   Tag,
 } from "../core/types.ts";
 import { BUMP_CHANGE_COUNTER } from "./change_counter.ts";
-import { credentialAad, materialAad, type RootKey } from "./root_key.ts";
+import { credentialAad, materialAad, type RootWrapper } from "./root_key.ts";
 import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
 
 const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_spec, key_usage, " +
@@ -42,14 +42,14 @@ const ALIAS_COLUMNS = "account_id, region, name, target_key_id, created_at, upda
 /** Store backed by a libSQL client; closing the store closes the client. */
 export class SqliteStore implements Store {
   #db: Client;
-  #rootKey: RootKey;
+  #rootKey: RootWrapper;
   #writes: WriteQueue;
 
   /**
    * Each transaction that changes state bumps the change counter (storage/change_counter.ts);
    * `options.observer`, a SqliteChangeCounter, also sees what the bump returned.
    */
-  constructor(db: Client, rootKey: RootKey, options: WriteQueueOptions = {}) {
+  constructor(db: Client, rootKey: RootWrapper, options: WriteQueueOptions = {}) {
     this.#db = db;
     this.#rootKey = rootKey;
     this.#writes = new WriteQueue(db, {
@@ -92,11 +92,11 @@ export class SqliteStore implements Store {
   }
 
   /** Keys of an account ordered by keyId, after `page.after`. */
-  async listKeys(accountId: string, page: Page): Promise<KeyRecord[]> {
+  async listKeys(accountId: string, region: string, page: Page): Promise<KeyRecord[]> {
     const result = await this.#db.execute({
-      sql: `SELECT ${KEY_COLUMNS} FROM keys WHERE account_id = ? AND key_id > ? ` +
+      sql: `SELECT ${KEY_COLUMNS} FROM keys WHERE account_id = ? AND region = ? AND key_id > ? ` +
         "ORDER BY key_id LIMIT ?",
-      args: [accountId, page.after ?? "", page.limit],
+      args: [accountId, region, page.after ?? "", page.limit],
     });
     return result.rows.map(keyFromRow);
   }

@@ -169,13 +169,13 @@ contract("lists keys of one account in keyset pages", async ({ store }) => {
   for (let i = 0; i < 5; i++) ids.push((await createKey(store)).key.keyId);
   await createKey(store, { accountId: OTHER_ACCOUNT });
   ids.sort();
-  const first = await store.listKeys(ACCOUNT, { limit: 2 });
+  const first = await store.listKeys(ACCOUNT, REGION, { limit: 2 });
   assert.deepEqual(first.map((k) => k.keyId), ids.slice(0, 2));
-  const second = await store.listKeys(ACCOUNT, { limit: 2, after: first[1]?.keyId });
+  const second = await store.listKeys(ACCOUNT, REGION, { limit: 2, after: first[1]?.keyId });
   assert.deepEqual(second.map((k) => k.keyId), ids.slice(2, 4));
-  const third = await store.listKeys(ACCOUNT, { limit: 2, after: second[1]?.keyId });
+  const third = await store.listKeys(ACCOUNT, REGION, { limit: 2, after: second[1]?.keyId });
   assert.deepEqual(third.map((k) => k.keyId), ids.slice(4));
-  assert.equal((await store.listKeys(OTHER_ACCOUNT, { limit: 10 })).length, 1);
+  assert.equal((await store.listKeys(OTHER_ACCOUNT, REGION, { limit: 10 })).length, 1);
 });
 
 contract("updates the mutable fields of a key", async ({ store }) => {
@@ -353,7 +353,7 @@ contract("persists across close and reopen, with secrets only wrapped", async (c
 contract("persists 200 concurrent createKey calls in few transactions", async ({ store, db }) => {
   const sizes = recordBatchSizes(db);
   const created = await Promise.all(Array.from({ length: 200 }, () => createKey(store)));
-  const listed = await store.listKeys(ACCOUNT, { limit: 1000 });
+  const listed = await store.listKeys(ACCOUNT, REGION, { limit: 1000 });
   assert.equal(listed.length, 200);
   assert.ok(sizes.length < 50, `${sizes.length} transactions for 200 writes`);
   for (const { key, material } of created.slice(0, 20)) {
@@ -371,7 +371,7 @@ contract("fails only the bad write of a group", async ({ store, db }) => {
     keys.map((key) => store.createKey(key, materialOf(key.keyId), [])),
   );
   results.forEach((result, i) => assert.equal(result.status, i === 7 ? "rejected" : "fulfilled"));
-  assert.equal((await store.listKeys(ACCOUNT, { limit: 100 })).length, 20);
+  assert.equal((await store.listKeys(ACCOUNT, REGION, { limit: 100 })).length, 20);
   assert.equal((await store.getKey(existing.keyId))?.description, existing.description);
   assert.ok(sizes.some((n) => n > 2), "writes were grouped");
 });

@@ -60,7 +60,7 @@ export class AuditEntry {
   readonly eventId: string;
   readonly #sourceIp: string | null;
   readonly #userAgent: string | null;
-  readonly #region: string;
+  #region: string;
   #operation: string;
   #principal: AuditPrincipal | null;
   #identity: JsonObject;
@@ -107,6 +107,11 @@ export class AuditEntry {
   /** Sets the operation once the request's target is parsed. */
   setOperation(operation: string): void {
     this.#operation = cut(operation, MAX_NAME);
+  }
+
+  /** Sets the region the request's credential scope named (the awsRegion of its event). */
+  setRegion(region: string): void {
+    this.#region = region;
   }
 
   /** Sets the principal once SigV4 verified the request. */

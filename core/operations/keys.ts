@@ -171,7 +171,7 @@ export async function listKeys(
   const limit = input.Limit ?? 100;
   const after = input.Marker === undefined ? undefined : decodeKeyMarker(input.Marker);
   await kms.purgeDueKeys();
-  const rows = await kms.store.listKeys(caller.accountId, { limit: limit + 1, after });
+  const rows = await kms.store.listKeys(caller.accountId, kms.region, { limit: limit + 1, after });
   const page = rows.slice(0, limit);
   const keys = page.map((r) => {
     const loaded = kms.rememberKey(r);

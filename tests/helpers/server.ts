@@ -24,8 +24,11 @@ export interface TestServer {
   url: string;
   service: Service;
   client: KMSClient;
-  /** A client with other credentials. */
-  clientFor(credentials: { accessKeyId: string; secretAccessKey: string }): KMSClient;
+  /** A client with other credentials (and, given, another region of `KMS_REGIONS`). */
+  clientFor(
+    credentials: { accessKeyId: string; secretAccessKey: string },
+    region?: string,
+  ): KMSClient;
   close(): Promise<void>;
 }
 
@@ -71,8 +74,11 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   );
   const url = `http://127.0.0.1:${server.addr.port}`;
   const clients: KMSClient[] = [];
-  const clientFor = (credentials: { accessKeyId: string; secretAccessKey: string }) => {
-    const client = new KMSClient({ endpoint: url, region: REGION, credentials, maxAttempts: 1 });
+  const clientFor = (
+    credentials: { accessKeyId: string; secretAccessKey: string },
+    region = REGION,
+  ) => {
+    const client = new KMSClient({ endpoint: url, region, credentials, maxAttempts: 1 });
     clients.push(client);
     return client;
   };
