@@ -15,6 +15,9 @@ import { loadSeedFile } from "./core/seed.ts";
 import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
 import { Kms } from "./core/kms.ts";
+import { RotationScheduler } from "./core/rotation_scheduler.ts";
+import { expireDueImportedMaterial } from "./core/operations/import.ts";
+import { publicKeyId, RegionalStore } from "./core/regional_store.ts";
 import { Metrics } from "./core/metrics.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./core/recipient/attestation.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
@@ -24,7 +27,8 @@ import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
 import { SqliteKeyStateCounter } from "./storage/metrics_store.ts";
-import { loadOrCreateRootKey } from "./storage/root_key.ts";
+import { loadOrCreateKeyring } from "./storage/root_keyring.ts";
+import { checkRootKeyring, reloadRootKeyring } from "./storage/root_keys.ts";
 import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
 import { AuditWorkerSink } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
@@ -48,6 +52,10 @@ export interface Service {
   audit: AuditLog | undefined;
   /** Stops the RSA pool (wiping its keys) and the crypto workers, and closes the store. */
   close(): Promise<void>;
+  /** The automatic rotation schedulers, one per served region (core/rotation_scheduler.ts). */
+  rotationSchedulers: RotationScheduler[];
+  /** Re-reads the root keyring (SIGHUP) and takes it if it serves the database; its key ids. */
+  reloadRootKeys(): Promise<string[]>;
 }
 
 /** The PEM text of `KMS_ATTESTATION_ROOTS`: the value itself when it is PEM, else a file path. */
@@ -114,7 +122,8 @@ async function applySeedFile(
     );
   }
   const summary = await loadSeedFile({ text, path }, {
-    store: deps.store,
+    // Through the default region's view, so seeded `mrk-` keys are stored as multi-Region keys.
+    store: new RegionalStore(deps.store, config.region),
     clock: deps.clock,
     region: config.region,
     accountId: config.accountId,
@@ -175,6 +184,34 @@ async function openAuditLog(
   };
 }
 
+/**
+ * The clock of key lifecycle dates: the wall clock, or, when the test-only
+ * `KMS_TEST_CLOCK_OFFSET_FILE` is set, the wall clock plus the milliseconds that
+ * file holds (re-read at most every 20 ms), so tests can move the time of several
+ * processes at once. SigV4 always checks against the wall clock.
+ */
+function lifecycleClock(config: Config): Clock {
+  const path = config.testClockOffsetFile;
+  if (path === undefined) return { now: () => Date.now() };
+  let offset = 0;
+  let readAt = Number.NEGATIVE_INFINITY;
+  return {
+    now() {
+      const wall = Date.now();
+      if (wall - readAt >= 20) {
+        readAt = wall;
+        try {
+          const value = Number(Deno.readTextFileSync(path).trim());
+          if (Number.isFinite(value)) offset = value;
+        } catch {
+          // no file yet: no offset
+        }
+      }
+      return wall + offset;
+    },
+  };
+}
+
 /** Opens store, root key and app for `config`. */
 export async function openService(
   config: Config,
@@ -185,17 +222,24 @@ export async function openService(
     audit?: boolean;
   } = {},
 ): Promise<Service> {
-  const clock = options.clock ?? { now: () => Date.now() };
+  const clock = options.clock ?? lifecycleClock(config);
   const log = options.log ?? jsonLog(config.logLevel);
-  const rootKey = await loadOrCreateRootKey({
+  const keyringSource = {
     rootKey: config.rootKey,
+    rootKeysPrevious: config.rootKeysPrevious,
     rootKeyFile: config.rootKeyFile,
-  });
+  };
+  const rootKey = await loadOrCreateKeyring(keyringSource);
   const db = await openDatabase(config.dbUrl, config.dbAuthToken);
   await migrate(db);
   // Several instances on one database: the change counter tells this process's writes from theirs.
   const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
   const store = new SqliteStore(db, rootKey, { observer: changes });
+  // Root keys (storage/root_keys.ts): fail fast, naming key ids only, when one is missing.
+  await checkRootKeyring(db, rootKey, clock.now()).catch((error) => {
+    store.close();
+    throw error;
+  });
   if (!await store.rootKeyMatches()) {
     store.close();
     throw new Error(
@@ -231,7 +275,7 @@ export async function openService(
     region,
     new Kms({
       keyLastUsage: audit === undefined ? undefined : keyUsageLog(audit.buffer, audit.store),
-      store,
+      store: new RegionalStore(store, region),
       clock,
       region,
       rsaPool,
@@ -240,6 +284,7 @@ export async function openService(
     }),
   ]));
   const kms = regions.get(config.region)!;
+  for (const regional of regions.values()) regional.connectRegions(regions);
   rsaPool.start();
   const credentials = new CredentialCache(store, clock, {
     identities: principals,
@@ -256,13 +301,36 @@ export async function openService(
   const coherence = changes && new Coherence({
     feed: changes,
     forget: (changed) => {
-      for (const regional of regions.values()) regional.forgetForeignChanges(changed);
+      // Deleted multi-Region keys are named by their regional storage ids: forget the key ids.
+      const forgotten = changed.deletedKeys === "unknown"
+        ? changed
+        : { ...changed, deletedKeys: changed.deletedKeys.map(publicKeyId) };
+      for (const regional of regions.values()) regional.forgetForeignChanges(forgotten);
       if (changed.data) credentials.forgetAll();
     },
     onError: (error) =>
       log({ level: "error", message: "change counter unreadable", error: String(error) }),
   });
   coherence?.start();
+  // Automatic key rotation (core/rotation_scheduler.ts): safe with several instances on one database.
+  const rotationSchedulers = [...regions.values()].map((regional) =>
+    new RotationScheduler({
+      kms: regional,
+      intervalMs: config.rotationCheckIntervalMs,
+      audit: audit !== undefined,
+      onRun: (run) =>
+        log({
+          level: "info",
+          message: "automatic key rotation",
+          region: regional.region,
+          rotated: run.rotated,
+          lost: run.lost,
+        }),
+      onError: (error) =>
+        log({ level: "error", message: "automatic key rotation failed", error: String(error) }),
+    })
+  );
+  for (const scheduler of rotationSchedulers) scheduler.start();
   // Metrics (GET /metrics, KMS_METRICS): counters of this process, keys by state from the database.
   const metrics = config.metrics
     ? {
@@ -279,13 +347,26 @@ export async function openService(
     }
     : undefined;
   const close = async () => {
+    for (const scheduler of rotationSchedulers) await scheduler.stop();
     await coherence?.stop();
     await rsaPool.close();
     await closeCryptoWorkers();
     await audit?.close();
     store.close();
   };
-  return { app, kms, regions, store, rsaPool, audit, createdAdmin, close };
+  const reloadRootKeys = () => reloadRootKeyring(db, rootKey, keyringSource, clock.now());
+  return {
+    app,
+    kms,
+    regions,
+    store,
+    rsaPool,
+    audit,
+    createdAdmin,
+    close,
+    reloadRootKeys,
+    rotationSchedulers,
+  };
 }
 
 async function main(): Promise<void> {
@@ -306,6 +387,12 @@ async function main(): Promise<void> {
     service.kms.purgeDueKeys().catch((error) =>
       log({ level: "error", message: "purge failed", error: String(error) })
     );
+    // Imported key material past its ValidTo (also expired lazily when a key is loaded).
+    for (const regional of service.regions.values()) {
+      expireDueImportedMaterial(regional).catch((error) =>
+        log({ level: "error", message: "key material expiry failed", error: String(error) })
+      );
+    }
   }, 60_000);
   const server = Deno.serve({
     hostname: config.host,
@@ -325,6 +412,16 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  // SIGHUP re-reads the root keyring file (README "Rotating the root key").
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGHUP", () => {
+      service.reloadRootKeys().then(
+        (ids) => log({ level: "info", message: "root keyring reloaded", rootKeys: ids }),
+        (error) =>
+          log({ level: "error", message: "root keyring reload refused", error: String(error) }),
+      );
+    });
+  }
 }
 
 if (import.meta.main) await main();

@@ -24,6 +24,8 @@ export interface Config {
   rootKey: string | undefined;
   /** File holding the base64 root key; created with mode 0600 when missing. */
   rootKeyFile: string;
+  /** Previous root keys, comma-separated base64, with `rootKey` (`KMS_ROOT_KEYS_PREVIOUS`). */
+  rootKeysPrevious?: string | undefined;
   adminAccessKeyId: string | undefined;
   adminSecretAccessKey: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -53,6 +55,14 @@ export interface Config {
   metrics: boolean;
   /** When set (`KMS_METRICS_TOKEN`), `GET /metrics` requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Milliseconds between the automatic rotation scheduler's looks (`KMS_ROTATION_CHECK_INTERVAL_MS`). */
+  rotationCheckIntervalMs?: number | undefined;
+  /**
+   * TEST ONLY (`KMS_TEST_CLOCK_OFFSET_FILE`): a file holding a number of milliseconds by which
+   * the key lifecycle clock (rotation and deletion dates) runs ahead of the wall clock, re-read as
+   * it changes, so tests can move several processes' time. Never set it in production.
+   */
+  testClockOffsetFile?: string | undefined;
 }
 
 /** Pool size per RSA modulus length. */
@@ -103,6 +113,22 @@ function parseMetrics(env: Record<string, string | undefined>): boolean {
   throw new ConfigError(`KMS_METRICS must be "on" or "off", got "${raw}"`);
 }
 
+/** Bounds of `KMS_ROTATION_CHECK_INTERVAL_MS` (default 60000: core/rotation_scheduler.ts). */
+const MIN_ROTATION_CHECK_MS = 1;
+const MAX_ROTATION_CHECK_MS = 86_400_000;
+
+function parseRotationCheckInterval(env: Record<string, string | undefined>): number | undefined {
+  const raw = env.KMS_ROTATION_CHECK_INTERVAL_MS;
+  if (raw === undefined || raw === "") return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < MIN_ROTATION_CHECK_MS || ms > MAX_ROTATION_CHECK_MS) {
+    throw new ConfigError(
+      `KMS_ROTATION_CHECK_INTERVAL_MS must be an integer ${MIN_ROTATION_CHECK_MS}..${MAX_ROTATION_CHECK_MS}, got "${raw}"`,
+    );
+  }
+  return ms;
+}
+
 /** Thrown for a configuration the process cannot start with. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -149,6 +175,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     dbAuthToken: env.KMS_DB_AUTH_TOKEN,
     rootKey: env.KMS_ROOT_KEY,
     rootKeyFile: env.KMS_ROOT_KEY_FILE ?? "./data/root.key",
+    rootKeysPrevious: env.KMS_ROOT_KEYS_PREVIOUS === "" ? undefined : env.KMS_ROOT_KEYS_PREVIOUS,
     adminAccessKeyId,
     adminSecretAccessKey,
     logLevel: logLevel as Config["logLevel"],
@@ -163,6 +190,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     cryptoWorkers: parseCryptoWorkers(env),
     metrics: parseMetrics(env),
     metricsToken: env.KMS_METRICS_TOKEN === "" ? undefined : env.KMS_METRICS_TOKEN,
+    rotationCheckIntervalMs: parseRotationCheckInterval(env),
+    testClockOffsetFile: env.KMS_TEST_CLOCK_OFFSET_FILE === ""
+      ? undefined
+      : env.KMS_TEST_CLOCK_OFFSET_FILE,
   };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { algorithmsOf } from "./key_spec.ts";
+import { isMultiRegionKeyId } from "./regional_store.ts";
 import type { KeyRecord } from "./types.ts";
 
 /** KeyMetadata as AWS returns it; dates are Date objects, serialised as epoch seconds by routes/. */
@@ -27,8 +28,19 @@ export interface KeyMetadata {
   KeyAgreementAlgorithms?: string[];
   MacAlgorithms?: string[];
   MultiRegion: boolean;
+  MultiRegionConfiguration?: MultiRegionConfiguration;
   PendingDeletionWindowInDays?: number;
   CurrentKeyMaterialId?: string;
+  /** Origin EXTERNAL keys with imported material. */
+  ExpirationModel?: string;
+  ValidTo?: Date;
+}
+
+/** Where the keys of a multi-Region key are (DescribeKey, CreateKey, ReplicateKey). */
+export interface MultiRegionConfiguration {
+  MultiRegionKeyType: "PRIMARY" | "REPLICA";
+  PrimaryKey: { Arn: string; Region: string };
+  ReplicaKeys: { Arn: string; Region: string }[];
 }
 
 /** Builds KeyMetadata for `key`, whose ARN is `arn`, current material id `keyMaterialId`. */
@@ -50,12 +62,16 @@ export function keyMetadata(
     KeyManager: "CUSTOMER",
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
-    MultiRegion: false,
+    MultiRegion: isMultiRegionKeyId(key.keyId),
   };
   Object.assign(metadata, algorithmLists(key));
   if (key.deletionDate !== null) metadata.DeletionDate = new Date(key.deletionDate);
   if (key.pendingWindowInDays !== null) {
     metadata.PendingDeletionWindowInDays = key.pendingWindowInDays;
+  }
+  if (key.origin === "EXTERNAL" && key.expirationModel) {
+    metadata.ExpirationModel = key.expirationModel;
+    if (key.validTo !== null && key.validTo !== undefined) metadata.ValidTo = new Date(key.validTo);
   }
   if (keyMaterialId !== null && key.keySpec === "SYMMETRIC_DEFAULT") {
     metadata.CurrentKeyMaterialId = keyMaterialId;

@@ -17,26 +17,34 @@ export type KeyOperation =
   | "Decrypt"
   | "DeleteAlias"
   | "DeriveSharedSecret"
+  | "DeleteImportedKeyMaterial"
   | "DescribeKey"
   | "DisableKey"
+  | "DisableKeyRotation"
   | "EnableKey"
+  | "EnableKeyRotation"
   | "Encrypt"
   | "GenerateDataKey"
   | "GenerateMac"
   | "GetPublicKey"
   | "GetKeyPolicy"
+  | "GetParametersForImport"
+  | "ImportKeyMaterial"
+  | "GetKeyRotationStatus"
   | "GenerateDataKeyPair"
   | "GenerateDataKeyPairWithoutPlaintext"
   | "GenerateDataKeyWithoutPlaintext"
   | "ListAliases"
   | "ListGrants"
   | "ListKeyPolicies"
+  | "ListKeyRotations"
   | "ListResourceTags"
   | "PutKeyPolicy"
   | "ReEncryptFrom"
   | "ReEncryptTo"
   | "RetireGrant"
   | "RevokeGrant"
+  | "RotateKeyOnDemand"
   | "ScheduleKeyDeletion"
   | "Sign"
   | "TagResource"
@@ -73,6 +81,18 @@ const NOT_PENDING_DELETION: Refusals = {
 
 const ALWAYS: Refusals = {};
 
+/**
+ * EnableKeyRotation and DisableKeyRotation: a disabled key answers DisabledException, a key
+ * pending deletion or import (or otherwise unusable) KMSInvalidStateException.
+ */
+const ROTATION_SETTING: Refusals = {
+  ...NOT_PENDING_DELETION,
+  Disabled: DISABLED,
+  PendingImport: INVALID,
+  Unavailable: INVALID,
+  Updating: INVALID,
+};
+
 /** The table: operation -> refused states -> exception name. */
 export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
   CancelKeyDeletion: {
@@ -88,26 +108,38 @@ export const KEY_STATE_RULES: Readonly<Record<KeyOperation, Refusals>> = {
   Decrypt: CRYPTOGRAPHIC,
   DeleteAlias: ALWAYS,
   DeriveSharedSecret: CRYPTOGRAPHIC,
+  DeleteImportedKeyMaterial: {
+    Creating: INVALID,
+    PendingReplicaDeletion: INVALID,
+    Unavailable: INVALID,
+  },
   DescribeKey: ALWAYS,
   DisableKey: { ...NOT_PENDING_DELETION, Unavailable: INVALID },
+  DisableKeyRotation: ROTATION_SETTING,
   EnableKey: { ...NOT_PENDING_DELETION, PendingImport: INVALID, Unavailable: INVALID },
+  EnableKeyRotation: ROTATION_SETTING,
   Encrypt: CRYPTOGRAPHIC,
   GenerateDataKey: CRYPTOGRAPHIC,
   GenerateMac: CRYPTOGRAPHIC,
   GetPublicKey: CRYPTOGRAPHIC,
   GetKeyPolicy: ALWAYS,
+  GetParametersForImport: { ...NOT_PENDING_DELETION, Unavailable: INVALID },
+  ImportKeyMaterial: { ...NOT_PENDING_DELETION, Unavailable: INVALID },
+  GetKeyRotationStatus: ALWAYS,
   GenerateDataKeyPair: CRYPTOGRAPHIC,
   GenerateDataKeyPairWithoutPlaintext: CRYPTOGRAPHIC,
   GenerateDataKeyWithoutPlaintext: CRYPTOGRAPHIC,
   ListAliases: ALWAYS,
   ListGrants: ALWAYS,
   ListKeyPolicies: ALWAYS,
+  ListKeyRotations: ALWAYS,
   ListResourceTags: ALWAYS,
   PutKeyPolicy: ALWAYS,
   ReEncryptFrom: CRYPTOGRAPHIC,
   ReEncryptTo: CRYPTOGRAPHIC,
   RetireGrant: ALWAYS,
   RevokeGrant: ALWAYS,
+  RotateKeyOnDemand: CRYPTOGRAPHIC,
   ScheduleKeyDeletion: NOT_PENDING_DELETION,
   Sign: CRYPTOGRAPHIC,
   TagResource: NOT_PENDING_DELETION,

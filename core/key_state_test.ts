@@ -63,6 +63,48 @@ const EXPECTED: Record<KeyOperation, Partial<Record<KeyState, string>>> = {
     PendingDeletion: "KMSInvalidStateException",
     PendingImport: "KMSInvalidStateException",
   },
+  // Rotation: the key-state table's rows (an asymmetric, HMAC or imported key is answered
+  // UnsupportedOperationException before its state is looked at: core/operations/rotation.ts).
+  EnableKeyRotation: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  DisableKeyRotation: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  GetKeyRotationStatus: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  RotateKeyOnDemand: {
+    Enabled: "ok",
+    Disabled: "DisabledException",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "KMSInvalidStateException",
+  },
+  ListKeyRotations: { Enabled: "ok", Disabled: "ok", PendingDeletion: "ok" },
+  // Imported key material (a key of another origin is answered UnsupportedOperationException
+  // first: core/operations/import.ts).
+  GetParametersForImport: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  ImportKeyMaterial: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "KMSInvalidStateException",
+    PendingImport: "ok",
+  },
+  DeleteImportedKeyMaterial: {
+    Enabled: "ok",
+    Disabled: "ok",
+    PendingDeletion: "ok",
+    PendingImport: "ok",
+  },
   DeriveSharedSecret: {
     Enabled: "ok",
     Disabled: "DisabledException",

@@ -28,6 +28,7 @@ import type { ForeignChanges } from "./coherence.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
+import { expireImportedMaterial, importedMaterialExpired } from "./operations/import.ts";
 import type { Clock, Store } from "./ports.ts";
 import { RecipientSealer } from "./recipient/recipient.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./recipient/attestation.ts";
@@ -104,6 +105,8 @@ export class Kms {
    * store before the bump is returned but not cached (it may predate the change).
    */
   #generation = 0;
+  /** The KMS of every served region, this one included (`connectRegions`). */
+  #peers: ReadonlyMap<string, Kms> = new Map();
 
   constructor(options: KmsOptions) {
     this.store = options.store;
@@ -164,6 +167,9 @@ export class Kms {
       await this.deleteKeyNow(keyId);
       return null;
     }
+    if (importedMaterialExpired(loaded.record, this.clock.now())) {
+      return loadedKey(await expireImportedMaterial(this, loaded.record));
+    }
     return loaded;
   }
 
@@ -185,6 +191,21 @@ export class Kms {
     const result = await write(entry?.record());
     entry?.markWritten();
     return result;
+  }
+
+  /** Tells this KMS the KMS of every served region (multi-Region keys span them). */
+  connectRegions(peers: ReadonlyMap<string, Kms>): void {
+    this.#peers = peers;
+  }
+
+  /** The KMS serving `region`, when this process serves it. */
+  peer(region: string): Kms | undefined {
+    return region === this.region ? this : this.#peers.get(region);
+  }
+
+  /** Forgets a cached key record (another region's KMS of this process changed the key). */
+  forgetKey(keyId: string): void {
+    this.#keys.delete(keyId);
   }
 
   /** Records a newly created key in memory (after the store committed it). */
@@ -221,6 +242,11 @@ export class Kms {
     } else {
       for (const keyId of changes.deletedKeys) this.#forgetMaterial(keyId);
     }
+  }
+
+  /** Wipes and forgets a key's cached material (imported material deleted or re-imported). */
+  forgetKeyMaterial(keyId: string): void {
+    this.#forgetMaterial(keyId);
   }
 
   /** Wipes and forgets a deleted key's material and what was built from it. */
@@ -449,6 +475,7 @@ const CROSS_ACCOUNT_ACTIONS: ReadonlySet<string> = new Set([
   "kms:GenerateDataKeyPairWithoutPlaintext",
   "kms:GenerateDataKeyWithoutPlaintext",
   "kms:GenerateMac",
+  "kms:GetKeyRotationStatus",
   "kms:GetPublicKey",
   "kms:ListGrants",
   "kms:ReEncryptFrom",

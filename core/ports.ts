@@ -8,6 +8,9 @@
 import type { GrantRecord } from "./access/grants.ts";
 import type { AuditSink } from "./audit/ports.ts";
 import type { AuditRecord } from "./audit/record.ts";
+import type { MultiRegionStore } from "./multi_region_store.ts";
+import type { RotationStore } from "./rotation_store.ts";
+import type { SecretBytes } from "./secret.ts";
 import type { AliasRecord, Credential, KeyMaterial, KeyRecord, Tag } from "./types.ts";
 
 /** Paging request: at most `limit` rows strictly after `after` (exclusive), in stable order. */
@@ -18,10 +21,13 @@ export interface Page {
 
 /** Keys, their versioned material and their tags. */
 export interface KeyStore {
-  /** Inserts key, first material version and tags in one transaction (with the request's audit record). */
+  /**
+   * Inserts key, first material version and tags in one transaction (with the request's audit
+   * record); `material` null for a key of Origin EXTERNAL, which gets its material by import.
+   */
   createKey(
     key: KeyRecord,
-    material: KeyMaterial,
+    material: KeyMaterial | null,
     tags: readonly Tag[],
     audit?: AuditRecord,
   ): Promise<void>;
@@ -89,9 +95,71 @@ export interface GrantStore {
   deleteGrant(grantId: string, audit?: AuditRecord): Promise<boolean>;
 }
 
+/** The answer of one GetParametersForImport, as stored (core/operations/import.ts). */
+export interface ImportParameters {
+  /** 32 hex characters, named by the import token. */
+  tokenId: string;
+  keyId: string;
+  wrappingAlgorithm: string;
+  wrappingKeySpec: string;
+  /** SHA-256 of the whole import token. */
+  tokenHash: Uint8Array;
+  /** The wrapping key pair's private key, DER PKCS#8 (wrapped under the root key when stored). */
+  privateKey: SecretBytes;
+  createdAt: number;
+  validTo: number;
+}
+
+/** A key material once imported into a key (kept after the material is deleted). */
+export interface ImportedMaterialRecord {
+  keyMaterialId: string;
+  description: string | null;
+  importedAt: number;
+}
+
+/** Imported key material (Origin EXTERNAL keys) and import parameters. */
+export interface ImportStore {
+  putImportParameters(parameters: ImportParameters, audit?: AuditRecord): Promise<void>;
+  getImportParameters(tokenId: string): Promise<ImportParameters | null>;
+  /** Materials ever imported into a key. */
+  listImportedMaterial(keyId: string): Promise<ImportedMaterialRecord[]>;
+  /**
+   * Stores imported `material` (replacing the row of its version), records `imported`, and
+   * writes the key's state, expiration model and ValidTo, in one transaction.
+   */
+  importKeyMaterial(
+    key: KeyRecord,
+    material: KeyMaterial,
+    imported: ImportedMaterialRecord,
+    audit?: AuditRecord,
+  ): Promise<void>;
+  /**
+   * Deletes a key's imported material and writes its state (expiration cleared), in one
+   * transaction; with `onlyIfValidTo`, only when the key's ValidTo is still that value (an
+   * expiry racing a re-import does nothing). Resolves whether it deleted.
+   */
+  deleteImportedKeyMaterial(
+    key: KeyRecord,
+    options?: { onlyIfValidTo?: number; audit?: AuditRecord | undefined },
+  ): Promise<boolean>;
+  /** Ids of keys whose imported material expired at or before `now` (epoch ms). */
+  listKeysWithExpiredMaterial(now: number): Promise<string[]>;
+  /** Deletes import parameters whose validity ended before `now`. */
+  deleteExpiredImportParameters(now: number): Promise<void>;
+}
+
 /** The whole store; also where the audit buffer writes. */
 export interface Store
-  extends KeyStore, TagStore, AliasStore, CredentialStore, GrantStore, AuditSink {
+  extends
+    KeyStore,
+    TagStore,
+    AliasStore,
+    CredentialStore,
+    GrantStore,
+    ImportStore,
+    RotationStore,
+    MultiRegionStore,
+    AuditSink {
   close(): void;
 }
 

@@ -67,7 +67,14 @@ export interface KeyRecord {
   policy: string;
   /** Version of the material new ciphertexts use. */
   currentMaterialVersion: number;
+  /** Origin EXTERNAL: how the imported material expires; null/absent while the key has none. */
+  expirationModel?: ExpirationModel | null;
+  /** Origin EXTERNAL with KEY_MATERIAL_EXPIRES: when the material expires (epoch ms). */
+  validTo?: number | null;
 }
+
+/** AWS ExpirationModelType of imported key material. */
+export type ExpirationModel = "KEY_MATERIAL_EXPIRES" | "KEY_MATERIAL_DOES_NOT_EXPIRE";
 
 /** One version of a key's material, unwrapped. */
 export interface KeyMaterial {

@@ -9,12 +9,15 @@ import { ASYMMETRIC_OPERATIONS } from "./asymmetric.ts";
 import { CRYPTO_OPERATIONS } from "./crypto.ts";
 import { DATA_KEY_PAIR_OPERATIONS } from "./data_key_pairs.ts";
 import { GRANT_OPERATIONS_TABLE } from "./grants.ts";
+import { IMPORT_OPERATIONS } from "./import.ts";
 import { KEY_AGREEMENT_OPERATIONS } from "./key_agreement.ts";
 import { KEY_LAST_USAGE_OPERATIONS } from "./key_last_usage.ts";
 import { KEY_POLICY_OPERATIONS } from "./key_policies.ts";
 import { KEY_OPERATIONS } from "./keys.ts";
 import { MAC_OPERATIONS } from "./mac.ts";
+import { MULTI_REGION_OPERATIONS } from "./multi_region.ts";
 import type { Operation } from "./operation.ts";
+import { ROTATION_OPERATIONS } from "./rotation.ts";
 import { TAG_OPERATIONS } from "./tags.ts";
 
 /** Every operation this KMS answers. */
@@ -31,5 +34,8 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
     ...KEY_POLICY_OPERATIONS,
     ...GRANT_OPERATIONS_TABLE,
     ...KEY_LAST_USAGE_OPERATIONS,
+    ...IMPORT_OPERATIONS,
+    ...ROTATION_OPERATIONS,
+    ...MULTI_REGION_OPERATIONS,
   }),
 );

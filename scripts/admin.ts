@@ -32,8 +32,10 @@ import {
 import { openDatabase } from "../storage/client.ts";
 import { migrate } from "../storage/migrate.ts";
 import { SqlitePrincipalStore } from "../storage/principal_store.ts";
-import { loadOrCreateRootKey } from "../storage/root_key.ts";
+import { loadOrCreateKeyring, type RootKeyring } from "../storage/root_keyring.ts";
+import { checkRootKeyring } from "../storage/root_keys.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
+import { backup, rootKeyRotate, rootKeyStatus, RootKeyUsageError } from "./admin_root_keys.ts";
 
 /** Records per audit query when no --limit is given. */
 const AUDIT_PAGE = 1000;
@@ -47,6 +49,8 @@ interface Context {
   db: Client;
   store: SqliteStore;
   principals: SqlitePrincipalStore;
+  dbUrl: string;
+  keyring: RootKeyring;
 }
 
 type Values = Record<string, string | boolean | undefined>;
@@ -86,6 +90,13 @@ Audit log:
              [--json]                     oldest first; --json prints the stored CloudTrail events
   audit verify [--head <c>:<seq>:<hash>]  checks the hash chains of the whole log (and that the
                                           heads an earlier verify printed are still there)
+Root keys and backups (README "Rotating the root key", "Backup and restore"):
+  root-key status [--json]                the keyring's keys, the database's, what each wraps
+  root-key rotate [--batch <n>] [--pause-ms <ms>]
+                                          re-wraps every stored value under the keyring's
+                                          current key (resumable), then retires the others
+  backup <path>                           consistent online copy of a local database file
+                                          (the root keys are NOT in it: back them up apart)
 
 Exit status: 0 done, 1 failed, 2 usage error.`;
 
@@ -323,6 +334,28 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+COMMANDS["root-key status"] = {
+  usage: "root-key status [--json]",
+  options: { json: { type: "boolean" } },
+  positionals: [0, 0],
+  run: (ctx, v) => rootKeyStatus(ctx, v.json === true),
+};
+COMMANDS["root-key rotate"] = {
+  usage: "root-key rotate [--batch <n>] [--pause-ms <ms>]",
+  options: { batch: { type: "string" }, "pause-ms": { type: "string" } },
+  positionals: [0, 0],
+  run: (ctx, v) =>
+    rootKeyRotate(ctx, {
+      batch: v.batch as string | undefined,
+      pauseMs: v["pause-ms"] as string | undefined,
+    }),
+};
+COMMANDS["backup"] = {
+  usage: "backup <path>",
+  positionals: [1, 1],
+  run: (ctx, _v, [path]) => backup(ctx, path!),
+};
+
 function setPrincipalEnabled(enabled: boolean): Command {
   const verb = enabled ? "enable" : "disable";
   return {
@@ -461,7 +494,7 @@ function table(json: boolean, rows: Record<string, string>[]): void {
   for (const row of rows) print(line(columns.map((c) => row[c]!)));
 }
 
-async function openContext(): Promise<Context> {
+async function openContext(rotating = false): Promise<Context> {
   const config = parseConfig(Deno.env.toObject());
   const db = await openDatabase(config.dbUrl, config.dbAuthToken);
   try {
@@ -476,17 +509,19 @@ async function openContext(): Promise<Context> {
         );
       }
     }
-    const rootKey = await loadOrCreateRootKey({
+    const keyring = await loadOrCreateKeyring({
       rootKey: config.rootKey,
+      rootKeysPrevious: config.rootKeysPrevious,
       rootKeyFile: config.rootKeyFile,
     });
-    const store = new SqliteStore(db, rootKey);
+    await checkRootKeyring(db, keyring, Date.now(), { rotating });
+    const store = new SqliteStore(db, keyring);
     if (!await store.rootKeyMatches()) {
       throw new Failure(
         "the root key (KMS_ROOT_KEY / KMS_ROOT_KEY_FILE) is not the one this database was written with",
       );
     }
-    return { db, store, principals };
+    return { db, store, principals, dbUrl: config.dbUrl, keyring };
   } catch (e) {
     db.close();
     throw e;
@@ -511,12 +546,13 @@ export async function main(argv: string[]): Promise<number> {
       return argv.length === 0 ? 2 : 0;
     }
     const name = `${argv[0]} ${argv[1] ?? ""}`;
-    const command = COMMANDS[name];
+    // One-word commands (backup) take their arguments from the second word on.
+    const command = COMMANDS[name] ?? COMMANDS[argv[0]!];
     if (command === undefined) throw new UsageError(`unknown command: ${name.trim()}`);
     let parsed;
     try {
       parsed = parseArgs({
-        args: argv.slice(2),
+        args: argv.slice(COMMANDS[name] === undefined ? 1 : 2),
         options: { ...command.options, help: { type: "boolean", short: "h" } },
         allowPositionals: true,
         strict: true,
@@ -534,7 +570,7 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.positionals.length < min || parsed.positionals.length > max) {
       throw new UsageError(`wrong number of arguments\nUsage: deno task admin ${command.usage}`);
     }
-    const ctx = await openContext();
+    const ctx = await openContext(command === COMMANDS["root-key rotate"]);
     try {
       await command.run(ctx, parsed.values as Values, parsed.positionals);
     } finally {
@@ -542,7 +578,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof RootKeyUsageError) {
       console.error(`admin: ${e.message}\nRun 'deno task admin --help' for the commands.`);
       return 2;
     }

@@ -10,6 +10,10 @@ import principals from "../migrations/0002_principals.sql" with { type: "text" }
 import audit from "../migrations/0003_audit.sql" with { type: "text" };
 import grants from "../migrations/0004_grants.sql" with { type: "text" };
 import changeCounter from "../migrations/0005_change_counter.sql" with { type: "text" };
+import rotation from "../migrations/0006_rotation.sql" with { type: "text" };
+import importedMaterial from "../migrations/0007_import.sql" with { type: "text" };
+import rootKeys from "../migrations/0008_root_keys.sql" with { type: "text" };
+import multiRegion from "../migrations/0009_multi_region.sql" with { type: "text" };
 
 /** One numbered migration: `migrations/<version>_<name>.sql`. */
 export interface Migration {
@@ -25,4 +29,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: "audit", sql: audit },
   { version: 4, name: "grants", sql: grants },
   { version: 5, name: "change_counter", sql: changeCounter },
+  { version: 6, name: "rotation", sql: rotation },
+  { version: 7, name: "import", sql: importedMaterial },
+  { version: 8, name: "root_keys", sql: rootKeys },
+  { version: 9, name: "multi_region", sql: multiRegion },
 ];

@@ -15,8 +15,14 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const encoder = new TextEncoder();
 
-/** The root key as a non-extractable AES-256-GCM CryptoKey. */
-export class RootKey {
+/** What the store wraps and unwraps with: a RootKey, or a RootKeyring (storage/root_keyring.ts). */
+export interface RootWrapper {
+  wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array<ArrayBuffer>>;
+  unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** The root key as a non-extractable AES-256-GCM CryptoKey (format 1; see root_keyring.ts). */
+export class RootKey implements RootWrapper {
   #key: CryptoKey;
 
   private constructor(key: CryptoKey) {
@@ -116,6 +122,11 @@ export function credentialAad(accessKeyId: string): Uint8Array<ArrayBuffer> {
   return lengthPrefixed(["credential-secret", accessKeyId]);
 }
 
+/** AAD of a wrapped import wrapping key (GetParametersForImport): binds the purpose, token id and key ARN. */
+export function importParametersAad(tokenId: string, keyArn: string): Uint8Array<ArrayBuffer> {
+  return lengthPrefixed(["import-wrapping-key", tokenId, keyArn]);
+}
+
 /** WebCrypto takes ArrayBuffer-backed views only; nothing here lives in shared memory. */
 function arrayBacked(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes as Uint8Array<ArrayBuffer>;
@@ -134,7 +145,8 @@ function lengthPrefixed(fields: readonly string[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function decodeRootKey(base64: string, origin: string): Uint8Array {
+/** 32 key bytes from base64; errors name `origin`, never the value. */
+export function decodeRootKey(base64: string, origin: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = Uint8Array.fromBase64(base64.trim());
@@ -149,7 +161,8 @@ function decodeRootKey(base64: string, origin: string): Uint8Array {
   return bytes;
 }
 
-async function readOrCreateKeyFile(path: string): Promise<string> {
+/** The text of a root key file; creates it (mode 0600) with one fresh key when missing. */
+export async function readOrCreateKeyFile(path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (e) {

@@ -15,7 +15,7 @@ import {
 } from "../core/access/grants.ts";
 import type { AuditRecord } from "../core/audit/record.ts";
 import { keyArn } from "../core/identifiers.ts";
-import type { Page, Store } from "../core/ports.ts";
+import type { ImportedMaterialRecord, ImportParameters, Page, Store } from "../core/ports.ts";
 import { SecretBytes } from "../core/secret.ts";
 import type {
   AliasRecord,
@@ -29,8 +29,32 @@ import type {
   Tag,
 } from "../core/types.ts";
 import { BUMP_CHANGE_COUNTER } from "./change_counter.ts";
-import { credentialAad, materialAad, type RootWrapper } from "./root_key.ts";
+import { credentialAad, importParametersAad, materialAad, type RootWrapper } from "./root_key.ts";
+import {
+  deleteExpiredImportParameters,
+  deleteKeyImportStatements,
+  deleteMaterialStatements,
+  IMPORTED_KEY_COLUMNS,
+  importedKeyFields,
+  importedMaterialFromRow,
+  importParametersFromRow,
+  importStatements,
+  insertImportParameters,
+  selectImportedMaterial,
+  selectImportParameters,
+  selectKeysWithExpiredMaterial,
+} from "./import_store.ts";
 import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+import type { MultiRegionFamily } from "../core/multi_region_store.ts";
+import { publicKeyId, storageKeyId } from "../core/regional_store.ts";
+import { SqliteRotationStore } from "./rotation_store.ts";
+import type {
+  DueRotation,
+  KeyRotation,
+  MaterialVersionInfo,
+  MaterialVersionPage,
+  RotationSchedule,
+} from "../core/rotation_store.ts";
 
 const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_spec, key_usage, " +
   "origin, state, deletion_date, pending_window_in_days, policy, current_material_version";
@@ -44,6 +68,8 @@ export class SqliteStore implements Store {
   #db: Client;
   #rootKey: RootWrapper;
   #writes: WriteQueue;
+  /** Rotation schedules and history (storage/rotation_store.ts), through this store's writes. */
+  #rotation: SqliteRotationStore;
 
   /**
    * Each transaction that changes state bumps the change counter (storage/change_counter.ts);
@@ -56,35 +82,48 @@ export class SqliteStore implements Store {
       ...options,
       observer: options.observer ?? BUMP_CHANGE_COUNTER,
     });
+    this.#rotation = new SqliteRotationStore(db, this.#writes, {
+      wrap: (plaintext, aad) => this.#rootKey.wrap(plaintext, aad),
+    });
   }
 
-  /** Inserts key, first material version and tags in one transaction. */
+  /** Inserts key, first material version (none for Origin EXTERNAL) and tags in one transaction. */
   async createKey(
     key: KeyRecord,
-    material: KeyMaterial,
+    material: KeyMaterial | null,
     tags: readonly Tag[],
     audit?: AuditRecord,
   ): Promise<void> {
+    await this.#writes.submit([
+      insertKey(key),
+      ...(material === null ? [] : [await this.#insertMaterial(key, material, "")]),
+      ...tags.map((tag) => upsertTag(key.keyId, tag)),
+      ...multiRegionFamilyRow(key),
+    ], auditRows(audit));
+  }
+
+  /** The INSERT of a material version, wrapped under the root key. */
+  async #insertMaterial(
+    key: KeyRecord,
+    material: KeyMaterial,
+    orReplace: "" | "OR REPLACE",
+  ): Promise<InStatement> {
     if (material.keyId !== key.keyId) throw new Error("material belongs to another key");
     const wrapped = await this.#rootKey.wrap(
       material.material.expose(),
       materialAad(keyArn(key.region, key.accountId, key.keyId), material.version),
     );
-    await this.#writes.submit([
-      insertKey(key),
-      {
-        sql: "INSERT INTO key_material (key_id, version, key_material_id, wrapped_material, " +
-          "created_at) VALUES (?, ?, ?, ?, ?)",
-        args: [key.keyId, material.version, material.keyMaterialId, wrapped, material.createdAt],
-      },
-      ...tags.map((tag) => upsertTag(key.keyId, tag)),
-    ], auditRows(audit));
+    return {
+      sql: `INSERT ${orReplace} INTO key_material (key_id, version, key_material_id, ` +
+        "wrapped_material, created_at) VALUES (?, ?, ?, ?, ?)",
+      args: [key.keyId, material.version, material.keyMaterialId, wrapped, material.createdAt],
+    };
   }
 
   /** The key with this id, or null. */
   async getKey(keyId: string): Promise<KeyRecord | null> {
     const result = await this.#db.execute({
-      sql: `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = ?`,
+      sql: `SELECT ${KEY_COLUMNS}, ${IMPORTED_KEY_COLUMNS} FROM keys WHERE key_id = ?`,
       args: [keyId],
     });
     const row = result.rows[0];
@@ -94,7 +133,8 @@ export class SqliteStore implements Store {
   /** Keys of an account ordered by keyId, after `page.after`. */
   async listKeys(accountId: string, region: string, page: Page): Promise<KeyRecord[]> {
     const result = await this.#db.execute({
-      sql: `SELECT ${KEY_COLUMNS} FROM keys WHERE account_id = ? AND region = ? AND key_id > ? ` +
+      sql: `SELECT ${KEY_COLUMNS}, ${IMPORTED_KEY_COLUMNS} FROM keys ` +
+        "WHERE account_id = ? AND region = ? AND key_id > ? " +
         "ORDER BY key_id LIMIT ?",
       args: [accountId, region, page.after ?? "", page.limit],
     });
@@ -149,6 +189,7 @@ export class SqliteStore implements Store {
       { sql: "DELETE FROM tags WHERE key_id = ?", args: [keyId] },
       { sql: "DELETE FROM grants WHERE key_id = ?", args: [keyId] },
       { sql: "DELETE FROM key_material WHERE key_id = ?", args: [keyId] },
+      ...deleteKeyImportStatements(keyId),
       { sql: "DELETE FROM keys WHERE key_id = ?", args: [keyId] },
     ]);
   }
@@ -431,6 +472,185 @@ export class SqliteStore implements Store {
     return result !== undefined && result.rowsAffected === 1;
   }
 
+  // --- imported key material (SQL in storage/import_store.ts) ---------------------------
+
+  /** Stores a GetParametersForImport answer, its private key wrapped under the root key. */
+  async putImportParameters(parameters: ImportParameters, audit?: AuditRecord): Promise<void> {
+    const key = await this.getKey(parameters.keyId);
+    if (key === null) throw new Error("import parameters of an unknown key");
+    const wrapped = await this.#rootKey.wrap(
+      parameters.privateKey.expose(),
+      importParametersAad(parameters.tokenId, keyArn(key.region, key.accountId, key.keyId)),
+    );
+    await this.#writes.submit([insertImportParameters(parameters, wrapped)], auditRows(audit));
+  }
+
+  /** A GetParametersForImport answer with its private key unwrapped, or null. */
+  async getImportParameters(tokenId: string): Promise<ImportParameters | null> {
+    const row = (await this.#db.execute(selectImportParameters(tokenId))).rows[0];
+    if (row === undefined) return null;
+    const stored = importParametersFromRow(row);
+    const plain = await this.#rootKey.unwrap(
+      stored.wrappedPrivateKey,
+      importParametersAad(
+        tokenId,
+        keyArn(stored.region, stored.accountId, stored.parameters.keyId),
+      ),
+    );
+    return { ...stored.parameters, privateKey: new SecretBytes(plain) };
+  }
+
+  /** Materials ever imported into a key. */
+  async listImportedMaterial(keyId: string): Promise<ImportedMaterialRecord[]> {
+    const result = await this.#db.execute(selectImportedMaterial(keyId));
+    return result.rows.map(importedMaterialFromRow);
+  }
+
+  /** Stores imported material and the key's new state and expiration in one transaction. */
+  async importKeyMaterial(
+    key: KeyRecord,
+    material: KeyMaterial,
+    imported: ImportedMaterialRecord,
+    audit?: AuditRecord,
+  ): Promise<void> {
+    await this.#writes.submit([
+      await this.#insertMaterial(key, material, "OR REPLACE"),
+      ...importStatements(key, imported),
+    ], auditRows(audit));
+  }
+
+  /** Deletes a key's imported material and writes its state; resolves whether it deleted. */
+  async deleteImportedKeyMaterial(
+    key: KeyRecord,
+    options: { onlyIfValidTo?: number; audit?: AuditRecord | undefined } = {},
+  ): Promise<boolean> {
+    const results = await this.#writes.submit(
+      deleteMaterialStatements(key, options.onlyIfValidTo),
+      auditRows(options.audit),
+    );
+    return results.at(-1)?.rowsAffected === 1;
+  }
+
+  /** Ids of keys whose imported material expired at or before `now`. */
+  async listKeysWithExpiredMaterial(now: number): Promise<string[]> {
+    const result = await this.#db.execute(selectKeysWithExpiredMaterial(now));
+    return result.rows.map((row) => text(row, "key_id"));
+  }
+
+  /** Deletes import parameters whose validity ended before `now`. */
+  async deleteExpiredImportParameters(now: number): Promise<void> {
+    await this.#writes.submit([deleteExpiredImportParameters(now)]);
+  }
+
+  /** The key's rotation schedule, or null (storage/rotation_store.ts). */
+  getRotationSchedule(keyId: string): Promise<RotationSchedule | null> {
+    return this.#rotation.getRotationSchedule(keyId);
+  }
+
+  /** Writes a key's rotation schedule, keeping its on-demand count. */
+  putRotationSchedule(schedule: RotationSchedule, audit?: AuditRecord): Promise<void> {
+    return this.#rotation.putRotationSchedule(schedule, audit);
+  }
+
+  /** Commits a rotation when its conditions still hold; false (nothing written) otherwise. */
+  rotateKeyMaterial(rotation: KeyRotation, audit?: AuditRecord): Promise<boolean> {
+    return this.#rotation.rotateKeyMaterial(rotation, audit);
+  }
+
+  /** Versions of a key's material after `page.after`, ascending. */
+  listMaterialVersions(
+    keyId: string,
+    page: MaterialVersionPage,
+  ): Promise<MaterialVersionInfo[]> {
+    return this.#rotation.listMaterialVersions(keyId, page);
+  }
+
+  /** Keys whose automatic rotation is due at or before `now`. */
+  listDueRotations(now: number, limit: number): Promise<DueRotation[]> {
+    return this.#rotation.listDueRotations(now, limit);
+  }
+
+  // --- multi-Region keys (core/multi_region_store.ts, core/regional_store.ts) --------------
+
+  /** The primary region and the regions of every key of a multi-Region family, or null. */
+  async getMultiRegionFamily(keyId: string): Promise<MultiRegionFamily | null> {
+    const [primary, regions] = await this.#db.batch([
+      { sql: "SELECT primary_region FROM multi_region_keys WHERE key_id = ?", args: [keyId] },
+      {
+        sql: "SELECT region FROM keys WHERE key_id LIKE ? ORDER BY region",
+        args: [`${keyId}@%`],
+      },
+    ], "read");
+    const row = primary?.rows[0];
+    if (row === undefined || regions === undefined || regions.rows.length === 0) return null;
+    return {
+      primaryRegion: text(row, "primary_region"),
+      regions: regions.rows.map((r) => text(r, "region")),
+    };
+  }
+
+  /**
+   * Creates a replica with a copy of every material version of the key in `sourceRegion`
+   * (re-wrapped under the replica's ARN; every column of each version row copied), and its tags.
+   */
+  async replicateKey(
+    sourceRegion: string,
+    replica: KeyRecord,
+    tags: readonly Tag[],
+    audit?: AuditRecord,
+  ): Promise<boolean> {
+    const publicId = publicKeyId(replica.keyId);
+    const source = await this.getKey(storageKeyId(publicId, sourceRegion));
+    if (source === null) throw new Error("the key to replicate is gone");
+    const existing = await this.getKey(replica.keyId);
+    if (existing !== null) return false;
+    const versions = await this.#db.execute({
+      sql: "SELECT * FROM key_material WHERE key_id = ? ORDER BY version",
+      args: [source.keyId],
+    });
+    const sourceArn = keyArn(source.region, source.accountId, source.keyId);
+    const replicaArn = keyArn(replica.region, replica.accountId, replica.keyId);
+    const copies: InStatement[] = [];
+    for (const row of versions.rows) {
+      const version = int(row, "version");
+      const plain = await this.#rootKey.unwrap(
+        blob(row, "wrapped_material"),
+        materialAad(sourceArn, version),
+      );
+      const wrapped = await this.#rootKey.wrap(plain, materialAad(replicaArn, version));
+      plain.fill(0);
+      const columns = versions.columns;
+      const args = columns.map((name) =>
+        name === "key_id" ? replica.keyId : name === "wrapped_material" ? wrapped : row[name]!
+      );
+      copies.push({
+        sql: `INSERT INTO key_material (${columns.join(", ")}) VALUES (${
+          columns.map(() => "?").join(", ")
+        })`,
+        args,
+      });
+    }
+    try {
+      await this.#writes.submit([
+        insertKey(replica),
+        ...copies,
+        ...tags.map((tag) => upsertTag(replica.keyId, tag)),
+      ], auditRows(audit));
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  /** Makes `region` the family's primary region. */
+  async setPrimaryRegion(keyId: string, region: string, audit?: AuditRecord): Promise<void> {
+    await this.#writes.submit([{
+      sql: "UPDATE multi_region_keys SET primary_region = ? WHERE key_id = ?",
+      args: [region, keyId],
+    }], auditRows(audit));
+  }
+
   /** Appends audit records (of calls that changed nothing), hash-chained, in one transaction. */
   async appendAudit(records: readonly AuditRecord[]): Promise<void> {
     await this.#writes.appendAudit(records);
@@ -440,6 +660,17 @@ export class SqliteStore implements Store {
   close(): void {
     this.#db.close();
   }
+}
+
+/** A new multi-Region key names its family's primary region (its own). */
+function multiRegionFamilyRow(key: KeyRecord): InStatement[] {
+  const publicId = publicKeyId(key.keyId);
+  if (publicId === key.keyId) return [];
+  return [{
+    sql: "INSERT INTO multi_region_keys (key_id, primary_region) VALUES (?, ?) " +
+      "ON CONFLICT (key_id) DO NOTHING",
+    args: [publicId, key.region],
+  }];
 }
 
 /** Whether a failed write broke a UNIQUE or PRIMARY KEY constraint. */
@@ -497,6 +728,7 @@ function keyFromRow(row: Row): KeyRecord {
     pendingWindowInDays: intOrNull(row, "pending_window_in_days"),
     policy: text(row, "policy"),
     currentMaterialVersion: int(row, "current_material_version"),
+    ...importedKeyFields(row),
   };
 }
 

@@ -36,10 +36,18 @@ export interface RequestConditions {
   recipient?: AttestedEnclave | undefined;
   reEncryptOnSameKey?: boolean | undefined;
   bypassPolicyLockoutSafetyCheck?: boolean | undefined;
+  /** EnableKeyRotation's RotationPeriodInDays (`kms:RotationPeriodInDays`), when given. */
+  rotationPeriodInDays?: number | undefined;
   /** Tag keys of TagResource / UntagResource / CreateKey (`aws:TagKeys`). */
   tagKeys?: readonly string[] | undefined;
   /** Tags of CreateKey / TagResource (`aws:RequestTag/<key>`). */
   requestTags?: readonly Tag[] | undefined;
+  /** GetParametersForImport's `kms:WrappingAlgorithm` and `kms:WrappingKeySpec`. */
+  wrappingAlgorithm?: string | undefined;
+  wrappingKeySpec?: string | undefined;
+  /** ImportKeyMaterial's `kms:ExpirationModel` and `kms:ValidTo` (epoch seconds). */
+  expirationModel?: string | undefined;
+  validTo?: string | undefined;
 }
 
 /** Facts of the key a request acts on that policies may test. */
@@ -133,10 +141,17 @@ export function conditionValues(
   if (request.bypassPolicyLockoutSafetyCheck !== undefined) {
     set("kms:bypasspolicylockoutsafetycheck", bool(request.bypassPolicyLockoutSafetyCheck));
   }
+  if (request.rotationPeriodInDays !== undefined) {
+    set("kms:rotationperiodindays", String(request.rotationPeriodInDays));
+  }
   if (request.tagKeys !== undefined) values.set("aws:tagkeys", [...request.tagKeys]);
   for (const tag of request.requestTags ?? []) {
     set(`aws:requesttag/${tag.TagKey.toLowerCase()}`, tag.TagValue);
   }
+  set("kms:wrappingalgorithm", request.wrappingAlgorithm);
+  set("kms:wrappingkeyspec", request.wrappingKeySpec);
+  set("kms:expirationmodel", request.expirationModel);
+  set("kms:validto", request.validTo);
   return values;
 }
 

@@ -122,6 +122,8 @@ export const STATE_CHANGING_OPERATIONS: ReadonlySet<string> = new Set([
   "ReplicateKey",
   "RetireGrant",
   "RevokeGrant",
+  // The automatic rotation the scheduler makes (CloudTrail's RotateKey event, by KMS itself).
+  "RotateKey",
   "RotateKeyOnDemand",
   "ScheduleKeyDeletion",
   "TagResource",

@@ -5,6 +5,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  * @module
  */
+import { multiRegionMetadata, newMultiRegionKeyId } from "./multi_region.ts";
 import {
   CustomKeyStoreNotFoundException,
   InvalidMarkerException,
@@ -76,27 +77,26 @@ export async function createKey(
   if (input.XksKeyId !== undefined) {
     throw new ValidationException("XksKeyId is only valid with Origin EXTERNAL_KEY_STORE.");
   }
-  if ((input.Origin ?? "AWS_KMS") !== "AWS_KMS") {
+  const origin = input.Origin ?? "AWS_KMS";
+  if (origin !== "AWS_KMS" && origin !== "EXTERNAL") {
     throw new UnsupportedOperationException(
       `Origin ${input.Origin} is not supported by this KMS yet.`,
     );
-  }
-  if (input.MultiRegion === true) {
-    throw new UnsupportedOperationException("Multi-Region keys are not supported by this KMS yet.");
   }
   const tags = input.Tags ?? [];
   validateTags(tags);
   const now = kms.clock.now();
   const record: KeyRecord = {
-    keyId: crypto.randomUUID(),
+    keyId: input.MultiRegion === true ? newMultiRegionKeyId() : crypto.randomUUID(),
     accountId: caller.accountId,
     region: kms.region,
     createdAt: now,
     description: input.Description ?? "",
     keySpec,
     keyUsage,
-    origin: "AWS_KMS",
-    state: "Enabled",
+    origin,
+    // Origin EXTERNAL: no material until ImportKeyMaterial (core/operations/import.ts).
+    state: origin === "EXTERNAL" ? "PendingImport" : "Enabled",
     deletionDate: null,
     pendingWindowInDays: null,
     policy: input.Policy ?? defaultKeyPolicy(caller.accountId),
@@ -105,7 +105,7 @@ export async function createKey(
   if (input.Policy !== undefined) {
     await checkKeyPolicy(kms, caller, record, input.BypassPolicyLockoutSafetyCheck === true);
   }
-  const material: KeyMaterial = {
+  const material: KeyMaterial | null = origin === "EXTERNAL" ? null : {
     keyId: record.keyId,
     version: 1,
     keyMaterialId: newKeyMaterialId(),
@@ -113,7 +113,7 @@ export async function createKey(
     createdAt: now,
   };
   const arn = keyArn(record.region, record.accountId, record.keyId);
-  const result = { KeyMetadata: keyMetadata(record, arn, material.keyMaterialId) };
+  const result = { KeyMetadata: keyMetadata(record, arn, material?.keyMaterialId ?? null) };
   caller.audit?.addResource(arn);
   caller.audit?.succeeded(result);
   await kms.commit(caller, (audit) => kms.store.createKey(record, material, tags, audit));
@@ -132,7 +132,8 @@ function chooseKeySpec(input: CreateKeyInput): KeySpec {
 
 async function metadataOf(kms: Kms, key: LoadedKey): Promise<KeyMetadata> {
   const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
-  return keyMetadata(key.record, key.arn, material?.keyMaterialId ?? null);
+  const metadata = keyMetadata(key.record, key.arn, material?.keyMaterialId ?? null);
+  return Object.assign(metadata, await multiRegionMetadata(kms, key.record));
 }
 
 /**
@@ -311,7 +312,10 @@ export async function cancelKeyDeletion(
   assertKeyStateAllows("CancelKeyDeletion", { arn: key.arn, state: key.record.state });
   await kms.saveKey(caller, {
     ...key.record,
-    state: "Disabled",
+    // A key of Origin EXTERNAL without its imported material waits for it again.
+    state: key.record.origin === "EXTERNAL" && !key.record.expirationModel
+      ? "PendingImport"
+      : "Disabled",
     deletionDate: null,
     pendingWindowInDays: null,
   });

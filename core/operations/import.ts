@@ -1,0 +1,475 @@
+/**
+ * Imported key material (BYOK) for keys of Origin EXTERNAL:
+ * GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial, and
+ * the expiry of imported material, which the server enforces itself (lazily
+ * when a key is loaded, core/kms.ts `findKey`, and by a periodic sweep,
+ * main.ts).
+ *
+ * A key's material is fixed by its first import: a re-import must carry the
+ * same material (compared through its KeyMaterialId, core/imported_material.ts,
+ * which outlives the material itself). Importing new material into a symmetric
+ * key for on-demand rotation (ImportType NEW_KEY_MATERIAL on a key that has
+ * material) is not implemented: UnsupportedOperationException.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_ImportKeyMaterial.html
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteImportedKeyMaterial.html
+ * @module
+ */
+import type { RequestConditions } from "../access/request_context.ts";
+import {
+  ExpiredImportTokenException,
+  IncorrectKeyMaterialException,
+  InvalidImportTokenException,
+  NotFoundException,
+  UnsupportedOperationException,
+  ValidationException,
+} from "../errors.ts";
+import {
+  IMPORT_PARAMETERS_VALIDITY_MS,
+  importableMaterial,
+  importedKeyMaterialId,
+  importTokenHash,
+  MAX_VALID_TO_MS,
+  newImportToken,
+  parseImportToken,
+  sameHash,
+  unwrapKeyMaterial,
+  type WrappingAlgorithm,
+  type WrappingKeySpec,
+} from "../imported_material.ts";
+import { assertKeyStateAllows } from "../key_state.ts";
+import type { Kms, LoadedKey } from "../kms.ts";
+import type { ImportParameters } from "../ports.ts";
+import type { Caller, ExpirationModel, KeyMaterial, KeyRecord, KeyState } from "../types.ts";
+
+/** GetParametersForImport's input after schema validation. */
+export interface GetParametersForImportInput {
+  KeyId: string;
+  WrappingAlgorithm: WrappingAlgorithm;
+  WrappingKeySpec: WrappingKeySpec;
+}
+
+/** GetParametersForImport's answer. */
+export interface GetParametersForImportResult {
+  KeyId: string;
+  ImportToken: Uint8Array;
+  PublicKey: Uint8Array;
+  ParametersValidTo: Date;
+}
+
+/** ImportKeyMaterial's input after schema validation. */
+export interface ImportKeyMaterialInput {
+  KeyId: string;
+  ImportToken: Uint8Array;
+  EncryptedKeyMaterial: Uint8Array;
+  ValidTo?: Date | undefined;
+  ExpirationModel?: ExpirationModel | undefined;
+  ImportType?: "NEW_KEY_MATERIAL" | "EXISTING_KEY_MATERIAL" | undefined;
+  KeyMaterialDescription?: string | undefined;
+  KeyMaterialId?: string | undefined;
+}
+
+/** DeleteImportedKeyMaterial's input after schema validation. */
+export interface DeleteImportedKeyMaterialInput {
+  KeyId: string;
+  KeyMaterialId?: string | undefined;
+}
+
+/** Whether this KMS serves a China Region (where SM2PKE wrapping is offered instead of RSA_AES). */
+function isChinaRegion(region: string): boolean {
+  return region.startsWith("cn-");
+}
+
+/**
+ * The key of an import request: found, authorised, of Origin EXTERNAL and in a state that
+ * allows the operation.
+ * @throws {NotFoundException} @throws {AccessDeniedException} @throws {KMSInvalidStateException}
+ * @throws {UnsupportedOperationException} a key of another origin.
+ */
+async function importKey(
+  kms: Kms,
+  caller: Caller,
+  keyId: string,
+  operation: "GetParametersForImport" | "ImportKeyMaterial" | "DeleteImportedKeyMaterial",
+  conditions: RequestConditions = {},
+): Promise<LoadedKey> {
+  const key = await kms.resolveKey(caller, keyId, {
+    allowAlias: false,
+    action: `kms:${operation}`,
+    conditions,
+  });
+  if (key.record.origin !== "EXTERNAL") {
+    throw new UnsupportedOperationException(
+      `${key.arn} origin is ${key.record.origin} which is not valid for this operation.`,
+    );
+  }
+  assertKeyStateAllows(operation, { arn: key.arn, state: key.record.state });
+  return key;
+}
+
+/**
+ * GetParametersForImport: a fresh wrapping key pair (RSA_2048/3072/4096, or SM2 with SM2PKE in
+ * China Regions) and an import token, both valid 24 hours. The private key is stored wrapped
+ * under the root key; the token names it.
+ * @throws {UnsupportedOperationException} RSAES_PKCS1_V1_5 (no longer supported), SM2 outside
+ *   China Regions, RSA_AES_KEY_WRAP_* in China Regions, a key of another origin.
+ * @throws {ValidationException} a wrapping key spec that does not suit the algorithm.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException}
+ */
+export async function getParametersForImport(
+  kms: Kms,
+  caller: Caller,
+  input: GetParametersForImportInput,
+): Promise<GetParametersForImportResult> {
+  const key = await importKey(kms, caller, input.KeyId, "GetParametersForImport", {
+    wrappingAlgorithm: input.WrappingAlgorithm,
+    wrappingKeySpec: input.WrappingKeySpec,
+  });
+  checkWrapping(kms.region, input.WrappingAlgorithm, input.WrappingKeySpec);
+  const pair = await kms.keyPairs.generate(input.WrappingKeySpec);
+  const now = kms.clock.now();
+  const validTo = now + IMPORT_PARAMETERS_VALIDITY_MS;
+  const { token, tokenId } = newImportToken(validTo);
+  const parameters: ImportParameters = {
+    tokenId,
+    keyId: key.record.keyId,
+    wrappingAlgorithm: input.WrappingAlgorithm,
+    wrappingKeySpec: input.WrappingKeySpec,
+    tokenHash: await importTokenHash(token),
+    privateKey: pair.privateKey,
+    createdAt: now,
+    validTo,
+  };
+  try {
+    await kms.store.putImportParameters(parameters);
+  } finally {
+    pair.privateKey.wipe();
+  }
+  return {
+    KeyId: key.arn,
+    ImportToken: token,
+    PublicKey: pair.publicKey,
+    ParametersValidTo: new Date(validTo),
+  };
+}
+
+function checkWrapping(region: string, algorithm: WrappingAlgorithm, spec: WrappingKeySpec): void {
+  if (algorithm === "RSAES_PKCS1_V1_5") {
+    throw new UnsupportedOperationException(
+      "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.",
+    );
+  }
+  const china = isChinaRegion(region);
+  if ((algorithm === "SM2PKE" || spec === "SM2") && !china) {
+    throw new UnsupportedOperationException(
+      `${
+        algorithm === "SM2PKE" ? "The SM2PKE wrapping algorithm" : "The SM2 wrapping key spec"
+      } is supported only in China Regions.`,
+    );
+  }
+  if (algorithm.startsWith("RSA_AES_KEY_WRAP") && china) {
+    throw new UnsupportedOperationException(
+      `The ${algorithm} wrapping algorithm is not supported in China Regions.`,
+    );
+  }
+  if ((algorithm === "SM2PKE") !== (spec === "SM2")) {
+    throw new ValidationException(
+      `The wrapping key spec ${spec} is not valid for the wrapping algorithm ${algorithm}.`,
+    );
+  }
+}
+
+/**
+ * ImportKeyMaterial: unwraps the material with the parameters its token names, checks it
+ * against the key spec and the key's earlier imports, and stores it with its expiration; the
+ * key becomes Enabled (a Disabled key stays Disabled).
+ * @throws {ValidationException} ExpirationModel and ValidTo that do not fit together, a ValidTo
+ *   not in the future or more than 365 days ahead, or KeyMaterialId with NEW_KEY_MATERIAL.
+ * @throws {InvalidImportTokenException} unknown token or token of another key.
+ * @throws {ExpiredImportTokenException} token older than 24 hours.
+ * @throws {InvalidCiphertextException} material that does not unwrap.
+ * @throws {IncorrectKeyMaterialException} material the key spec does not accept, or not the
+ *   material imported before (or the same material announced as new).
+ * @throws {UnsupportedOperationException} key of another origin, or new material for a key that
+ *   has some (rotation of imported material is not implemented).
+ * @throws {NotFoundException} @throws {KMSInvalidStateException}
+ */
+export async function importKeyMaterial(
+  kms: Kms,
+  caller: Caller,
+  input: ImportKeyMaterialInput,
+): Promise<{ KeyId: string; KeyMaterialId: string }> {
+  const expirationModel = input.ExpirationModel ?? "KEY_MATERIAL_EXPIRES";
+  const key = await importKey(kms, caller, input.KeyId, "ImportKeyMaterial", {
+    expirationModel: input.ExpirationModel,
+    validTo: input.ValidTo === undefined ? undefined : String(input.ValidTo.getTime() / 1000),
+  });
+  const now = kms.clock.now();
+  const validTo = checkExpiration(expirationModel, input.ValidTo, now);
+  const symmetric = key.record.keySpec === "SYMMETRIC_DEFAULT";
+  if (!symmetric) {
+    for (const field of ["KeyMaterialDescription", "KeyMaterialId"] as const) {
+      if (input[field] !== undefined) {
+        throw new ValidationException(`${field} is valid only for symmetric encryption keys.`);
+      }
+    }
+  }
+  if (input.ImportType === "NEW_KEY_MATERIAL" && input.KeyMaterialId !== undefined) {
+    throw new ValidationException(
+      "You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL.",
+    );
+  }
+  const parameters = await parametersOfToken(kms, key, input.ImportToken, now);
+  let imported;
+  try {
+    const unwrapped = await unwrapKeyMaterial(
+      parameters.wrappingAlgorithm,
+      parameters.privateKey,
+      input.EncryptedKeyMaterial,
+    );
+    imported = await importableMaterial(key.record.keySpec, unwrapped);
+  } finally {
+    parameters.privateKey.wipe();
+  }
+  const keyMaterialId = await importedKeyMaterialId(key.record.keyId, imported);
+  try {
+    await checkSameMaterial(kms, key, keyMaterialId, input);
+  } catch (error) {
+    imported.material.wipe();
+    throw error;
+  }
+  const record: KeyRecord = {
+    ...key.record,
+    state: stateAfterImport(key.record.state),
+    expirationModel,
+    validTo,
+  };
+  const material: KeyMaterial = {
+    keyId: record.keyId,
+    version: record.currentMaterialVersion,
+    keyMaterialId,
+    material: imported.material,
+    createdAt: now,
+  };
+  const result = { KeyId: key.arn, KeyMaterialId: keyMaterialId };
+  caller.audit?.succeeded(result);
+  await kms.commit(caller, (audit) =>
+    kms.store.importKeyMaterial(record, material, {
+      keyMaterialId,
+      description: input.KeyMaterialDescription ?? null,
+      importedAt: now,
+    }, audit));
+  kms.forgetKeyMaterial(record.keyId);
+  imported.material.wipe();
+  kms.rememberKey(record);
+  return result;
+}
+
+/**
+ * ValidTo as epoch ms (null when the material does not expire).
+ * @throws {ValidationException}
+ */
+function checkExpiration(
+  model: ExpirationModel,
+  validTo: Date | undefined,
+  now: number,
+): number | null {
+  if (model === "KEY_MATERIAL_DOES_NOT_EXPIRE") {
+    if (validTo !== undefined) {
+      throw new ValidationException(
+        "ValidTo is not valid when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.",
+      );
+    }
+    return null;
+  }
+  if (validTo === undefined) {
+    throw new ValidationException(
+      "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.",
+    );
+  }
+  const ms = validTo.getTime();
+  if (!Number.isFinite(ms) || ms <= now) {
+    throw new ValidationException("ValidTo must be a date and time in the future.");
+  }
+  if (ms > now + MAX_VALID_TO_MS) {
+    throw new ValidationException("ValidTo must be at most 365 days after the request.");
+  }
+  return ms;
+}
+
+/**
+ * The stored parameters an import token names, for this key and still valid.
+ * @throws {InvalidImportTokenException} @throws {ExpiredImportTokenException}
+ */
+async function parametersOfToken(
+  kms: Kms,
+  key: LoadedKey,
+  token: Uint8Array,
+  now: number,
+): Promise<ImportParameters> {
+  const parsed = parseImportToken(token);
+  if (parsed === null) throw invalidToken();
+  const parameters = await kms.store.getImportParameters(parsed.tokenId);
+  if (parameters === null) {
+    if (parsed.validTo < now) throw expiredToken();
+    throw invalidToken();
+  }
+  const valid = sameHash(await importTokenHash(token), parameters.tokenHash) &&
+    parameters.keyId === key.record.keyId;
+  if (!valid) {
+    parameters.privateKey.wipe();
+    throw invalidToken();
+  }
+  if (parameters.validTo < now) {
+    parameters.privateKey.wipe();
+    throw expiredToken();
+  }
+  return parameters;
+}
+
+function invalidToken(): InvalidImportTokenException {
+  return new InvalidImportTokenException(
+    "The import token is invalid or is associated with a different KMS key.",
+  );
+}
+
+function expiredToken(): ExpiredImportTokenException {
+  return new ExpiredImportTokenException(
+    "The import token is expired. Use GetParametersForImport to get a new import token and public key.",
+  );
+}
+
+/**
+ * Checks the material against what was imported into the key before and the request's
+ * ImportType and KeyMaterialId.
+ * @throws {IncorrectKeyMaterialException} @throws {UnsupportedOperationException}
+ */
+async function checkSameMaterial(
+  kms: Kms,
+  key: LoadedKey,
+  keyMaterialId: string,
+  input: ImportKeyMaterialInput,
+): Promise<void> {
+  const history = await kms.store.listImportedMaterial(key.record.keyId);
+  const known = history.some((entry) => entry.keyMaterialId === keyMaterialId);
+  if (history.length === 0) {
+    if (input.ImportType === "EXISTING_KEY_MATERIAL") {
+      throw new IncorrectKeyMaterialException(
+        `No key material was imported into ${key.arn} before; use ImportType NEW_KEY_MATERIAL.`,
+      );
+    }
+  } else if (!known) {
+    if (input.ImportType === "NEW_KEY_MATERIAL" && key.record.keySpec === "SYMMETRIC_DEFAULT") {
+      throw new UnsupportedOperationException(
+        "Importing new key material for on-demand rotation is not supported by this KMS.",
+      );
+    }
+    throw new IncorrectKeyMaterialException(
+      `The key material is not the key material that was previously imported into ${key.arn}.`,
+    );
+  } else if (input.ImportType === "NEW_KEY_MATERIAL") {
+    throw new IncorrectKeyMaterialException(
+      `The key material is already associated with ${key.arn}; use ImportType EXISTING_KEY_MATERIAL.`,
+    );
+  }
+  if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== keyMaterialId) {
+    throw new IncorrectKeyMaterialException(
+      `The key material does not have the KeyMaterialId ${input.KeyMaterialId}.`,
+    );
+  }
+}
+
+function stateAfterImport(state: KeyState): KeyState {
+  return state === "PendingImport" ? "Enabled" : state;
+}
+
+/**
+ * DeleteImportedKeyMaterial: the key's material is deleted at once and the key becomes
+ * PendingImport (a key pending deletion stays so) until the same material is imported again.
+ * @throws {UnsupportedOperationException} a key of another origin.
+ * @throws {NotFoundException} unknown key, or a KeyMaterialId that is not the key's material.
+ * @throws {KMSInvalidStateException}
+ */
+export async function deleteImportedKeyMaterial(
+  kms: Kms,
+  caller: Caller,
+  input: DeleteImportedKeyMaterialInput,
+): Promise<{ KeyId: string; KeyMaterialId: string }> {
+  const key = await importKey(kms, caller, input.KeyId, "DeleteImportedKeyMaterial");
+  const current = await currentMaterialId(kms, key.record);
+  if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== current) {
+    throw new NotFoundException(
+      `Key material ${input.KeyMaterialId} is not the current key material of ${key.arn}.`,
+    );
+  }
+  const record = withoutMaterial(key.record);
+  const result = { KeyId: key.arn, KeyMaterialId: current ?? "" };
+  caller.audit?.succeeded(result);
+  await kms.commit(caller, (audit) => kms.store.deleteImportedKeyMaterial(record, { audit }));
+  kms.forgetKeyMaterial(record.keyId);
+  kms.rememberKey(record);
+  return result;
+}
+
+/** The KeyMaterialId of the key's current imported material (the last imported, or none). */
+async function currentMaterialId(kms: Kms, record: KeyRecord): Promise<string | null> {
+  if (record.expirationModel === null || record.expirationModel === undefined) {
+    const history = await kms.store.listImportedMaterial(record.keyId);
+    return history.at(-1)?.keyMaterialId ?? null;
+  }
+  const material = await kms.material(record.keyId, record.currentMaterialVersion);
+  return material?.keyMaterialId ?? null;
+}
+
+/** The key once its imported material is gone. */
+function withoutMaterial(record: KeyRecord): KeyRecord {
+  return {
+    ...record,
+    state: record.state === "PendingDeletion" ? "PendingDeletion" : "PendingImport",
+    expirationModel: null,
+    validTo: null,
+  };
+}
+
+/** Whether a key's imported material has expired at `now`. */
+export function importedMaterialExpired(record: KeyRecord, now: number): boolean {
+  return record.validTo !== null && record.validTo !== undefined && record.validTo <= now;
+}
+
+/**
+ * Deletes a key's expired imported material (state PendingImport, or still PendingDeletion);
+ * when another instance re-imported or expired it first, the stored record wins.
+ */
+export async function expireImportedMaterial(kms: Kms, record: KeyRecord): Promise<KeyRecord> {
+  const validTo = record.validTo;
+  if (validTo === null || validTo === undefined) return record;
+  const expired = withoutMaterial(record);
+  const deleted = await kms.store.deleteImportedKeyMaterial(expired, { onlyIfValidTo: validTo });
+  kms.forgetKeyMaterial(record.keyId);
+  if (deleted) {
+    kms.rememberKey(expired);
+    return expired;
+  }
+  const stored = await kms.store.getKey(record.keyId);
+  if (stored === null) return expired;
+  kms.rememberKey(stored);
+  return stored;
+}
+
+/**
+ * The periodic sweep: deletes every expired imported material and the import parameters
+ * whose 24 hours are over; resolves how many keys lost their material.
+ */
+export async function expireDueImportedMaterial(kms: Kms): Promise<number> {
+  const now = kms.clock.now();
+  const due = await kms.store.listKeysWithExpiredMaterial(now);
+  for (const keyId of due) {
+    const record = await kms.store.getKey(keyId);
+    if (record !== null && record.region === kms.region && importedMaterialExpired(record, now)) {
+      await expireImportedMaterial(kms, record);
+    }
+  }
+  await kms.store.deleteExpiredImportParameters(now);
+  return due.length;
+}

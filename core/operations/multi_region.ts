@@ -1,0 +1,278 @@
+/**
+ * Multi-Region keys: CreateKey's `mrk-` ids, ReplicateKey, UpdatePrimaryRegion
+ * and DescribeKey's MultiRegionConfiguration.
+ *
+ * A primary key and its replicas share one key id and every material version
+ * (ReplicateKey copies them; rotation of the primary adds each new version to
+ * every replica), so a ciphertext made in one region decrypts in any other
+ * region of the family. Key state, policy, description, tags, aliases and
+ * grants are each key's own. Each region is served by its own Kms (`kms.peer`).
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html
+ * @module
+ */
+import { randomBytes } from "../crypto/random.ts";
+import { checkKeyPolicy, defaultKeyPolicy } from "../key_policy.ts";
+import {
+  AlreadyExistsException,
+  KMSInvalidStateException,
+  NotFoundException,
+  UnsupportedOperationException,
+  ValidationException,
+} from "../errors.ts";
+import { keyArn } from "../identifiers.ts";
+import { type KeyMetadata, keyMetadata, type MultiRegionConfiguration } from "../key_metadata.ts";
+import type { Kms } from "../kms.ts";
+import { isMultiRegionKeyId } from "../regional_store.ts";
+import type { Caller, KeyRecord, KeyState, Tag } from "../types.ts";
+import { validateTags } from "./tags.ts";
+
+/** A new multi-Region key id: `mrk-` and 32 random hex digits. */
+export function newMultiRegionKeyId(): string {
+  return `mrk-${randomBytes(16).toHex()}`;
+}
+
+/**
+ * DescribeKey's MultiRegionConfiguration of `key` (nothing for a single-Region key): which region
+ * holds the primary and which hold replicas.
+ */
+export async function multiRegionMetadata(
+  kms: Kms,
+  key: KeyRecord,
+): Promise<{ MultiRegionConfiguration?: MultiRegionConfiguration }> {
+  if (!isMultiRegionKeyId(key.keyId)) return {};
+  const family = await kms.store.getMultiRegionFamily(key.keyId);
+  const primaryRegion = family?.primaryRegion ?? key.region;
+  const regions = family?.regions ?? [key.region];
+  const entry = (region: string) => ({
+    Arn: keyArn(region, key.accountId, key.keyId),
+    Region: region,
+  });
+  return {
+    MultiRegionConfiguration: {
+      MultiRegionKeyType: primaryRegion === key.region ? "PRIMARY" : "REPLICA",
+      PrimaryKey: entry(primaryRegion),
+      ReplicaKeys: regions.filter((region) => region !== primaryRegion).map(entry),
+    },
+  };
+}
+
+/** ReplicateKey's input after schema validation. */
+export interface ReplicateKeyInput {
+  KeyId: string;
+  ReplicaRegion: string;
+  Policy?: string | undefined;
+  BypassPolicyLockoutSafetyCheck?: boolean | undefined;
+  Description?: string | undefined;
+  Tags?: Tag[] | undefined;
+}
+
+/** ReplicateKey's answer. */
+export interface ReplicateKeyResult {
+  ReplicaKeyMetadata: KeyMetadata;
+  ReplicaPolicy: string;
+  ReplicaTags: Tag[];
+}
+
+/** Key states in which a primary key may be replicated or handed its primary role. */
+const MANAGEABLE: ReadonlySet<KeyState> = new Set(["Enabled", "Disabled", "PendingImport"]);
+
+/**
+ * ReplicateKey: a replica of a multi-Region primary key in another served region, with every
+ * material version of the primary (none for imported material: the replica waits in
+ * PendingImport for the same material to be imported), its own policy (the default key policy
+ * unless given), description and tags.
+ * @throws {UnsupportedOperationException} a single-Region key, a replica, or a region this
+ *   KMS does not serve. @throws {ValidationException} the key's own region.
+ * @throws {AlreadyExistsException} the region has the key already.
+ * @throws {KMSInvalidStateException} @throws {MalformedPolicyDocumentException}
+ * @throws {TagException}
+ */
+export async function replicateKey(
+  kms: Kms,
+  caller: Caller,
+  input: ReplicateKeyInput,
+): Promise<ReplicateKeyResult> {
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:ReplicateKey",
+  });
+  const primary = await requirePrimary(kms, key.record, "replicated");
+  if (input.ReplicaRegion === key.record.region) {
+    throw new ValidationException(
+      `The replica region ${input.ReplicaRegion} must differ from the primary key's region.`,
+    );
+  }
+  const target = kms.peer(input.ReplicaRegion);
+  if (target === undefined) {
+    throw new UnsupportedOperationException(
+      `Region ${input.ReplicaRegion} is not served by this KMS (KMS_REGIONS).`,
+    );
+  }
+  if (primary.regions.includes(input.ReplicaRegion)) {
+    throw alreadyExists(key.record, input.ReplicaRegion);
+  }
+  requireState(key.record, MANAGEABLE);
+  target.authorizeAccount(caller, "kms:CreateKey", {
+    keySpec: key.record.keySpec,
+    keyUsage: key.record.keyUsage,
+    keyOrigin: key.record.origin,
+    multiRegion: true,
+  });
+  const tags = input.Tags ?? [];
+  validateTags(tags);
+  if (tags.length > 0) {
+    target.authorizeAccount(caller, "kms:TagResource", {
+      requestTags: tags,
+      tagKeys: tags.map((tag) => tag.TagKey),
+    });
+  }
+  const replica: KeyRecord = {
+    ...key.record,
+    region: input.ReplicaRegion,
+    createdAt: kms.clock.now(),
+    description: input.Description ?? "",
+    state: key.record.origin === "EXTERNAL" ? "PendingImport" : "Enabled",
+    deletionDate: null,
+    pendingWindowInDays: null,
+    policy: input.Policy ?? defaultKeyPolicy(caller.accountId),
+    ...(key.record.origin === "EXTERNAL" ? { expirationModel: null, validTo: null } : {}),
+  };
+  if (input.Policy !== undefined) {
+    await checkKeyPolicy(target, caller, replica, input.BypassPolicyLockoutSafetyCheck === true);
+  }
+  const replicaArn = keyArn(replica.region, replica.accountId, replica.keyId);
+  const created = await kms.commit(
+    caller,
+    (audit) => target.store.replicateKey(key.record.region, replica, tags, audit),
+  );
+  if (!created) throw alreadyExists(key.record, input.ReplicaRegion);
+  const loaded = target.rememberKey(replica);
+  const material = key.record.origin === "EXTERNAL"
+    ? null
+    : await target.material(replica.keyId, replica.currentMaterialVersion);
+  const metadata = keyMetadata(loaded.record, replicaArn, material?.keyMaterialId ?? null);
+  const result: ReplicateKeyResult = {
+    ReplicaKeyMetadata: Object.assign(metadata, await multiRegionMetadata(target, replica)),
+    ReplicaPolicy: replica.policy,
+    ReplicaTags: tags,
+  };
+  caller.audit?.addResource(replicaArn);
+  return result;
+}
+
+/**
+ * UpdatePrimaryRegion: makes the replica in `PrimaryRegion` the primary key and the current
+ * primary a replica. Called on the primary key; the caller needs kms:UpdatePrimaryRegion on
+ * both keys.
+ * @throws {UnsupportedOperationException} a single-Region key or a replica.
+ * @throws {NotFoundException} no replica in that region. @throws {KMSInvalidStateException}
+ */
+export async function updatePrimaryRegion(
+  kms: Kms,
+  caller: Caller,
+  input: { KeyId: string; PrimaryRegion: string },
+): Promise<Record<string, never>> {
+  const key = await kms.resolveKey(caller, input.KeyId, {
+    allowAlias: false,
+    action: "kms:UpdatePrimaryRegion",
+  });
+  const primary = await requirePrimary(kms, key.record, "given another primary region");
+  requireState(key.record, MANAGEABLE);
+  const arn = keyArn(input.PrimaryRegion, key.record.accountId, key.record.keyId);
+  const peer = kms.peer(input.PrimaryRegion);
+  const replica = primary.regions.includes(input.PrimaryRegion)
+    ? await peer?.findKey(key.record.keyId, { fresh: true })
+    : null;
+  if (peer === undefined || replica === null || replica === undefined) {
+    throw new NotFoundException(`Key '${arn}' does not exist`);
+  }
+  await peer.authorize(caller, replica, { action: "kms:UpdatePrimaryRegion" });
+  requireState(replica.record, MANAGEABLE);
+  if (input.PrimaryRegion === key.record.region) return {};
+  await kms.commit(
+    caller,
+    (audit) => kms.store.setPrimaryRegion(key.record.keyId, input.PrimaryRegion, audit),
+  );
+  return {};
+}
+
+/**
+ * The family of a multi-Region primary key.
+ * @throws {UnsupportedOperationException} a single-Region key, or a replica.
+ */
+async function requirePrimary(
+  kms: Kms,
+  key: KeyRecord,
+  what: string,
+): Promise<{ regions: string[] }> {
+  const arn = keyArn(key.region, key.accountId, key.keyId);
+  if (!isMultiRegionKeyId(key.keyId)) {
+    throw new UnsupportedOperationException(
+      `${arn} is not a multi-Region key; only a multi-Region primary key can be ${what}.`,
+    );
+  }
+  const family = await kms.store.getMultiRegionFamily(key.keyId);
+  const primaryRegion = family?.primaryRegion ?? key.region;
+  if (primaryRegion !== key.region) {
+    throw new UnsupportedOperationException(
+      `${arn} is a replica key; only the primary key ${
+        keyArn(primaryRegion, key.accountId, key.keyId)
+      } can be ${what}.`,
+    );
+  }
+  return { regions: family?.regions ?? [key.region] };
+}
+
+function requireState(key: KeyRecord, allowed: ReadonlySet<KeyState>): void {
+  if (!allowed.has(key.state)) {
+    throw new KMSInvalidStateException(
+      `${keyArn(key.region, key.accountId, key.keyId)} is ${key.state}`,
+    );
+  }
+}
+
+function alreadyExists(key: KeyRecord, region: string): AlreadyExistsException {
+  return new AlreadyExistsException(
+    `Key ${keyArn(region, key.accountId, key.keyId)} already exists.`,
+  );
+}
+
+/**
+ * Rotation is configured and done on a multi-Region family's primary key (AWS: "set the property
+ * on the primary key").
+ * @throws {UnsupportedOperationException} a replica key.
+ */
+export async function refuseReplicaRotation(kms: Kms, key: KeyRecord): Promise<void> {
+  if (!isMultiRegionKeyId(key.keyId)) return;
+  const family = await kms.store.getMultiRegionFamily(key.keyId);
+  if (family === null || family.primaryRegion === key.region) return;
+  const arn = keyArn(key.region, key.accountId, key.keyId);
+  throw new UnsupportedOperationException(
+    `${arn} is a multi-Region replica key; rotation is managed on its primary key ${
+      keyArn(family.primaryRegion, key.accountId, key.keyId)
+    }.`,
+  );
+}
+
+/**
+ * The KMS whose store holds a key's rotation schedule: the primary region's for a multi-Region
+ * key (replicas share the primary's), else the key's own.
+ */
+export async function rotationHome(kms: Kms, key: KeyRecord): Promise<Kms> {
+  if (!isMultiRegionKeyId(key.keyId)) return kms;
+  const family = await kms.store.getMultiRegionFamily(key.keyId);
+  return (family === null ? undefined : kms.peer(family.primaryRegion)) ?? kms;
+}
+
+/**
+ * After a multi-Region primary key rotated (the store gave every replica the new version in the
+ * same transaction), the replicas' KMS of this process forget their cached record of it.
+ */
+export async function forgetRotatedReplicas(kms: Kms, key: KeyRecord): Promise<void> {
+  if (!isMultiRegionKeyId(key.keyId)) return;
+  const family = await kms.store.getMultiRegionFamily(key.keyId);
+  for (const region of family?.regions ?? []) {
+    if (region !== key.region) kms.peer(region)?.forgetKey(key.keyId);
+  }
+}

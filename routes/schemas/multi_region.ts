@@ -1,0 +1,28 @@
+/**
+ * Schemas of the multi-Region key operations.
+ *
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdatePrimaryRegion.html
+ * @module
+ */
+import { z } from "zod";
+import { KeyIdType, PolicyDocument, TagList } from "./shared.ts";
+
+/** RegionType: 1..32, `^([a-z]+-){2,3}\d+$`. */
+const RegionType = z.string().min(1).max(32).regex(/^([a-z]+-){2,3}\d+$/);
+
+/** ReplicateKey. */
+export const ReplicateKeyRequest = z.object({
+  KeyId: KeyIdType,
+  ReplicaRegion: RegionType,
+  Policy: PolicyDocument.optional(),
+  BypassPolicyLockoutSafetyCheck: z.boolean().optional(),
+  Description: z.string().min(0).max(8192).optional(),
+  Tags: TagList.optional(),
+});
+
+/** UpdatePrimaryRegion. */
+export const UpdatePrimaryRegionRequest = z.object({
+  KeyId: KeyIdType,
+  PrimaryRegion: RegionType,
+});

@@ -1,0 +1,28 @@
+/**
+ * Schemas of the rotation operations, with AWS's constraints.
+ *
+ * @see ../../../shared/reference/kms.smithy.json (EnableKeyRotationRequest, ListKeyRotationsRequest, ...)
+ * @module
+ */
+import { z } from "zod";
+import { KeyIdType, Limit, Marker } from "./shared.ts";
+
+/** RotationPeriodInDaysType: 90..2560. */
+export const RotationPeriodInDays = z.number().int().min(90).max(2560);
+
+/** EnableKeyRotation. */
+export const EnableKeyRotationRequest = z.object({
+  KeyId: KeyIdType,
+  RotationPeriodInDays: RotationPeriodInDays.optional(),
+});
+
+/** DisableKeyRotation, GetKeyRotationStatus, RotateKeyOnDemand: KeyId only. */
+export const RotationKeyIdRequest = z.object({ KeyId: KeyIdType });
+
+/** ListKeyRotations. */
+export const ListKeyRotationsRequest = z.object({
+  KeyId: KeyIdType,
+  IncludeKeyMaterial: z.enum(["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"]).optional(),
+  Limit: Limit.optional(),
+  Marker: Marker.optional(),
+});

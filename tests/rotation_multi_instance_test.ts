@@ -1,0 +1,177 @@
+/**
+ * Two `deno run main.ts` processes on one database, each with its automatic
+ * rotation scheduler looking every 5 ms, never rotate the same key twice in
+ * one period. Their lifecycle clock is moved through the test-only
+ * KMS_TEST_CLOCK_OFFSET_FILE (main.ts): both read the same offset file.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  EnableKeyRotationCommand,
+  EncryptCommand,
+  KMSClient,
+  ListKeyRotationsCommand,
+  type RotationsListEntry,
+} from "@aws-sdk/client-kms";
+import { ACCOUNT_ID, ADMIN, REGION } from "./helpers/server.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const ROOT_KEY = new Uint8Array(32).fill(11).toBase64();
+const DAY = 86_400_000;
+const KEYS = 24;
+
+interface Instance {
+  client: KMSClient;
+  /** Its log lines so far. */
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+async function startInstance(dbUrl: string, offsetFile: string, name: string): Promise<Instance> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "main.ts"],
+    cwd: ROOT,
+    env: {
+      KMS_DB_URL: dbUrl,
+      KMS_ROOT_KEY: ROOT_KEY,
+      KMS_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      KMS_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      KMS_ACCOUNT_ID: ACCOUNT_ID,
+      KMS_REGION: REGION,
+      KMS_HOST: "127.0.0.1",
+      KMS_PORT: "0",
+      KMS_RSA_POOL_2048: "0",
+      KMS_RSA_POOL_3072: "0",
+      KMS_RSA_POOL_4096: "0",
+      KMS_ROTATION_CHECK_INTERVAL_MS: "5",
+      KMS_TEST_CLOCK_OFFSET_FILE: offsetFile,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  let listening: (url: string) => void;
+  const url = new Promise<string>((resolve) => listening = resolve);
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        const found = /KMS listening on (http:\/\/[^"\s]+)/.exec(line);
+        if (found?.[1] !== undefined) listening(found[1]);
+      }
+    }
+  };
+  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
+  const exited = child.status.then(async (status) => {
+    await drained;
+    throw new Error(`${name} exited (${status.code}):\n${lines.slice(-30).join("\n")}`);
+  });
+  const endpoint = await Promise.race([url, exited]);
+  exited.catch(() => {});
+  const client = new KMSClient({
+    endpoint,
+    region: REGION,
+    credentials: { ...ADMIN },
+    maxAttempts: 1,
+  });
+  return {
+    client,
+    lines,
+    async stop() {
+      client.destroy();
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+async function rotationsOf(client: KMSClient, KeyId: string): Promise<RotationsListEntry[]> {
+  return (await client.send(new ListKeyRotationsCommand({ KeyId, Limit: 1000 }))).Rotations ?? [];
+}
+
+/** The keys rotated by an instance, from its "automatic key rotation" log lines. */
+function rotatedBy(instance: Instance): { rotated: string[]; lost: number } {
+  const rotated: string[] = [];
+  let lost = 0;
+  for (const line of instance.lines) {
+    if (!line.includes('"automatic key rotation"')) continue;
+    const record = JSON.parse(line) as { rotated: string[]; lost: number };
+    rotated.push(...record.rotated);
+    lost += record.lost;
+  }
+  return { rotated, lost };
+}
+
+/** Waits until every key has `count` rotations (fails after 20 s). */
+async function untilRotated(client: KMSClient, keys: string[], count: number): Promise<void> {
+  const until = Date.now() + 20_000;
+  for (const KeyId of keys) {
+    while ((await rotationsOf(client, KeyId)).length < count) {
+      if (Date.now() > until) throw new Error(`key ${KeyId} not rotated ${count} times`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+Deno.test("two instances on one database never rotate the same key twice in one period", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kms-rotation-multi-" });
+  const offsetFile = `${dir}/clock-offset-ms`;
+  await Deno.writeTextFile(offsetFile, "0");
+  const dbUrl = `file:${dir}/kms.db`;
+  // One instance first (it applies the migrations and creates the admin), then the other.
+  const a = await startInstance(dbUrl, offsetFile, "A");
+  let b: Instance | undefined;
+  try {
+    b = await startInstance(dbUrl, offsetFile, "B");
+    const keys: string[] = [];
+    const ciphertexts = new Map<string, Uint8Array>();
+    for (let i = 0; i < KEYS; i++) {
+      const client = i % 2 === 0 ? a.client : b.client;
+      const KeyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      await client.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 90 }));
+      const { CiphertextBlob } = await client.send(
+        new EncryptCommand({ KeyId, Plaintext: new TextEncoder().encode(KeyId) }),
+      );
+      keys.push(KeyId);
+      ciphertexts.set(KeyId, CiphertextBlob!);
+    }
+    for (const [period, offset] of [[1, 91 * DAY], [2, 182 * DAY]] as const) {
+      await Deno.writeTextFile(offsetFile, String(offset));
+      await untilRotated(a.client, keys, period);
+      // Both schedulers keep looking (every 5 ms): give them many more chances to double up.
+      await new Promise((resolve) => setTimeout(resolve, 750));
+      for (const KeyId of keys) {
+        const rotations = await rotationsOf(period === 1 ? b.client : a.client, KeyId);
+        assert.equal(rotations.length, period, `key ${KeyId} in period ${period}`);
+        assert.ok(rotations.every((r) => r.RotationType === "AUTOMATIC"));
+      }
+    }
+    // Each rotation was made, and logged, by exactly one of the two instances.
+    const byA = rotatedBy(a);
+    const byB = rotatedBy(b);
+    const all = [...byA.rotated, ...byB.rotated].sort();
+    assert.deepEqual(all, [...keys, ...keys].sort());
+    // And they did race for them: claims were lost (several dozen per run here), never doubled.
+    assert.ok(byA.lost + byB.lost > 0, "the two schedulers never raced");
+    // Every ciphertext made before the rotations decrypts on both instances.
+    for (const [KeyId, CiphertextBlob] of ciphertexts) {
+      for (const client of [a.client, b.client]) {
+        const out = await client.send(new DecryptCommand({ CiphertextBlob }));
+        assert.equal(new TextDecoder().decode(out.Plaintext), KeyId);
+      }
+    }
+  } finally {
+    await b?.stop();
+    await a.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
