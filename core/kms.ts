@@ -29,6 +29,7 @@ import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
 import { expireImportedMaterial, importedMaterialExpired } from "./operations/import.ts";
+import { startPrimaryDeletionAfterLastReplica } from "./operations/multi_region.ts";
 import type { Clock, Store } from "./ports.ts";
 import { RecipientSealer } from "./recipient/recipient.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./recipient/attestation.ts";
@@ -222,6 +223,7 @@ export class Kms {
     this.access.forgetGrants(keyId);
     this.access.forgetTags(keyId);
     this.access.forgetAliases();
+    await startPrimaryDeletionAfterLastReplica(this, keyId);
   }
 
   /**

@@ -21,12 +21,13 @@ import {
   ImportKeyMaterialCommand,
   type ImportKeyMaterialCommandInput,
   type KMSClient,
+  ReplicateKeyCommand,
   ScheduleKeyDeletionCommand,
   SignCommand,
 } from "@aws-sdk/client-kms";
 import { expireDueImportedMaterial } from "../core/operations/import.ts";
 import { runOpenssl } from "./helpers/openssl.ts";
-import { errorName, ManualClock, withServer } from "./helpers/server.ts";
+import { ADMIN, errorName, ManualClock, withServer } from "./helpers/server.ts";
 
 type WrappingAlgorithm =
   | "RSAES_OAEP_SHA_1"
@@ -626,3 +627,33 @@ Deno.test("GetParametersForImport refuses RSAES_PKCS1_V1_5, SM2 outside China, k
     const cancelled = await client.send(new DescribeKeyCommand({ KeyId: keyId }));
     assert.equal(cancelled.KeyMetadata!.KeyState, "PendingImport");
   }));
+
+Deno.test("a multi-Region replica of an imported key takes only its primary's material", () =>
+  withServer(async ({ client, clientFor }) => {
+    const eu = clientFor({ ...ADMIN }, "eu-west-1");
+    const keyId = await createExternalKey(client, { MultiRegion: true });
+    const replicated = await client.send(
+      new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "eu-west-1" }),
+    );
+    assert.equal(replicated.ReplicaKeyMetadata?.KeyState, "PendingImport");
+    assert.equal(replicated.ReplicaKeyMetadata?.Origin, "EXTERNAL");
+    const material = randomMaterial(32);
+    // Not before the primary has material.
+    assert.equal(
+      await errorName(importMaterial(eu, keyId, material)),
+      "UnsupportedOperationException",
+    );
+    await importMaterial(client, keyId, material);
+    assert.equal(
+      await errorName(importMaterial(eu, keyId, randomMaterial(32))),
+      "IncorrectKeyMaterialException",
+    );
+    await importMaterial(eu, keyId, material);
+    const described = await eu.send(new DescribeKeyCommand({ KeyId: keyId }));
+    assert.equal(described.KeyMetadata?.KeyState, "Enabled");
+    const { CiphertextBlob } = await client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: PLAINTEXT }),
+    );
+    const { Plaintext } = await eu.send(new DecryptCommand({ CiphertextBlob }));
+    assert.deepEqual(Plaintext, PLAINTEXT);
+  }, { env: { KMS_REGIONS: "us-east-1,eu-west-1" } }));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CancelKeyDeletionCommand,
   CreateAliasCommand,
   CreateKeyCommand,
   DecryptCommand,
@@ -14,9 +15,10 @@ import {
   ListKeysCommand,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
   UpdatePrimaryRegionCommand,
 } from "@aws-sdk/client-kms";
-import { ADMIN, errorName, withServer } from "./helpers/server.ts";
+import { ADMIN, errorName, ManualClock, withServer } from "./helpers/server.ts";
 
 const REGIONS = { KMS_REGIONS: "us-east-1,eu-west-1" };
 
@@ -264,3 +266,53 @@ Deno.test("rotating a multi-Region primary key gives every replica the new mater
     assert.equal(status.KeyRotationEnabled, true);
     assert.equal(status.RotationPeriodInDays, 180);
   }, { env: THREE_REGIONS }));
+
+Deno.test("a primary key with replicas waits in PendingReplicaDeletion until its last replica is deleted", async () => {
+  const clock = new ManualClock();
+  const DAY = 24 * 60 * 60 * 1000;
+  await withServer(async ({ client, clientFor }) => {
+    const eu = clientFor({ ...ADMIN }, "eu-west-1");
+    const keyId = (await client.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!
+      .KeyId!;
+    await client.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: "eu-west-1" }));
+    const scheduled = await client.send(
+      new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }),
+    );
+    assert.equal(scheduled.KeyState, "PendingReplicaDeletion");
+    assert.equal(scheduled.DeletionDate, undefined);
+    assert.equal(scheduled.PendingWindowInDays, 7);
+    assert.equal(
+      await errorName(
+        client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) })),
+      ),
+      "KMSInvalidStateException",
+    );
+    // The replica keeps working, and is deleted on its own schedule.
+    await eu.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) }));
+    await eu.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    clock.advance(8 * DAY);
+    const waiting = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
+    assert.equal(waiting.KeyState, "PendingReplicaDeletion");
+    // The replica's deletion date passed: it is gone, and the primary's window starts now.
+    assert.equal(
+      await errorName(eu.send(new DescribeKeyCommand({ KeyId: keyId }))),
+      "NotFoundException",
+    );
+    const primary = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata!;
+    assert.equal(primary.KeyState, "PendingDeletion");
+    assert.equal(
+      primary.DeletionDate?.getTime(),
+      clock.now() + 7 * DAY,
+    );
+    assert.deepEqual(primary.MultiRegionConfiguration?.ReplicaKeys, []);
+
+    // CancelKeyDeletion of a primary waiting for its replicas: Disabled, as from PendingDeletion.
+    const other = (await client.send(new CreateKeyCommand({ MultiRegion: true }))).KeyMetadata!
+      .KeyId!;
+    await client.send(new ReplicateKeyCommand({ KeyId: other, ReplicaRegion: "eu-west-1" }));
+    await client.send(new ScheduleKeyDeletionCommand({ KeyId: other }));
+    await client.send(new CancelKeyDeletionCommand({ KeyId: other }));
+    const canceled = (await client.send(new DescribeKeyCommand({ KeyId: other }))).KeyMetadata!;
+    assert.equal(canceled.KeyState, "Disabled");
+  }, { env: THREE_REGIONS, clock });
+});

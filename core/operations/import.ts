@@ -17,6 +17,7 @@
  * @module
  */
 import type { RequestConditions } from "../access/request_context.ts";
+import { familyImportHistory } from "./multi_region.ts";
 import {
   ExpiredImportTokenException,
   IncorrectKeyMaterialException,
@@ -351,8 +352,14 @@ async function checkSameMaterial(
   keyMaterialId: string,
   input: ImportKeyMaterialInput,
 ): Promise<void> {
-  const history = await kms.store.listImportedMaterial(key.record.keyId);
+  // A multi-Region replica takes only the material imported into its family's primary key.
+  const { history, replica } = await familyImportHistory(kms, key.record);
   const known = history.some((entry) => entry.keyMaterialId === keyMaterialId);
+  if (history.length === 0 && replica) {
+    throw new UnsupportedOperationException(
+      `${key.arn} is a multi-Region replica key: import the key material into its primary key first, then the same material here.`,
+    );
+  }
   if (history.length === 0) {
     if (input.ImportType === "EXISTING_KEY_MATERIAL") {
       throw new IncorrectKeyMaterialException(

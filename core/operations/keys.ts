@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  * @module
  */
-import { multiRegionMetadata, newMultiRegionKeyId } from "./multi_region.ts";
+import { hasReplicas, multiRegionMetadata, newMultiRegionKeyId } from "./multi_region.ts";
 import {
   CustomKeyStoreNotFoundException,
   InvalidMarkerException,
@@ -267,9 +267,12 @@ export async function scheduleKeyDeletion(
   kms: Kms,
   caller: Caller,
   input: { KeyId: string; PendingWindowInDays?: number | undefined },
-): Promise<
-  { KeyId: string; DeletionDate: Date; KeyState: "PendingDeletion"; PendingWindowInDays: number }
-> {
+): Promise<{
+  KeyId: string;
+  DeletionDate?: Date;
+  KeyState: "PendingDeletion" | "PendingReplicaDeletion";
+  PendingWindowInDays: number;
+}> {
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: false,
     action: "kms:ScheduleKeyDeletion",
@@ -281,6 +284,16 @@ export async function scheduleKeyDeletion(
     );
   }
   assertKeyStateAllows("ScheduleKeyDeletion", { arn: key.arn, state: key.record.state });
+  if (await hasReplicas(kms, key.record)) {
+    // A multi-Region primary key waits for its replicas; its window starts after the last one.
+    await kms.saveKey(caller, {
+      ...key.record,
+      state: "PendingReplicaDeletion",
+      deletionDate: null,
+      pendingWindowInDays: days,
+    });
+    return { KeyId: key.arn, KeyState: "PendingReplicaDeletion", PendingWindowInDays: days };
+  }
   const deletionDate = kms.clock.now() + days * DAY_MS;
   await kms.saveKey(caller, {
     ...key.record,

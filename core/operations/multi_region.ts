@@ -24,6 +24,7 @@ import { keyArn } from "../identifiers.ts";
 import { type KeyMetadata, keyMetadata, type MultiRegionConfiguration } from "../key_metadata.ts";
 import type { Kms } from "../kms.ts";
 import { isMultiRegionKeyId } from "../regional_store.ts";
+import type { ImportedMaterialRecord } from "../ports.ts";
 import type { Caller, KeyRecord, KeyState, Tag } from "../types.ts";
 import { validateTags } from "./tags.ts";
 
@@ -276,3 +277,62 @@ export async function forgetRotatedReplicas(kms: Kms, key: KeyRecord): Promise<v
     if (region !== key.region) kms.peer(region)?.forgetKey(key.keyId);
   }
 }
+
+/**
+ * The key materials imported into a key and, for a multi-Region key, into every key of its family
+ * (a replica takes only the material imported into its primary), with whether `key` is a replica.
+ */
+export async function familyImportHistory(
+  kms: Kms,
+  key: KeyRecord,
+): Promise<{ history: ImportedMaterialRecord[]; replica: boolean }> {
+  const own = await kms.store.listImportedMaterial(key.keyId);
+  if (!isMultiRegionKeyId(key.keyId)) return { history: own, replica: false };
+  const family = await kms.store.getMultiRegionFamily(key.keyId);
+  const history = [...own];
+  for (const region of family?.regions ?? []) {
+    const peer = region === key.region ? undefined : kms.peer(region);
+    if (peer !== undefined) history.push(...await peer.store.listImportedMaterial(key.keyId));
+  }
+  return { history, replica: family !== null && family.primaryRegion !== key.region };
+}
+
+/**
+ * Whether `key` is a multi-Region primary key that still has replicas: ScheduleKeyDeletion then
+ * puts it in PendingReplicaDeletion, and its waiting period starts only when the last replica is
+ * deleted (`startPrimaryDeletionAfterLastReplica`).
+ */
+export async function hasReplicas(kms: Kms, key: KeyRecord): Promise<boolean> {
+  if (!isMultiRegionKeyId(key.keyId)) return false;
+  const family = await kms.store.getMultiRegionFamily(key.keyId);
+  return family !== null && family.primaryRegion === key.region && family.regions.length > 1;
+}
+
+/**
+ * After a key was deleted: when it was the last replica of a primary key in
+ * PendingReplicaDeletion, that primary moves to PendingDeletion and its waiting period
+ * (PendingWindowInDays) begins now, as AWS does.
+ */
+export async function startPrimaryDeletionAfterLastReplica(
+  kms: Kms,
+  keyId: string,
+): Promise<void> {
+  if (!isMultiRegionKeyId(keyId)) return;
+  const family = await kms.store.getMultiRegionFamily(keyId);
+  if (family === null || family.regions.length !== 1) return;
+  if (family.regions[0] !== family.primaryRegion) return;
+  const home = kms.peer(family.primaryRegion);
+  const primary = await home?.findKey(keyId, { fresh: true });
+  if (home === undefined || primary == null) return;
+  if (primary.record.state !== "PendingReplicaDeletion") return;
+  const days = primary.record.pendingWindowInDays ?? 30;
+  const record: KeyRecord = {
+    ...primary.record,
+    state: "PendingDeletion",
+    deletionDate: kms.clock.now() + days * DAY_MS,
+  };
+  await home.store.updateKey(record);
+  home.forgetKey(keyId);
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
