@@ -47,16 +47,17 @@ Deno.test("keyring: a missing key, another AAD or a changed header fails; no sec
   const a = await ring(A);
   const b = await ring(B);
   const wrapped = await a.wrap(new Uint8Array([1, 2, 3]), materialAad(ARN, 1));
-  const checks: [Promise<unknown>, RegExp][] = [
-    [b.unwrap(wrapped, materialAad(ARN, 1)), new RegExp(`root key ${a.currentId}.*not in`)],
-    [a.unwrap(wrapped, materialAad(ARN, 2)), /not bound to this record/],
-    [a.unwrap(wrapped.subarray(0, 20), materialAad(ARN, 1)), /unknown format/],
+  // Thunks, not promises: a rejection must never wait unobserved while another is awaited.
+  const checks: [() => Promise<unknown>, RegExp][] = [
+    [() => b.unwrap(wrapped, materialAad(ARN, 1)), new RegExp(`root key ${a.currentId}.*not in`)],
+    [() => a.unwrap(wrapped, materialAad(ARN, 2)), /not bound to this record/],
+    [() => a.unwrap(wrapped.subarray(0, 20), materialAad(ARN, 1)), /unknown format/],
   ];
   const flipped = wrapped.slice();
   flipped[HEADER_BYTES + 3]! ^= 1;
-  checks.push([a.unwrap(flipped, materialAad(ARN, 1)), /tampered/]);
-  for (const [promise, pattern] of checks) {
-    await assert.rejects(promise, (e: Error) => {
+  checks.push([() => a.unwrap(flipped, materialAad(ARN, 1)), /tampered/]);
+  for (const [call, pattern] of checks) {
+    await assert.rejects(call, (e: Error) => {
       assert.match(e.message, pattern);
       for (const key of [A, B]) {
         assert.ok(!e.message.includes(key.toBase64()));
