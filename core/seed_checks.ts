@@ -7,7 +7,7 @@
 import { hash } from "node:crypto";
 import {
   canonicalJson,
-  type Context,
+  copyContext,
   type GrantConstraints,
   grantOperationsFor,
   type GrantRecord,
@@ -189,22 +189,8 @@ function _constraints(
     if (keys.some((k) => (context[k] as string).length > MAX_CONSTRAINT_VALUE)) {
       throw seedError(`${at}.${name}: values are at most ${MAX_CONSTRAINT_VALUE} characters`);
     }
-    constraints[name] = _copyContext(context);
+    constraints[name] = copyContext(context);
   }
   if (input.SourceArn !== undefined) constraints.SourceArn = input.SourceArn;
   return Object.keys(constraints).length === 0 ? null : constraints;
-}
-
-/** A copy holding only own string pairs, `__proto__` included as a plain key. */
-function _copyContext(context: Context): Record<string, string> {
-  const copy: Record<string, string> = Object.create(null);
-  for (const key of Object.keys(context)) {
-    Object.defineProperty(copy, key, {
-      value: context[key],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return copy;
 }

@@ -12,86 +12,34 @@ import {
   DecryptCommand,
   EnableKeyRotationCommand,
   EncryptCommand,
-  KMSClient,
+  type KMSClient,
   ListKeyRotationsCommand,
   type RotationsListEntry,
 } from "@aws-sdk/client-kms";
+import { type KmsProcess, startKms } from "./helpers/kms_process.ts";
 import { ACCOUNT_ID, ADMIN, REGION } from "./helpers/server.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const ROOT_KEY = new Uint8Array(32).fill(11).toBase64();
 const DAY = 86_400_000;
 const KEYS = 24;
 
-interface Instance {
-  client: KMSClient;
-  /** Its log lines so far. */
-  lines: string[];
-  stop(): Promise<void>;
-}
-
-async function startInstance(dbUrl: string, offsetFile: string, name: string): Promise<Instance> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts"],
-    cwd: ROOT,
-    env: {
-      KMS_DB_URL: dbUrl,
-      KMS_ROOT_KEY: ROOT_KEY,
-      KMS_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
-      KMS_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
-      KMS_ACCOUNT_ID: ACCOUNT_ID,
-      KMS_REGION: REGION,
-      KMS_HOST: "127.0.0.1",
-      KMS_PORT: "0",
-      KMS_RSA_POOL_2048: "0",
-      KMS_RSA_POOL_3072: "0",
-      KMS_RSA_POOL_4096: "0",
-      KMS_ROTATION_CHECK_INTERVAL_MS: "5",
-      KMS_TEST_CLOCK_OFFSET_FILE: offsetFile,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  let listening: (url: string) => void;
-  const url = new Promise<string>((resolve) => listening = resolve);
-  const read = async (stream: ReadableStream<Uint8Array>) => {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop() ?? "";
-      for (const line of parts) {
-        lines.push(line);
-        const found = /KMS listening on (http:\/\/[^"\s]+)/.exec(line);
-        if (found?.[1] !== undefined) listening(found[1]);
-      }
-    }
-  };
-  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
-  const exited = child.status.then(async (status) => {
-    await drained;
-    throw new Error(`${name} exited (${status.code}):\n${lines.slice(-30).join("\n")}`);
+/** A server on `dbUrl` whose scheduler looks every 5 ms, its clock moved by `offsetFile`. */
+function startInstance(dbUrl: string, offsetFile: string): Promise<KmsProcess> {
+  return startKms({
+    KMS_DB_URL: dbUrl,
+    KMS_ROOT_KEY: ROOT_KEY,
+    KMS_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+    KMS_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+    KMS_ACCOUNT_ID: ACCOUNT_ID,
+    KMS_REGION: REGION,
+    KMS_HOST: "127.0.0.1",
+    KMS_PORT: "0",
+    KMS_RSA_POOL_2048: "0",
+    KMS_RSA_POOL_3072: "0",
+    KMS_RSA_POOL_4096: "0",
+    KMS_ROTATION_CHECK_INTERVAL_MS: "5",
+    KMS_TEST_CLOCK_OFFSET_FILE: offsetFile,
   });
-  const endpoint = await Promise.race([url, exited]);
-  exited.catch(() => {});
-  const client = new KMSClient({
-    endpoint,
-    region: REGION,
-    credentials: { ...ADMIN },
-    maxAttempts: 1,
-  });
-  return {
-    client,
-    lines,
-    async stop() {
-      client.destroy();
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-      await drained;
-    },
-  };
 }
 
 async function rotationsOf(client: KMSClient, KeyId: string): Promise<RotationsListEntry[]> {
@@ -99,10 +47,10 @@ async function rotationsOf(client: KMSClient, KeyId: string): Promise<RotationsL
 }
 
 /** The keys rotated by an instance, from its "automatic key rotation" log lines. */
-function rotatedBy(instance: Instance): { rotated: string[]; lost: number } {
+function rotatedBy(instance: KmsProcess): { rotated: string[]; lost: number } {
   const rotated: string[] = [];
   let lost = 0;
-  for (const line of instance.lines) {
+  for (const line of instance.lines()) {
     if (!line.includes('"automatic key rotation"')) continue;
     const record = JSON.parse(line) as { rotated: string[]; lost: number };
     rotated.push(...record.rotated);
@@ -128,10 +76,10 @@ Deno.test("two instances on one database never rotate the same key twice in one 
   await Deno.writeTextFile(offsetFile, "0");
   const dbUrl = `file:${dir}/kms.db`;
   // One instance first (it applies the migrations and creates the admin), then the other.
-  const a = await startInstance(dbUrl, offsetFile, "A");
-  let b: Instance | undefined;
+  const a = await startInstance(dbUrl, offsetFile);
+  let b: KmsProcess | undefined;
   try {
-    b = await startInstance(dbUrl, offsetFile, "B");
+    b = await startInstance(dbUrl, offsetFile);
     const keys: string[] = [];
     const ciphertexts = new Map<string, Uint8Array>();
     for (let i = 0; i < KEYS; i++) {

@@ -22,6 +22,7 @@ import type { Caller, KeyRecord, Tag } from "../types.ts";
 import { decide } from "./decide.ts";
 import {
   type Context,
+  GRANT_OPERATIONS,
   grantPermits,
   type GrantRecord,
   keyHexOf,
@@ -71,25 +72,7 @@ export interface KeyRequest {
   conditions?: RequestConditions;
 }
 
-const GRANTABLE = new Set([
-  "Decrypt",
-  "Encrypt",
-  "GenerateDataKey",
-  "GenerateDataKeyWithoutPlaintext",
-  "ReEncryptFrom",
-  "ReEncryptTo",
-  "Sign",
-  "Verify",
-  "GetPublicKey",
-  "CreateGrant",
-  "RetireGrant",
-  "DescribeKey",
-  "GenerateDataKeyPair",
-  "GenerateDataKeyPairWithoutPlaintext",
-  "GenerateMac",
-  "VerifyMac",
-  "DeriveSharedSecret",
-]);
+const GRANTABLE: ReadonlySet<string> = new Set(GRANT_OPERATIONS);
 
 /** The access-control part of the KMS. */
 export class AccessControl {

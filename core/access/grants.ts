@@ -266,3 +266,17 @@ export function keyHexOf(keyId: string): string {
 function invalidToken(): InvalidGrantTokenException {
   return new InvalidGrantTokenException("The grant token is not valid.");
 }
+
+/** A copy of an encryption context holding only own string pairs, `__proto__` included as a plain key. */
+export function copyContext(context: Context): Record<string, string> {
+  const copy: Record<string, string> = Object.create(null);
+  for (const key of Object.keys(context)) {
+    Object.defineProperty(copy, key, {
+      value: context[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return copy;
+}

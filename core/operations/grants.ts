@@ -11,6 +11,7 @@
 import { accessDenied } from "../access/access_control.ts";
 import {
   type Context,
+  copyContext,
   type GrantConstraints,
   type GrantOperation,
   grantOperationsFor,
@@ -108,20 +109,6 @@ function checkedConstraints(
   }
   if (input.SourceArn !== undefined) constraints.SourceArn = input.SourceArn;
   return Object.keys(constraints).length === 0 ? null : constraints;
-}
-
-/** A copy holding only own string pairs, `__proto__` included as a plain key. */
-function copyContext(context: Context): Record<string, string> {
-  const copy: Record<string, string> = Object.create(null);
-  for (const key of Object.keys(context)) {
-    Object.defineProperty(copy, key, {
-      value: context[key],
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
-  return copy;
 }
 
 function constraintTypes(constraints: GrantConstraints | null): string[] | undefined {

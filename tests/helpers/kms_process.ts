@@ -76,6 +76,8 @@ export interface KmsProcess {
   /** SIGTERM and wait. */
   stop(): Promise<void>;
   output(): string;
+  /** Every line it printed so far. */
+  lines(): readonly string[];
 }
 
 /** Environment of a server or admin process on `dbUrl` with a root keyring file. */
@@ -142,6 +144,7 @@ export async function startKms(env: Record<string, string>): Promise<KmsProcess>
     kill: () => end("SIGKILL"),
     stop: () => end("SIGTERM"),
     output: () => lines.tail(),
+    lines: () => lines.all,
   };
 }
 
