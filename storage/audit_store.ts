@@ -33,6 +33,7 @@ import {
   recordFromEvent,
 } from "../core/audit/record.ts";
 import type { BatchClient } from "./write_queue.ts";
+import { column, int, text, textOrNull } from "./rows.ts";
 
 /** The migration that created the log; its `applied_at` is when tracking began. */
 export const AUDIT_MIGRATION_VERSION = 3;
@@ -47,7 +48,9 @@ export async function loadChainHead(db: BatchClient, chain: AuditChain): Promise
     args: [chain],
   }], "read");
   const row = result?.rows[0];
-  return row === undefined ? EMPTY_CHAIN : { seq: int(row, "chain_seq"), hash: blob(row, "hash") };
+  return row === undefined
+    ? EMPTY_CHAIN
+    : { seq: int(row, "chain_seq"), hash: hashBlob(row, "hash") };
 }
 
 /**
@@ -409,31 +412,8 @@ function eventFromRow(row: Row): StoredAuditEvent {
     errorCode: textOrNull(row, "error_code"),
     event,
     json,
-    hash: toHex(blob(row, "hash")),
+    hash: toHex(hashBlob(row, "hash")),
   };
-}
-
-function column(row: Row, name: string) {
-  const value = row[name];
-  if (value === undefined) throw new Error(`column ${name} missing from result`);
-  return value;
-}
-
-function text(row: Row, name: string): string {
-  const value = column(row, name);
-  if (typeof value !== "string") throw new Error(`column ${name} is not text`);
-  return value;
-}
-
-function textOrNull(row: Row, name: string): string | null {
-  return column(row, name) === null ? null : text(row, name);
-}
-
-function int(row: Row, name: string): number {
-  const value = column(row, name);
-  if (typeof value === "bigint") return Number(value);
-  if (typeof value !== "number") throw new Error(`column ${name} is not an integer`);
-  return value;
 }
 
 /** A blob of any length (verify compares it; a wrong length is a mismatch, not a crash). */
@@ -443,7 +423,8 @@ function anyBlob(row: Row, name: string): Uint8Array {
   return typeof value === "string" ? new TextEncoder().encode(value) : new Uint8Array(0);
 }
 
-function blob(row: Row, name: string): Uint8Array {
+/** A column holding a SHA-256 hash. */
+function hashBlob(row: Row, name: string): Uint8Array {
   const value = column(row, name);
   if (!(value instanceof ArrayBuffer)) throw new Error(`column ${name} is not a blob`);
   const bytes = new Uint8Array(value);

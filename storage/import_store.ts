@@ -8,6 +8,7 @@
 import type { InStatement, Row, Value } from "@libsql/client";
 import type { ImportedMaterialRecord, ImportParameters } from "../core/ports.ts";
 import type { ExpirationModel, KeyRecord } from "../core/types.ts";
+import { blob, column, int, text } from "./rows.ts";
 
 /** The columns 0007 added to `keys`, read with every key. */
 export const IMPORTED_KEY_COLUMNS = "expiration_model, valid_to";
@@ -174,28 +175,4 @@ export function deleteKeyImportStatements(keyId: string): InStatement[] {
     { sql: "DELETE FROM import_parameters WHERE key_id = ?", args: [keyId] },
     { sql: "DELETE FROM imported_material WHERE key_id = ?", args: [keyId] },
   ];
-}
-
-function column(row: Row, name: string): Value {
-  const value = row[name];
-  if (value === undefined) throw new Error(`column ${name} missing from result`);
-  return value;
-}
-
-function text(row: Row, name: string): string {
-  const value = column(row, name);
-  if (typeof value !== "string") throw new Error(`column ${name} is not text`);
-  return value;
-}
-
-function int(row: Row, name: string): number {
-  const value = column(row, name);
-  if (typeof value !== "number") throw new Error(`column ${name} is not an integer`);
-  return value;
-}
-
-function blob(row: Row, name: string): Uint8Array {
-  const value = column(row, name);
-  if (!(value instanceof ArrayBuffer)) throw new Error(`column ${name} is not a blob`);
-  return new Uint8Array(value);
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Client, Row, Value } from "@libsql/client";
+import type { Client, Row } from "@libsql/client";
 import {
   type AccessKeyInfo,
   type IdentityPolicy,
@@ -16,6 +16,7 @@ import {
   type PrincipalStore,
   rootPrincipal,
 } from "../core/principals.ts";
+import { int, text } from "./rows.ts";
 
 const PRINCIPAL_COLUMNS = "arn, account_id, kind, path, name, enabled, created_at";
 const ACCESS_KEY_COLUMNS = "access_key_id, principal_arn, account_id, enabled, created_at";
@@ -188,22 +189,4 @@ function principalFromRow(row: Row): PrincipalRecord {
     enabled: int(row, "enabled") === 1,
     createdAt: int(row, "created_at"),
   };
-}
-
-function column(row: Row, name: string): Value {
-  const value = row[name];
-  if (value === undefined) throw new Error(`column ${name} missing from result`);
-  return value;
-}
-
-function text(row: Row, name: string): string {
-  const value = column(row, name);
-  if (typeof value !== "string") throw new Error(`column ${name} is not text`);
-  return value;
-}
-
-function int(row: Row, name: string): number {
-  const value = column(row, name);
-  if (typeof value !== "number") throw new Error(`column ${name} is not an integer`);
-  return value;
 }

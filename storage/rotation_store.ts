@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Client, InStatement, ResultSet, Row } from "@libsql/client";
+import type { Client, InStatement, ResultSet } from "@libsql/client";
 import type { AuditRecord } from "../core/audit/record.ts";
 import { keyArn } from "../core/identifiers.ts";
 import type {
@@ -31,6 +31,7 @@ import type {
 } from "../core/rotation_store.ts";
 import { publicKeyId } from "../core/regional_store.ts";
 import { materialAad } from "./root_key.ts";
+import { int, intOrNull, text, textOrNull } from "./rows.ts";
 
 /** What the rotation store needs of SqliteStore's write queue. */
 export interface RotationWrites {
@@ -244,24 +245,4 @@ function isLostRotation(error: unknown): boolean {
 
 function auditRows(audit: AuditRecord | undefined): readonly AuditRecord[] | undefined {
   return audit === undefined ? undefined : [audit];
-}
-
-function int(row: Row, name: string): number {
-  const value = row[name];
-  if (typeof value !== "number") throw new Error(`column ${name} is not an integer`);
-  return value;
-}
-
-function intOrNull(row: Row, name: string): number | null {
-  return row[name] === null ? null : int(row, name);
-}
-
-function text(row: Row, name: string): string {
-  const value = row[name];
-  if (typeof value !== "string") throw new Error(`column ${name} is not text`);
-  return value;
-}
-
-function textOrNull(row: Row, name: string): string | null {
-  return row[name] === null ? null : text(row, name);
 }

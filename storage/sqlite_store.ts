@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Client, InStatement, Row, Value } from "@libsql/client";
+import type { Client, InStatement, Row } from "@libsql/client";
 import {
   canonicalJson,
   type GrantConstraints,
@@ -55,6 +55,7 @@ import type {
   MaterialVersionPage,
   RotationSchedule,
 } from "../core/rotation_store.ts";
+import { blob, int, intOrNull, text, textOrNull } from "./rows.ts";
 
 const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_spec, key_usage, " +
   "origin, state, deletion_date, pending_window_in_days, policy, current_material_version";
@@ -761,10 +762,6 @@ function grantFromRow(row: Row): GrantRecord {
   };
 }
 
-function textOrNull(row: Row, name: string): string | null {
-  return column(row, name) === null ? null : text(row, name);
-}
-
 function aliasFromRow(row: Row): AliasRecord {
   return {
     accountId: text(row, "account_id"),
@@ -774,32 +771,4 @@ function aliasFromRow(row: Row): AliasRecord {
     createdAt: int(row, "created_at"),
     updatedAt: int(row, "updated_at"),
   };
-}
-
-function column(row: Row, name: string): Value {
-  const value = row[name];
-  if (value === undefined) throw new Error(`column ${name} missing from result`);
-  return value;
-}
-
-function text(row: Row, name: string): string {
-  const value = column(row, name);
-  if (typeof value !== "string") throw new Error(`column ${name} is not text`);
-  return value;
-}
-
-function int(row: Row, name: string): number {
-  const value = column(row, name);
-  if (typeof value !== "number") throw new Error(`column ${name} is not an integer`);
-  return value;
-}
-
-function intOrNull(row: Row, name: string): number | null {
-  return column(row, name) === null ? null : int(row, name);
-}
-
-function blob(row: Row, name: string): Uint8Array {
-  const value = column(row, name);
-  if (!(value instanceof ArrayBuffer)) throw new Error(`column ${name} is not a blob`);
-  return new Uint8Array(value);
 }
