@@ -10,6 +10,7 @@ import { auditStatements, loadChainHead } from "../storage/audit_store.ts";
 import { openDatabase } from "../storage/client.ts";
 import { migrate } from "../storage/migrate.ts";
 import { errorName, startServer } from "./helpers/server.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const SCRIPT = new URL("../scripts/admin.ts", import.meta.url).pathname;
 const ROOT_KEY = new Uint8Array(32).fill(5).toBase64();
@@ -246,10 +247,12 @@ Deno.test("admin: keys it creates sign requests; a disabled key stops working", 
       const client = server.clientFor(key);
       assert.deepEqual((await client.send(new ListKeysCommand({}))).Keys, []);
       await ok(dir, ["access-key", "disable", key.accessKeyId]);
-      await new Promise((resolve) => setTimeout(resolve, 1100)); // the credential cache's bound
-      assert.equal(
-        await errorName(client.send(new ListKeysCommand({}))),
-        "UnrecognizedClientException",
+      // The credential cache trusts what it read for at most 1 s.
+      await waitFor(
+        async () =>
+          await client.send(new ListKeysCommand({})).then(() => "ok", (e) => e.name) ===
+            "UnrecognizedClientException",
+        "the disabled key to be refused",
       );
     } finally {
       await server.close();
@@ -269,11 +272,15 @@ Deno.test("admin: disabling a principal stops its access keys; enabling restores
       // A user without identity policies authenticates; what it may do is the policies' affair.
       assert.notEqual(await signedIn(), "UnrecognizedClientException");
       await ok(dir, ["principal", "disable", bob]);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      assert.equal(await signedIn(), "UnrecognizedClientException");
+      await waitFor(
+        async () => await signedIn() === "UnrecognizedClientException",
+        "the disabled principal's key to be refused",
+      );
       await ok(dir, ["principal", "enable", bob]);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      assert.notEqual(await signedIn(), "UnrecognizedClientException");
+      await waitFor(
+        async () => await signedIn() !== "UnrecognizedClientException",
+        "the enabled principal's key to be accepted again",
+      );
     } finally {
       await server.close();
     }

@@ -10,6 +10,7 @@ import { CreateKeyCommand, DecryptCommand, EncryptCommand } from "@aws-sdk/clien
 import { backupDatabase, BackupError } from "../storage/backup.ts";
 import { openDatabase } from "../storage/client.ts";
 import { kmsEnv, type KmsProcess, runAdmin, startKms } from "./helpers/kms_process.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 Deno.test({
   name: "backup under load: restored into a new server, every key acknowledged before the " +
@@ -42,11 +43,14 @@ Deno.test({
         }
       };
       const load = [worker(), worker(), worker()];
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // Enough acknowledged keys before the backup begins (none may fail meanwhile).
+      await waitFor(() => acked.length > 20 || failures.length > 0, "21 acknowledged keys");
       const began = performance.now();
       const backup = await runAdmin(env, ["backup", `${dir}/backup.db`]);
       const ended = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Clients keep writing after the backup too (those keys are not in it).
+      const ackedAtEnd = acked.length;
+      await waitFor(() => acked.length > ackedAtEnd + 2 || failures.length > 0, "writes after it");
       stop = true;
       await Promise.all(load);
       assert.equal(backup.code, 0, backup.output);
