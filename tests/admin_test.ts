@@ -9,7 +9,7 @@ import { AuditEntry } from "../core/audit/entry.ts";
 import { auditStatements, loadChainHead } from "../storage/audit_store.ts";
 import { openDatabase } from "../storage/client.ts";
 import { migrate } from "../storage/migrate.ts";
-import { errorName, startServer } from "./helpers/server.ts";
+import { startServer } from "./helpers/server.ts";
 import { waitFor } from "./helpers/wait.ts";
 
 const SCRIPT = new URL("../scripts/admin.ts", import.meta.url).pathname;
