@@ -2,7 +2,8 @@
  * The Store port on libSQL. Key material and credential secrets are wrapped
  * under the root key before they reach SQL and unwrapped on the way out.
  * Every state change is one transaction, group-committed by a WriteQueue;
- * reads are plain statements.
+ * reads are plain statements. Every call has a deadline and its storage
+ * faults are remembered for readiness (storage/deadline.ts).
  *
  * @module
  */
@@ -45,6 +46,14 @@ import {
   selectKeysWithExpiredMaterial,
 } from "./import_store.ts";
 import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+import {
+  deadlineReads,
+  DEFAULT_STORE_TIMEOUT_MS,
+  type ReadClient,
+  type StoreFault,
+  StoreFaults,
+  withDeadline,
+} from "./deadline.ts";
 import type { MultiRegionFamily } from "../core/multi_region_store.ts";
 import { publicKeyId, storageKeyId } from "../core/regional_store.ts";
 import { SqliteRotationStore } from "./rotation_store.ts";
@@ -66,21 +75,31 @@ const ALIAS_COLUMNS = "account_id, region, name, target_key_id, created_at, upda
 
 /** Store backed by a libSQL client; closing the store closes the client. */
 export class SqliteStore implements Store {
-  #db: Client;
+  /** The client itself: closed by `close`, and what the writability probe runs on. */
+  #client: Client;
+  /** Reads, each with the deadline. */
+  #db: ReadClient;
   #rootKey: RootWrapper;
   #writes: WriteQueue;
+  #timeoutMs: number;
+  #faults = new StoreFaults();
   /** Rotation schedules and history (storage/rotation_store.ts), through this store's writes. */
   #rotation: SqliteRotationStore;
 
   /**
    * Each transaction that changes state bumps the change counter (storage/change_counter.ts);
    * `options.observer`, a SqliteChangeCounter, also sees what the bump returned.
+   * `options.timeoutMs` is the deadline of every call (default `DEFAULT_STORE_TIMEOUT_MS`).
    */
   constructor(db: Client, rootKey: RootWrapper, options: WriteQueueOptions = {}) {
-    this.#db = db;
+    this.#client = db;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.#db = deadlineReads(db, this.#timeoutMs, this.#faults);
     this.#rootKey = rootKey;
     this.#writes = new WriteQueue(db, {
       ...options,
+      timeoutMs: this.#timeoutMs,
+      faults: this.#faults,
       observer: options.observer ?? BUMP_CHANGE_COUNTER,
     });
     this.#rotation = new SqliteRotationStore(db, this.#writes, {
@@ -657,10 +676,82 @@ export class SqliteStore implements Store {
     await this.#writes.appendAudit(records);
   }
 
+  /** The deadline of every store call, in ms. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** The storage fault a store call met last and that still holds, if any (storage/deadline.ts). */
+  storeFault(): StoreFault | null {
+    return this.#faults.current();
+  }
+
+  /**
+   * Proves the database writable now, within `timeoutMs` (default: the store's deadline): takes
+   * the write lock and commits a write that changes nothing (a row of schema_migrations
+   * rewritten as it is, so the commit appends to the log and syncs it), then checks that the
+   * file may still grow (`PRAGMA max_page_count`). Throws the storage error, a
+   * DependencyTimeoutException past the deadline, or an Error naming the full database.
+   */
+  async probeWritable(timeoutMs = this.#timeoutMs): Promise<void> {
+    const probe = async () => {
+      await this.#client.batch([
+        "UPDATE schema_migrations SET name = name " +
+        "WHERE version = (SELECT max(version) FROM schema_migrations)",
+      ], "write");
+      this.#faults.committed();
+      await this.#checkRoomToGrow();
+    };
+    await withDeadline(probe(), timeoutMs, () => storeProbeTimeout(timeoutMs)).catch((error) => {
+      throw this.#faults.saw(error);
+    });
+  }
+
+  /** Whether the root key wraps and unwraps (a one-byte value): it is loaded and usable. */
+  async rootKeyUsable(): Promise<boolean> {
+    try {
+      const wrapped = await this.#rootKey.wrap(new Uint8Array([1]), READINESS_AAD);
+      const plain = await this.#rootKey.unwrap(wrapped, READINESS_AAD);
+      return plain.length === 1 && plain[0] === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Throws SQLITE_FULL when the database reached `max_page_count` with (almost) no free page. */
+  async #checkRoomToGrow(): Promise<void> {
+    const [count, max, free] = await this.#client.batch([
+      "PRAGMA page_count",
+      "PRAGMA max_page_count",
+      "PRAGMA freelist_count",
+    ], "read");
+    const pages = Number(count?.rows[0]?.[0] ?? 0);
+    const limit = Number(max?.rows[0]?.[0] ?? Infinity);
+    const unused = Number(free?.rows[0]?.[0] ?? 0);
+    if (limit - pages + unused < MIN_FREE_PAGES) {
+      throw Object.assign(
+        new Error(`SQLITE_FULL: database or disk is full (${pages} of ${limit} pages)`),
+        { code: "SQLITE_FULL" },
+      );
+    }
+  }
+
   /** Closes the client; writes still queued fail. */
   close(): void {
-    this.#db.close();
+    this.#client.close();
   }
+}
+
+/** The AAD of the readiness check's root-key round trip (nothing it wraps is stored). */
+const READINESS_AAD = new TextEncoder().encode("kms:readiness-probe");
+
+/** Pages the database must still be able to take for a write probe to call it writable. */
+const MIN_FREE_PAGES = 8;
+
+function storeProbeTimeout(ms: number): Error {
+  return Object.assign(new Error(`the write probe did not finish within ${ms} ms`), {
+    code: "TIMEOUT",
+  });
 }
 
 /** A new multi-Region key names its family's primary region (its own). */
