@@ -676,6 +676,14 @@ export class SqliteStore implements Store {
     await this.#writes.appendAudit(records);
   }
 
+  /**
+   * The libSQL client itself, for tools and fault-injection tests (a per-connection pragma such
+   * as `max_page_count` must run on it). Requests never use it directly.
+   */
+  get client(): Client {
+    return this.#client;
+  }
+
   /** The deadline of every store call, in ms. */
   get timeoutMs(): number {
     return this.#timeoutMs;
