@@ -23,8 +23,7 @@ import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./core/recipi
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
-import { databaseDriver, isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
-import { limitLockWait } from "./storage/deadline.ts";
+import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
@@ -344,8 +343,6 @@ export async function openService(
       token: config.metricsToken,
     }
     : undefined;
-  // From here on, lock waits block the thread in short slices (storage/deadline.ts).
-  await limitLockWait(db, databaseDriver(config.dbUrl) === "native");
   const readiness = { store, audit: audit?.buffer };
   const app = createApp({
     kms,

@@ -10,11 +10,25 @@
  *
  * The local driver runs each statement synchronously on the calling thread,
  * and SQLite's busy handler sleeps inside it: with the 5 s busy timeout
- * storage/client.ts opens connections with, one write that meets another
- * connection's lock stops every request (and the readiness check) for 5 s,
- * and the queue's retries made that 20 s. {@link limitLockWait} shortens the
- * connection's busy timeout to {@link LOCK_WAIT_SLICE_MS}; the WriteQueue then
- * waits for the lock in such slices, with pauses between them in which other
+ * storage/client.ts opens connections with, one write that met another
+ * connection's lock stopped every request (and any readiness check) for 5 s,
+ * and the queue's retries made that 20 s. Worse, a statement that fails with
+ * SQLITE_BUSY poisons the local connection: the native driver (libsql-js
+ * 0.5) never resets a statement that failed, and SQLite leaves a statement
+ * that met a lock active (resumable), so every later COMMIT on that
+ * connection failed with "SQLITE_BUSY: cannot commit transaction - SQL
+ * statements in progress" until the garbage collector happened to finalize
+ * the abandoned statement (and a forced collection takes 0.1-0.9 s and does
+ * not reliably do it).
+ *
+ * So a local connection never meets a lock inside a prepared statement if it
+ * can help it: {@link lockCheckSql} takes the write lock and releases it
+ * through `executeMultiple` (SQLite's exec, which finalizes each statement
+ * even when it fails), waiting at most {@link LOCK_WAIT_SLICE_MS}; only when
+ * that succeeded does the WriteQueue run its batch, at once. Between the two,
+ * another process may take the lock: the batch then waits up to the
+ * connection's busy timeout, and only past it can the connection be poisoned.
+ * The WriteQueue repeats the check in slices, with pauses in which other
  * requests run, until the write's deadline.
  *
  * {@link StoreFaults} remembers the last storage fault any store call met (a
@@ -27,14 +41,14 @@
  */
 import type { Client, InStatement, ResultSet, TransactionMode } from "@libsql/client";
 import { DependencyTimeoutException } from "../core/errors.ts";
+import { BUSY_TIMEOUT_MS } from "./client.ts";
 
 /** Default deadline of one store call, in ms (`KMS_STORE_TIMEOUT_MS`). */
 export const DEFAULT_STORE_TIMEOUT_MS = 5000;
 
 /**
- * Longest the local driver blocks the thread waiting for another
- * connection's lock in one go (the connection's busy timeout once
- * {@link limitLockWait} ran); the WriteQueue retries until the deadline.
+ * Longest the lock check of a local connection blocks the thread waiting for
+ * another connection's lock in one go; the WriteQueue retries until the deadline.
  */
 export const LOCK_WAIT_SLICE_MS = 100;
 
@@ -157,10 +171,18 @@ export function deadlineReads(db: ReadClient, ms: number, faults: StoreFaults): 
 }
 
 /**
- * Shortens the busy timeout of a local connection to {@link LOCK_WAIT_SLICE_MS}
- * (see the module doc); a remote client is left as it is.
+ * SQL for `executeMultiple` that takes the write lock, waiting at most `sliceMs`, and releases it
+ * at once; the connection's busy timeout is then `busyTimeoutMs` again. Run through SQLite's exec,
+ * a failure leaves no statement behind (see the module doc). Without `sliceMs`, the connection's
+ * own busy timeout applies (a worker thread may wait).
  */
-export async function limitLockWait(db: Pick<Client, "execute">, local: boolean): Promise<void> {
-  if (!local) return;
-  await db.execute(`PRAGMA busy_timeout=${LOCK_WAIT_SLICE_MS}`);
+export function lockCheckSql(sliceMs?: number, busyTimeoutMs = BUSY_TIMEOUT_MS): string {
+  if (sliceMs === undefined) return "BEGIN IMMEDIATE; ROLLBACK";
+  return `PRAGMA busy_timeout=${sliceMs}; BEGIN IMMEDIATE; ROLLBACK; ` +
+    `PRAGMA busy_timeout=${busyTimeoutMs}`;
+}
+
+/** SQL for `executeMultiple` that gives the connection its usual busy timeout back. */
+export function restoreBusyTimeoutSql(busyTimeoutMs = BUSY_TIMEOUT_MS): string {
+  return `PRAGMA busy_timeout=${busyTimeoutMs}`;
 }

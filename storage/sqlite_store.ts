@@ -49,7 +49,9 @@ import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
 import {
   deadlineReads,
   DEFAULT_STORE_TIMEOUT_MS,
+  LOCK_WAIT_SLICE_MS,
   type ReadClient,
+  restoreBusyTimeoutSql,
   type StoreFault,
   StoreFaults,
   withDeadline,
@@ -100,6 +102,7 @@ export class SqliteStore implements Store {
       ...options,
       timeoutMs: this.#timeoutMs,
       faults: this.#faults,
+      lockCheck: isLocal(db) ? { sliceMs: LOCK_WAIT_SLICE_MS } : undefined,
       observer: options.observer ?? BUMP_CHANGE_COUNTER,
     });
     this.#rotation = new SqliteRotationStore(db, this.#writes, {
@@ -703,10 +706,18 @@ export class SqliteStore implements Store {
    */
   async probeWritable(timeoutMs = this.#timeoutMs): Promise<void> {
     const probe = async () => {
-      await this.#client.batch([
-        "UPDATE schema_migrations SET name = name " +
-        "WHERE version = (SELECT max(version) FROM schema_migrations)",
-      ], "write");
+      if (isLocal(this.#client)) {
+        // One exec: a lock met in it leaves no statement behind (storage/deadline.ts).
+        await this.#client.executeMultiple(
+          `PRAGMA busy_timeout=${LOCK_WAIT_SLICE_MS}; BEGIN IMMEDIATE; ${PROBE_WRITE}; COMMIT; ` +
+            restoreBusyTimeoutSql(),
+        ).catch(async (error) => {
+          await this.#client.executeMultiple(restoreBusyTimeoutSql()).catch(() => {});
+          throw error;
+        });
+      } else {
+        await this.#client.batch([PROBE_WRITE], "write");
+      }
       this.#faults.committed();
       await this.#checkRoomToGrow();
     };
@@ -728,14 +739,16 @@ export class SqliteStore implements Store {
 
   /** Throws SQLITE_FULL when the database reached `max_page_count` with (almost) no free page. */
   async #checkRoomToGrow(): Promise<void> {
-    const [count, max, free] = await this.#client.batch([
-      "PRAGMA page_count",
-      "PRAGMA max_page_count",
-      "PRAGMA freelist_count",
-    ], "read");
-    const pages = Number(count?.rows[0]?.[0] ?? 0);
-    const limit = Number(max?.rows[0]?.[0] ?? Infinity);
-    const unused = Number(free?.rows[0]?.[0] ?? 0);
+    const pragma = async (name: string) =>
+      Number((await this.#client.execute(`PRAGMA ${name}`)).rows[0]?.[0] ?? NaN);
+    const [count, max, free] = [
+      await pragma("page_count"),
+      await pragma("max_page_count"),
+      await pragma("freelist_count"),
+    ];
+    const pages = Number.isNaN(count) ? 0 : count;
+    const limit = Number.isNaN(max) ? Infinity : max;
+    const unused = Number.isNaN(free) ? 0 : free;
     if (limit - pages + unused < MIN_FREE_PAGES) {
       throw Object.assign(
         new Error(`SQLITE_FULL: database or disk is full (${pages} of ${limit} pages)`),
@@ -752,6 +765,15 @@ export class SqliteStore implements Store {
 
 /** The AAD of the readiness check's root-key round trip (nothing it wraps is stored). */
 const READINESS_AAD = new TextEncoder().encode("kms:readiness-probe");
+
+/** The readiness probe's write: a row of schema_migrations rewritten as it is. */
+const PROBE_WRITE = "UPDATE schema_migrations SET name = name " +
+  "WHERE version = (SELECT max(version) FROM schema_migrations)";
+
+/** Whether `db` is a local connection (the native driver), where locks are met in slices. */
+function isLocal(db: Pick<Client, "protocol">): boolean {
+  return db.protocol === "file";
+}
 
 /** Pages the database must still be able to take for a write probe to call it writable. */
 const MIN_FREE_PAGES = 8;

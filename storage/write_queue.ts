@@ -52,10 +52,10 @@ import {
   TRANSACTIONAL_CHAIN,
 } from "../core/audit/record.ts";
 import { auditStatements, loadChainHead } from "./audit_store.ts";
-import type { StoreFaults } from "./deadline.ts";
+import { lockCheckSql, restoreBusyTimeoutSql, type StoreFaults } from "./deadline.ts";
 
-/** What the queue needs of a client: an atomic batch. */
-export type BatchClient = Pick<Client, "batch">;
+/** What the queue needs of a client: an atomic batch (and SQLite's exec, for the lock check). */
+export type BatchClient = Pick<Client, "batch"> & Partial<Pick<Client, "executeMultiple">>;
 
 /** Loads an audit chain's head (its last record's chain seq and hash). */
 export type AuditChainHead = (chain: AuditChain) => Promise<ChainHead>;
@@ -84,6 +84,13 @@ export interface WriteQueueOptions {
   timeoutMs?: number | undefined;
   /** Told of every storage fault a transaction met and of every commit. */
   faults?: Pick<StoreFaults, "saw" | "committed"> | undefined;
+  /**
+   * A local connection: take and release the write lock through `executeMultiple` before each
+   * transaction (storage/deadline.ts), waiting at most `sliceMs` (absent: the connection's busy
+   * timeout), so that no prepared statement of the transaction meets the lock. Default: on
+   * without a slice for a local connection, off for a remote one.
+   */
+  lockCheck?: { sliceMs?: number | undefined } | undefined;
 }
 
 /**
@@ -138,6 +145,7 @@ export class WriteQueue {
   #chainConflicts = 0;
   #timeoutMs: number | undefined;
   #faults: Pick<StoreFaults, "saw" | "committed"> | undefined;
+  #lockCheck: { sliceMs?: number | undefined } | undefined;
 
   constructor(db: BatchClient, options: WriteQueueOptions = {}) {
     this.#db = db;
@@ -145,6 +153,9 @@ export class WriteQueue {
     this.#observer = options.observer;
     this.#timeoutMs = options.timeoutMs;
     this.#faults = options.faults;
+    this.#lockCheck = db.executeMultiple === undefined
+      ? undefined
+      : options.lockCheck ?? (isLocal(db) ? {} : undefined);
   }
 
   /** Writes waiting for their turn (not yet in a transaction). */
@@ -276,17 +287,11 @@ export class WriteQueue {
       const live = writes.filter((write) => write.phase !== "settled");
       if (live.length === 0) return;
       const heads = new Map<AuditChain, ChainHead>();
-      let batch: InStatement[];
-      try {
-        batch = await this.#batchOf(live, heads);
-      } catch (error) {
-        for (const chain of heads.keys()) this.#heads.delete(chain);
-        this.#faults?.saw(error);
-        throw error;
-      }
       let results: ResultSet[];
-      for (const write of live) if (write.phase === "waiting") write.phase = "committing";
       try {
+        const batch = await this.#batchOf(live, heads);
+        await this.#checkLock();
+        for (const write of live) if (write.phase === "waiting") write.phase = "committing";
         results = await this.#db.batch(batch, "write");
       } catch (error) {
         // A batch that failed rolled back: its writes are known not committed.
@@ -297,12 +302,13 @@ export class WriteQueue {
           this.#chainConflicts++;
           continue;
         }
-        if (isBusy(error) && this.#mayWaitForLock(live, ++busy)) {
-          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
-          this.#expireDue(live);
-          continue;
-        }
-        throw error;
+        if (!isBusy(error)) throw error;
+        // Writes past their deadline fail as not committed; the others wait on.
+        this.#expireDue(live);
+        if (live.every((write) => write.phase === "settled")) return;
+        if (this.#timeoutMs === undefined && ++busy >= MAX_BUSY_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+        continue;
       }
       for (const [chain, head] of heads) this.#heads.set(chain, head);
       this.#faults?.committed();
@@ -312,11 +318,18 @@ export class WriteQueue {
     }
   }
 
-  /** Whether a transaction that found the database locked is tried again. */
-  #mayWaitForLock(writes: readonly PendingWrite[], busy: number): boolean {
-    if (this.#timeoutMs === undefined) return busy < MAX_BUSY_ATTEMPTS;
-    const now = Date.now();
-    return writes.some((write) => write.deadline > now);
+  /** Takes and releases the write lock without a prepared statement (see `lockCheck`). */
+  async #checkLock(): Promise<void> {
+    const check = this.#lockCheck;
+    if (check === undefined) return;
+    try {
+      await this.#db.executeMultiple!(lockCheckSql(check.sliceMs));
+    } catch (error) {
+      if (check.sliceMs !== undefined) {
+        await this.#db.executeMultiple!(restoreBusyTimeoutSql()).catch(() => {});
+      }
+      throw error;
+    }
   }
 
   /** Fails the writes (known not committed) whose deadline passed while they waited for the lock. */
@@ -384,6 +397,11 @@ export class WriteQueue {
     }
     return head;
   }
+}
+
+/** Whether `db` is a local connection (the native driver). */
+function isLocal(db: BatchClient): boolean {
+  return (db as Partial<Pick<Client, "protocol">>).protocol === "file";
 }
 
 /** Answers a write once: marks it settled, stops its deadline timer, then runs `answer`. */

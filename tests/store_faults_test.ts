@@ -318,7 +318,7 @@ Deno.test("a locked database answers writes with DependencyTimeoutException by t
     let answers: Answer[];
     let readyMs: number;
     try {
-      answers = await load(url, before[0]!, 10);
+      answers = await load(url, before[0]!, 4);
       readyMs = await expectNotReady(url, /SQLITE_BUSY|locked/);
     } finally {
       await lock.rollback();
