@@ -8,6 +8,8 @@
  * @module
  */
 import type { Client, InStatement, Row } from "@libsql/client";
+import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
 import {
   canonicalJson,
   type GrantConstraints,
@@ -85,6 +87,8 @@ export class SqliteStore implements Store {
   #writes: WriteQueue;
   #timeoutMs: number;
   #faults = new StoreFaults();
+  /** The main database file (PRAGMA database_list), once read; "" in memory. */
+  #file: string | undefined;
   /** Rotation schedules and history (storage/rotation_store.ts), through this store's writes. */
   #rotation: SqliteRotationStore;
 
@@ -746,6 +750,7 @@ export class SqliteStore implements Store {
       await pragma("max_page_count"),
       await pragma("freelist_count"),
     ];
+    await this.#checkDiskSpace();
     const pages = Number.isNaN(count) ? 0 : count;
     const limit = Number.isNaN(max) ? Infinity : max;
     const unused = Number.isNaN(free) ? 0 : free;
@@ -755,6 +760,32 @@ export class SqliteStore implements Store {
         { code: "SQLITE_FULL" },
       );
     }
+  }
+
+  /**
+   * Throws SQLITE_FULL when the file system of a local database file has less than
+   * {@link MIN_FREE_DISK_BYTES} left: a commit that appends to the log may still fit where the
+   * next real write does not.
+   */
+  async #checkDiskSpace(): Promise<void> {
+    if (!isLocal(this.#client)) return;
+    this.#file ??= await this.#mainFile();
+    if (this.#file === "") return;
+    const fs = await statfs(dirname(this.#file));
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    if (free < MIN_FREE_DISK_BYTES) {
+      throw Object.assign(
+        new Error(`SQLITE_FULL: the disk holding the database has ${free} bytes free`),
+        { code: "SQLITE_FULL" },
+      );
+    }
+  }
+
+  /** The path of the main database file, "" for an in-memory database. */
+  async #mainFile(): Promise<string> {
+    const rows = (await this.#client.execute("PRAGMA database_list")).rows;
+    const main = rows.find((row) => row.name === "main");
+    return typeof main?.file === "string" ? main.file : "";
   }
 
   /** Closes the client; writes still queued fail. */
@@ -774,6 +805,9 @@ const PROBE_WRITE = "UPDATE schema_migrations SET name = name " +
 function isLocal(db: Pick<Client, "protocol">): boolean {
   return db.protocol === "file";
 }
+
+/** Free bytes the disk of a local database must keep for the store to be called writable. */
+const MIN_FREE_DISK_BYTES = 1024 * 1024;
 
 /** Pages the database must still be able to take for a write probe to call it writable. */
 const MIN_FREE_PAGES = 8;

@@ -32,6 +32,11 @@ const SHUTDOWN_TIMEOUT_MS = 4000;
 
 const SERVER_ERRORS = new Set(["KMSInternalException", "DependencyTimeoutException"]);
 
+/** A request the server did not answer within the client's deadline. */
+class HangError extends Error {
+  override readonly name = "HangError";
+}
+
 interface Answer {
   operation: string;
   status: number;
@@ -55,7 +60,8 @@ async function call(url: string, operation: string, input: unknown = {}): Promis
       signal: AbortSignal.timeout(CLIENT_DEADLINE_MS),
     });
   } catch (error) {
-    throw new Error(`${operation}: no answer within ${CLIENT_DEADLINE_MS} ms (${error})`);
+    if ((error as Error).name !== "TimeoutError") throw error;
+    throw new HangError(`${operation}: no answer within ${CLIENT_DEADLINE_MS} ms`);
   }
   const body = await response.json() as Record<string, unknown>;
   const ms = performance.now() - started;
@@ -171,6 +177,17 @@ async function expectNotReady(url: string, reason: RegExp): Promise<number> {
   const health = await get(url, "/health");
   assert.equal(health.status, 200, "liveness stays 200");
   return ready.ms;
+}
+
+/** Polls `GET /ready` until it answers 503 for `reason` (a fault may need a request to show). */
+async function waitNotReady(url: string, reason: RegExp): Promise<number> {
+  let ms = 0;
+  await waitUntil(`/ready 503 for ${reason}`, async () => {
+    const ready = await get(url, "/ready");
+    ms = ready.ms;
+    return ready.status === 503 && reason.test((ready.body.reasons ?? []).join("; "));
+  });
+  return ms;
 }
 
 async function isReady(url: string): Promise<boolean> {
@@ -353,26 +370,29 @@ async function startChild(dir: string): Promise<KmsProcess> {
   });
 }
 
-/** Keeps requests in flight until `stop` resolves; every one must still be answered or refused. */
+/**
+ * Keeps requests in flight until `stop`; each must be answered, or refused once the server
+ * closes its listener. `stop` throws when one hung.
+ */
 function keepBusy(url: string, keyId: string): { stop(): Promise<void> } {
   let running = true;
-  const loop = async () => {
+  const loop = async (): Promise<HangError | null> => {
     while (running) {
       try {
         await call(url, "CreateKey", {});
         await call(url, "Encrypt", { KeyId: keyId, Plaintext: "AAEC" });
       } catch (error) {
-        // The server closing while we send is fine; a request that hangs is not.
-        if (String(error).includes("no answer within")) throw error;
-        return;
+        return error instanceof HangError ? error : null;
       }
     }
+    return null;
   };
   const loops = [loop(), loop(), loop()];
   return {
     async stop() {
       running = false;
-      await Promise.all(loops);
+      const hung = (await Promise.all(loops)).find((error) => error !== null);
+      if (hung) throw hung;
     },
   };
 }
@@ -422,7 +442,7 @@ Deno.test("SIGTERM with requests in flight ends the process within its deadline 
           lock = await other.transaction("write");
         }
         const busy = keepBusy(child.url, keyId);
-        await expectNotReady(child.url, fault === "corrupt page" ? /corrupt/ : /SQLITE_BUSY/);
+        await waitNotReady(child.url, fault === "corrupt page" ? /corrupt/ : /SQLITE_BUSY/);
         const { ms } = await terminate(child);
         await busy.stop();
         assertShutdownLogged(child);
