@@ -24,6 +24,7 @@ import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
 import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
 import { SqliteKeyStateCounter } from "./storage/metrics_store.ts";
@@ -234,7 +235,10 @@ export async function openService(
   await migrate(db);
   // Several instances on one database: the change counter tells this process's writes from theirs.
   const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
-  const store = new SqliteStore(db, rootKey, { observer: changes });
+  const store = new SqliteStore(db, rootKey, {
+    observer: changes,
+    timeoutMs: config.storeTimeoutMs,
+  });
   // Root keys (storage/root_keys.ts): fail fast, naming key ids only, when one is missing.
   await checkRootKeyring(db, rootKey, clock.now()).catch((error) => {
     store.close();
@@ -339,7 +343,16 @@ export async function openService(
       token: config.metricsToken,
     }
     : undefined;
-  const app = createApp({ kms, regions, credentials, log, audit: audit?.buffer, metrics });
+  const readiness = { store, audit: audit?.buffer };
+  const app = createApp({
+    kms,
+    regions,
+    credentials,
+    log,
+    audit: audit?.buffer,
+    metrics,
+    readiness,
+  });
   const createdAdmin = admin?.created && admin.secretAccessKey
     ? {
       accessKeyId: admin.accessKeyId,
@@ -404,11 +417,22 @@ async function main(): Promise<void> {
         region: config.region,
       }),
   }, service.app.fetch);
+  // SIGTERM/SIGINT: drain, flush the audit log, close; exit by the deadline whatever happens
+  // (core/shutdown.ts). A second signal exits at once.
+  let stopping = false;
   const stop = async () => {
+    if (stopping) Deno.exit(1);
+    stopping = true;
     clearInterval(purge);
-    await server.shutdown();
-    await service.close();
-    Deno.exit(0);
+    Deno.exit(
+      await shutDown({
+        drain: () => server.shutdown(),
+        close: () => service.close(),
+        unflushed: () => service.audit?.buffer.size ?? 0,
+        log,
+        timeoutMs: config.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      }),
+    );
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

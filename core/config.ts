@@ -63,6 +63,10 @@ export interface Config {
    * it changes, so tests can move several processes' time. Never set it in production.
    */
   testClockOffsetFile?: string | undefined;
+  /** Deadline of every store call, ms (`KMS_STORE_TIMEOUT_MS`, default 5000; storage/deadline.ts). */
+  storeTimeoutMs?: number | undefined;
+  /** Deadline of a clean stop on SIGTERM/SIGINT, ms (`KMS_SHUTDOWN_TIMEOUT_MS`, default 10000). */
+  shutdownTimeoutMs?: number | undefined;
 }
 
 /** Pool size per RSA modulus length. */
@@ -129,6 +133,22 @@ function parseRotationCheckInterval(env: Record<string, string | undefined>): nu
   return ms;
 }
 
+/** An optional whole number of milliseconds in `min..max` from `env[name]`. */
+function parseMillis(
+  env: Record<string, string | undefined>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < min || ms > max) {
+    throw new ConfigError(`${name} must be an integer ${min}..${max} (milliseconds), got "${raw}"`);
+  }
+  return ms;
+}
+
 /** Thrown for a configuration the process cannot start with. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -191,6 +211,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metrics: parseMetrics(env),
     metricsToken: env.KMS_METRICS_TOKEN === "" ? undefined : env.KMS_METRICS_TOKEN,
     rotationCheckIntervalMs: parseRotationCheckInterval(env),
+    storeTimeoutMs: parseMillis(env, "KMS_STORE_TIMEOUT_MS", 50, 600_000),
+    shutdownTimeoutMs: parseMillis(env, "KMS_SHUTDOWN_TIMEOUT_MS", 100, 3_600_000),
     testClockOffsetFile: env.KMS_TEST_CLOCK_OFFSET_FILE === ""
       ? undefined
       : env.KMS_TEST_CLOCK_OFFSET_FILE,

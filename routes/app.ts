@@ -16,6 +16,7 @@ import { errorReply, errorResponse } from "./errors.ts";
 import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
 import { OPERATIONS } from "./operations.ts";
 import { playgroundApp } from "./playground.ts";
+import { mountReadiness, type ReadinessDeps } from "./readiness.ts";
 import {
   AMZ_JSON,
   assertAmzJson,
@@ -50,6 +51,8 @@ export interface AppDeps {
   audit?: Pick<AuditBuffer, "push"> | undefined;
   /** Request metrics and `GET /metrics`; absent, neither (`KMS_METRICS=off`). */
   metrics?: MetricsDeps | undefined;
+  /** `GET /ready` (routes/readiness.ts); absent, no readiness endpoint. */
+  readiness?: ReadinessDeps | undefined;
 }
 
 const REQUIRED_SIGNED_HEADERS = ["host", "x-amz-target", "content-type"] as const;
@@ -183,6 +186,7 @@ export function createApp(appDeps: AppDeps): Hono {
     c.header("x-amzn-requestid", crypto.randomUUID());
     return c.json({ status: "ok" });
   });
+  if (deps.readiness !== undefined) mountReadiness(app, deps.readiness);
 
   // The browser playground: static assets only; its KMS calls come back signed to POST /.
   app.route("/playground", playgroundApp());

@@ -10,6 +10,7 @@ import { KmsError, type KmsErrorName } from "../core/errors.ts";
 import { AMZ_JSON } from "./protocol.ts";
 
 const STATUS: Partial<Record<KmsErrorName, number>> = {
+  DependencyTimeoutException: 503,
   DryRunOperationException: 412,
   MissingAuthenticationTokenException: 403,
   RequestEntityTooLargeException: 413,

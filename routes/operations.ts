@@ -5,6 +5,7 @@
  * @module
  */
 import { ALIAS_OPERATIONS } from "./aliases.ts";
+import { withModeledTimeout } from "./dependency_timeout.ts";
 import { ASYMMETRIC_OPERATIONS } from "./asymmetric.ts";
 import { CRYPTO_OPERATIONS } from "./crypto.ts";
 import { DATA_KEY_PAIR_OPERATIONS } from "./data_key_pairs.ts";
@@ -37,5 +38,5 @@ export const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
     ...IMPORT_OPERATIONS,
     ...ROTATION_OPERATIONS,
     ...MULTI_REGION_OPERATIONS,
-  }),
+  }).map(([name, op]) => [name, withModeledTimeout(name, op)]),
 );

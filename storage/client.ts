@@ -22,7 +22,8 @@ import { dirname } from "node:path";
 /** Which libSQL client opens a URL: the native driver (local files, memory) or the web client. */
 export type DatabaseDriver = "native" | "web";
 
-const BUSY_TIMEOUT_MS = 5000;
+/** How long a statement waits for another connection's lock (`PRAGMA busy_timeout`). */
+export const BUSY_TIMEOUT_MS = 5000;
 
 const CONNECTION_PRAGMAS = [
   "PRAGMA synchronous=FULL",

@@ -2,11 +2,14 @@
  * The Store port on libSQL. Key material and credential secrets are wrapped
  * under the root key before they reach SQL and unwrapped on the way out.
  * Every state change is one transaction, group-committed by a WriteQueue;
- * reads are plain statements.
+ * reads are plain statements. Every call has a deadline and its storage
+ * faults are remembered for readiness (storage/deadline.ts).
  *
  * @module
  */
 import type { Client, InStatement, Row } from "@libsql/client";
+import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
 import {
   canonicalJson,
   type GrantConstraints,
@@ -45,6 +48,16 @@ import {
   selectKeysWithExpiredMaterial,
 } from "./import_store.ts";
 import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+import {
+  deadlineReads,
+  DEFAULT_STORE_TIMEOUT_MS,
+  LOCK_WAIT_SLICE_MS,
+  type ReadClient,
+  restoreBusyTimeoutSql,
+  type StoreFault,
+  StoreFaults,
+  withDeadline,
+} from "./deadline.ts";
 import type { MultiRegionFamily } from "../core/multi_region_store.ts";
 import { publicKeyId, storageKeyId } from "../core/regional_store.ts";
 import { SqliteRotationStore } from "./rotation_store.ts";
@@ -66,21 +79,34 @@ const ALIAS_COLUMNS = "account_id, region, name, target_key_id, created_at, upda
 
 /** Store backed by a libSQL client; closing the store closes the client. */
 export class SqliteStore implements Store {
-  #db: Client;
+  /** The client itself: closed by `close`, and what the writability probe runs on. */
+  #client: Client;
+  /** Reads, each with the deadline. */
+  #db: ReadClient;
   #rootKey: RootWrapper;
   #writes: WriteQueue;
+  #timeoutMs: number;
+  #faults = new StoreFaults();
+  /** The main database file (PRAGMA database_list), once read; "" in memory. */
+  #file: string | undefined;
   /** Rotation schedules and history (storage/rotation_store.ts), through this store's writes. */
   #rotation: SqliteRotationStore;
 
   /**
    * Each transaction that changes state bumps the change counter (storage/change_counter.ts);
    * `options.observer`, a SqliteChangeCounter, also sees what the bump returned.
+   * `options.timeoutMs` is the deadline of every call (default `DEFAULT_STORE_TIMEOUT_MS`).
    */
   constructor(db: Client, rootKey: RootWrapper, options: WriteQueueOptions = {}) {
-    this.#db = db;
+    this.#client = db;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.#db = deadlineReads(db, this.#timeoutMs, this.#faults);
     this.#rootKey = rootKey;
     this.#writes = new WriteQueue(db, {
       ...options,
+      timeoutMs: this.#timeoutMs,
+      faults: this.#faults,
+      lockCheck: isLocal(db) ? { sliceMs: LOCK_WAIT_SLICE_MS } : undefined,
       observer: options.observer ?? BUMP_CHANGE_COUNTER,
     });
     this.#rotation = new SqliteRotationStore(db, this.#writes, {
@@ -657,10 +683,139 @@ export class SqliteStore implements Store {
     await this.#writes.appendAudit(records);
   }
 
+  /**
+   * The libSQL client itself, for tools and fault-injection tests (a per-connection pragma such
+   * as `max_page_count` must run on it). Requests never use it directly.
+   */
+  get client(): Client {
+    return this.#client;
+  }
+
+  /** The deadline of every store call, in ms. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** The storage fault a store call met last and that still holds, if any (storage/deadline.ts). */
+  storeFault(): StoreFault | null {
+    return this.#faults.current();
+  }
+
+  /**
+   * Proves the database writable now, within `timeoutMs` (default: the store's deadline): takes
+   * the write lock and commits a write that changes nothing (a row of schema_migrations
+   * rewritten as it is, so the commit appends to the log and syncs it), then checks that the
+   * file may still grow (`PRAGMA max_page_count`). Throws the storage error, a
+   * DependencyTimeoutException past the deadline, or an Error naming the full database.
+   */
+  async probeWritable(timeoutMs = this.#timeoutMs): Promise<void> {
+    const probe = async () => {
+      if (isLocal(this.#client)) {
+        // One exec: a lock met in it leaves no statement behind (storage/deadline.ts).
+        await this.#client.executeMultiple(
+          `PRAGMA busy_timeout=${LOCK_WAIT_SLICE_MS}; BEGIN IMMEDIATE; ${PROBE_WRITE}; COMMIT; ` +
+            restoreBusyTimeoutSql(),
+        ).catch(async (error) => {
+          await this.#client.executeMultiple(restoreBusyTimeoutSql()).catch(() => {});
+          throw error;
+        });
+      } else {
+        await this.#client.batch([PROBE_WRITE], "write");
+      }
+      this.#faults.committed();
+      await this.#checkRoomToGrow();
+    };
+    await withDeadline(probe(), timeoutMs, () => storeProbeTimeout(timeoutMs)).catch((error) => {
+      throw this.#faults.saw(error);
+    });
+  }
+
+  /** Whether the root key wraps and unwraps (a one-byte value): it is loaded and usable. */
+  async rootKeyUsable(): Promise<boolean> {
+    try {
+      const wrapped = await this.#rootKey.wrap(new Uint8Array([1]), READINESS_AAD);
+      const plain = await this.#rootKey.unwrap(wrapped, READINESS_AAD);
+      return plain.length === 1 && plain[0] === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Throws SQLITE_FULL when the database reached `max_page_count` with (almost) no free page. */
+  async #checkRoomToGrow(): Promise<void> {
+    const pragma = async (name: string) =>
+      Number((await this.#client.execute(`PRAGMA ${name}`)).rows[0]?.[0] ?? NaN);
+    const [count, max, free] = [
+      await pragma("page_count"),
+      await pragma("max_page_count"),
+      await pragma("freelist_count"),
+    ];
+    await this.#checkDiskSpace();
+    const pages = Number.isNaN(count) ? 0 : count;
+    const limit = Number.isNaN(max) ? Infinity : max;
+    const unused = Number.isNaN(free) ? 0 : free;
+    if (limit - pages + unused < MIN_FREE_PAGES) {
+      throw Object.assign(
+        new Error(`SQLITE_FULL: database or disk is full (${pages} of ${limit} pages)`),
+        { code: "SQLITE_FULL" },
+      );
+    }
+  }
+
+  /**
+   * Throws SQLITE_FULL when the file system of a local database file has less than
+   * {@link MIN_FREE_DISK_BYTES} left: a commit that appends to the log may still fit where the
+   * next real write does not.
+   */
+  async #checkDiskSpace(): Promise<void> {
+    if (!isLocal(this.#client)) return;
+    this.#file ??= await this.#mainFile();
+    if (this.#file === "") return;
+    const fs = await statfs(dirname(this.#file));
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    if (free < MIN_FREE_DISK_BYTES) {
+      throw Object.assign(
+        new Error(`SQLITE_FULL: the disk holding the database has ${free} bytes free`),
+        { code: "SQLITE_FULL" },
+      );
+    }
+  }
+
+  /** The path of the main database file, "" for an in-memory database. */
+  async #mainFile(): Promise<string> {
+    const rows = (await this.#client.execute("PRAGMA database_list")).rows;
+    const main = rows.find((row) => row.name === "main");
+    return typeof main?.file === "string" ? main.file : "";
+  }
+
   /** Closes the client; writes still queued fail. */
   close(): void {
-    this.#db.close();
+    this.#client.close();
   }
+}
+
+/** The AAD of the readiness check's root-key round trip (nothing it wraps is stored). */
+const READINESS_AAD = new TextEncoder().encode("kms:readiness-probe");
+
+/** The readiness probe's write: a row of schema_migrations rewritten as it is. */
+const PROBE_WRITE = "UPDATE schema_migrations SET name = name " +
+  "WHERE version = (SELECT max(version) FROM schema_migrations)";
+
+/** Whether `db` is a local connection (the native driver), where locks are met in slices. */
+function isLocal(db: Pick<Client, "protocol">): boolean {
+  return db.protocol === "file";
+}
+
+/** Free bytes the disk of a local database must keep for the store to be called writable. */
+const MIN_FREE_DISK_BYTES = 1024 * 1024;
+
+/** Pages the database must still be able to take for a write probe to call it writable. */
+const MIN_FREE_PAGES = 8;
+
+function storeProbeTimeout(ms: number): Error {
+  return Object.assign(new Error(`the write probe did not finish within ${ms} ms`), {
+    code: "TIMEOUT",
+  });
 }
 
 /** A new multi-Region key names its family's primary region (its own). */

@@ -23,7 +23,17 @@
  * chain is lost.
  *
  * A transaction that found the database locked by another process past the
- * busy timeout is retried a few times after a short pause.
+ * busy timeout is retried after a short pause: until the deadline of its
+ * writes when the queue has one, else a few times.
+ *
+ * Deadlines (`timeoutMs`, storage/deadline.ts): a write that is still waiting
+ * when its deadline passes — for its turn in the queue, or for another
+ * connection's lock between attempts — is taken out and fails with
+ * DependencyTimeoutException; it was never committed and never will be. A
+ * write whose transaction is in flight is never reported as failed: if the
+ * deadline passes then (a remote database that does not answer), it fails
+ * with KMSInternalException saying the outcome is unknown. The local driver
+ * commits synchronously, so there a transaction in flight always finishes.
  *
  * An observer (storage/change_counter.ts) may add a statement to each
  * transaction that changes state: the bump of a change counter, so that other
@@ -34,6 +44,7 @@
 import type { Client, InStatement, ResultSet } from "@libsql/client";
 import { setImmediate } from "node:timers";
 import type { ChainHead } from "../core/audit/chain.ts";
+import { DependencyTimeoutException, KMSInternalException } from "../core/errors.ts";
 import {
   type AuditChain,
   type AuditRecord,
@@ -41,9 +52,10 @@ import {
   TRANSACTIONAL_CHAIN,
 } from "../core/audit/record.ts";
 import { auditStatements, loadChainHead } from "./audit_store.ts";
+import { lockCheckSql, restoreBusyTimeoutSql, type StoreFaults } from "./deadline.ts";
 
-/** What the queue needs of a client: an atomic batch. */
-export type BatchClient = Pick<Client, "batch">;
+/** What the queue needs of a client: an atomic batch (and SQLite's exec, for the lock check). */
+export type BatchClient = Pick<Client, "batch"> & Partial<Pick<Client, "executeMultiple">>;
 
 /** Loads an audit chain's head (its last record's chain seq and hash). */
 export type AuditChainHead = (chain: AuditChain) => Promise<ChainHead>;
@@ -65,12 +77,37 @@ export interface WriteQueueOptions {
   auditHead?: AuditChainHead;
   /** Joins and observes the transactions that change state (not audit-only ones). */
   observer?: CommitObserver | undefined;
+  /**
+   * Longest a write waits, in ms: for its turn, or for another connection's
+   * lock (see the module doc). Absent: no deadline (the audit worker's queue).
+   */
+  timeoutMs?: number | undefined;
+  /** Told of every storage fault a transaction met and of every commit. */
+  faults?: Pick<StoreFaults, "saw" | "committed"> | undefined;
+  /**
+   * A local connection: take and release the write lock through `executeMultiple` before each
+   * transaction (storage/deadline.ts), waiting at most `sliceMs` (absent: the connection's busy
+   * timeout), so that no prepared statement of the transaction meets the lock. Default: on
+   * without a slice for a local connection, off for a remote one.
+   */
+  lockCheck?: { sliceMs?: number | undefined } | undefined;
 }
+
+/**
+ * Where a write is: waiting for its turn in `#pending`; taken into a group
+ * and known not committed (`waiting`); in a transaction in flight
+ * (`committing`); or answered (`settled`).
+ */
+type Phase = "queued" | "waiting" | "committing" | "settled";
 
 interface PendingWrite {
   statements: InStatement[];
   audit: readonly AuditRecord[];
   chain: AuditChain;
+  phase: Phase;
+  /** When the write gives up waiting (ms since the epoch); Infinity: never. */
+  deadline: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
   resolve(results: ResultSet[]): void;
   reject(error: unknown): void;
 }
@@ -90,7 +127,8 @@ const MAX_CHAIN_ATTEMPTS = 50;
  * Most attempts of one transaction that found the database locked past the
  * connection's busy timeout (5 s): SQLite's busy handler is not fair, so
  * under another instance's sustained writes a transaction can lose the lock
- * that long; it is retried after a short pause instead of failed.
+ * that long; it is retried after a short pause instead of failed. Only for a
+ * queue without a deadline: one with a deadline retries until it passes.
  */
 const MAX_BUSY_ATTEMPTS = 4;
 
@@ -105,11 +143,24 @@ export class WriteQueue {
   #pending: PendingWrite[] = [];
   #draining = false;
   #chainConflicts = 0;
+  #timeoutMs: number | undefined;
+  #faults: Pick<StoreFaults, "saw" | "committed"> | undefined;
+  #lockCheck: { sliceMs?: number | undefined } | undefined;
 
   constructor(db: BatchClient, options: WriteQueueOptions = {}) {
     this.#db = db;
     this.#loadHead = options.auditHead ?? ((chain) => loadChainHead(db, chain));
     this.#observer = options.observer;
+    this.#timeoutMs = options.timeoutMs;
+    this.#faults = options.faults;
+    this.#lockCheck = db.executeMultiple === undefined
+      ? undefined
+      : options.lockCheck ?? (isLocal(db) ? {} : undefined);
+  }
+
+  /** Writes waiting for their turn (not yet in a transaction). */
+  get waiting(): number {
+    return this.#pending.length;
   }
 
   /** Transactions retried because another writer advanced their audit chain first. */
@@ -141,9 +192,48 @@ export class WriteQueue {
   ): Promise<ResultSet[]> {
     if (statements.length === 0 && audit.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ statements, audit, chain, resolve, reject });
+      const timeoutMs = this.#timeoutMs;
+      const write: PendingWrite = {
+        statements,
+        audit,
+        chain,
+        phase: "queued",
+        deadline: timeoutMs === undefined ? Infinity : Date.now() + timeoutMs,
+        timer: undefined,
+        resolve: (results) => settle(write, () => resolve(results)),
+        reject: (error) => settle(write, () => reject(error)),
+      };
+      if (timeoutMs !== undefined) {
+        write.timer = setTimeout(() => this.#expire(write, timeoutMs), timeoutMs);
+      }
+      this.#pending.push(write);
       if (!this.#draining) void this.#drain();
     });
+  }
+
+  /** The deadline of `write` passed: it fails unless it is answered or may still commit. */
+  #expire(write: PendingWrite, timeoutMs: number): void {
+    switch (write.phase) {
+      case "queued": {
+        const at = this.#pending.indexOf(write);
+        if (at >= 0) this.#pending.splice(at, 1);
+        write.reject(storeWriteTimeout(timeoutMs, "its turn to write"));
+        return;
+      }
+      case "waiting":
+        write.reject(storeWriteTimeout(timeoutMs, "the database lock"));
+        return;
+      case "committing":
+        write.reject(
+          new KMSInternalException(
+            `The key store did not confirm the write within ${timeoutMs} ms; ` +
+              "it may still be committed. Check the resource before retrying.",
+          ),
+        );
+        return;
+      case "settled":
+        return;
+    }
   }
 
   async #drain(): Promise<void> {
@@ -153,6 +243,7 @@ export class WriteQueue {
         // Let writes that are about to be submitted (I/O and crypto completions) join the group.
         await nextTurn();
         const group = this.#pending.splice(0, MAX_GROUP);
+        for (const write of group) write.phase = "waiting";
         await this.#commitGroup(group);
       }
     } finally {
@@ -161,9 +252,8 @@ export class WriteQueue {
   }
 
   async #commitGroup(group: PendingWrite[]): Promise<void> {
-    let results: ResultSet[][];
     try {
-      results = await this.#commit(group);
+      await this.#commit(group);
     } catch (error) {
       if (group.length === 1) {
         group[0]?.reject(error);
@@ -171,52 +261,84 @@ export class WriteQueue {
       }
       // One bad write fails the group: each write again in a transaction of its own.
       for (const write of group) {
+        if (write.phase === "settled") continue;
         try {
-          write.resolve((await this.#commit([write]))[0] ?? []);
+          await this.#commit([write]);
         } catch (e) {
           write.reject(e);
         }
       }
-      return;
     }
-    group.forEach((write, i) => write.resolve(results[i] ?? []));
   }
 
   /**
-   * Commits `writes` in one transaction, their audit records chained after the
-   * heads this queue knows. When audit_log's UNIQUE (chain, chain_seq) refused
-   * the transaction (another writer appended to the chain first), it is tried
-   * again after the chain's head read anew; any other failure is thrown, and
-   * the heads it used are read again by the next transaction.
+   * Commits the writes of `writes` not yet answered in one transaction, their
+   * audit records chained after the heads this queue knows, and answers each
+   * with its results. When audit_log's UNIQUE (chain, chain_seq) refused the
+   * transaction (another writer appended to the chain first), it is tried
+   * again after the chain's head read anew; when the database was locked, it
+   * is tried again after a pause while the deadline allows; any other failure
+   * is thrown (the writes unanswered), and the heads it used are read again
+   * by the next transaction.
    */
-  async #commit(writes: readonly PendingWrite[]): Promise<ResultSet[][]> {
+  async #commit(writes: readonly PendingWrite[]): Promise<void> {
     let busy = 0;
     for (let attempt = 1;; attempt++) {
+      const live = writes.filter((write) => write.phase !== "settled");
+      if (live.length === 0) return;
       const heads = new Map<AuditChain, ChainHead>();
-      let batch: InStatement[];
-      try {
-        batch = await this.#batchOf(writes, heads);
-      } catch (error) {
-        for (const chain of heads.keys()) this.#heads.delete(chain);
-        throw error;
-      }
       let results: ResultSet[];
       try {
+        const batch = await this.#batchOf(live, heads);
+        await this.#checkLock();
+        for (const write of live) if (write.phase === "waiting") write.phase = "committing";
         results = await this.#db.batch(batch, "write");
       } catch (error) {
+        // A batch that failed rolled back: its writes are known not committed.
+        for (const write of live) if (write.phase === "committing") write.phase = "waiting";
         for (const chain of heads.keys()) this.#heads.delete(chain);
+        this.#faults?.saw(error);
         if (attempt < MAX_CHAIN_ATTEMPTS && heads.size > 0 && isChainConflict(error)) {
           this.#chainConflicts++;
           continue;
         }
-        if (isBusy(error) && ++busy < MAX_BUSY_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
-          continue;
-        }
-        throw error;
+        if (!isBusy(error)) throw error;
+        // Writes past their deadline fail as not committed; the others wait on.
+        this.#expireDue(live);
+        if (live.every((write) => write.phase === "settled")) return;
+        if (this.#timeoutMs === undefined && ++busy >= MAX_BUSY_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+        continue;
       }
       for (const [chain, head] of heads) this.#heads.set(chain, head);
-      return this.#settle(writes, results);
+      this.#faults?.committed();
+      const own = this.#resultsOf(live, results);
+      live.forEach((write, i) => write.resolve(own[i] ?? []));
+      return;
+    }
+  }
+
+  /** Takes and releases the write lock without a prepared statement (see `lockCheck`). */
+  async #checkLock(): Promise<void> {
+    const check = this.#lockCheck;
+    if (check === undefined) return;
+    try {
+      await this.#db.executeMultiple!(lockCheckSql(check.sliceMs));
+    } catch (error) {
+      if (check.sliceMs !== undefined) {
+        await this.#db.executeMultiple!(restoreBusyTimeoutSql()).catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  /** Fails the writes (known not committed) whose deadline passed while they waited for the lock. */
+  #expireDue(writes: readonly PendingWrite[]): void {
+    const timeoutMs = this.#timeoutMs;
+    if (timeoutMs === undefined) return;
+    const now = Date.now();
+    for (const write of writes) {
+      if (write.phase === "waiting" && write.deadline <= now) this.#expire(write, timeoutMs);
     }
   }
 
@@ -247,7 +369,7 @@ export class WriteQueue {
   }
 
   /** Each write's own results; tells the observer its statement's. */
-  #settle(writes: readonly PendingWrite[], results: ResultSet[]): ResultSet[][] {
+  #resultsOf(writes: readonly PendingWrite[], results: ResultSet[]): ResultSet[][] {
     const observed = this.#observed(writes);
     let offset = 0;
     if (observed !== undefined) {
@@ -275,6 +397,27 @@ export class WriteQueue {
     }
     return head;
   }
+}
+
+/** Whether `db` is a local connection (the native driver). */
+function isLocal(db: BatchClient): boolean {
+  return (db as Partial<Pick<Client, "protocol">>).protocol === "file";
+}
+
+/** Answers a write once: marks it settled, stops its deadline timer, then runs `answer`. */
+function settle(write: PendingWrite, answer: () => void): void {
+  if (write.phase === "settled") return;
+  write.phase = "settled";
+  clearTimeout(write.timer);
+  answer();
+}
+
+/** The error of a write that waited past its deadline (never committed). */
+function storeWriteTimeout(timeoutMs: number, what: string): DependencyTimeoutException {
+  return new DependencyTimeoutException(
+    `The key store did not get ${what} within ${timeoutMs} ms; nothing was changed. ` +
+      "Retry the request.",
+  );
 }
 
 /** Whether the database stayed locked by another connection past the busy timeout. */

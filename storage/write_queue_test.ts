@@ -304,3 +304,87 @@ Deno.test("WriteQueue retries a transaction that found the database locked past 
   locked = 10;
   await assert.rejects(queue.submit(["b"]), /database is locked/);
 });
+
+// --- deadlines ---------------------------------------------------------------------------
+
+/** A client whose batches wait until `release()`; records what it was asked to commit. */
+function heldClient(): BatchClient & { batches: string[][]; release(): void } {
+  const batches: string[][] = [];
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => open = resolve);
+  return {
+    batches,
+    release: () => open(),
+    async batch(stmts: InStatement[]): Promise<ResultSet[]> {
+      const sqls = stmts.map((s) => (typeof s === "string" ? s : s.sql));
+      batches.push(sqls);
+      await gate;
+      return sqls.map((sql) => ({ columns: [sql] }) as unknown as ResultSet);
+    },
+  };
+}
+
+Deno.test("WriteQueue: a write still waiting for its turn at its deadline fails with DependencyTimeoutException and is never committed", async () => {
+  const db = heldClient();
+  const queue = new WriteQueue(db, { timeoutMs: 30 });
+  const first = queue.submit(["first"]).catch((error) => error);
+  // Let the first write's transaction start before the second is submitted.
+  while (db.batches.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  const second = queue.submit(["second"]);
+  await assert.rejects(second, (error: Error) => {
+    assert.equal(error.name, "DependencyTimeoutException");
+    assert.match(error.message, /nothing was changed/);
+    return true;
+  });
+  db.release();
+  await first;
+  assert.deepEqual(db.batches, [["first"]]);
+  assert.equal(queue.waiting, 0);
+});
+
+Deno.test("WriteQueue: a write whose transaction is in flight at its deadline fails with KMSInternalException saying it may still be committed", async () => {
+  const db = heldClient();
+  const queue = new WriteQueue(db, { timeoutMs: 30 });
+  await assert.rejects(queue.submit(["slow"]), (error: Error) => {
+    assert.equal(error.name, "KMSInternalException");
+    assert.match(error.message, /may still be committed/);
+    return true;
+  });
+  db.release();
+});
+
+/** A client that answers SQLITE_BUSY to its first `busy` batches (or to all: Infinity). */
+function lockedClient(busy: number): BatchClient & { attempts: number } {
+  const client = {
+    attempts: 0,
+    batch(stmts: InStatement[]): Promise<ResultSet[]> {
+      client.attempts++;
+      if (client.attempts <= busy) {
+        return Promise.reject(
+          Object.assign(new Error("SQLITE_BUSY: database is locked"), { code: "SQLITE_BUSY" }),
+        );
+      }
+      return Promise.resolve(stmts.map(() => ({ columns: [] }) as unknown as ResultSet));
+    },
+  };
+  return client;
+}
+
+Deno.test("WriteQueue: a write that keeps finding the database locked fails with DependencyTimeoutException at its deadline", async () => {
+  const db = lockedClient(Infinity);
+  const queue = new WriteQueue(db, { timeoutMs: 60 });
+  await assert.rejects(queue.submit(["w"]), (error: Error) => {
+    assert.equal(error.name, "DependencyTimeoutException");
+    assert.match(error.message, /database lock/);
+    return true;
+  });
+  assert.ok(db.attempts > 1, "the lock was tried again before the deadline");
+});
+
+Deno.test("WriteQueue: a write that found the database locked commits once the lock is free, within its deadline", async () => {
+  const db = lockedClient(3);
+  const queue = new WriteQueue(db, { timeoutMs: 60_000 });
+  const results = await queue.submit(["w"]);
+  assert.equal(results.length, 1);
+  assert.equal(db.attempts, 4);
+});

@@ -84,6 +84,11 @@ export class AuditBuffer {
     this.#onError = options.onError ?? (() => {});
   }
 
+  /** Records waiting beyond which `push` applies backpressure (read by routes/readiness.ts). */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   /** Records pushed and not yet written. */
   get size(): number {
     return this.#waiting.length;
