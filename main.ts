@@ -5,7 +5,7 @@
  * @module
  */
 import { ensureAdminCredential } from "./core/bootstrap.ts";
-import { type Config, ConfigError, parseConfig } from "./core/config.ts";
+import { type Config, ConfigError, DEFAULT_AUDIT_MODE, parseConfig } from "./core/config.ts";
 import { parsePolicy } from "./core/access/policy.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
 import { Coherence } from "./core/coherence.ts";
@@ -166,6 +166,7 @@ async function openAuditLog(
     : undefined;
   await sink?.open();
   const buffer = new AuditBuffer(sink ?? store, {
+    mode: config.auditMode ?? DEFAULT_AUDIT_MODE,
     onError: (error, waiting) =>
       log({
         level: "error",

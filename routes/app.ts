@@ -171,7 +171,13 @@ export function createApp(appDeps: AppDeps): Hono {
     }
     // Every request is recorded once: with its state change, or here through the buffer.
     if (entry !== undefined && !entry.written) {
-      await deps.audit?.push(serialized(entry.record()));
+      try {
+        await deps.audit?.push(serialized(entry.record()));
+      } catch (error) { // fails closed: a record the audit log cannot take or commit fails the call
+        const reply = errorReply(error, logInternal(requestId));
+        trace.exception = reply.name;
+        response = errorResponse(reply, requestId);
+      }
     }
     finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
     return response;
