@@ -14,7 +14,8 @@
  * Each trial's restarted server carries the next trial's load, so one trial
  * costs one start. Environment: CRASH_TRIALS (strict trials, default 10),
  * CRASH_BATCHED_TRIALS (default 2), CRASH_SEED (default random; printed),
- * CRASH_CLIENTS (concurrent clients, default 6). `deno task test:crash` runs 50 + 10.
+ * CRASH_CLIENTS (concurrent clients, default 6). `deno task test:crash` (CRASH_DEEP=1)
+ * runs 50 strict + 10 batched trials.
  *
  * @module
  */
@@ -50,8 +51,10 @@ function envInt(name: string, fallback: number): number {
   return n;
 }
 
-const STRICT_TRIALS = envInt("CRASH_TRIALS", 10);
-const BATCHED_TRIALS = envInt("CRASH_BATCHED_TRIALS", 2);
+/** `deno task test:crash` sets CRASH_DEEP=1: 50 strict and 10 batched trials unless told otherwise. */
+const DEEP = Deno.env.get("CRASH_DEEP") === "1";
+const STRICT_TRIALS = envInt("CRASH_TRIALS", DEEP ? 50 : 10);
+const BATCHED_TRIALS = envInt("CRASH_BATCHED_TRIALS", DEEP ? 10 : 2);
 const CLIENTS = Math.max(1, envInt("CRASH_CLIENTS", 6));
 const SEED = envInt("CRASH_SEED", Math.floor(Math.random() * 2 ** 31));
 
