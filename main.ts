@@ -146,7 +146,10 @@ async function applySeedFile(
 export interface AuditLog {
   buffer: AuditBuffer;
   store: SqliteAuditStore;
-  /** Writes every buffered record, then stops the writer. */
+  /**
+   * Writes every buffered record, then stops the writer; never rejects (records it could not
+   * write after the buffer's `closeAttempts` are counted in an error log line).
+   */
   close(): Promise<void>;
 }
 
@@ -179,8 +182,16 @@ async function openAuditLog(
     buffer,
     store: new SqliteAuditStore(db),
     async close() {
-      await buffer.close();
-      await sink?.close();
+      // Shutdown goes on whatever happens: what could not be written is logged, not thrown.
+      await buffer.close().catch((error) =>
+        log({
+          level: "error",
+          message: "audit records not written at shutdown",
+          unwritten: buffer.size,
+          error: String(error),
+        })
+      );
+      await sink?.close().catch(() => {});
     },
   };
 }
