@@ -41,7 +41,7 @@ import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
 type Mode = "strict" | "batched";
 
 /** The batched mode's stated bound (core/audit/buffer.ts maxLagMs, README "Audit log"). */
-const BATCHED_WINDOW_MS = 1000;
+const BATCHED_WINDOW_MS = 2000;
 
 function envInt(name: string, fallback: number): number {
   const raw = Deno.env.get(name);

@@ -46,9 +46,9 @@ export interface AuditBufferOptions {
   flushIntervalMs?: number;
   /** Most records in one write. Default 1024. */
   maxRowsPerWrite?: number;
-  /** A write running longer counts as failed for `push` (it is still awaited). Default 1000. */
+  /** A write running longer counts as failed for `push` (it is still awaited). Default 2000. */
   writeTimeoutMs?: number;
-  /** Age of the oldest waiting record at which `push` refuses more, in ms. Default 1000. */
+  /** Age of the oldest waiting record at which `push` refuses more, in ms. Default 2000. */
   maxLagMs?: number;
   /** First retry delay after a failed write, doubled up to `maxRetryDelayMs`. Default 50. */
   retryDelayMs?: number;
@@ -135,8 +135,8 @@ export class AuditBuffer {
     this.#flushRows = positive(options.flushRows ?? 256, "flushRows");
     this.#flushIntervalMs = positive(options.flushIntervalMs ?? 25, "flushIntervalMs");
     this.#maxRowsPerWrite = positive(options.maxRowsPerWrite ?? 1024, "maxRowsPerWrite");
-    this.#writeTimeoutMs = positive(options.writeTimeoutMs ?? 1000, "writeTimeoutMs");
-    this.#maxLagMs = positive(options.maxLagMs ?? 1000, "maxLagMs");
+    this.#writeTimeoutMs = positive(options.writeTimeoutMs ?? 2000, "writeTimeoutMs");
+    this.#maxLagMs = positive(options.maxLagMs ?? 2000, "maxLagMs");
     this.#retryDelayMs = positive(options.retryDelayMs ?? 50, "retryDelayMs");
     this.#maxRetryDelayMs = positive(options.maxRetryDelayMs ?? 1000, "maxRetryDelayMs");
     this.#closeAttempts = positive(options.closeAttempts ?? 5, "closeAttempts");
