@@ -5,7 +5,7 @@
  * @module
  */
 import { ensureAdminCredential } from "./core/bootstrap.ts";
-import { type Config, ConfigError, parseConfig } from "./core/config.ts";
+import { type Config, ConfigError, DEFAULT_AUDIT_MODE, parseConfig } from "./core/config.ts";
 import { parsePolicy } from "./core/access/policy.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
 import { Coherence } from "./core/coherence.ts";
@@ -147,7 +147,10 @@ async function applySeedFile(
 export interface AuditLog {
   buffer: AuditBuffer;
   store: SqliteAuditStore;
-  /** Writes every buffered record, then stops the writer. */
+  /**
+   * Writes every buffered record, then stops the writer; never rejects (records it could not
+   * write after the buffer's `closeAttempts` are counted in an error log line).
+   */
   close(): Promise<void>;
 }
 
@@ -167,6 +170,7 @@ async function openAuditLog(
     : undefined;
   await sink?.open();
   const buffer = new AuditBuffer(sink ?? store, {
+    mode: config.auditMode ?? DEFAULT_AUDIT_MODE,
     onError: (error, waiting) =>
       log({
         level: "error",
@@ -179,8 +183,16 @@ async function openAuditLog(
     buffer,
     store: new SqliteAuditStore(db),
     async close() {
-      await buffer.close();
-      await sink?.close();
+      // Shutdown goes on whatever happens: what could not be written is logged, not thrown.
+      await buffer.close().catch((error) =>
+        log({
+          level: "error",
+          message: "audit records not written at shutdown",
+          unwritten: buffer.size,
+          error: String(error),
+        })
+      );
+      await sink?.close().catch(() => {});
     },
   };
 }

@@ -174,7 +174,24 @@ export function createApp(appDeps: AppDeps): Hono {
     }
     // Every request is recorded once: with its state change, or here through the buffer.
     if (entry !== undefined && !entry.written) {
-      await deps.audit?.push(serialized(entry.record()));
+      try {
+        await deps.audit?.push(serialized(entry.record()));
+      } catch (error) {
+        if (response.ok) {
+          // Fails closed: a result the audit log cannot take or commit is not handed out.
+          const reply = errorReply(error, logInternal(requestId));
+          trace.exception = reply.name;
+          response = errorResponse(reply, requestId);
+        } else {
+          // The call failed and changed nothing: its own error is the truer answer.
+          deps.log({
+            level: "error",
+            requestId,
+            message: "audit record of a failed request refused",
+            exception: trace.exception,
+          });
+        }
+      }
     }
     finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
     return response;

@@ -5,8 +5,8 @@
  *   taken and a write that changes nothing commits, the file may still grow,
  *   and no request met a storage fault since the last commit (a corrupt page
  *   is reported while requests keep meeting it);
- * - the audit backlog is under the audit buffer's bound (records would be
- *   accepted without waiting);
+ * - the audit log takes records (AuditBuffer.unavailable(): writes are not
+ *   failing, the backlog and its lag are under their bounds);
  * - the root key is loaded and wraps and unwraps.
  *
  * Answers 200 `{"status":"ready",...}` or 503 `{"status":"not ready",
@@ -41,7 +41,9 @@ export interface ReadinessDeps {
     rootKeyUsable(): Promise<boolean>;
   };
   /** The audit buffer (absent: no audit log). */
-  audit?: { readonly size: number; readonly capacity: number } | undefined;
+  audit?:
+    | { readonly size: number; readonly capacity: number; unavailable(): string | null }
+    | undefined;
   /** The probe's deadline, in ms (default {@link READINESS_TIMEOUT_MS}). */
   timeoutMs?: number;
 }
@@ -99,13 +101,10 @@ export function readinessCheck(deps: ReadinessDeps): () => Promise<Readiness> {
     if (!rootKey) reasons.push("the root key is not loaded or cannot wrap");
     const audit = deps.audit;
     if (audit !== undefined) {
-      const ok = audit.size < audit.capacity;
-      checks.audit = { ok, backlog: audit.size, capacity: audit.capacity };
-      if (!ok) {
-        reasons.push(
-          `the audit backlog is full: ${audit.size} records wait, bound ${audit.capacity}`,
-        );
-      }
+      // The buffer's own verdict: failing writes, a full backlog or a lag past its bound.
+      const problem = audit.unavailable();
+      checks.audit = { ok: problem === null, backlog: audit.size, capacity: audit.capacity };
+      if (problem !== null) reasons.push(problem);
     }
     return { ready: reasons.length === 0, reasons, checks };
   };

@@ -9,9 +9,11 @@
  *
  * The worker is the only writer of the buffer chain (1); records of state
  * changes keep being chained on the request thread's connection (chain 0), in
- * the same transaction as the change. A worker that fails is terminated and
- * its appends rejected (the AuditBuffer keeps and retries them); the next
- * append starts a new worker.
+ * the same transaction as the change. A worker that fails, or leaves a
+ * request unanswered for `timeoutMs` (hung on a lock or a dead disk), is
+ * terminated and its appends rejected (the AuditBuffer keeps and retries
+ * them; the worker's exactly-once check skips a write it had committed); the
+ * next append starts a new worker.
  *
  * @module
  */
@@ -45,14 +47,24 @@ export class AuditWorkerSink implements AuditSink {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed = false;
+  readonly #timeoutMs: number;
 
-  /** `url` is a local `file:` URL (an in-memory database cannot be shared with a worker). */
-  constructor(url: string, workerUrl = new URL("./audit_worker.ts", import.meta.url)) {
+  /**
+   * `url` is a local `file:` URL (an in-memory database cannot be shared with a worker).
+   * `timeoutMs`: how long a request may go unanswered before the worker is replaced (default
+   * 30 s: above the connection's 5 s busy timeout and the write queue's retries of it).
+   */
+  constructor(
+    url: string,
+    workerUrl = new URL("./audit_worker.ts", import.meta.url),
+    timeoutMs = 30_000,
+  ) {
     if (!url.startsWith("file:") || url.startsWith("file::memory:")) {
       throw new Error("the audit worker needs a local database file");
     }
     this.#url = url;
     this.#workerUrl = workerUrl;
+    this.#timeoutMs = timeoutMs;
   }
 
   /** Starts the worker and opens its connection (also done by the first append). */
@@ -124,10 +136,16 @@ export class AuditWorkerSink implements AuditSink {
 
   #send(worker: Worker, request: AuditWorkerRequest): Promise<void> {
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
+    const answered = new Promise<void>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       worker.postMessage({ ...request, id });
     });
+    const unanswered = setTimeout(() => {
+      if (this.#worker === worker && this.#pending.has(id)) {
+        this.#stop(new Error(`audit worker gave no answer within ${this.#timeoutMs} ms`));
+      }
+    }, this.#timeoutMs);
+    return answered.finally(() => clearTimeout(unanswered));
   }
 
   /** Terminates the worker and rejects what is in flight; a later append starts a new one. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { KMSInternalException } from "../errors.ts";
 import { AuditBuffer } from "./buffer.ts";
 import { AuditEntry } from "./entry.ts";
 import type { AuditSink } from "./ports.ts";
@@ -42,13 +43,32 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Waits until `condition()` holds, polling; fails after a generous deadline. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** A gate: writes wait on `sink.gate` until `open()`. */
+function gated(sink: FakeSink): () => void {
+  let open!: () => void;
+  sink.gate = new Promise((resolve) => (open = resolve));
+  return () => {
+    sink.gate = null;
+    open();
+  };
+}
+
 Deno.test("AuditBuffer writes after the interval, all waiting records in one write", async () => {
   const sink = new FakeSink();
   const buffer = new AuditBuffer(sink, { flushIntervalMs: 20, flushRows: 100 });
   for (let i = 0; i < 5; i++) assert.equal(buffer.push(record(i)), undefined);
   assert.equal(buffer.size, 5);
   assert.equal(sink.attempts, 0);
-  await sleep(60);
+  await until(() => sink.writes.length > 0, "the timed write");
   assert.deepEqual(sink.writes, [["r0", "r1", "r2", "r3", "r4"]]);
   assert.equal(buffer.size, 0);
   await buffer.close();
@@ -82,25 +102,21 @@ Deno.test("AuditBuffer caps a write at maxRowsPerWrite and keeps push order", as
   await buffer.close();
 });
 
-Deno.test("AuditBuffer applies backpressure beyond its capacity, never drops", async () => {
+Deno.test("AuditBuffer refuses a record at once with KMSInternalException when full, keeping nothing", async () => {
   const sink = new FakeSink();
-  let open!: () => void;
-  sink.gate = new Promise((resolve) => (open = resolve));
+  const open = gated(sink);
   const buffer = new AuditBuffer(sink, { capacity: 4, flushRows: 2, flushIntervalMs: 5 });
-  const results = Array.from({ length: 6 }, (_, i) => buffer.push(record(i)));
-  assert.deepEqual(results.slice(0, 4), [undefined, undefined, undefined, undefined]);
-  assert.ok(results[4] instanceof Promise);
-  assert.ok(results[5] instanceof Promise);
-  assert.equal(buffer.size, 6);
-  let released = false;
-  void Promise.all(results.slice(4)).then(() => (released = true));
-  await sleep(10);
-  assert.equal(released, false);
+  for (let i = 0; i < 4; i++) assert.equal(buffer.push(record(i)), undefined);
+  assert.equal(buffer.size, 4);
+  assert.match(buffer.unavailable() ?? "", /full \(4 of 4 records\)/);
+  assert.throws(() => buffer.push(record(4)), KMSInternalException);
+  assert.equal(buffer.size, 4, "the refused record is not kept");
   open();
-  await Promise.all(results.slice(4));
-  assert.ok(buffer.size <= 4);
+  await buffer.flush();
+  assert.equal(buffer.unavailable(), null);
+  assert.equal(buffer.push(record(5)), undefined);
   await buffer.close();
-  assert.deepEqual(sink.written, ["r0", "r1", "r2", "r3", "r4", "r5"]);
+  assert.deepEqual(sink.written, ["r0", "r1", "r2", "r3", "r5"]);
 });
 
 Deno.test("AuditBuffer flush waits for the records pushed before it", async () => {
@@ -114,7 +130,7 @@ Deno.test("AuditBuffer flush waits for the records pushed before it", async () =
   await buffer.close();
 });
 
-Deno.test("AuditBuffer keeps and retries records after a failed write, reporting it", async () => {
+Deno.test("AuditBuffer keeps and retries records after a failed write, refusing new ones until a write succeeds", async () => {
   const sink = new FakeSink();
   sink.fail = 2;
   const errors: [string, number][] = [];
@@ -127,14 +143,111 @@ Deno.test("AuditBuffer keeps and retries records after a failed write, reporting
   buffer.push(record(1));
   await assert.rejects(buffer.flush(), /disk full/);
   assert.equal(buffer.size, 2);
-  buffer.push(record(2));
-  await sleep(60);
-  assert.deepEqual(sink.written, ["r0", "r1", "r2"]);
+  assert.equal(buffer.failing, true);
+  assert.throws(() => buffer.push(record(2)), KMSInternalException);
+  await until(() => !buffer.failing, "a successful retry");
+  assert.deepEqual(sink.written, ["r0", "r1"]);
+  assert.equal(buffer.push(record(3)), undefined);
   await buffer.flush();
-  assert.deepEqual(sink.written, ["r0", "r1", "r2"]);
+  assert.deepEqual(sink.written, ["r0", "r1", "r3"]);
   assert.deepEqual(errors.map((e) => e[0]), ["disk full", "disk full"]);
   assert.equal(errors[0]![1], 2);
   await buffer.close();
+});
+
+Deno.test("AuditBuffer strict: push resolves only once its record is committed", async () => {
+  const sink = new FakeSink();
+  const open = gated(sink);
+  const buffer = new AuditBuffer(sink, { mode: "strict", flushIntervalMs: 10_000 });
+  let committed = false;
+  const pushed = buffer.push(record(0));
+  assert.ok(pushed instanceof Promise);
+  void pushed.then(() => (committed = true));
+  await until(() => sink.attempts === 1, "the write to start without waiting for the interval");
+  assert.equal(committed, false);
+  open();
+  await pushed;
+  assert.deepEqual(sink.written, ["r0"]);
+  await buffer.close();
+});
+
+Deno.test("AuditBuffer strict: records pushed during a write share the next write (group commit)", async () => {
+  const sink = new FakeSink();
+  const open = gated(sink);
+  const buffer = new AuditBuffer(sink, { mode: "strict" });
+  const first = buffer.push(record(0));
+  await until(() => sink.attempts === 1, "the first write");
+  const rest = [1, 2, 3].map((i) => buffer.push(record(i)));
+  assert.equal(sink.attempts, 1, "no second write while one is in flight");
+  open();
+  await Promise.all([first, ...rest]);
+  assert.deepEqual(sink.writes, [["r0"], ["r1", "r2", "r3"]]);
+  await buffer.close();
+});
+
+Deno.test("AuditBuffer strict: a failed write rejects its pushes with KMSInternalException, keeps and retries the records", async () => {
+  const sink = new FakeSink();
+  sink.fail = 1;
+  const buffer = new AuditBuffer(sink, { mode: "strict", retryDelayMs: 5 });
+  await assert.rejects(buffer.push(record(0)) as Promise<void>, KMSInternalException);
+  await until(() => sink.written.length === 1, "the retry");
+  assert.equal(buffer.failing, false);
+  await buffer.push(record(1));
+  assert.deepEqual(sink.written, ["r0", "r1"]);
+  await buffer.close();
+});
+
+Deno.test("AuditBuffer fails a write still running after writeTimeoutMs for its callers, then recovers when it ends", async () => {
+  const sink = new FakeSink();
+  const open = gated(sink);
+  const errors: string[] = [];
+  const buffer = new AuditBuffer(sink, {
+    mode: "strict",
+    writeTimeoutMs: 20,
+    onError: (error) => errors.push((error as Error).message),
+  });
+  await assert.rejects(buffer.push(record(0)) as Promise<void>, KMSInternalException);
+  assert.equal(buffer.failing, true);
+  assert.match(errors[0] ?? "", /still running after 20 ms/);
+  assert.throws(() => buffer.push(record(1)), KMSInternalException);
+  assert.equal(sink.attempts, 1, "the hung write is not overtaken");
+  open();
+  await until(() => !buffer.failing, "the hung write to end");
+  await buffer.push(record(2));
+  assert.deepEqual(sink.written, ["r0", "r2"]);
+  await buffer.close();
+});
+
+Deno.test("AuditBuffer refuses records once the oldest waiting one is maxLagMs old; status tells a readiness check", async () => {
+  const sink = new FakeSink();
+  const open = gated(sink);
+  let now = 1000;
+  const buffer = new AuditBuffer(sink, {
+    maxLagMs: 500,
+    writeTimeoutMs: 60_000,
+    flushIntervalMs: 1,
+    now: () => now,
+  });
+  buffer.push(record(0));
+  now += 499;
+  assert.equal(buffer.push(record(1)), undefined);
+  now += 1;
+  assert.deepEqual(buffer.status(), {
+    mode: "batched",
+    size: 2,
+    capacity: 8192,
+    lagMs: 500,
+    maxLagMs: 500,
+    failing: false,
+    unavailable: "audit log behind (oldest record waiting 500 ms, bound 500 ms)",
+  });
+  assert.throws(() => buffer.push(record(2)), KMSInternalException);
+  open();
+  await buffer.flush();
+  assert.equal(buffer.lagMs, 0);
+  assert.equal(buffer.unavailable(), null);
+  await buffer.close();
+  assert.deepEqual(sink.written, ["r0", "r1"]);
 });
 
 Deno.test("AuditBuffer close writes everything, then refuses records", async () => {
@@ -143,7 +256,8 @@ Deno.test("AuditBuffer close writes everything, then refuses records", async () 
   for (let i = 0; i < 3; i++) buffer.push(record(i));
   await buffer.close();
   assert.deepEqual(sink.written, ["r0", "r1", "r2"]);
-  assert.throws(() => buffer.push(record(3)), /closed/);
+  assert.throws(() => buffer.push(record(3)), KMSInternalException);
+  assert.equal(buffer.unavailable(), "audit log closed");
   await buffer.close();
 });
 
@@ -178,6 +292,7 @@ Deno.test("AuditBuffer close waits for a write in flight", async () => {
 
 Deno.test("AuditBuffer rejects nonsense options", () => {
   const sink = new FakeSink();
+  assert.throws(() => new AuditBuffer(sink, { mode: "eventually" as "strict" }), RangeError);
   assert.throws(() => new AuditBuffer(sink, { capacity: 0 }), RangeError);
   assert.throws(() => new AuditBuffer(sink, { flushIntervalMs: Number.NaN }), RangeError);
 });

@@ -3,17 +3,18 @@
  * which owns the servers and the load client): what the audit log costs
  * GenerateDataKey.
  *
- * It starts two more servers, each on a fresh database of its own: one with
- * `BENCH_AUDIT=off` (`openService` without any audit log) and one with the
- * audit log on (the default: every request recorded, data-plane records
- * group-committed by a worker thread). Each gets one symmetric key and one
- * unmeasured warm-up run, then both are driven in ABBA order (off, on, on,
- * off, …), with the
- * GenerateDataKey requests of the GenerateDataKey phase (AES_256 with an
+ * It starts three more servers, each on a fresh database of its own: one with
+ * `BENCH_AUDIT=off` (`openService` without any audit log), one with
+ * `KMS_AUDIT_MODE=batched` (a reply does not wait for its record: records are
+ * group-committed by a worker thread every 25 ms or 256 rows) and one with
+ * `KMS_AUDIT_MODE=strict` (a reply waits for its record's group commit). Each
+ * gets one symmetric key and one unmeasured warm-up run, then all are driven
+ * forward then backward (off, batched, strict, strict, batched, off, …) with
+ * the GenerateDataKey requests of the GenerateDataKey phase (AES_256 with an
  * encryption context) at the same concurrency, warm-up and measured seconds,
- * re-signed before every run. Both servers stay up throughout, so each keeps
- * its JIT warm; the one not measured is idle (its CPU shows as "others").
- * Target: mean requests/s with the audit log ≥ 0.9 × without it.
+ * re-signed before every run. All servers stay up throughout, so each keeps
+ * its JIT warm; those not measured are idle (their CPU shows as "others").
+ * Target: mean requests/s of each mode ≥ 0.9 × without the audit log.
  *
  * Environment (besides `http_bench.ts`'s): BENCH_AUDIT_ROUNDS (runs of each
  * server, 2; at least 2).
@@ -62,10 +63,15 @@ export interface AuditTiming {
 /** Signs the GenerateDataKey phase's requests for `keyId` against the current server. */
 export type GenerateDataKeyRequests = (keyId: string) => Promise<PresignedRequest[]>;
 
-/** Every run of both servers, in the order they ran. */
+/** The servers compared: no audit log, and each audit mode (`KMS_AUDIT_MODE`). */
+export const AUDIT_VARIANTS = ["off", "batched", "strict"] as const;
+
+/** One of `AUDIT_VARIANTS`. */
+export type AuditVariant = typeof AUDIT_VARIANTS[number];
+
+/** Every run of each server, in the order they ran. */
 export interface AuditOverheadResult {
-  off: PhaseResult[];
-  on: PhaseResult[];
+  runs: Record<AuditVariant, PhaseResult[]>;
   timing: AuditTiming;
 }
 
@@ -78,21 +84,28 @@ function envRounds(): number {
 
 const ROUNDS = envRounds();
 
-/** Starts both servers, alternates GenerateDataKey runs between them, stops them. */
+/** The environment that starts a server of `variant`. */
+function variantEnv(variant: AuditVariant): Record<string, string> {
+  return variant === "off"
+    ? { BENCH_AUDIT: "off" }
+    // Explicitly on: the servers inherit this process's environment.
+    : { BENCH_AUDIT: "on", KMS_AUDIT_MODE: variant };
+}
+
+/** Starts the three servers, alternates GenerateDataKey runs between them, stops them. */
 export async function runAuditOverhead(
   harness: AuditHarness,
   timing: AuditTiming,
   requestsFor: GenerateDataKeyRequests,
 ): Promise<AuditOverheadResult> {
-  const off = await harness.spawn("audit-off.db", { BENCH_AUDIT: "off" });
-  let on: ServerProcess | undefined;
+  const started: ServerProcess[] = [];
   try {
-    // Explicitly on: the servers inherit this process's environment.
-    on = await harness.spawn("audit-on.db", { BENCH_AUDIT: "on" });
-    const servers = [
-      { label: "audit off", server: off, runs: [] as PhaseResult[] },
-      { label: "audit on", server: on, runs: [] as PhaseResult[] },
-    ];
+    const servers: { variant: AuditVariant; label: string; server: ServerProcess }[] = [];
+    for (const variant of AUDIT_VARIANTS) {
+      const server = await harness.spawn(`audit-${variant}.db`, variantEnv(variant));
+      started.push(server);
+      servers.push({ variant, label: `audit ${variant}`, server });
+    }
     const keyIds = new Map<ServerProcess, string>();
     for (const { server } of servers) {
       const created = await harness.using(
@@ -101,29 +114,31 @@ export async function runAuditOverhead(
       );
       keyIds.set(server, (created.KeyMetadata as { KeyId: string }).KeyId);
     }
-    // One unmeasured run each first, so both servers' JITs are warm before anything counts.
+    // One unmeasured run each first, so every server's JIT is warm before anything counts.
     for (const { label, server } of servers) {
       await harness.using(server, async () => {
         const requests = await requestsFor(keyIds.get(server)!);
         await harness.phase(`GDK ${label} warm-up`, "/", requests, timing);
       });
     }
+    const runs: Record<AuditVariant, PhaseResult[]> = { off: [], batched: [], strict: [] };
     for (let round = 1; round <= ROUNDS; round++) {
-      // ABBA order (off, on, on, off, ...): whatever favours the first or second run of a
-      // pair (measured: an audit-off/audit-off pair came out 0.94 in fixed order) cancels out.
+      // Forward then backward (off, batched, strict, strict, batched, off, ...): whatever favours
+      // an early or late run of a round (measured: an audit-off/audit-off pair came out 0.94 in
+      // fixed order) cancels out over two rounds.
       const order = round % 2 === 1 ? servers : [...servers].reverse();
-      for (const { label, server, runs } of order) {
+      for (const { variant, label, server } of order) {
         const result = await harness.using(server, async () => {
           const requests = await requestsFor(keyIds.get(server)!);
           return await harness.phase(`GDK ${label} #${round}`, "/", requests, timing);
         });
-        runs.push(result);
+        runs[variant].push(result);
         console.log(progressLine(result));
       }
     }
-    return { off: servers[0]!.runs, on: servers[1]!.runs, timing };
+    return { runs, timing };
   } finally {
-    await Promise.all([off.stop(), on?.stop()]);
+    await Promise.all(started.map((server) => server.stop()));
   }
 }
 
@@ -144,16 +159,17 @@ function jsMicrosPerRequest(r: PhaseResult): number {
   return r.completed > 0 ? (r.serverMainThreadCpu * r.seconds * 1e6) / r.completed : Number.NaN;
 }
 
-/** The per-run table, the means of both servers and the ratio against its target. */
+/** The per-run table, the means of each server and the ratios against audit off. */
 export function printAuditOverhead(result: AuditOverheadResult | undefined): void {
   if (result === undefined) return;
-  const { off, on, timing } = result;
+  const { runs, timing } = result;
   console.log("");
   console.log(
     `Audit log overhead: GenerateDataKey (AES_256, encryption context) at concurrency ` +
-      `${timing.concurrency}, ${fmt(timing.durationMs / 1000, 1)} s measured per run, two ` +
-      `servers on fresh databases run alternately (audit off first), ${off.length} runs each; ` +
-      "CPU in % of one core ('others' = every other process, the idle server included):",
+      `${timing.concurrency}, ${fmt(timing.durationMs / 1000, 1)} s measured per run, three ` +
+      `servers on fresh databases (no audit log, KMS_AUDIT_MODE=batched, =strict) run ` +
+      `alternately, ${runs.off.length} runs each; ` +
+      "CPU in % of one core ('others' = every other process, the idle servers included):",
   );
   const header = [
     "run",
@@ -166,15 +182,15 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
     "others",
     "errors",
   ];
-  const widths = [18, 7, 7, 7, 7, 9, 9, 6, 6];
+  const widths = [22, 7, 7, 7, 7, 9, 9, 6, 6];
   const line = (cells: string[]) =>
     cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ")
       .trimEnd();
   const head = line(header);
   console.log(head);
   console.log("-".repeat(head.length));
-  const runs = off.flatMap((r, i) => [r, on[i]!]);
-  for (const r of runs) {
+  const all = runs.off.flatMap((_, i) => AUDIT_VARIANTS.map((v) => runs[v][i]!));
+  for (const r of all) {
     console.log(line([
       r.name,
       fmt(r.rate),
@@ -188,9 +204,10 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
     ]));
   }
   console.log("-".repeat(head.length));
-  for (const [label, set] of [["mean audit off", off], ["mean audit on", on]] as const) {
+  for (const variant of AUDIT_VARIANTS) {
+    const set = runs[variant];
     console.log(line([
-      label,
+      `mean audit ${variant}`,
       fmt(mean(set.map((r) => r.rate))),
       fmt(mean(set.map((r) => r.p50)), 2),
       fmt(mean(set.map((r) => r.p99)), 2),
@@ -201,15 +218,18 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
       fmt(set.reduce((n, r) => n + r.errors, 0)),
     ]));
   }
-  const ratio = mean(on.map((r) => r.rate)) / mean(off.map((r) => r.rate));
-  const perRound = on.map((r, i) => r.rate / off[i]!.rate);
-  console.log(
-    `ratio on/off (mean req/s): ${fmt(ratio, 3)} (per round ${
-      perRound.map((x) => fmt(x, 3)).join(", ")
-    }); target ≥ ${fmt(AUDIT_RATIO_TARGET, 2)}× audit off: ` +
-      (ratio >= AUDIT_RATIO_TARGET ? "met" : "MISSED"),
-  );
-  for (const r of runs) {
+  const offRate = mean(runs.off.map((r) => r.rate));
+  for (const variant of ["batched", "strict"] as const) {
+    const ratio = mean(runs[variant].map((r) => r.rate)) / offRate;
+    const perRound = runs[variant].map((r, i) => r.rate / runs.off[i]!.rate);
+    console.log(
+      `ratio ${variant}/off (mean req/s): ${fmt(ratio, 3)} (per round ${
+        perRound.map((x) => fmt(x, 3)).join(", ")
+      }); target ≥ ${fmt(AUDIT_RATIO_TARGET, 2)}× audit off: ` +
+        (ratio >= AUDIT_RATIO_TARGET ? "met" : "MISSED"),
+    );
+  }
+  for (const r of all) {
     if (r.errors > 0) console.log(`${r.name}: ${r.errors} errors, first: ${r.firstError}`);
   }
 }

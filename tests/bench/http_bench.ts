@@ -22,12 +22,12 @@
  * measures RSA requests served from the pool and the event loop lag while the
  * pool refills. Every phase before that runs with KMS_RSA_POOL_* = 0, so no
  * background RSA generation takes CPU from it. AuditOverhead (`audit_bench.ts`,
- * run after CreateKey) starts two more servers on fresh databases, one with
- * `BENCH_AUDIT=off` (no audit log) and one with the audit log on, and drives
- * the GenerateDataKey requests above against them alternately (off, on, off,
- * on; BENCH_AUDIT_ROUNDS runs each, default 2) at the same concurrency and
- * duration: target audit on ≥ 0.9 × audit off.
- *
+ * run after CreateKey) starts three more servers on fresh databases: with
+ * `BENCH_AUDIT=off` (no audit log), `KMS_AUDIT_MODE=batched` and
+ * `KMS_AUDIT_MODE=strict`, and drives the GenerateDataKey requests above against
+ * them alternately (BENCH_AUDIT_ROUNDS runs each, default 2) at the same
+ * concurrency and duration: req/s, p50 and p99 of each; target each mode
+ * ≥ 0.9 × audit off.
  * Environment: BENCH_SECONDS (measured seconds per phase, default 5),
  * BENCH_WARMUP_SECONDS (1), BENCH_CONCURRENCY (16), BENCH_SINGLE_SECONDS
  * (the lag probe one request at a time after each operation, 2; 0 skips it),
@@ -577,7 +577,7 @@ async function run(bench: Bench): Promise<void> {
   }
   let audit: AuditOverheadResult | undefined;
   if (SETTINGS.ops.includes(AUDIT_OVERHEAD_OP)) {
-    console.log("Audit log overhead (GenerateDataKey, audit off / on):");
+    console.log("Audit log overhead (GenerateDataKey, audit off / batched / strict):");
     audit = await runAuditOverhead(bench, {
       concurrency: SETTINGS.concurrency,
       warmupMs: SETTINGS.warmupSeconds * 1000,
