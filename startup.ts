@@ -11,12 +11,7 @@
  */
 import { dirname } from "node:path";
 import { accessSync, constants } from "node:fs";
-import {
-  type Config,
-  DEFAULT_DB_URL,
-  DEFAULT_ROOT_KEY_FILE,
-  StartupError,
-} from "./core/config.ts";
+import { type Config, DEFAULT_DB_URL, DEFAULT_ROOT_KEY_FILE, StartupError } from "./core/config.ts";
 import { checkPrincipalsFileText } from "./core/principals.ts";
 import { parseSeedFile } from "./core/seed_file.ts";
 import {
@@ -25,7 +20,12 @@ import {
   type TrustedRoots,
 } from "./core/recipient/attestation.ts";
 import { type DatabaseState, preflightDatabase } from "./storage/preflight.ts";
-import { createKeyring, type KeyringSource, readKeyring, type RootKeyring } from "./storage/root_keyring.ts";
+import {
+  createKeyring,
+  type KeyringSource,
+  readKeyring,
+  type RootKeyring,
+} from "./storage/root_keyring.ts";
 
 /**
  * Refuses a `KMS_HOST`/`KMS_PORT` this process cannot listen on, by binding it and letting go
@@ -170,6 +170,8 @@ export function oneLine(error: unknown): string {
 export function startupFailureLine(error: unknown): string {
   if (error instanceof StartupError) return oneLine(error);
   const name = error instanceof Error ? error.name : "Error";
-  const cause = error instanceof Error && error.cause !== undefined ? ` (${oneLine(error.cause)})` : "";
+  const cause = error instanceof Error && error.cause !== undefined
+    ? ` (${oneLine(error.cause)})`
+    : "";
   return `start-up failed: ${name}: ${oneLine(error)}${cause}`;
 }

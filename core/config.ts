@@ -220,7 +220,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const logLevel = env.KMS_LOG_LEVEL ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(`KMS_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+    throw new ConfigError(
+      `KMS_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`,
+    );
   }
   const adminAccessKeyId = env.KMS_ADMIN_ACCESS_KEY_ID;
   const adminSecretAccessKey = env.KMS_ADMIN_SECRET_ACCESS_KEY;

@@ -159,7 +159,14 @@ async function checkHeader(path: string): Promise<void> {
   }
 }
 
-/** Opens the file without changing it and runs the SQL checks. */
+/**
+ * Opens the file and runs the SQL checks, which only read; the lock check comes last. The
+ * -wal and -shm files that opening a WAL database creates are removed again when the start is
+ * refused. (An existing -shm index is SQLite's shared memory: the first connection of any
+ * process resets and rebuilds it, so its bytes may change; a read-only open that would not
+ * touch it would leave this process unable to write the database, as the driver never really
+ * closes a connection.)
+ */
 async function inspect(
   url: string,
   path: string,
@@ -169,23 +176,15 @@ async function inspect(
   const lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
   const sideFiles = [`${path}-wal`, `${path}-shm`];
   const existed = await Promise.all(sideFiles.map(exists));
+  const { createClient } = await import("@libsql/client");
   let db: Client | undefined;
   try {
-    const { createClient } = await import("@libsql/client");
     db = createClient({ url, concurrency: 1, timeout: lockWaitMs });
     await db.execute(`PRAGMA busy_timeout=${lockWaitMs}`);
-    const tables = await listTables(db);
-    if (tables.length === 0) return { kind: "new", hasData: false, path };
-    const migrations = options.migrations ?? MIGRATIONS;
-    const applied = await checkOwnSchema(db, path, tables, migrations);
-    await checkIntegrity(db, path, size > FULL_CHECK_BYTES ? tables : null);
+    const state = await readChecks(db, path, size, options);
     // Takes and drops the write lock (the pool rolls back the empty transaction).
-    await db.execute("BEGIN IMMEDIATE");
-    const hasData = await holdsData(db, tables);
-    if (hasData && options.keyring === null) throw keyFileMissing(path, options.keyFile);
-    const current = migrations.every((m) => applied.has(m.version));
-    if (options.keyring && current) await verifyRootKeyring(db, options.keyring);
-    return { kind: "kms", hasData, path };
+    if (state.kind === "kms") await db.execute("BEGIN IMMEDIATE");
+    return state;
   } catch (e) {
     db?.close();
     db = undefined;
@@ -195,6 +194,25 @@ async function inspect(
   } finally {
     db?.close();
   }
+}
+
+/** The checks that only read: schema, integrity, stored data, root keyring. */
+async function readChecks(
+  db: Client,
+  path: string,
+  size: number,
+  options: PreflightOptions,
+): Promise<DatabaseState> {
+  const tables = await listTables(db);
+  if (tables.length === 0) return { kind: "new", hasData: false, path };
+  const migrations = options.migrations ?? MIGRATIONS;
+  const applied = await checkOwnSchema(db, path, tables, migrations);
+  await checkIntegrity(db, path, size > FULL_CHECK_BYTES ? tables : null);
+  const hasData = await holdsData(db, tables);
+  if (hasData && options.keyring === null) throw keyFileMissing(path, options.keyFile);
+  const current = migrations.every((m) => applied.has(m.version));
+  if (options.keyring && current) await verifyRootKeyring(db, options.keyring);
+  return { kind: "kms", hasData, path };
 }
 
 /**
@@ -334,7 +352,9 @@ function sqliteStartupError(path: string, error: unknown, lockWaitMs: number): S
   if (/SQLITE_CORRUPT|malformed/i.test(text)) return corrupt(path, reason(error));
   if (/SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_PERM|SQLITE_AUTH/i.test(text)) {
     return new StartupError(
-      `KMS_DB_URL: database ${path} cannot be opened for writing (${oneLine(reason(error), 120)}): ` +
+      `KMS_DB_URL: database ${path} cannot be opened for writing (${
+        oneLine(reason(error), 120)
+      }): ` +
         "check the permissions of the file, its -wal and -shm files and its directory",
     );
   }
@@ -344,8 +364,12 @@ function sqliteStartupError(path: string, error: unknown, lockWaitMs: number): S
   );
 }
 
+function errorText(error: unknown): string {
+  return `${(error as { code?: unknown })?.code ?? ""} ${reason(error)}`;
+}
+
 function isBusy(error: unknown): boolean {
-  const text = `${(error as { code?: unknown })?.code ?? ""} ${reason(error)}`;
+  const text = errorText(error);
   return /SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(text);
 }
 

@@ -196,7 +196,9 @@ export async function readKeyFile(path: string): Promise<string | null> {
       );
     }
     throw new StartupError(
-      `KMS_ROOT_KEY_FILE ${path} cannot be read (${e instanceof Error ? e.message : e}): fix the file`,
+      `KMS_ROOT_KEY_FILE ${path} cannot be read (${
+        e instanceof Error ? e.message : e
+      }): fix the file`,
     );
   }
 }
