@@ -11,7 +11,13 @@
  */
 import { dirname } from "node:path";
 import { accessSync, constants } from "node:fs";
-import { type Config, DEFAULT_DB_URL, DEFAULT_ROOT_KEY_FILE, StartupError } from "./core/config.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_DB_URL,
+  DEFAULT_ROOT_KEY_FILE,
+  StartupError,
+} from "./core/config.ts";
 import { checkPrincipalsFileText } from "./core/principals.ts";
 import { parseSeedFile } from "./core/seed_file.ts";
 import {
@@ -101,11 +107,13 @@ async function readConfiguredFile(variable: string, path: string): Promise<strin
     return await Deno.readTextFile(path);
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound
-      ? "does not exist"
+      ? "it does not exist"
       : e instanceof Deno.errors.PermissionDenied
-      ? "is not readable (permission denied)"
-      : `cannot be read (${oneLine(e)})`;
-    throw new StartupError(`${variable}: ${path} ${why}: fix the path or unset ${variable}`);
+      ? "permission denied"
+      : oneLine(e);
+    throw new ConfigError(
+      `${variable}: cannot read ${path}: ${why}; fix the path or unset ${variable}`,
+    );
   }
 }
 

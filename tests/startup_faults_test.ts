@@ -306,7 +306,7 @@ const CASES: Case[] = [
   // files the configuration names
   {
     name: "principals file missing",
-    expect: /^KMS_PRINCIPALS_FILE: .*principals\.json does not exist/,
+    expect: /^KMS_PRINCIPALS_FILE: cannot read .*principals\.json: it does not exist/,
     setup: (dir) => env({ KMS_PRINCIPALS_FILE: `${dir}/principals.json` }),
   },
   {
@@ -319,7 +319,7 @@ const CASES: Case[] = [
   },
   {
     name: "seed file missing",
-    expect: /^KMS_SEED_FILE: .*seed\.yaml does not exist/,
+    expect: /^KMS_SEED_FILE: cannot read .*seed\.yaml: it does not exist/,
     setup: (dir) => env({ KMS_SEED_FILE: `${dir}/seed.yaml` }),
   },
   {
@@ -332,7 +332,7 @@ const CASES: Case[] = [
   },
   {
     name: "attestation roots file missing",
-    expect: /^KMS_ATTESTATION_ROOTS: .*roots\.pem does not exist/,
+    expect: /^KMS_ATTESTATION_ROOTS: cannot read .*roots\.pem: it does not exist/,
     setup: (dir) => env({ KMS_ATTESTATION_ROOTS: `${dir}/roots.pem` }),
   },
   {
