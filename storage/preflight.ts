@@ -19,7 +19,7 @@ import type { Client } from "@libsql/client";
 import { accessSync, constants } from "node:fs";
 import { dirname } from "node:path";
 import { StartupError } from "../core/config.ts";
-import { isMemoryUrl, localFilePath } from "./client.ts";
+import { isMemoryUrl, localFilePath, openForInspection } from "./client.ts";
 import { type Migration, MIGRATIONS } from "./migrations.ts";
 import type { RootKeyring } from "./root_keyring.ts";
 import { verifyRootKeyring } from "./root_keys.ts";
@@ -176,10 +176,9 @@ async function inspect(
   const lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
   const sideFiles = [`${path}-wal`, `${path}-shm`];
   const existed = await Promise.all(sideFiles.map(exists));
-  const { createClient } = await import("@libsql/client");
   let db: Client | undefined;
   try {
-    db = createClient({ url, concurrency: 1, timeout: lockWaitMs });
+    db = await openForInspection(url, lockWaitMs);
     await db.execute(`PRAGMA busy_timeout=${lockWaitMs}`);
     const state = await readChecks(db, path, size, options);
     // Takes and drops the write lock (the pool rolls back the empty transaction).
