@@ -211,12 +211,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const port = parsePort(env.KMS_PORT);
   const region = env.KMS_REGION ?? "us-east-1";
   if (!isRegionName(region)) {
-    throw new ConfigError(`KMS_REGION is not a region name: "${region}"`);
+    throw new ConfigError(`KMS_REGION is not a region name (like us-east-1): "${region}"`);
   }
   const regions = parseRegions(env.KMS_REGIONS, region);
   const accountId = env.KMS_ACCOUNT_ID ?? "111122223333";
   if (!/^\d{12}$/.test(accountId)) {
-    throw new ConfigError(`KMS_ACCOUNT_ID must be 12 digits, got "${accountId}"`);
+    throw new ConfigError(
+      `KMS_ACCOUNT_ID must be 12 digits (like 111122223333), got "${accountId}"`,
+    );
   }
   const logLevel = env.KMS_LOG_LEVEL ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -272,7 +274,11 @@ function parseRegions(value: string | undefined, defaultRegion: string): string[
   const regions = [defaultRegion];
   for (const name of (value ?? "").split(",").map((part) => part.trim())) {
     if (name === "") continue;
-    if (!isRegionName(name)) throw new ConfigError(`KMS_REGIONS: not a region name: "${name}"`);
+    if (!isRegionName(name)) {
+      throw new ConfigError(
+        `KMS_REGIONS: not a region name (like eu-west-1): "${name}"; list regions separated by commas`,
+      );
+    }
     if (!regions.includes(name)) regions.push(name);
   }
   return regions;
