@@ -25,7 +25,12 @@ import {
   parseTrustedRoots,
   type TrustedRoots,
 } from "./core/recipient/attestation.ts";
-import { type DatabaseState, preflightDatabase } from "./storage/preflight.ts";
+import { isMemoryUrl } from "./storage/client.ts";
+import {
+  type DatabaseState,
+  preflightDatabase,
+  remoteDatabaseHoldsData,
+} from "./storage/preflight.ts";
 import {
   createKeyring,
   type KeyringSource,
@@ -135,6 +140,14 @@ export async function prepareRootKeyAndDatabase(
     keyring,
     keyFile: source.rootKeyFile,
   });
+  if (keyring === null && database.kind === "unchecked" && !isMemoryUrl(config.dbUrl)) {
+    if (await remoteDatabaseHoldsData(config.dbUrl, config.dbAuthToken)) {
+      throw new StartupError(
+        `KMS_ROOT_KEY_FILE ${source.rootKeyFile} does not exist, but the remote database holds ` +
+          "data wrapped under a root key: set KMS_ROOT_KEY or restore the keyring file",
+      );
+    }
+  }
   // Everything is checked: from here on a start may write.
   if (database.path !== null && database.kind === "new") {
     await Deno.mkdir(dirname(database.path), { recursive: true });

@@ -20,7 +20,7 @@ import type { Client } from "@libsql/client";
 import { accessSync, constants } from "node:fs";
 import { dirname } from "node:path";
 import { StartupError } from "../core/config.ts";
-import { isMemoryUrl, localFilePath, openForInspection } from "./client.ts";
+import { isMemoryUrl, localFilePath, openDatabase, openForInspection } from "./client.ts";
 import { type Migration, MIGRATIONS } from "./migrations.ts";
 import type { RootKeyring } from "./root_keyring.ts";
 import { verifyRootKeyring } from "./root_keys.ts";
@@ -306,6 +306,27 @@ async function checkIntegrity(db: Client, path: string, tables: string[] | null)
     const result = await db.execute(sql);
     const problems = result.rows.map((row) => String(row[0])).filter((line) => line !== "ok");
     if (problems.length > 0) throw corrupt(path, problems.join("; "));
+  }
+}
+
+/**
+ * Whether a remote database (`libsql:`, `http(s):`, `ws(s):`) holds stored values: a start
+ * with no root keyring asks before it makes a new key (reads only).
+ * @throws {StartupError} when the server cannot be read.
+ */
+export async function remoteDatabaseHoldsData(url: string, authToken?: string): Promise<boolean> {
+  const db = await openDatabase(url, authToken);
+  try {
+    return await holdsData(db, await listTables(db));
+  } catch (e) {
+    throw new StartupError(
+      `KMS_DB_URL: the remote database cannot be read (${
+        oneLine(reason(e), 160)
+      }): check the URL, ` +
+        "KMS_DB_AUTH_TOKEN and the server",
+    );
+  } finally {
+    db.close();
   }
 }
 

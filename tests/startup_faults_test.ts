@@ -11,7 +11,7 @@
  * Run as root, the children drop CAP_DAC_OVERRIDE (setpriv), so file modes apply to them as to
  * any operator's user; without setpriv the cases that need modes are skipped and named.
  *
- * Cases run three at a time: the 42 cases took 12 s on the idle 2-core machine and up to 56 s
+ * Cases run three at a time: the 43 cases took 12 s on the idle 2-core machine and up to 56 s
  * while five other engineers ran their tests on it (the test prints every case's duration).
  *
  * Also here: after SIGTERM, the database file alone (no -wal) holds everything.
@@ -21,6 +21,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from "@aws-sdk/client-kms";
+import { startHranaServer } from "./helpers/hrana_server.ts";
 import { kmsEnv, startKms } from "./helpers/kms_process.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -191,6 +192,22 @@ const CASES: Case[] = [
       await copyTemplate(template, dir);
       await Deno.remove(`${dir}/root.key`);
       return {};
+    },
+  },
+  {
+    name: "root key file missing for a remote database that holds data",
+    expect: /^KMS_ROOT_KEY_FILE .*root\.key does not exist, but the remote database holds data/,
+    setup: async (_dir, template) => {
+      const remoteDir = await Deno.makeTempDir({ prefix: "kms-startup-remote-" });
+      await Deno.copyFile(`${template}/kms.db`, `${remoteDir}/kms.db`);
+      const remote = startHranaServer(`${remoteDir}/kms.db`);
+      return {
+        env: { KMS_DB_URL: remote.url },
+        cleanup: async () => {
+          await remote.close();
+          await Deno.remove(remoteDir, { recursive: true });
+        },
+      };
     },
   },
   {
