@@ -34,6 +34,7 @@ import { SqliteStore } from "./storage/sqlite_store.ts";
 import {
   checkConfiguredFiles,
   checkPortAvailable,
+  databaseStartupError,
   prepareRootKeyAndDatabase,
   startupFailureLine,
 } from "./startup.ts";
@@ -231,8 +232,13 @@ export async function openService(
   // Start-up checks (startup.ts): everything is read and checked before anything is written.
   const trustedRoots = await checkConfiguredFiles(config);
   const { keyring: rootKey } = await prepareRootKeyAndDatabase(config, keyringSource);
-  const db = await openDatabase(config.dbUrl, config.dbAuthToken);
-  await migrate(db);
+  const db = await openDatabase(config.dbUrl, config.dbAuthToken).catch((error) => {
+    throw databaseStartupError(error);
+  });
+  await migrate(db).catch((error) => {
+    db.close();
+    throw databaseStartupError(error);
+  });
   // Several instances on one database: the change counter tells this process's writes from theirs.
   const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
   const store = new SqliteStore(db, rootKey, { observer: changes });

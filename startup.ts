@@ -178,6 +178,18 @@ function checkKeyFileDirectory(path: string): void {
   }
 }
 
+/** A failure to open or migrate the database after the checks (a remote server, mostly). */
+export function databaseStartupError(error: unknown): StartupError {
+  if (error instanceof StartupError) return error;
+  const cause = error instanceof Error && error.cause !== undefined
+    ? `: ${oneLine(error.cause)}`
+    : "";
+  return new StartupError(
+    `KMS_DB_URL: the database cannot be opened or migrated (${oneLine(error)}${cause}): check ` +
+      "the URL, KMS_DB_AUTH_TOKEN and that the database server is reachable",
+  );
+}
+
 /** An error as one line of text, for the operator (never a stack). */
 export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
