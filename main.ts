@@ -5,7 +5,13 @@
  * @module
  */
 import { ensureAdminCredential } from "./core/bootstrap.ts";
-import { type Config, ConfigError, DEFAULT_AUDIT_MODE, parseConfig } from "./core/config.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_AUDIT_MODE,
+  parseConfig,
+  StartupError,
+} from "./core/config.ts";
 import { parsePolicy } from "./core/access/policy.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
 import { Coherence } from "./core/coherence.ts";
@@ -19,7 +25,6 @@ import { RotationScheduler } from "./core/rotation_scheduler.ts";
 import { expireDueImportedMaterial } from "./core/operations/import.ts";
 import { publicKeyId, RegionalStore } from "./core/regional_store.ts";
 import { Metrics } from "./core/metrics.ts";
-import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./core/recipient/attestation.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
@@ -28,12 +33,18 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
 import { SqliteKeyStateCounter } from "./storage/metrics_store.ts";
-import { loadOrCreateKeyring } from "./storage/root_keyring.ts";
 import { checkRootKeyring, reloadRootKeyring } from "./storage/root_keys.ts";
 import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
 import { AuditWorkerSink } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
 import { SqliteStore } from "./storage/sqlite_store.ts";
+import {
+  checkConfiguredFiles,
+  checkPortAvailable,
+  databaseStartupError,
+  prepareRootKeyAndDatabase,
+  startupFailureLine,
+} from "./startup.ts";
 import type { Client } from "@libsql/client";
 import type { Hono } from "hono";
 
@@ -59,12 +70,7 @@ export interface Service {
   reloadRootKeys(): Promise<string[]>;
 }
 
-/** The PEM text of `KMS_ATTESTATION_ROOTS`: the value itself when it is PEM, else a file path. */
-export async function readAttestationRoots(value: string | undefined): Promise<string | undefined> {
-  if (value === undefined || value.trim() === "") return undefined;
-  if (value.trimStart().startsWith("-----BEGIN")) return value;
-  return await Deno.readTextFile(value);
-}
+export { readAttestationRoots } from "./startup.ts";
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
@@ -242,9 +248,16 @@ export async function openService(
     rootKeysPrevious: config.rootKeysPrevious,
     rootKeyFile: config.rootKeyFile,
   };
-  const rootKey = await loadOrCreateKeyring(keyringSource);
-  const db = await openDatabase(config.dbUrl, config.dbAuthToken);
-  await migrate(db);
+  // Start-up checks (startup.ts): everything is read and checked before anything is written.
+  const trustedRoots = await checkConfiguredFiles(config);
+  const { keyring: rootKey } = await prepareRootKeyAndDatabase(config, keyringSource);
+  const db = await openDatabase(config.dbUrl, config.dbAuthToken).catch((error) => {
+    throw databaseStartupError(error);
+  });
+  await migrate(db).catch((error) => {
+    db.close();
+    throw databaseStartupError(error);
+  });
   // Several instances on one database: the change counter tells this process's writes from theirs.
   const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
   const store = new SqliteStore(db, rootKey, {
@@ -258,8 +271,9 @@ export async function openService(
   });
   if (!await store.rootKeyMatches()) {
     store.close();
-    throw new Error(
-      "The root key (KMS_ROOT_KEY / KMS_ROOT_KEY_FILE) is not the one this database was written with.",
+    throw new StartupError(
+      "The root key (KMS_ROOT_KEY / KMS_ROOT_KEY_FILE) is not the one this database was written " +
+        "with: start with the root keyring this database was written under",
     );
   }
   const principals = new SqlitePrincipalStore(db);
@@ -276,11 +290,7 @@ export async function openService(
     secretAccessKey: config.adminSecretAccessKey,
   });
   const rsaPool = new RsaKeyPairPool({ sizes: config.rsaPoolSizes });
-  const roots = await readAttestationRoots(config.attestationRoots);
-  const recipients = new RecipientSealer(
-    parseTrustedRoots(roots ?? AWS_NITRO_ENCLAVES_ROOT_G1_PEM),
-    () => new Date(clock.now()),
-  );
+  const recipients = new RecipientSealer(trustedRoots, () => new Date(clock.now()));
   configureCryptoWorkers({
     size: config.cryptoWorkers,
     onError: (e) => log({ level: "error", message: e.message }),
@@ -377,7 +387,7 @@ export async function openService(
     await rsaPool.close();
     await closeCryptoWorkers();
     await audit?.close();
-    store.close();
+    await store.close();
   };
   const reloadRootKeys = () => reloadRootKeyring(db, rootKey, keyringSource, clock.now());
   return {
@@ -394,9 +404,23 @@ export async function openService(
   };
 }
 
+/**
+ * Parses the configuration, checks the port and opens the service; a failure is printed as one
+ * line on stderr (startup.ts) and ends the process with exit code 1, nothing written.
+ */
+async function start(): Promise<{ config: Config; service: Service }> {
+  try {
+    const config = parseConfig(Deno.env.toObject());
+    checkPortAvailable(config.host, config.port);
+    return { config, service: await openService(config) };
+  } catch (error) {
+    console.error(startupFailureLine(error));
+    Deno.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
-  const config = parseConfig(Deno.env.toObject());
-  const service = await openService(config);
+  const { config, service } = await start();
   const log = jsonLog(config.logLevel);
   if (service.createdAdmin !== undefined) {
     console.log(

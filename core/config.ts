@@ -167,34 +167,102 @@ function parseAuditMode(env: Record<string, string | undefined>): AuditMode {
   return raw as AuditMode;
 }
 
+/**
+ * A reason the process refuses to start, worded for the operator: what is wrong, where (the
+ * variable or file) and how to fix it. main.ts prints its message as one line on stderr.
+ */
+export class StartupError extends Error {
+  override readonly name: string = "StartupError";
+}
+
 /** Thrown for a configuration the process cannot start with. */
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   override readonly name = "ConfigError";
+}
+
+/** Where the store lives when `KMS_DB_URL` is unset; its directory is created on first start. */
+export const DEFAULT_DB_URL = "file:./data/kms.db";
+/** Where the root keyring lives when `KMS_ROOT_KEY_FILE` is unset; its directory is created too. */
+export const DEFAULT_ROOT_KEY_FILE = "./data/root.key";
+
+/** `KMS_PORT`: decimal digits 0..65535 (0 picks a free port). */
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return 8080;
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(
+      `KMS_PORT must be an integer 0..65535 (0 picks a free port), got "${raw}": set it to a port number`,
+    );
+  }
+  return port;
+}
+
+/** `KMS_HOST`: a non-empty host name or address without spaces, port or brackets. */
+function parseHost(raw: string | undefined): string {
+  if (raw === undefined) return "127.0.0.1";
+  if (!/^[A-Za-z0-9.:_-]+$/.test(raw)) {
+    throw new ConfigError(
+      `KMS_HOST must be a host name or IP address to listen on (e.g. 127.0.0.1 or 0.0.0.0), got "${raw}"`,
+    );
+  }
+  return raw;
+}
+
+/** URL schemes storage/client.ts opens. */
+const DB_URL = /^(file:|libsql:|https?:|wss?:)|^:memory:$/;
+
+/** `KMS_DB_URL`: a libSQL URL of a scheme storage/client.ts opens; a `file:` URL names a file. */
+function parseDbUrl(raw: string | undefined): string {
+  if (raw === undefined) return DEFAULT_DB_URL;
+  if (!DB_URL.test(raw) || /^file:\/*$/.test(raw.split("?")[0]!)) {
+    throw new ConfigError(
+      `KMS_DB_URL must be a libSQL URL (file:./data/kms.db, :memory:, libsql://, http(s)://, ` +
+        `ws(s)://), got "${redactUrl(raw)}"`,
+    );
+  }
+  return raw;
+}
+
+/** A URL as it may be quoted in an error: without user info or query (they may hold a token). */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, "//…@").replace(/\?.*$/, "?…");
+}
+
+/** `KMS_ROOT_KEY_FILE`: a non-empty path. */
+function parseRootKeyFile(raw: string | undefined): string {
+  if (raw === undefined) return DEFAULT_ROOT_KEY_FILE;
+  if (raw.trim() === "") {
+    throw new ConfigError(
+      "KMS_ROOT_KEY_FILE is empty: unset it (default ./data/root.key) or give the path of the root keyring file",
+    );
+  }
+  return raw;
 }
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 /**
  * Reads `KMS_*` variables.
- * @throws {ConfigError} for an invalid port, region, account id or log level.
+ * @throws {ConfigError} for an invalid value, naming the variable, what is wrong and the fix.
  */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const port = Number(env.KMS_PORT ?? "8080");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`KMS_PORT must be an integer 0..65535, got "${env.KMS_PORT}"`);
-  }
+  const port = parsePort(env.KMS_PORT);
   const region = env.KMS_REGION ?? "us-east-1";
   if (!isRegionName(region)) {
-    throw new ConfigError(`KMS_REGION is not a region name: "${region}"`);
+    throw new ConfigError(`KMS_REGION is not a region name (like us-east-1): "${region}"`);
   }
   const regions = parseRegions(env.KMS_REGIONS, region);
   const accountId = env.KMS_ACCOUNT_ID ?? "111122223333";
   if (!/^\d{12}$/.test(accountId)) {
-    throw new ConfigError(`KMS_ACCOUNT_ID must be 12 digits, got "${accountId}"`);
+    throw new ConfigError(
+      `KMS_ACCOUNT_ID must be 12 digits (like 111122223333), got "${accountId}"`,
+    );
   }
   const logLevel = env.KMS_LOG_LEVEL ?? "info";
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(`KMS_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+    throw new ConfigError(
+      `KMS_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`,
+    );
   }
   const adminAccessKeyId = env.KMS_ADMIN_ACCESS_KEY_ID;
   const adminSecretAccessKey = env.KMS_ADMIN_SECRET_ACCESS_KEY;
@@ -204,15 +272,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     );
   }
   return {
-    host: env.KMS_HOST ?? "127.0.0.1",
+    host: parseHost(env.KMS_HOST),
     port,
     region,
     regions,
     accountId,
-    dbUrl: env.KMS_DB_URL ?? "file:./data/kms.db",
+    dbUrl: parseDbUrl(env.KMS_DB_URL),
     dbAuthToken: env.KMS_DB_AUTH_TOKEN,
     rootKey: env.KMS_ROOT_KEY,
-    rootKeyFile: env.KMS_ROOT_KEY_FILE ?? "./data/root.key",
+    rootKeyFile: parseRootKeyFile(env.KMS_ROOT_KEY_FILE),
     rootKeysPrevious: env.KMS_ROOT_KEYS_PREVIOUS === "" ? undefined : env.KMS_ROOT_KEYS_PREVIOUS,
     adminAccessKeyId,
     adminSecretAccessKey,
@@ -247,7 +315,11 @@ function parseRegions(value: string | undefined, defaultRegion: string): string[
   const regions = [defaultRegion];
   for (const name of (value ?? "").split(",").map((part) => part.trim())) {
     if (name === "") continue;
-    if (!isRegionName(name)) throw new ConfigError(`KMS_REGIONS: not a region name: "${name}"`);
+    if (!isRegionName(name)) {
+      throw new ConfigError(
+        `KMS_REGIONS: not a region name (like eu-west-1): "${name}"; list regions separated by commas`,
+      );
+    }
     if (!regions.includes(name)) regions.push(name);
   }
   return regions;

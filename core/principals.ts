@@ -243,6 +243,15 @@ export async function loadPrincipalsFile(
   };
 }
 
+/**
+ * Checks the shape of a `KMS_PRINCIPALS_FILE` text without writing anything (a start runs it
+ * before it touches the database; the store-dependent checks run in `loadPrincipalsFile`).
+ * @throws {ConfigError} as `loadPrincipalsFile` does.
+ */
+export function checkPrincipalsFileText(text: string): void {
+  _parseFile(text);
+}
+
 function _fail(message: string): never {
   throw new ConfigError(`KMS_PRINCIPALS_FILE: ${message}`);
 }

@@ -42,6 +42,16 @@ export async function openDatabase(url: string, authToken?: string): Promise<Cli
   return await openLocal({ url }, "wal");
 }
 
+/**
+ * A native client on the local database `url` that sets nothing (no journal mode, no pragma):
+ * for start-up checks that must only read (storage/preflight.ts). `busyTimeoutMs`: how long a
+ * statement waits for another process's lock.
+ */
+export async function openForInspection(url: string, busyTimeoutMs: number): Promise<Client> {
+  const { createClient } = await import("@libsql/client");
+  return createClient({ url, concurrency: 1, timeout: busyTimeoutMs });
+}
+
 /** The client `openDatabase` uses for `url`: anything but a file or memory URL is remote. */
 export function databaseDriver(url: string): DatabaseDriver {
   return isMemoryUrl(url) || localFilePath(url) !== null ? "native" : "web";

@@ -19,6 +19,7 @@ export async function migrate(
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
   checkOrder(migrations);
+  await refuseForeignDatabase(db);
   await db.execute(CREATE_SCHEMA_MIGRATIONS);
   const applied: number[] = [];
   for (const migration of migrations) {
@@ -39,6 +40,24 @@ export async function migrate(
 export async function appliedVersions(db: Client): Promise<number[]> {
   const result = await db.execute("SELECT version FROM schema_migrations ORDER BY version");
   return result.rows.map((row) => Number(row[0]));
+}
+
+/**
+ * Refuses to migrate a database that holds tables but no `schema_migrations`: another
+ * application's, never to be changed (storage/preflight.ts says so at start with the fix).
+ */
+async function refuseForeignDatabase(db: Client): Promise<void> {
+  const result = await db.execute(
+    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' " +
+      "ORDER BY name",
+  );
+  const tables = result.rows.map((row) => String(row[0]));
+  if (tables.length > 0 && !tables.includes("schema_migrations")) {
+    throw new Error(
+      `not this KMS's database: it holds tables ${tables.slice(0, 5).join(", ")} and no ` +
+        "schema_migrations record; the KMS never migrates another application's database",
+    );
+  }
 }
 
 function checkOrder(migrations: readonly Migration[]): void {

@@ -51,3 +51,15 @@ Deno.test("a failing migration leaves neither schema nor record behind", async (
     db.close();
   }
 });
+
+Deno.test("migrate refuses another application's database and adds nothing to it", async () => {
+  const db = await openDatabase(":memory:");
+  try {
+    await db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY)");
+    await assert.rejects(migrate(db), /not this KMS's database: it holds tables customers/);
+    const tables = await db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'");
+    assert.deepEqual(tables.rows.map((row) => row["name"]), ["customers"]);
+  } finally {
+    db.close();
+  }
+});

@@ -8,6 +8,7 @@
  * @module
  */
 import { dirname } from "node:path";
+import { StartupError } from "../core/config.ts";
 
 const FORMAT_VERSION = 1;
 const KEY_BYTES = 32;
@@ -145,30 +146,68 @@ function lengthPrefixed(fields: readonly string[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** 32 key bytes from base64; errors name `origin`, never the value. */
+/** How to make a valid root key, for error messages. */
+const NEW_KEY_HINT = "a root key is the base64 of 32 random bytes (`openssl rand -base64 32`)";
+
+/**
+ * 32 key bytes from base64; errors name `origin`, never the value.
+ * @throws {StartupError} for text that is not base64 of 32 bytes.
+ */
 export function decodeRootKey(base64: string, origin: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = Uint8Array.fromBase64(base64.trim());
   } catch {
-    throw new Error(`${origin} is not valid base64`);
+    throw new StartupError(`${origin} is not valid base64: ${NEW_KEY_HINT}`);
   }
   if (bytes.length !== KEY_BYTES) {
     const length = bytes.length;
     bytes.fill(0);
-    throw new Error(`${origin} must be base64 of ${KEY_BYTES} bytes, got ${length} bytes`);
+    throw new StartupError(
+      `${origin} must be base64 of ${KEY_BYTES} bytes, got ${length} bytes: ${NEW_KEY_HINT}`,
+    );
   }
   return bytes;
 }
 
-/** The text of a root key file; creates it (mode 0600) with one fresh key when missing. */
-export async function readOrCreateKeyFile(path: string): Promise<string> {
+/**
+ * The text of the root key file at `path`, or null when there is none; never creates it.
+ * @throws {StartupError} for a path that is a directory or cannot be read, naming the fix.
+ */
+export async function readKeyFile(path: string): Promise<string | null> {
   try {
     return await Deno.readTextFile(path);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.IsADirectory || (e as { code?: string }).code === "EISDIR") {
+      throw new StartupError(
+        `KMS_ROOT_KEY_FILE ${path} is a directory: point it at the root keyring file`,
+      );
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new StartupError(
+        `KMS_ROOT_KEY_FILE ${path} is not readable (permission denied): give the KMS's user ` +
+          "read access (chmod 600, owned by that user)",
+      );
+    }
+    if (e instanceof TypeError || e instanceof Deno.errors.InvalidData) {
+      throw new StartupError(
+        `KMS_ROOT_KEY_FILE ${path} is not text (invalid UTF-8): it must hold base64 root keys, one per line`,
+      );
+    }
+    throw new StartupError(
+      `KMS_ROOT_KEY_FILE ${path} cannot be read (${
+        e instanceof Error ? e.message : e
+      }): fix the file`,
+    );
   }
-  await Deno.mkdir(dirname(path), { recursive: true });
+}
+
+/**
+ * Creates the root key file `path` (mode 0600) with one fresh key and returns its text; the
+ * text of the file another process created first when there is one. Its directory must exist.
+ */
+export async function createKeyFile(path: string): Promise<string> {
   const raw = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
   const text = raw.toBase64() + "\n";
   raw.fill(0);
@@ -180,4 +219,12 @@ export async function readOrCreateKeyFile(path: string): Promise<string> {
     if (e instanceof Deno.errors.AlreadyExists) return await Deno.readTextFile(path);
     throw e;
   }
+}
+
+/** The text of a root key file; creates it (mode 0600) with one fresh key when missing. */
+export async function readOrCreateKeyFile(path: string): Promise<string> {
+  const text = await readKeyFile(path);
+  if (text !== null) return text;
+  await Deno.mkdir(dirname(path), { recursive: true });
+  return await createKeyFile(path);
 }

@@ -22,7 +22,14 @@
  *
  * @module
  */
-import { decodeRootKey, readOrCreateKeyFile, type RootWrapper } from "./root_key.ts";
+import { StartupError } from "../core/config.ts";
+import {
+  createKeyFile,
+  decodeRootKey,
+  readKeyFile,
+  readOrCreateKeyFile,
+  type RootWrapper,
+} from "./root_key.ts";
 
 /** Format byte of values that name their root key. */
 export const FORMAT_KEYED = 2;
@@ -204,23 +211,49 @@ export interface KeyringSource {
  * @throws {Error} for a value that is not base64 of 32 bytes; the message never contains it.
  */
 export async function loadOrCreateKeyring(source: KeyringSource): Promise<RootKeyring> {
+  const keyring = await readKeyring(source);
+  if (keyring !== null) return keyring;
+  if (source.create === false) {
+    throw new Deno.errors.NotFound(`KMS_ROOT_KEY_FILE ${source.rootKeyFile} does not exist`);
+  }
+  const text = await readOrCreateKeyFile(source.rootKeyFile);
+  return await RootKeyring.fromBytes(parseKeyringFile(text, source.rootKeyFile));
+}
+
+/**
+ * Reads the keyring from `rootKey` (+ `rootKeysPrevious`), else from `rootKeyFile`; null when
+ * neither is there (no `KMS_ROOT_KEY`, no file). Never creates anything.
+ * @throws {StartupError} for a value that is not base64 of 32 bytes, a file that cannot be read
+ *   or holds no key; the message names the variable or file and never contains a key.
+ */
+export async function readKeyring(source: KeyringSource): Promise<RootKeyring | null> {
   if (source.rootKey !== undefined) {
     const keys = [decodeRootKey(source.rootKey, "KMS_ROOT_KEY")];
     const previous = (source.rootKeysPrevious ?? "").split(",").map((s) => s.trim());
-    previous.filter((s) => s !== "").forEach((value, i) =>
-      keys.push(decodeRootKey(value, `KMS_ROOT_KEYS_PREVIOUS (key ${i + 1})`))
-    );
+    try {
+      previous.filter((s) => s !== "").forEach((value, i) =>
+        keys.push(decodeRootKey(value, `KMS_ROOT_KEYS_PREVIOUS (key ${i + 1})`))
+      );
+    } catch (e) {
+      for (const key of keys) key.fill(0);
+      throw e;
+    }
     return await RootKeyring.fromBytes(keys);
   }
   if (source.rootKeysPrevious !== undefined && source.rootKeysPrevious.trim() !== "") {
-    throw new Error(
+    throw new StartupError(
       "KMS_ROOT_KEYS_PREVIOUS goes with KMS_ROOT_KEY; with KMS_ROOT_KEY_FILE, list the previous " +
         "keys in the file, one per line after the current one",
     );
   }
-  const text = source.create === false
-    ? await Deno.readTextFile(source.rootKeyFile)
-    : await readOrCreateKeyFile(source.rootKeyFile);
+  const text = await readKeyFile(source.rootKeyFile);
+  if (text === null) return null;
+  return await RootKeyring.fromBytes(parseKeyringFile(text, source.rootKeyFile));
+}
+
+/** Creates the keyring file of `source` (one fresh key, mode 0600; its directory must exist). */
+export async function createKeyring(source: KeyringSource): Promise<RootKeyring> {
+  const text = await createKeyFile(source.rootKeyFile);
   return await RootKeyring.fromBytes(parseKeyringFile(text, source.rootKeyFile));
 }
 
@@ -232,13 +265,18 @@ export function parseKeyringFile(text: string, path: string): Uint8Array[] {
     lines.forEach((raw, i) => {
       const line = raw.trim();
       if (line === "" || line.startsWith("#")) return;
-      keys.push(decodeRootKey(line, `root key file ${path} (line ${i + 1})`));
+      keys.push(decodeRootKey(line, `KMS_ROOT_KEY_FILE ${path} (line ${i + 1})`));
     });
   } catch (e) {
     for (const key of keys) key.fill(0);
     throw e;
   }
-  if (keys.length === 0) throw new Error(`root key file ${path} holds no key`);
+  if (keys.length === 0) {
+    throw new StartupError(
+      `KMS_ROOT_KEY_FILE ${path} holds no key: restore the keyring file from its backup ` +
+        "(or remove the empty file to have a new key made for a new database)",
+    );
+  }
   return keys;
 }
 

@@ -18,6 +18,7 @@
  * @module
  */
 import type { Client, InStatement, Row } from "@libsql/client";
+import { StartupError } from "../core/config.ts";
 import { keyArn } from "../core/identifiers.ts";
 import { credentialAad, importParametersAad, materialAad } from "./root_key.ts";
 import {
@@ -150,7 +151,7 @@ const WRONG =
   "The root key (KMS_ROOT_KEY / KMS_ROOT_KEY_FILE) is not the one this database was written with:";
 
 /** Thrown when a keyring cannot serve this database; the message names key ids, never keys. */
-export class RootKeyringMismatch extends Error {
+export class RootKeyringMismatch extends StartupError {
   override readonly name = "RootKeyringMismatch";
 }
 
@@ -168,6 +169,26 @@ export async function checkRootKeyring(
   now: number,
   options: { rotating?: boolean } = {},
 ): Promise<void> {
+  const current = await verifyRootKeyring(db, keyring, options);
+  if (current === undefined) {
+    await db.execute({
+      sql: "INSERT OR IGNORE INTO root_keys (key_id, state, check_value, created_at) " +
+        "VALUES (?, 'active', ?, ?)",
+      args: [keyring.currentId, await keyring.checkValue(keyring.currentId), now],
+    });
+  }
+}
+
+/**
+ * The checks of `checkRootKeyring` without its write: reads only, so a start can run it before
+ * it changes anything. Resolves to the `root_keys` row of the keyring's current key, if any.
+ * @throws {RootKeyringMismatch} naming the missing or mismatching root-key ids.
+ */
+export async function verifyRootKeyring(
+  db: Pick<Client, "execute">,
+  keyring: RootKeyring,
+  options: { rotating?: boolean } = {},
+): Promise<RootKeyRow | undefined> {
   const rows = await listRootKeys(db);
   const hint = "Start with the root keyring (KMS_ROOT_KEY + KMS_ROOT_KEYS_PREVIOUS, or the " +
     "lines of KMS_ROOT_KEY_FILE) that holds it.";
@@ -206,13 +227,7 @@ export async function checkRootKeyring(
         "the keyring (or run `deno task admin root-key rotate` with this key first to move back).",
     );
   }
-  if (current === undefined) {
-    await db.execute({
-      sql: "INSERT OR IGNORE INTO root_keys (key_id, state, check_value, created_at) " +
-        "VALUES (?, 'active', ?, ?)",
-      args: [keyring.currentId, await keyring.checkValue(keyring.currentId), now],
-    });
-  }
+  return current;
 }
 
 /**

@@ -788,8 +788,14 @@ export class SqliteStore implements Store {
     return typeof main?.file === "string" ? main.file : "";
   }
 
-  /** Closes the client; writes still queued fail. */
-  close(): void {
+  /**
+   * Folds the WAL into the database file (`PRAGMA wal_checkpoint(TRUNCATE)`, so after a clean
+   * stop the file alone holds everything: README "Backup and restore"), then closes the client;
+   * writes still queued fail. A checkpoint that cannot run (a remote database, a busy reader)
+   * is skipped: the WAL keeps the data and the next open replays it.
+   */
+  async close(): Promise<void> {
+    await this.#client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
     this.#client.close();
   }
 }

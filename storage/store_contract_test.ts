@@ -331,7 +331,7 @@ contract("lists keys due for deletion", async ({ store }) => {
 contract("persists across close and reopen, with secrets only wrapped", async (ctx) => {
   const { key, material } = await createKey(ctx.store);
   await ctx.store.putCredential(credential("AKIAPERSIST", "plain-secret-value-1234567890"));
-  ctx.store.close();
+  await ctx.store.close();
   const db = await Deno.readFile(`${ctx.dir}/nested/kms.db`);
   const wal = await Deno.readFile(`${ctx.dir}/nested/kms.db-wal`).catch(() => new Uint8Array());
   const bytes = new Uint8Array([...db, ...wal]);

@@ -21,6 +21,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "kms-backup-" });
     const keyFile = `${dir}/root.key`;
     const env = kmsEnv(`file:${dir}/live/kms.db`, keyFile);
+    await Deno.mkdir(`${dir}/live`); // a server refuses a missing directory (README "Start-up checks")
     const servers: KmsProcess[] = [];
     try {
       const live = await startKms(env);

@@ -338,6 +338,9 @@ async function startFailure(dir: string, content: string, fileName: string): Pro
 }
 
 async function rowCounts(dir: string, keyIds: readonly string[] = []) {
+  // A start refused before writing anything leaves no database at all: nothing stored.
+  const none = { keys: 0, aliases: 0, tags: 0, grants: 0, present: [] as string[] };
+  if (!await Deno.stat(`${dir}/kms.db`).then(() => true, () => false)) return none;
   const db = await openDatabase(`file:${dir}/kms.db`);
   try {
     const count = async (table: string) =>
