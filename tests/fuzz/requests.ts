@@ -121,7 +121,7 @@ export class RequestArbitraries {
           const raw = setAt(mutated, path, value);
           const text = raw === undefined
             ? JSON.stringify(mutated)
-            : JSON.stringify(mutated).replace(JSON.stringify(RAW), raw);
+            : JSON.stringify(mutated).replace(JSON.stringify(RAW), () => raw);
           return this.#case(operation, mutation, path.join("."), request, text);
         })
       );
@@ -217,32 +217,40 @@ export class RequestArbitraries {
   /** A mutation that fits a shape: `[name, new value]` (RAW and REMOVE tokens included). */
   #mutationFor(shapeName: string): fc.Arbitrary<[string, Json | RawValue]> {
     const s = shape(this.#model, shapeName);
-    const named = (name: string, arb: fc.Arbitrary<Json | RawValue>) =>
-      arb.map((v) => [name, v] as [string, Json | RawValue]);
-    const options: fc.Arbitrary<[string, Json | RawValue]>[] = [
-      named(
-        "wrong-type",
-        fc.constantFrom<Json>(0, -1, 1.5, true, "x", [], ["x"], [1], {}, { a: "b" }),
-      ),
-      named("null", fc.constant(null)),
-      named("remove", fc.constant(REMOVE)),
-      named("deep-nesting", fc.constantFrom(2, 64, 1000, 5000).chain(nested)),
-      named("wide-value", fc.constantFrom(1000, 20000).chain(wide)),
-      named("extra-member-value", fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>),
-    ];
+    const options: fc.WeightedArbitrary<[string, Json | RawValue]>[] = [];
+    // Mutations of any member weigh 1; those that fit the member's type weigh 3.
+    const add = (weight: number, name: string, arb: fc.Arbitrary<Json | RawValue>) =>
+      options.push({ weight, arbitrary: arb.map((v) => [name, v] as [string, Json | RawValue]) });
+    add(
+      1,
+      "wrong-type",
+      fc.constantFrom<Json>(0, -1, 1.5, true, "x", [], ["x"], [1], {}, { a: "b" }),
+    );
+    add(1, "null", fc.constant(null));
+    add(1, "remove", fc.constant(REMOVE));
+    add(1, "deep-nesting", fc.constantFrom(2, 64, 1000, 5000).chain(nested));
+    add(1, "wide-value", fc.constantFrom(1000, 5000).chain(wide));
+    add(1, "any-json", fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>);
     const bounds = outOfBounds(s);
-    if (bounds.length > 0) options.push(named("out-of-bounds", fc.constantFrom(...bounds)));
-    if (s.type === "enum") options.push(named("unknown-enum", unknownEnum(s.enum ?? [])));
-    if (s.type === "blob") options.push(named("bad-base64", fc.constantFrom(...BAD_BASE64)));
+    if (bounds.length > 0) add(3, "out-of-bounds", fc.constantFrom(...bounds));
+    if (s.type === "enum") add(3, "unknown-enum", unknownEnum(s.enum ?? []));
+    if (s.type === "blob") add(3, "bad-base64", fc.constantFrom(...BAD_BASE64));
     if (s.type === "string" || s.type === "enum") {
-      options.push(named("odd-unicode", fc.constantFrom(...ODD_STRINGS)));
-      options.push(named("odd-unicode", fc.string({ unit: "binary", maxLength: 40 })));
+      add(3, "odd-unicode", fc.constantFrom(...ODD_STRINGS));
+      add(1, "odd-unicode", fc.string({ unit: "binary", maxLength: 40 }));
     }
     if (s.type === "integer" || s.type === "long" || s.type === "timestamp") {
-      options.push(named("odd-number", fc.constantFrom(...ODD_NUMBERS).map(rawOf)));
+      add(3, "odd-number", fc.constantFrom(...ODD_NUMBERS).map(rawOf));
     }
     if (s.type === "structure" || s.type === "map") {
-      options.push(named("odd-object", fc.constantFrom(...ODD_OBJECTS).map(rawOf)));
+      add(2, "odd-object", fc.constantFrom(...ODD_OBJECTS).map(rawOf));
+    }
+    if (s.type === "map") {
+      add(
+        3,
+        "odd-map-key",
+        fc.constantFrom(...ODD_STRINGS, "", "__proto__").map((k) => ({ [k]: "v" })),
+      );
     }
     return fc.oneof(...options);
   }

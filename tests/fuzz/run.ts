@@ -57,9 +57,14 @@ export interface FuzzStats {
   validRejected: Map<string, number>;
 }
 
-/** The fuzz options from `FUZZ_RUNS`, `FUZZ_SEED` and `FUZZ_EXCLUDE`, with `defaultRuns` when unset. */
+/**
+ * The fuzz options from `FUZZ_RUNS`, `FUZZ_SEED` and `FUZZ_EXCLUDE`. Without `FUZZ_RUNS`:
+ * `FUZZ_DEFAULT_RUNS` (set by `deno task fuzz`), else `defaultRuns`.
+ */
 export function optionsFromEnv(defaultRuns: number): FuzzOptions {
-  const runs = Number(Deno.env.get("FUZZ_RUNS") ?? defaultRuns);
+  const runs = Number(
+    Deno.env.get("FUZZ_RUNS") ?? Deno.env.get("FUZZ_DEFAULT_RUNS") ?? defaultRuns,
+  );
   const seedText = Deno.env.get("FUZZ_SEED");
   const seed = seedText === undefined || seedText === "" ? undefined : Number(seedText);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`FUZZ_RUNS must be a positive integer`);
