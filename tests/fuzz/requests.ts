@@ -99,7 +99,7 @@ export class RequestArbitraries {
    */
   validRequest(operation: string): fc.Arbitrary<Record<string, Json>> {
     const input = this.#inputShape(operation);
-    const generated = this.#value(input, undefined) as fc.Arbitrary<Record<string, Json>>;
+    const generated = this.#structure(input, operation) as fc.Arbitrary<Record<string, Json>>;
     const templates = this.#templates[operation] ?? [];
     if (templates.length === 0) return generated;
     return fc.oneof(
@@ -255,7 +255,7 @@ export class RequestArbitraries {
     return fc.oneof(...options);
   }
 
-  /** A valid value of a shape; `member` names the member it fills (for the fixture pools). */
+  /** A valid value of a shape; `member` names the pool of the member it fills (see fixtures.ts). */
   #value(s: ModelShape, member: string | undefined): fc.Arbitrary<Json> {
     const pool = member === undefined ? undefined : this.#pools[member];
     const generated = this.#generated(s);
@@ -301,13 +301,21 @@ export class RequestArbitraries {
     }
   }
 
-  #structure(s: ModelShape): fc.Arbitrary<Json> {
-    const key = JSON.stringify(s.members);
+  /**
+   * A structure; for an operation's input (`operation` given), a pool named
+   * `<operation>.<member>` goes before the member's own pool.
+   */
+  #structure(s: ModelShape, operation?: string): fc.Arbitrary<Json> {
+    const key = `${operation ?? ""} ${JSON.stringify(s.members)}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
     const members = Object.entries(s.members ?? {});
+    const poolName = (name: string) =>
+      operation !== undefined && this.#pools[`${operation}.${name}`]
+        ? `${operation}.${name}`
+        : name;
     const arbitraries = Object.fromEntries(
-      members.map(([name, m]) => [name, this.#value(shape(this.#model, m.target), name)]),
+      members.map(([name, m]) => [name, this.#value(shape(this.#model, m.target), poolName(name))]),
     );
     const required = new Set(members.filter(([, m]) => m.required).map(([name]) => name));
     // An optional member is present one time in three: with fewer optional values a valid
