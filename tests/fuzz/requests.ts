@@ -72,18 +72,48 @@ export class RequestArbitraries {
   }
 
   /**
-   * Any case for any operation: two in five valid, two member mutations, one byte mutation.
+   * Any case for any operation: about 4 in 11 valid, 4 member mutations, 2 byte
+   * mutations and 1 tampered template (where the operation has one).
    * Mutations named in `excluded` are not generated (to study one failure class at a time).
    */
   anyCase(operations: string[], excluded: ReadonlySet<string> = new Set()): fc.Arbitrary<FuzzCase> {
-    const any = fc.constantFrom(...operations).chain((operation) =>
-      fc.oneof(
-        { weight: 2, arbitrary: this.validCase(operation) },
-        { weight: 2, arbitrary: this.memberMutation(operation) },
-        { weight: 1, arbitrary: this.bodyMutation(operation) },
-      )
-    );
+    const any = fc.constantFrom(...operations).chain((operation) => {
+      const tampered = this.tamperedTemplate(operation);
+      return fc.oneof(
+        { weight: 4, arbitrary: this.validCase(operation) },
+        { weight: 4, arbitrary: this.memberMutation(operation) },
+        { weight: 2, arbitrary: this.bodyMutation(operation) },
+        ...(tampered === undefined ? [] : [{ weight: 1, arbitrary: tampered }]),
+      );
+    });
     return excluded.size === 0 ? any : any.filter((c) => !excluded.has(c.mutation));
+  }
+
+  /**
+   * One of the operation's templates (a request that fits the fixtures) with a real value
+   * tampered with: a ciphertext, signature, MAC, public key, import token or wrapped key
+   * material with a byte flipped, cut or added; a key id or grant token with a character
+   * changed. Undefined when the operation has no template with such a value.
+   */
+  tamperedTemplate(operation: string): fc.Arbitrary<FuzzCase> | undefined {
+    const input = this.#inputShape(operation);
+    const choices = (this.#templates[operation] ?? []).flatMap((template) =>
+      Object.entries(template).flatMap(([name, value]) => {
+        const member = input.members?.[name];
+        if (member === undefined || typeof value !== "string" || value.length === 0) return [];
+        const type = shape(this.#model, member.target).type;
+        return type === "blob" || type === "string" ? [{ template, name, value, type }] : [];
+      })
+    );
+    if (choices.length === 0) return undefined;
+    return fc.constantFrom(...choices).chain(({ template, name, value, type }) =>
+      (type === "blob" && isBase64(value)
+        ? tamperedBytes(Uint8Array.fromBase64(value)).map((b) => b.toBase64())
+        : tamperedString(value)).map((tampered) => {
+          const request = { ...template, [name]: tampered };
+          return this.#case(operation, `tampered-${type}`, name, template, JSON.stringify(request));
+        })
+    );
   }
 
   /** A request the model accepts. */
@@ -116,7 +146,7 @@ export class RequestArbitraries {
     return this.validRequest(operation).chain((request) => {
       const targets = this.#targets(request, inputName);
       return fc.constantFrom(...targets).chain(({ path, shapeName }) =>
-        this.#mutationFor(shapeName).map(([mutation, value]) => {
+        this.#mutationFor(shapeName, getAt(request, path)).map(([mutation, value]) => {
           const mutated = structuredClone(request);
           const raw = setAt(mutated, path, value);
           const text = raw === undefined
@@ -215,7 +245,10 @@ export class RequestArbitraries {
   }
 
   /** A mutation that fits a shape: `[name, new value]` (RAW and REMOVE tokens included). */
-  #mutationFor(shapeName: string): fc.Arbitrary<[string, Json | RawValue]> {
+  #mutationFor(
+    shapeName: string,
+    current: Json | undefined,
+  ): fc.Arbitrary<[string, Json | RawValue]> {
     const s = shape(this.#model, shapeName);
     const options: fc.WeightedArbitrary<[string, Json | RawValue]>[] = [];
     // Mutations of any member weigh 1; those that fit the member's type weigh 3.
@@ -235,6 +268,16 @@ export class RequestArbitraries {
     if (bounds.length > 0) add(3, "out-of-bounds", fc.constantFrom(...bounds));
     if (s.type === "enum") add(3, "unknown-enum", unknownEnum(s.enum ?? []));
     if (s.type === "blob") add(3, "bad-base64", fc.constantFrom(...BAD_BASE64));
+    if (s.type === "blob" && typeof current === "string" && isBase64(current)) {
+      add(
+        4,
+        "tampered-blob",
+        tamperedBytes(Uint8Array.fromBase64(current)).map((b) => b.toBase64()),
+      );
+    }
+    if (s.type === "string" && typeof current === "string" && current.length > 0) {
+      add(2, "tampered-string", tamperedString(current));
+    }
     if (s.type === "string" || s.type === "enum") {
       add(3, "odd-unicode", fc.constantFrom(...ODD_STRINGS));
       add(1, "odd-unicode", fc.string({ unit: "binary", maxLength: 40 }));
@@ -356,6 +399,55 @@ function isRaw(value: unknown): value is RawValue {
 
 function isObject(value: Json | undefined): value is { [key: string]: Json } {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The value at `path` in `root`, if any. */
+function getAt(root: Json, path: Path): Json | undefined {
+  let value: Json | undefined = root;
+  for (const step of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<string | number, Json>)[step];
+  }
+  return value;
+}
+
+function isBase64(value: string): boolean {
+  try {
+    Uint8Array.fromBase64(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A real blob (a ciphertext, signature, public key, token) with a byte flipped, cut or added. */
+function tamperedBytes(bytes: Uint8Array): fc.Arbitrary<Uint8Array> {
+  const length = Math.max(1, bytes.length);
+  return fc.oneof(
+    fc.tuple(fc.nat(length - 1), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
+      const out = bytes.slice();
+      if (out.length > 0) out[i] = out[i]! ^ x;
+      return out;
+    }),
+    fc.nat(length - 1).map((n) => bytes.slice(0, n)),
+    fc.uint8Array({ minLength: 1, maxLength: 64 }).map((extra) => {
+      const out = new Uint8Array(bytes.length + extra.length);
+      out.set(bytes);
+      out.set(extra, bytes.length);
+      return out;
+    }),
+    fc.nat(length - 1).map((n) => bytes.slice(n)),
+  );
+}
+
+/** A real string (a key id, ARN, grant token) with a character changed, cut or added. */
+function tamperedString(value: string): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.tuple(fc.nat(value.length - 1), fc.string({ unit: "binary", minLength: 1, maxLength: 1 }))
+      .map(([i, c]) => value.slice(0, i) + c + value.slice(i + 1)),
+    fc.nat(value.length - 1).map((n) => value.slice(0, n)),
+    fc.string({ unit: "binary", minLength: 1, maxLength: 8 }).map((extra) => value + extra),
+  );
 }
 
 /**
