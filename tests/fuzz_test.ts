@@ -27,9 +27,11 @@ Deno.test("Generated requests for every operation of AWS's model never get a 5xx
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(`fuzz: ${seconds} s\n${summary(stats)}`);
 
-    assert.equal(stats.cases, options.runs);
-    for (const operation of operations) {
-      assert.ok(stats.byOperation.has(operation), `no case reached ${operation}`);
+    if (options.path === undefined) {
+      assert.equal(stats.cases, options.runs);
+      for (const operation of operations) {
+        assert.ok(stats.byOperation.has(operation), `no case reached ${operation}`);
+      }
     }
     const health = await fetch(new URL("/health", server.url));
     assert.equal(health.status, 200);

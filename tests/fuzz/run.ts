@@ -9,8 +9,10 @@
  *   model's error shapes, or one of AWS's common protocol errors);
  * - an error never echoes a sensitive value of the request (a plaintext).
  *
- * Reproduce a failure with the seed fast-check prints:
- * `FUZZ_SEED=<seed> FUZZ_RUNS=<runs> deno task fuzz` (see README, "Fuzzing").
+ * Reproduce a failure with the seed and path fast-check prints:
+ * `FUZZ_SEED=<seed> FUZZ_RUNS=<runs> deno task fuzz` replays the whole run (the same
+ * cases in the same order, so the same server state); adding `FUZZ_PATH=<path>` replays
+ * the failing case alone (see README, "Fuzzing").
  *
  * @module
  */
@@ -42,6 +44,8 @@ export interface FuzzOptions {
   seed: number | undefined;
   /** Cases between two restorations of the fixtures' states. */
   restoreEvery: number;
+  /** fast-check's replay path of a reported failure (`FUZZ_PATH`): replays that case alone. */
+  path: string | undefined;
   /** Mutations not to generate (`FUZZ_EXCLUDE`, comma-separated): to study one failure at a time. */
   excluded: ReadonlySet<string>;
 }
@@ -62,7 +66,7 @@ export interface FuzzStats {
 }
 
 /**
- * The fuzz options from `FUZZ_RUNS`, `FUZZ_SEED` and `FUZZ_EXCLUDE`. Without `FUZZ_RUNS`:
+ * The fuzz options from `FUZZ_RUNS`, `FUZZ_SEED`, `FUZZ_PATH` and `FUZZ_EXCLUDE`. Without `FUZZ_RUNS`:
  * `FUZZ_DEFAULT_RUNS` (set by `deno task fuzz`), else `defaultRuns`.
  */
 export function optionsFromEnv(defaultRuns: number): FuzzOptions {
@@ -76,7 +80,8 @@ export function optionsFromEnv(defaultRuns: number): FuzzOptions {
     throw new Error(`FUZZ_SEED must be an integer`);
   }
   const excluded = new Set((Deno.env.get("FUZZ_EXCLUDE") ?? "").split(",").filter((m) => m));
-  return { runs, seed, restoreEvery: 250, excluded };
+  const path = Deno.env.get("FUZZ_PATH") || undefined;
+  return { runs, seed, path, restoreEvery: 250, excluded };
 }
 
 /** The request body bytes of a case (text as UTF-8, then any raw byte insertion). */
@@ -194,6 +199,7 @@ export async function fuzz(
   await fc.assert(property, {
     numRuns: options.runs,
     ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.path === undefined ? {} : { path: options.path }),
   });
   return stats;
 }
