@@ -131,6 +131,17 @@ export async function createFixtures(url: string): Promise<Fixtures> {
     GranteePrincipal: `arn:aws:iam::${ACCOUNT_ID}:root`,
     Operations: ["Encrypt", "Decrypt", "RetireGrant"],
   });
+  // Grants that valid RetireGrant and RevokeGrant requests use up, a few at a time.
+  const consumable: { id: unknown; token: unknown }[] = [];
+  for (let i = 0; i < 12; i++) {
+    const g = await call(url, "CreateGrant", {
+      KeyId: key("symmetric").keyId,
+      GranteePrincipal: `arn:aws:iam::${ACCOUNT_ID}:root`,
+      RetiringPrincipal: `arn:aws:iam::${ACCOUNT_ID}:root`,
+      Operations: ["Decrypt"],
+    });
+    consumable.push({ id: g.GrantId, token: g.GrantToken });
+  }
   const importing = await call(url, "GetParametersForImport", {
     KeyId: key("external").keyId,
     WrappingAlgorithm: "RSAES_OAEP_SHA_256",
@@ -156,8 +167,7 @@ export async function createFixtures(url: string): Promise<Fixtures> {
     })),
     mac,
     agreementPublicKey,
-    grantId: grant.GrantId,
-    grantToken: grant.GrantToken,
+    consumable,
     importToken: importing.ImportToken,
     encryptedKeyMaterial,
   });
@@ -169,8 +179,7 @@ interface TemplateInputs {
   signatures: { name: string; algorithm: string; signature: unknown }[];
   mac: unknown;
   agreementPublicKey: unknown;
-  grantId: unknown;
-  grantToken: unknown;
+  consumable: { id: unknown; token: unknown }[];
   importToken: unknown;
   encryptedKeyMaterial: string;
 }
@@ -260,11 +269,18 @@ function templatesFor(
       ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE",
     }],
     ReplicateKey: [{ KeyId: multiRegion, ReplicaRegion: "eu-west-1" }],
+    UpdatePrimaryRegion: [{ KeyId: multiRegion, PrimaryRegion: "eu-west-1" }],
+    DeleteImportedKeyMaterial: keyOnly("external"),
+    DisableKeyRotation: keyOnly("symmetric"),
+    CreateAlias: [{ AliasName: "alias/fuzz-new", TargetKeyId: sym }],
     CreateGrant: [{ KeyId: sym, GranteePrincipal: principal, Operations: ["Encrypt", "Decrypt"] }],
     ListGrants: [{ KeyId: sym }],
     ListRetirableGrants: [{ RetiringPrincipal: principal }],
-    RetireGrant: [{ KeyId: sym, GrantId: t.grantId }, { GrantToken: t.grantToken }],
-    RevokeGrant: [{ KeyId: sym, GrantId: t.grantId }],
+    RetireGrant: [
+      ...t.consumable.slice(0, 6).map((g) => ({ KeyId: sym, GrantId: g.id })),
+      ...t.consumable.slice(6, 9).map((g) => ({ GrantToken: g.token })),
+    ],
+    RevokeGrant: t.consumable.slice(9).map((g) => ({ KeyId: sym, GrantId: g.id })),
     CreateKey: [
       {},
       { KeySpec: "ECC_NIST_P384", KeyUsage: "SIGN_VERIFY" },
