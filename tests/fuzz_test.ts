@@ -2,8 +2,9 @@
  * The model-driven fuzzer (tests/fuzz/): signed requests generated from AWS's
  * model for every operation, valid and mutated, against a real in-process
  * KMS with keys of every kind. CI runs `FUZZ_RUNS` cases (default 10,000);
- * `deno task fuzz` runs more. A failure prints fast-check's seed and path;
- * `FUZZ_SEED=<seed> FUZZ_RUNS=<runs> deno task fuzz` replays it.
+ * `deno task fuzz` runs 100,000. A failure prints fast-check's seed and path:
+ * `FUZZ_SEED=<seed> FUZZ_RUNS=<runs> deno task fuzz` replays the run, and
+ * `FUZZ_PATH=<path>` added replays the failing case alone (README, "Fuzzing").
  *
  * @module
  */
@@ -20,6 +21,7 @@ Deno.test("Generated requests for every operation of AWS's model never get a 5xx
   withServer(async (server) => {
     const model = await loadModel();
     const operations = Object.keys(model.operations).sort();
+    assert.equal(operations.length, 54, "the model extract lists AWS's 54 KMS operations");
     const fixtures = await createFixtures(server.url);
     const options = optionsFromEnv(DEFAULT_RUNS);
     const started = performance.now();

@@ -222,8 +222,9 @@ export function summary(stats: FuzzStats): string {
     );
   }
   if (stats.validRejected.size > 0) {
-    lines.push("valid requests rejected as malformed:");
-    for (const [k, n] of stats.validRejected) lines.push(`  ${n} × ${k}`);
+    const top = [...stats.validRejected].sort(([, a], [, b]) => b - a).slice(0, 15);
+    lines.push(`valid requests rejected as malformed (${top.length} most frequent reasons):`);
+    for (const [k, n] of top) lines.push(`  ${n} × ${k}`);
   }
   return lines.join("\n");
 }
