@@ -7,6 +7,7 @@
 import { ensureAdminCredential } from "./core/bootstrap.ts";
 import { type Config, ConfigError, parseConfig } from "./core/config.ts";
 import { parsePolicy } from "./core/access/policy.ts";
+import { AuthFailureAggregator } from "./core/audit/auth_failures.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
 import { Coherence } from "./core/coherence.ts";
 import { CredentialCache } from "./core/credentials.ts";
@@ -339,7 +340,17 @@ export async function openService(
       token: config.metricsToken,
     }
     : undefined;
-  const app = createApp({ kms, regions, credentials, log, audit: audit?.buffer, metrics });
+  // Requests refused before authentication are audited in aggregate (bounded growth).
+  const authFailures = audit === undefined ? undefined : new AuthFailureAggregator(audit.buffer);
+  const app = createApp({
+    kms,
+    regions,
+    credentials,
+    log,
+    audit: audit?.buffer,
+    authFailures,
+    metrics,
+  });
   const createdAdmin = admin?.created && admin.secretAccessKey
     ? {
       accessKeyId: admin.accessKeyId,
@@ -351,6 +362,7 @@ export async function openService(
     await coherence?.stop();
     await rsaPool.close();
     await closeCryptoWorkers();
+    await authFailures?.close();
     await audit?.close();
     store.close();
   };

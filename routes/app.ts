@@ -1,11 +1,15 @@
 /**
  * createApp(deps): the Hono app. `POST /` speaks AWS JSON 1.1:
- * framing (body limit, content type, target, JSON) -> SigV4 -> schema ->
- * core operation -> reply. `GET /health` answers without authentication.
+ * framing (body limit, content type, target) -> SigV4 over the raw body -> JSON -> schema ->
+ * core operation -> reply. Nothing a client without credentials sends is parsed as JSON: a
+ * request costs at most reading its (bounded) body and hashing it before SigV4 refuses it, and
+ * such refusals are counted (metrics) and audited in aggregate (core/audit/auth_failures.ts).
+ * `GET /health` answers without authentication.
  *
  * @module
  */
 import { Hono } from "hono";
+import type { AuthFailureAggregator } from "../core/audit/auth_failures.ts";
 import type { AuditBuffer } from "../core/audit/buffer.ts";
 import { AuditEntry } from "../core/audit/entry.ts";
 import { serialized } from "../core/audit/record.ts";
@@ -19,6 +23,7 @@ import { playgroundApp } from "./playground.ts";
 import {
   AMZ_JSON,
   assertAmzJson,
+  echoed,
   operationName,
   parseJsonObject,
   readBody,
@@ -48,6 +53,11 @@ export interface AppDeps {
    * request is recorded (benchmarks measure the audit log's cost against this).
    */
   audit?: Pick<AuditBuffer, "push"> | undefined;
+  /**
+   * Where the audit records of requests answered before authentication go instead of `audit`:
+   * repeats are folded into counted records. Absent, each is pushed to `audit` like any other.
+   */
+  authFailures?: Pick<AuthFailureAggregator, "record"> | undefined;
   /** Request metrics and `GET /metrics`; absent, neither (`KMS_METRICS=off`). */
   metrics?: MetricsDeps | undefined;
 }
@@ -80,8 +90,10 @@ async function handleKmsRequest(
   const name = operationName(request.headers.get("x-amz-target"));
   entry?.setOperation(name);
   const op = OPERATIONS.get(name);
-  if (op === undefined) throw new UnknownOperationException(`Unknown operation ${name}.`);
-  const json = parseJsonObject(body);
+  if (op === undefined) {
+    throw new UnknownOperationException(`Unknown operation ${echoed(name)}.`);
+  }
+  // SigV4 over the raw bytes first: only an authenticated request's body is parsed.
   const caller = await verifySigV4(
     { method: request.method, url: request.url, headers: request.headers, body },
     {
@@ -109,6 +121,7 @@ async function handleKmsRequest(
   caller.sourceIp = origin.sourceIp;
   caller.secureTransport = new URL(request.url).protocol === "https:";
   caller.userAgent = request.headers.get("user-agent") ?? undefined;
+  const json = parseJsonObject(body);
   const parsed = op.schema.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, json);
   caller.grantTokens = grantTokensOf(parsed.data);
@@ -119,6 +132,32 @@ async function handleKmsRequest(
     status: 200,
     headers: { "content-type": AMZ_JSON, "x-amzn-requestid": requestId },
   });
+}
+
+/** Buffers a finished entry not written with a state change. */
+function recordAudit(
+  deps: AppDeps,
+  entry: AuditEntry,
+  request: Request,
+  origin: Origin,
+): void | Promise<void> {
+  const failure = entry.errorCode;
+  if (entry.principal === null && failure !== null && deps.authFailures !== undefined) {
+    const accessKeyId = claimedAccessKeyId(request.headers.get("authorization"));
+    if (accessKeyId !== null) entry.setClaimedAccessKeyId(accessKeyId);
+    return deps.authFailures.record(entry, {
+      sourceIp: origin.sourceIp ?? null,
+      accessKeyId: accessKeyId === null ? null : echoed(accessKeyId),
+      errorCode: failure,
+    });
+  }
+  return deps.audit?.push(serialized(entry.record()));
+}
+
+/** The access key id an Authorization header's `Credential=` names (unverified), or null. */
+export function claimedAccessKeyId(authorization: string | null): string | null {
+  const match = authorization === null ? null : /Credential=([^/,\s]{1,128})/.exec(authorization);
+  return match?.[1] ?? null;
 }
 
 function grantTokensOf(input: unknown): readonly string[] {
@@ -169,10 +208,9 @@ export function createApp(appDeps: AppDeps): Hono {
       trace.exception = reply.name;
       response = errorResponse(reply, requestId);
     }
-    // Every request is recorded once: with its state change, or here through the buffer.
-    if (entry !== undefined && !entry.written) {
-      await deps.audit?.push(serialized(entry.record()));
-    }
+    // Every request is recorded once: with its state change, or here through the buffer
+    // (unauthenticated ones in aggregate).
+    if (entry !== undefined && !entry.written) await recordAudit(deps, entry, c.req.raw, origin);
     finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
     return response;
   });
