@@ -1,9 +1,11 @@
 /**
  * createApp(deps): the Hono app. `POST /` speaks AWS JSON 1.1:
- * framing (body limit, content type, target) -> SigV4 over the raw body -> JSON -> schema ->
- * core operation -> reply. Nothing a client without credentials sends is parsed as JSON: a
- * request costs at most reading its (bounded) body and hashing it before SigV4 refuses it, and
- * such refusals are counted (metrics) and audited in aggregate (core/audit/auth_failures.ts).
+ * framing (declared body length, content type, target) -> SigV4 headers (known access key) ->
+ * body (at most 1 MiB) -> SigV4 signature over its raw bytes -> JSON -> schema -> core operation
+ * -> reply. A request without a usable credential is refused before its body is read; one with
+ * a wrong signature costs reading and hashing its bounded body; nothing is parsed as JSON before
+ * the signature verified. Refusals are counted (metrics) and audited in aggregate
+ * (core/audit/auth_failures.ts).
  * `GET /health` answers without authentication.
  *
  * @module
@@ -23,13 +25,14 @@ import { playgroundApp } from "./playground.ts";
 import {
   AMZ_JSON,
   assertAmzJson,
+  assertDeclaredLength,
   echoed,
   operationName,
   parseJsonObject,
   readBody,
   toWire,
 } from "./protocol.ts";
-import { verifySigV4 } from "./sigv4.ts";
+import { checkSigV4Header } from "./sigv4.ts";
 import { validationError } from "./validation_message.ts";
 
 /** Where the app logs: one JSON object per line, never a secret. */
@@ -85,7 +88,7 @@ async function handleKmsRequest(
   entry: AuditEntry | undefined,
   trace: RequestTrace,
 ): Promise<Response> {
-  const body = await readBody(request);
+  await assertDeclaredLength(request);
   assertAmzJson(request.headers.get("content-type"));
   const name = operationName(request.headers.get("x-amz-target"));
   entry?.setOperation(name);
@@ -93,9 +96,10 @@ async function handleKmsRequest(
   if (op === undefined) {
     throw new UnknownOperationException(`Unknown operation ${echoed(name)}.`);
   }
-  // SigV4 over the raw bytes first: only an authenticated request's body is parsed.
-  const caller = await verifySigV4(
-    { method: request.method, url: request.url, headers: request.headers, body },
+  // SigV4 first: the headers before the body is read (no credential, no read), then the
+  // signature over the raw bytes; only an authenticated request's body is parsed.
+  const pending = await checkSigV4Header(
+    { method: request.method, url: request.url, headers: request.headers },
     {
       region: deps.kms.region,
       otherRegions: deps.servedRegions,
@@ -105,6 +109,8 @@ async function handleKmsRequest(
       lookupCredential: (id) => deps.credentials.get(id),
     },
   );
+  const body = await readBody(request);
+  const caller = await pending.verify(body);
   trace.principalArn = caller.principalArn;
   const kms = deps.regions?.get(caller.region) ?? deps.kms;
   if (entry !== undefined) {
@@ -207,6 +213,8 @@ export function createApp(appDeps: AppDeps): Hono {
       entry?.failed(reply.name, reply.message);
       trace.exception = reply.name;
       response = errorResponse(reply, requestId);
+      // A body refused unread is not read after all.
+      if (c.req.raw.body !== null && !c.req.raw.bodyUsed) await c.req.raw.body.cancel();
     }
     // Every request is recorded once: with its state change, or here through the buffer
     // (unauthenticated ones in aggregate).

@@ -43,18 +43,30 @@ export function assertAmzJson(contentType: string | null): void {
   }
 }
 
+function tooLarge(): RequestEntityTooLargeException {
+  return new RequestEntityTooLargeException(
+    `Request body must not exceed ${MAX_BODY_BYTES} bytes.`,
+  );
+}
+
 /**
- * Reads at most 1 MiB of body, whatever Content-Length claims.
+ * Refuses a request whose Content-Length claims more than 1 MiB, without reading its body.
  * @throws {RequestEntityTooLargeException}
  */
-export async function readBody(request: Request): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new RequestEntityTooLargeException(`Request body must not exceed ${MAX_BODY_BYTES} bytes.`);
+export async function assertDeclaredLength(request: Request): Promise<void> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) {
     await request.body?.cancel();
     throw tooLarge();
   }
+}
+
+/**
+ * Reads at most 1 MiB of body, whatever Content-Length claims.
+ * @throws {RequestEntityTooLargeException}
+ */
+export async function readBody(request: Request): Promise<Uint8Array> {
+  await assertDeclaredLength(request);
   if (request.body === null) return new Uint8Array();
   // A declared length (already within the limit) is read in one call; only chunked bodies are streamed.
   if (request.headers.has("content-length")) {

@@ -148,6 +148,25 @@ function hmacPads(key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } {
 
 /** Verifies the SigV4 Authorization header of `req` and names the caller. @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException */
 export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promise<Caller> {
+  return await (await checkSigV4Header(req, opts)).verify(req.body);
+}
+
+/** A request whose headers passed every SigV4 check that does not need the body. */
+export interface PendingSignature {
+  /** Checks the payload hash and the signature over `body`; names the caller. @throws InvalidSignatureException */
+  verify(body: Uint8Array): Promise<Caller>;
+}
+
+/**
+ * Every SigV4 check that needs no body: the Authorization header, the date and clock skew, the
+ * signed headers, the credential scope and a known, enabled access key. A request that fails
+ * here is refused before its body is even read.
+ * @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException
+ */
+export async function checkSigV4Header(
+  req: Omit<SignedRequest, "body">,
+  opts: SigV4Options,
+): Promise<PendingSignature> {
   const auth = parseAuthorization(req.headers.get("authorization"));
   const amzDate = requireParameters(auth, req.headers);
   const signingDate = parseAmzDate(amzDate);
@@ -158,23 +177,28 @@ export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promi
   const scope = parseCredentialScope(auth.credential);
   checkScope(scope, amzDate, opts);
   const credential = await authenticate(scope.accessKeyId, req.headers, opts);
-  const payloadHash = checkedPayloadHash(req);
-  if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
-  const request = toSmithyRequest(req, signedHeaders);
-  const expected = await expectedSignature(credential, request, auth, {
-    amzDate,
-    scope,
-    payloadHash,
-    opts,
-  });
-  if (!constantTimeEqual(expected, auth.signature)) {
-    throw new InvalidSignatureException(MSG_MISMATCH);
-  }
   return {
-    accessKeyId: credential.accessKeyId,
-    accountId: credential.accountId,
-    principalArn: credential.principalArn,
-    region: scope.region,
+    async verify(body: Uint8Array): Promise<Caller> {
+      const signed = { ...req, body };
+      const payloadHash = checkedPayloadHash(signed);
+      if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
+      const request = toSmithyRequest(signed, signedHeaders);
+      const expected = await expectedSignature(credential, request, auth, {
+        amzDate,
+        scope,
+        payloadHash,
+        opts,
+      });
+      if (!constantTimeEqual(expected, auth.signature)) {
+        throw new InvalidSignatureException(MSG_MISMATCH);
+      }
+      return {
+        accessKeyId: credential.accessKeyId,
+        accountId: credential.accountId,
+        principalArn: credential.principalArn,
+        region: scope.region,
+      };
+    },
   };
 }
 

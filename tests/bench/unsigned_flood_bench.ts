@@ -7,15 +7,17 @@
  *     npx -y deno@2.9.6 run -A tests/bench/unsigned_flood_bench.ts
  *
  * Starts `bench_server.ts` (the real service on a durable file database) in its own process,
- * creates a key, then measures one signed client sending Encrypt requests one at a time:
- * unloaded, then while the 8 unsigned clients flood the server. Prints p50/p99 of each, the ratio
+ * creates a key, then measures one signed client sending Encrypt requests one at a time, in
+ * BENCH_ROUNDS rounds (5) of BENCH_SLICE_SECONDS (2) unloaded and as long while the 8 unsigned
+ * clients (on their own thread, `flood_worker.ts`) flood the server: alternating slices let the
+ * machine's other load weigh on both figures alike. Prints p50/p99 of each, the ratio
  * of the p50s (target ≤ 3), the flood's request rate and answers, and the growth of the database
  * files (kms.db + kms.db-wal, after the server stopped and flushed its audit log) over
  * BENCH_GROWTH_REQUESTS small unsigned requests (default 20,000) sent after the flood.
  *
- * Environment: BENCH_SIGNED_REQUESTS (measured signed requests per phase, default 300),
- * BENCH_FLOOD_CLIENTS (8), BENCH_GROWTH_REQUESTS (20,000), BENCH_REPO (the repository whose `tests/bench/bench_server.ts` runs,
- * default this one: point it at a checkout of an older commit to compare).
+ * Environment: BENCH_ROUNDS, BENCH_SLICE_SECONDS, BENCH_FLOOD_CLIENTS (8), BENCH_GROWTH_REQUESTS
+ * (20,000), BENCH_REPO (the repository whose `tests/bench/bench_server.ts` runs, default this
+ * one: point it at a checkout of an older commit to compare).
  *
  * @module
  */
@@ -24,7 +26,10 @@ import { cpuSeconds, loadAverage } from "./server_process.ts";
 
 const ADMIN = { accessKeyId: "AKIABENCHFLOOD000001", secretAccessKey: "bench-flood-secret-0000" };
 const REGION = "us-east-1";
-const SIGNED_REQUESTS = Number(Deno.env.get("BENCH_SIGNED_REQUESTS") ?? 300);
+/** Each slice sends at least this many signed requests. */
+const MIN_REQUESTS = 20;
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
+const SLICE_SECONDS = Number(Deno.env.get("BENCH_SLICE_SECONDS") ?? 2);
 const FLOOD_CLIENTS = Number(Deno.env.get("BENCH_FLOOD_CLIENTS") ?? 8);
 const GROWTH_REQUESTS = Number(Deno.env.get("BENCH_GROWTH_REQUESTS") ?? 20_000);
 const REPO = Deno.env.get("BENCH_REPO") ?? new URL("../../", import.meta.url).pathname;
@@ -96,26 +101,40 @@ async function send(port: number, request: PresignedRequest): Promise<Response> 
   });
 }
 
-/** Bodies of about 1 MB that are costly to parse. */
-function floodBodies(): Uint8Array<ArrayBuffer>[] {
-  const utf8 = new TextEncoder();
-  const depth = 500_000;
-  const keys: string[] = [];
-  for (let i = 0; i < 60_000; i++) keys.push(`"k${i}":${i}`);
-  return [
-    utf8.encode("[".repeat(depth) + "]".repeat(depth)),
-    utf8.encode(`{${keys.join(",")}}`),
-  ];
+/** Messages from the flood worker, awaited by the member they carry. */
+class Inbox {
+  readonly #messages: Record<string, unknown>[] = [];
+  #notify = () => {};
+
+  constructor(worker: Worker) {
+    worker.onmessage = (event) => {
+      this.#messages.push(event.data);
+      this.#notify();
+    };
+  }
+
+  async next(member: string): Promise<Record<string, unknown>> {
+    for (;;) {
+      const index = this.#messages.findIndex((m) => member in m);
+      if (index >= 0) return this.#messages.splice(index, 1)[0]!;
+      await new Promise<void>((resolve) => this.#notify = resolve);
+    }
+  }
 }
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-/** One signed client, one request at a time: latencies in ms, sorted. */
-async function signedLatencies(port: number, requests: PresignedRequest[]): Promise<number[]> {
+/** One signed client, one request at a time, `count` requests and for at least `seconds`: latencies in ms, sorted. */
+async function signedLatencies(
+  port: number,
+  requests: PresignedRequest[],
+  seconds = 0,
+): Promise<number[]> {
   const latencies: number[] = [];
-  for (let i = 0; i < SIGNED_REQUESTS; i++) {
+  const until = performance.now() + seconds * 1000;
+  for (let i = 0; i < MIN_REQUESTS || performance.now() < until; i++) {
     const started = performance.now();
     const response = await send(port, requests[i % requests.length]!);
     await response.arrayBuffer();
@@ -155,43 +174,32 @@ async function main(): Promise<void> {
       encrypts.push(await presign(target, "Encrypt", { KeyId: keyId, Plaintext: "AAAAAAAAAAA=" }));
     }
     await signedLatencies(server.port, encrypts); // warm-up
-    const unloaded = await signedLatencies(server.port, encrypts);
 
-    const bodies = floodBodies();
-    let stop = false;
-    let flooded = 0;
-    const statuses = new Map<string, number>();
-    const flooder = async (n: number) => {
-      while (!stop) {
-        const response = await fetch(`http://127.0.0.1:${server.port}/`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/x-amz-json-1.1",
-            "x-amz-target": "TrentService.CreateKey",
-          },
-          body: bodies[(n + flooded) % bodies.length]!,
-        });
-        const type = response.headers.get("x-amzn-errortype") ?? "-";
-        await response.arrayBuffer();
-        const key = `${response.status} ${type}`;
-        statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        flooded++;
-      }
-    };
-    const floodStarted = performance.now();
-    const serverCpuBefore = cpuSeconds(server.pid);
-    const flooders = Array.from({ length: FLOOD_CLIENTS }, (_, n) => flooder(n));
-    // Let the flood reach its pace before measuring.
-    while (flooded < FLOOD_CLIENTS * 4) await new Promise((r) => setTimeout(r, 50));
-    const floodedAtStart = flooded;
-    const measureStarted = performance.now();
-    const loaded = await signedLatencies(server.port, encrypts);
-    const measureSeconds = (performance.now() - measureStarted) / 1000;
-    const floodedDuringMeasure = flooded - floodedAtStart;
-    stop = true;
-    await Promise.all(flooders);
-    const floodSeconds = (performance.now() - floodStarted) / 1000;
-    const serverCpu = cpuSeconds(server.pid) - serverCpuBefore;
+    // The flooders run on their own thread: their I/O never waits in the signed client's loop.
+    const worker = new Worker(new URL("./flood_worker.ts", import.meta.url), { type: "module" });
+    const inbox = new Inbox(worker);
+    worker.postMessage({ port: server.port, clients: FLOOD_CLIENTS });
+    // Rounds of unloaded then flooded slices, so that the machine's other load weighs on both.
+    const unloaded: number[] = [];
+    const loaded: number[] = [];
+    let floodedSeconds = 0;
+    let serverCpu = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      unloaded.push(...await signedLatencies(server.port, encrypts, SLICE_SECONDS));
+      worker.postMessage("resume");
+      await inbox.next("resumed");
+      const cpuBefore = cpuSeconds(server.pid);
+      const sliceStarted = performance.now();
+      loaded.push(...await signedLatencies(server.port, encrypts, SLICE_SECONDS));
+      floodedSeconds += (performance.now() - sliceStarted) / 1000;
+      serverCpu += cpuSeconds(server.pid) - cpuBefore;
+      worker.postMessage("pause");
+      await inbox.next("paused");
+    }
+    worker.postMessage("stop");
+    const finished = await inbox.next("requests") as { requests: number; answers: object };
+    unloaded.sort((a, b) => a - b);
+    loaded.sort((a, b) => a - b);
     // Growth: GROWTH_REQUESTS small unsigned requests from 8 clients, the audit log flushed by
     // stopping the server (the signed requests' own records are written before `before`).
     await new Promise((r) => setTimeout(r, 500));
@@ -218,17 +226,17 @@ async function main(): Promise<void> {
     const p50Unloaded = percentile(unloaded, 0.5);
     const p50Loaded = percentile(loaded, 0.5);
     const report = {
-      signedRequestsPerPhase: SIGNED_REQUESTS,
+      rounds: ROUNDS,
+      sliceSeconds: SLICE_SECONDS,
       floodClients: FLOOD_CLIENTS,
+      signedRequests: { unloaded: unloaded.length, flooded: loaded.length },
       unloadedMs: { p50: round(p50Unloaded), p99: round(percentile(unloaded, 0.99)) },
       floodedMs: { p50: round(p50Loaded), p99: round(percentile(loaded, 0.99)) },
       p50Ratio: round(p50Loaded / p50Unloaded),
-      floodRequests: flooded,
-      floodRequestsPerSecond: round(floodedDuringMeasure / measureSeconds),
-      floodBytesPerSecond: round(floodedDuringMeasure / measureSeconds * bodies[0]!.length),
-      floodSeconds: round(floodSeconds),
-      serverCpuSecondsDuringFlood: round(serverCpu),
-      floodAnswers: Object.fromEntries(statuses),
+      floodRequests: finished.requests,
+      floodRequestsPerSecond: round(finished.requests / floodedSeconds),
+      serverCpuCoresDuringFlood: round(serverCpu / floodedSeconds),
+      floodAnswers: finished.answers,
       growthRequests: GROWTH_REQUESTS,
       databaseGrowthBytes: grown,
       loadAverageAfter: loadAverage(),
