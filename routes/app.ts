@@ -4,8 +4,9 @@
  * body (at most 1 MiB) -> SigV4 signature over its raw bytes -> JSON -> schema -> core operation
  * -> reply. A request without a usable credential is refused before its body is read; one with
  * a wrong signature costs reading and hashing its bounded body; nothing is parsed as JSON before
- * the signature verified. Refusals are counted (metrics) and audited in aggregate
- * (core/audit/auth_failures.ts).
+ * the signature verified. Refusals are counted (metrics), audited in aggregate
+ * (core/audit/auth_failures.ts), and held while their source is over its byte budget
+ * (routes/refusal_budget.ts).
  * `GET /health` answers without authentication.
  *
  * @module
@@ -32,6 +33,7 @@ import {
   readBody,
   toWire,
 } from "./protocol.ts";
+import { RefusalBudget } from "./refusal_budget.ts";
 import { checkSigV4Header } from "./sigv4.ts";
 import { validationError } from "./validation_message.ts";
 
@@ -61,6 +63,8 @@ export interface AppDeps {
    * repeats are folded into counted records. Absent, each is pushed to `audit` like any other.
    */
   authFailures?: Pick<AuthFailureAggregator, "record"> | undefined;
+  /** Byte budgets of bodies refused before authentication, per source; default ones if absent. */
+  refusals?: RefusalBudget | undefined;
   /** Request metrics and `GET /metrics`; absent, neither (`KMS_METRICS=off`). */
   metrics?: MetricsDeps | undefined;
 }
@@ -140,6 +144,20 @@ async function handleKmsRequest(
   });
 }
 
+/**
+ * Before a request refused unauthenticated is answered: holds the answer while its source is over
+ * its byte budget (routes/refusal_budget.ts), then lets go of its body unread.
+ */
+async function holdRefusal(budget: RefusalBudget, request: Request, origin: Origin) {
+  if (origin.sourceIp !== undefined) {
+    const declared = Number(request.headers.get("content-length"));
+    const delayMs = budget.charge(origin.sourceIp, Number.isFinite(declared) ? declared : 0);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+  // A body already being read is left to its reader.
+  if (request.body !== null && !request.bodyUsed) await request.body.cancel().catch(() => {});
+}
+
 /** Buffers a finished entry not written with a state change. */
 function recordAudit(
   deps: AppDeps,
@@ -177,6 +195,7 @@ export function createApp(appDeps: AppDeps): Hono {
     ...appDeps,
     servedRegions: appDeps.regions === undefined ? undefined : new Set(appDeps.regions.keys()),
   };
+  const refusals = deps.refusals ?? new RefusalBudget();
   const app = new Hono();
   const logInternal = (requestId: string) => (error: unknown) =>
     deps.log({
@@ -213,13 +232,14 @@ export function createApp(appDeps: AppDeps): Hono {
       entry?.failed(reply.name, reply.message);
       trace.exception = reply.name;
       response = errorResponse(reply, requestId);
-      // A body refused unread is not read after all.
-      if (c.req.raw.body !== null && !c.req.raw.bodyUsed) await c.req.raw.body.cancel();
     }
     // Every request is recorded once: with its state change, or here through the buffer
     // (unauthenticated ones in aggregate).
     if (entry !== undefined && !entry.written) await recordAudit(deps, entry, c.req.raw, origin);
     finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
+    if (trace.exception !== undefined && trace.principalArn === undefined) {
+      await holdRefusal(refusals, c.req.raw, origin);
+    }
     return response;
   });
 
