@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand } from "@aws-sdk/client-kms";
 import { keyArn, parseKeyIdentifier, partitionOf } from "../core/identifiers.ts";
 import { MAX_JSON_DEPTH } from "../routes/protocol.ts";
-import { ACCOUNT_ID, errorName, REGION, startServer, withServer } from "./helpers/server.ts";
+import { ACCOUNT_ID, ADMIN, errorName, REGION, startServer, withServer } from "./helpers/server.ts";
 import { type RawReply, sendSigned, signedFetch, signRequest } from "./helpers/signed_fetch.ts";
 
 const AMZ_HEADERS = {
@@ -308,3 +308,19 @@ Deno.test("a key or alias ARN naming another partition than its Region's finds n
       }
     }
   }));
+
+Deno.test("keys created in a China Region have aws-cn ARNs, found by them and not by aws ones", () =>
+  withServer(async (server) => {
+    const client = server.clientFor(ADMIN, "cn-north-1");
+    const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
+    const arn = KeyMetadata!.Arn!;
+    assert.equal(arn, `arn:aws-cn:kms:cn-north-1:${ACCOUNT_ID}:key/${KeyMetadata!.KeyId}`);
+    const { KeyMetadata: described } = await client.send(new DescribeKeyCommand({ KeyId: arn }));
+    assert.equal(described!.Arn, arn);
+    assert.equal(
+      await errorName(
+        client.send(new DescribeKeyCommand({ KeyId: arn.replace("arn:aws-cn:", "arn:aws:") })),
+      ),
+      "NotFoundException",
+    );
+  }, { env: { KMS_REGION: "cn-north-1" } }));
