@@ -13,6 +13,7 @@ import {
   StartupError,
 } from "./core/config.ts";
 import { parsePolicy } from "./core/access/policy.ts";
+import { AuthFailureAggregator } from "./core/audit/auth_failures.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
 import { Coherence } from "./core/coherence.ts";
 import { CredentialCache } from "./core/credentials.ts";
@@ -365,6 +366,8 @@ export async function openService(
       token: config.metricsToken,
     }
     : undefined;
+  // Requests refused before authentication are audited in aggregate (bounded growth).
+  const authFailures = audit === undefined ? undefined : new AuthFailureAggregator(audit.buffer);
   const readiness = { store, audit: audit?.buffer };
   const app = createApp({
     kms,
@@ -372,6 +375,7 @@ export async function openService(
     credentials,
     log,
     audit: audit?.buffer,
+    authFailures,
     metrics,
     readiness,
   });
@@ -386,6 +390,7 @@ export async function openService(
     await coherence?.stop();
     await rsaPool.close();
     await closeCryptoWorkers();
+    await authFailures?.close();
     await audit?.close();
     await store.close();
   };

@@ -7,6 +7,19 @@
  */
 import { NotFoundException } from "./errors.ts";
 
+/** An AWS partition: `aws`, `aws-cn` or `aws-us-gov`. */
+export type Partition = "aws" | "aws-cn" | "aws-us-gov";
+
+/**
+ * The partition a Region belongs to: `cn-*` is `aws-cn`, `us-gov-*` is `aws-us-gov`, any other
+ * Region is `aws`. Every ARN this KMS writes or accepts names the partition of its Region.
+ */
+export function partitionOf(region: string): Partition {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
 /** A parsed `KeyId` request field. */
 export type KeyIdentifier =
   | { kind: "keyId"; keyId: string }
@@ -24,14 +37,15 @@ export function isKeyId(value: string): boolean {
 }
 
 /**
- * Parses a KeyId field as AWS accepts it: key id, key ARN, alias name or alias ARN.
+ * Parses a KeyId field as AWS accepts it: key id, key ARN, alias name or alias ARN. An ARN must
+ * name the partition of its Region (`arn:aws-cn:kms:us-east-1:…` names no key anywhere).
  * @throws {NotFoundException} when the value is none of these (AWS answers so for unknown ids).
  */
 export function parseKeyIdentifier(value: string): KeyIdentifier {
   if (value.startsWith("alias/")) return { kind: "aliasName", aliasName: value };
   const arn = KMS_ARN.exec(value);
   if (arn) {
-    const [, , region, accountId, type, rest] = arn as unknown as [
+    const [, partition, region, accountId, type, rest] = arn as unknown as [
       string,
       string,
       string,
@@ -39,6 +53,7 @@ export function parseKeyIdentifier(value: string): KeyIdentifier {
       string,
       string,
     ];
+    if (partition !== partitionOf(region)) throw new NotFoundException(`Invalid arn ${value}`);
     if (type === "key" && isKeyId(rest)) return { kind: "keyArn", keyId: rest, region, accountId };
     if (type === "alias") {
       return { kind: "aliasArn", aliasName: `alias/${rest}`, region, accountId };
@@ -49,14 +64,14 @@ export function parseKeyIdentifier(value: string): KeyIdentifier {
   throw new NotFoundException(`Invalid keyId '${value}'`);
 }
 
-/** `arn:aws:kms:<region>:<account>:key/<id>` */
+/** `arn:<partition>:kms:<region>:<account>:key/<id>` (the partition of `region`). */
 export function keyArn(region: string, accountId: string, keyId: string): string {
-  return `arn:aws:kms:${region}:${accountId}:key/${keyId}`;
+  return `arn:${partitionOf(region)}:kms:${region}:${accountId}:key/${keyId}`;
 }
 
-/** `arn:aws:kms:<region>:<account>:alias/<name>`; `aliasName` includes `alias/`. */
+/** `arn:<partition>:kms:<region>:<account>:alias/<name>`; `aliasName` includes `alias/`. */
 export function aliasArn(region: string, accountId: string, aliasName: string): string {
-  return `arn:aws:kms:${region}:${accountId}:${aliasName}`;
+  return `arn:${partitionOf(region)}:kms:${region}:${accountId}:${aliasName}`;
 }
 
 /** The account root principal ARN, `arn:aws:iam::<account>:root`. */

@@ -1,7 +1,7 @@
 /**
  * In-process metrics in the Prometheus text exposition format (version 0.0.4): requests and
  * errors (by AWS exception name) per operation, a fixed-bucket latency histogram per operation,
- * and keys by key state, counted at scrape time through the `KeyStateCounter` port.
+ * requests refused before authentication (by AWS exception name), and keys by key state, counted at scrape time through the `KeyStateCounter` port.
  *
  * Labels hold only operation names, exception names and key states, never a key id, principal or
  * anything from a request body, so a scrape shows no secret and its series stay few.
@@ -79,6 +79,7 @@ export class Metrics {
   readonly #requests = new Map<string, number>();
   readonly #errors = new Map<string, Map<string, number>>();
   readonly #latency = new Map<string, Histogram>();
+  readonly #authFailures = new Map<string, number>();
 
   /** Counts one answered request. */
   observe(observation: RequestObservation): void {
@@ -92,6 +93,19 @@ export class Metrics {
     let histogram = this.#latency.get(operation);
     if (histogram === undefined) this.#latency.set(operation, histogram = new Histogram());
     histogram.observe(seconds);
+  }
+
+  /**
+   * Counts one request answered before its caller was authenticated, by the AWS exception it got
+   * (MissingAuthenticationTokenException, InvalidSignatureException, ...).
+   */
+  authFailure(exception: string): void {
+    this.#authFailures.set(exception, (this.#authFailures.get(exception) ?? 0) + 1);
+  }
+
+  /** Requests refused before authentication with `exception` so far (tests, diagnostics). */
+  authFailures(exception: string): number {
+    return this.#authFailures.get(exception) ?? 0;
   }
 
   /** Requests counted for `operation` so far (tests, diagnostics). */
@@ -140,6 +154,15 @@ export class Metrics {
         `kms_request_duration_seconds_sum${labels({ operation })} ${formatNumber(histogram.sum)}`,
         `kms_request_duration_seconds_count${labels({ operation })} ${histogram.count}`,
       );
+    }
+    family(
+      lines,
+      "kms_auth_failures_total",
+      "counter",
+      "KMS API requests answered before the caller was authenticated, by AWS exception name.",
+    );
+    for (const [exception, count] of sorted(this.#authFailures)) {
+      lines.push(`kms_auth_failures_total${labels({ exception })} ${count}`);
     }
     family(lines, "kms_keys", "gauge", "KMS keys by key state (all accounts and regions).");
     const states = [...KEY_STATES, ...[...keyStates.keys()].filter((s) => !isKnownState(s))];

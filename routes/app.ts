@@ -1,11 +1,18 @@
 /**
  * createApp(deps): the Hono app. `POST /` speaks AWS JSON 1.1:
- * framing (body limit, content type, target, JSON) -> SigV4 -> schema ->
- * core operation -> reply. `GET /health` answers without authentication.
+ * framing (declared body length, content type, target) -> SigV4 headers (known access key) ->
+ * body (at most 1 MiB) -> SigV4 signature over its raw bytes -> JSON -> schema -> core operation
+ * -> reply. A request without a usable credential is refused before its body is read; one with
+ * a wrong signature costs reading and hashing its bounded body; nothing is parsed as JSON before
+ * the signature verified. Refusals are counted (metrics), audited in aggregate
+ * (core/audit/auth_failures.ts), and held while their source is over its byte budget
+ * (routes/refusal_budget.ts).
+ * `GET /health` answers without authentication.
  *
  * @module
  */
 import { Hono } from "hono";
+import type { AuthFailureAggregator } from "../core/audit/auth_failures.ts";
 import type { AuditBuffer } from "../core/audit/buffer.ts";
 import { AuditEntry } from "../core/audit/entry.ts";
 import { serialized } from "../core/audit/record.ts";
@@ -20,12 +27,15 @@ import { mountReadiness, type ReadinessDeps } from "./readiness.ts";
 import {
   AMZ_JSON,
   assertAmzJson,
+  assertDeclaredLength,
+  echoed,
   operationName,
   parseJsonObject,
   readBody,
   toWire,
 } from "./protocol.ts";
-import { verifySigV4 } from "./sigv4.ts";
+import { RefusalBudget } from "./refusal_budget.ts";
+import { checkSigV4Header } from "./sigv4.ts";
 import { validationError } from "./validation_message.ts";
 
 /** Where the app logs: one JSON object per line, never a secret. */
@@ -49,6 +59,13 @@ export interface AppDeps {
    * request is recorded (benchmarks measure the audit log's cost against this).
    */
   audit?: Pick<AuditBuffer, "push"> | undefined;
+  /**
+   * Where the audit records of requests answered before authentication go instead of `audit`:
+   * repeats are folded into counted records. Absent, each is pushed to `audit` like any other.
+   */
+  authFailures?: Pick<AuthFailureAggregator, "record"> | undefined;
+  /** Byte budgets of bodies refused before authentication, per source; default ones if absent. */
+  refusals?: RefusalBudget | undefined;
   /** Request metrics and `GET /metrics`; absent, neither (`KMS_METRICS=off`). */
   metrics?: MetricsDeps | undefined;
   /** `GET /ready` (routes/readiness.ts); absent, no readiness endpoint. */
@@ -78,15 +95,18 @@ async function handleKmsRequest(
   entry: AuditEntry | undefined,
   trace: RequestTrace,
 ): Promise<Response> {
-  const body = await readBody(request);
+  await assertDeclaredLength(request);
   assertAmzJson(request.headers.get("content-type"));
   const name = operationName(request.headers.get("x-amz-target"));
   entry?.setOperation(name);
   const op = OPERATIONS.get(name);
-  if (op === undefined) throw new UnknownOperationException(`Unknown operation ${name}.`);
-  const json = parseJsonObject(body);
-  const caller = await verifySigV4(
-    { method: request.method, url: request.url, headers: request.headers, body },
+  if (op === undefined) {
+    throw new UnknownOperationException(`Unknown operation ${echoed(name)}.`);
+  }
+  // SigV4 first: the headers before the body is read (no credential, no read), then the
+  // signature over the raw bytes; only an authenticated request's body is parsed.
+  const pending = await checkSigV4Header(
+    { method: request.method, url: request.url, headers: request.headers },
     {
       region: deps.kms.region,
       otherRegions: deps.servedRegions,
@@ -96,6 +116,8 @@ async function handleKmsRequest(
       lookupCredential: (id) => deps.credentials.get(id),
     },
   );
+  const body = await readBody(request);
+  const caller = await pending.verify(body);
   trace.principalArn = caller.principalArn;
   const kms = deps.regions?.get(caller.region) ?? deps.kms;
   if (entry !== undefined) {
@@ -112,6 +134,7 @@ async function handleKmsRequest(
   caller.sourceIp = origin.sourceIp;
   caller.secureTransport = new URL(request.url).protocol === "https:";
   caller.userAgent = request.headers.get("user-agent") ?? undefined;
+  const json = parseJsonObject(body);
   const parsed = op.schema.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, json);
   caller.grantTokens = grantTokensOf(parsed.data);
@@ -122,6 +145,46 @@ async function handleKmsRequest(
     status: 200,
     headers: { "content-type": AMZ_JSON, "x-amzn-requestid": requestId },
   });
+}
+
+/**
+ * Before a request refused unauthenticated is answered: holds the answer while its source is over
+ * its byte budget (routes/refusal_budget.ts), then lets go of its body unread.
+ */
+async function holdRefusal(budget: RefusalBudget, request: Request, origin: Origin) {
+  if (origin.sourceIp !== undefined) {
+    const declared = Number(request.headers.get("content-length"));
+    const delayMs = budget.charge(origin.sourceIp, Number.isFinite(declared) ? declared : 0);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+  // A body already being read is left to its reader.
+  if (request.body !== null && !request.bodyUsed) await request.body.cancel().catch(() => {});
+}
+
+/** Buffers a finished entry not written with a state change. */
+function recordAudit(
+  deps: AppDeps,
+  entry: AuditEntry,
+  request: Request,
+  origin: Origin,
+): void | Promise<void> {
+  const failure = entry.errorCode;
+  if (entry.principal === null && failure !== null && deps.authFailures !== undefined) {
+    const accessKeyId = claimedAccessKeyId(request.headers.get("authorization"));
+    if (accessKeyId !== null) entry.setClaimedAccessKeyId(accessKeyId);
+    return deps.authFailures.record(entry, {
+      sourceIp: origin.sourceIp ?? null,
+      accessKeyId: accessKeyId === null ? null : echoed(accessKeyId),
+      errorCode: failure,
+    });
+  }
+  return deps.audit?.push(serialized(entry.record()));
+}
+
+/** The access key id an Authorization header's `Credential=` names (unverified), or null. */
+export function claimedAccessKeyId(authorization: string | null): string | null {
+  const match = authorization === null ? null : /Credential=([^/,\s]{1,128})/.exec(authorization);
+  return match?.[1] ?? null;
 }
 
 function grantTokensOf(input: unknown): readonly string[] {
@@ -135,6 +198,7 @@ export function createApp(appDeps: AppDeps): Hono {
     ...appDeps,
     servedRegions: appDeps.regions === undefined ? undefined : new Set(appDeps.regions.keys()),
   };
+  const refusals = deps.refusals ?? new RefusalBudget();
   const app = new Hono();
   const logInternal = (requestId: string) => (error: unknown) =>
     deps.log({
@@ -172,10 +236,11 @@ export function createApp(appDeps: AppDeps): Hono {
       trace.exception = reply.name;
       response = errorResponse(reply, requestId);
     }
-    // Every request is recorded once: with its state change, or here through the buffer.
+    // Every request is recorded once: with its state change, or here through the buffer
+    // (unauthenticated ones in aggregate).
     if (entry !== undefined && !entry.written) {
       try {
-        await deps.audit?.push(serialized(entry.record()));
+        await recordAudit(deps, entry, c.req.raw, origin);
       } catch (error) {
         if (response.ok) {
           // Fails closed: a result the audit log cannot take or commit is not handed out.
@@ -194,6 +259,9 @@ export function createApp(appDeps: AppDeps): Hono {
       }
     }
     finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
+    if (trace.exception !== undefined && trace.principalArn === undefined) {
+      await holdRefusal(refusals, c.req.raw, origin);
+    }
     return response;
   });
 

@@ -61,7 +61,10 @@ export class RequestTrace {
   }
 }
 
-/** Records the answered request: one metrics observation and one info-level access line. */
+/**
+ * Records the answered request: one metrics observation (and, when it failed before SigV4 named a
+ * caller, one authentication failure) and one info-level access line.
+ */
 export function finishRequest(
   trace: RequestTrace,
   status: number,
@@ -69,6 +72,9 @@ export function finishRequest(
 ): void {
   const seconds = trace.elapsedSeconds();
   sinks.metrics?.observe({ operation: trace.operation, exception: trace.exception, seconds });
+  if (trace.principalArn === undefined && trace.exception !== undefined) {
+    sinks.metrics?.authFailure(trace.exception);
+  }
   const line: Record<string, unknown> = {
     level: "info",
     message: "request",

@@ -1,6 +1,7 @@
 /**
- * AWS JSON 1.1 framing: content type, the 1 MiB body limit, JSON parsing and
- * the reply encoding (blobs as base64, timestamps as epoch seconds).
+ * AWS JSON 1.1 framing: content type, the 1 MiB body limit, JSON parsing (nesting bounded, run
+ * only once the request is authenticated) and the reply encoding (blobs as base64, timestamps as
+ * epoch seconds). Error messages quote client input through `echoed`, so they stay short.
  *
  * @see https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
  * @module
@@ -42,18 +43,30 @@ export function assertAmzJson(contentType: string | null): void {
   }
 }
 
+function tooLarge(): RequestEntityTooLargeException {
+  return new RequestEntityTooLargeException(
+    `Request body must not exceed ${MAX_BODY_BYTES} bytes.`,
+  );
+}
+
 /**
- * Reads at most 1 MiB of body, whatever Content-Length claims.
+ * Refuses a request whose Content-Length claims more than 1 MiB, without reading its body.
  * @throws {RequestEntityTooLargeException}
  */
-export async function readBody(request: Request): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new RequestEntityTooLargeException(`Request body must not exceed ${MAX_BODY_BYTES} bytes.`);
+export async function assertDeclaredLength(request: Request): Promise<void> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) {
     await request.body?.cancel();
     throw tooLarge();
   }
+}
+
+/**
+ * Reads at most 1 MiB of body, whatever Content-Length claims.
+ * @throws {RequestEntityTooLargeException}
+ */
+export async function readBody(request: Request): Promise<Uint8Array> {
+  await assertDeclaredLength(request);
   if (request.body === null) return new Uint8Array();
   // A declared length (already within the limit) is read in one call; only chunked bodies are streamed.
   if (request.headers.has("content-length")) {
@@ -78,23 +91,85 @@ export async function readBody(request: Request): Promise<Uint8Array> {
   return body;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+/**
+ * Deepest nesting of arrays and objects a request body may have. AWS KMS's deepest request
+ * (`Tags`: object, list, object) nests 3 levels; anything past this bound is refused before
+ * parsing, so no body can make the parser or a validator recurse without limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** AWS's text for a list where a single value or structure belongs. */
+export const START_OF_LIST = "Start of list found where not expected";
+
+// ignoreBOM: a byte order mark stays in the text, where JSON.parse refuses it (AWS answers
+// SerializationException to a body that starts with one).
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * Parses a request body that must be one JSON object.
- * @throws {SerializationException} invalid UTF-8, invalid JSON, or not an object.
+ * Parses a request body that must be one JSON object. Top-level members that are `null` are
+ * dropped: AWS reads a null member as an absent one.
+ * @throws {SerializationException} invalid UTF-8, a byte order mark, invalid JSON, nesting deeper
+ *   than MAX_JSON_DEPTH, or not an object.
  */
 export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    throw new SerializationException(
+      `The request body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(body));
   } catch {
     throw new SerializationException("The request body is not valid JSON.");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (Array.isArray(value)) throw new SerializationException(START_OF_LIST);
+  if (typeof value !== "object" || value === null) {
     throw new SerializationException("The request body must be a JSON object.");
   }
-  return value as Record<string, unknown>;
+  const object = value as Record<string, unknown>;
+  // Deleting in place keeps own members such as `__proto__` exactly as JSON.parse made them.
+  for (const key of Object.keys(object)) if (object[key] === null) delete object[key];
+  return object;
+}
+
+/**
+ * True when `[` and `{` outside JSON strings open more than `max` levels at some point: one pass
+ * over the bytes, before any parsing (for invalid JSON the answer does not matter: it is refused
+ * either way).
+ */
+export function nestsDeeperThan(body: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i]!;
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
+/** Longest piece of client input an error message quotes. */
+export const MAX_ECHO = 256;
+
+/** `text` as an error message may quote it: at most MAX_ECHO characters, `...` marking a cut. */
+export function echoed(text: string): string {
+  return text.length <= MAX_ECHO ? text : `${text.slice(0, MAX_ECHO)}...`;
 }
 
 /** Converts a reply to AWS JSON: bytes and secrets to base64, dates to epoch seconds, undefined dropped. */

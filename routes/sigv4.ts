@@ -8,7 +8,7 @@
  * then the two signatures are compared in constant time. Everything around
  * that (header parsing, clock skew, credential scope, payload hash) is checked
  * here first, in the order AWS's JSON services check it, with AWS's exception
- * names and messages.
+ * names and messages. Messages quote header values cut to a bounded length (`echoed`).
  *
  * @module
  */
@@ -29,6 +29,7 @@ import {
 } from "../core/errors.ts";
 import { LruMap } from "../core/lru.ts";
 import type { Caller, Credential } from "../core/types.ts";
+import { echoed } from "./protocol.ts";
 
 /** An incoming request as the verifier needs it. */
 export interface SignedRequest {
@@ -147,6 +148,25 @@ function hmacPads(key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } {
 
 /** Verifies the SigV4 Authorization header of `req` and names the caller. @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException */
 export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promise<Caller> {
+  return await (await checkSigV4Header(req, opts)).verify(req.body);
+}
+
+/** A request whose headers passed every SigV4 check that does not need the body. */
+export interface PendingSignature {
+  /** Checks the payload hash and the signature over `body`; names the caller. @throws InvalidSignatureException */
+  verify(body: Uint8Array): Promise<Caller>;
+}
+
+/**
+ * Every SigV4 check that needs no body: the Authorization header, the date and clock skew, the
+ * signed headers, the credential scope and a known, enabled access key. A request that fails
+ * here is refused before its body is even read.
+ * @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException
+ */
+export async function checkSigV4Header(
+  req: Omit<SignedRequest, "body">,
+  opts: SigV4Options,
+): Promise<PendingSignature> {
   const auth = parseAuthorization(req.headers.get("authorization"));
   const amzDate = requireParameters(auth, req.headers);
   const signingDate = parseAmzDate(amzDate);
@@ -157,23 +177,28 @@ export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promi
   const scope = parseCredentialScope(auth.credential);
   checkScope(scope, amzDate, opts);
   const credential = await authenticate(scope.accessKeyId, req.headers, opts);
-  const payloadHash = checkedPayloadHash(req);
-  if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
-  const request = toSmithyRequest(req, signedHeaders);
-  const expected = await expectedSignature(credential, request, auth, {
-    amzDate,
-    scope,
-    payloadHash,
-    opts,
-  });
-  if (!constantTimeEqual(expected, auth.signature)) {
-    throw new InvalidSignatureException(MSG_MISMATCH);
-  }
   return {
-    accessKeyId: credential.accessKeyId,
-    accountId: credential.accountId,
-    principalArn: credential.principalArn,
-    region: scope.region,
+    async verify(body: Uint8Array): Promise<Caller> {
+      const signed = { ...req, body };
+      const payloadHash = checkedPayloadHash(signed);
+      if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
+      const request = toSmithyRequest(signed, signedHeaders);
+      const expected = await expectedSignature(credential, request, auth, {
+        amzDate,
+        scope,
+        payloadHash,
+        opts,
+      });
+      if (!constantTimeEqual(expected, auth.signature)) {
+        throw new InvalidSignatureException(MSG_MISMATCH);
+      }
+      return {
+        accessKeyId: credential.accessKeyId,
+        accountId: credential.accountId,
+        principalArn: credential.principalArn,
+        region: scope.region,
+      };
+    },
   };
 }
 
@@ -207,7 +232,7 @@ function addParameter(params: Map<string, string>, part: string, header: string)
   const key = part.slice(0, eq).trim();
   if (!AUTH_PARAM_NAMES.has(key) || params.has(key)) {
     throw new IncompleteSignatureException(
-      `Authorization header has an unexpected or repeated parameter: '${key}'.`,
+      `Authorization header has an unexpected or repeated parameter: '${echoed(key)}'.`,
     );
   }
   params.set(key, part.slice(eq + 1).trim());
@@ -255,7 +280,9 @@ export function parseAmzDate(value: string): Date {
   );
   if (date === null || Number.isNaN(date.getTime()) || formatAmzDate(date.getTime()) !== value) {
     throw new IncompleteSignatureException(
-      `Date must be in ISO-8601 'basic format'. Got '${value}'. See http://en.wikipedia.org/wiki/ISO_8601`,
+      `Date must be in ISO-8601 'basic format'. Got '${
+        echoed(value)
+      }'. See http://en.wikipedia.org/wiki/ISO_8601`,
     );
   }
   lastAmzDate = { value, epochMs: date.getTime() };
@@ -313,7 +340,7 @@ function displayName(header: string): string {
 function checkAlgorithm(algorithm: string): void {
   if (algorithm !== ALGORITHM) {
     throw new IncompleteSignatureException(
-      `Unsupported AWS 'algorithm': '${algorithm}' (only ${ALGORITHM} for now). `,
+      `Unsupported AWS 'algorithm': '${echoed(algorithm)}' (only ${ALGORITHM} for now). `,
     );
   }
 }
@@ -331,7 +358,7 @@ function parseCredentialScope(credential: string): CredentialScope {
   if (terminator === undefined || rest.length > 0) {
     throw new IncompleteSignatureException(
       "Credential must have exactly 5 slash-delimited elements, " +
-        `e.g. keyid/date/region/service/term, got '${credential}'`,
+        `e.g. keyid/date/region/service/term, got '${echoed(credential)}'`,
     );
   }
   return {
@@ -352,14 +379,15 @@ function checkScope(scope: CredentialScope, amzDate: string, opts: SigV4Options)
     message += `Credential should be scoped to correct service: '${opts.service}'. `;
   }
   if (scope.terminator !== TERMINATOR) {
-    message +=
-      `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${scope.terminator}'. `;
+    message += `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${
+      echoed(scope.terminator)
+    }'. `;
   }
   const day = amzDate.slice(0, 8);
   if (scope.date !== day) {
     message +=
       "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: " +
-      `'${scope.date}' != '${day}', from '${amzDate}'. `;
+      `'${echoed(scope.date)}' != '${day}', from '${amzDate}'. `;
   }
   if (message !== "") throw new InvalidSignatureException(message);
 }

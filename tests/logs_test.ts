@@ -182,7 +182,7 @@ async function exercise(url: string, c: Canaries): Promise<{ dataKey: Uint8Array
       await errorName(admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }))),
       "DisabledException",
     );
-    // A body that is not JSON, holding the plaintext, unsigned.
+    // A body that is not JSON, holding the plaintext, unsigned (refused by SigV4 before parsing).
     const raw = await fetch(url, {
       method: "POST",
       headers: {
@@ -192,7 +192,7 @@ async function exercise(url: string, c: Canaries): Promise<{ dataKey: Uint8Array
       body:
         `{"KeyId": "${keyId}", "Plaintext": "${plaintext.toBase64()}", "Secret": "${c.principalSecret}"`,
     });
-    assert.equal(raw.status, 400);
+    assert.equal(raw.status, 403);
     await raw.body?.cancel();
     for (const token of [c.wrongSecret, c.metricsToken]) {
       const scrape = await fetch(new URL("/metrics", url), {

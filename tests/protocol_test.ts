@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../core/config.ts";
 import { openService, type Service } from "../main.ts";
+import { signedFetch, signRequest } from "./helpers/signed_fetch.ts";
+import { withServer } from "./helpers/server.ts";
 
 async function withApp(fn: (service: Service) => Promise<void>): Promise<void> {
   const service = await openService(
@@ -47,10 +49,13 @@ async function assertAwsError(response: Response, status: number, type: string):
   assert.equal(typeof body.message, "string");
 }
 
-Deno.test("Malformed JSON gets SerializationException 400, never an empty request", () =>
-  withApp(async (s) => {
+Deno.test("Signed malformed JSON gets SerializationException 400, never an empty request", () =>
+  withServer(async (server) => {
     for (const body of ["{", "not json", "[]", "null", "42", "", '"x"']) {
-      await assertAwsError(await post(s, body, AMZ), 400, "SerializationException");
+      const reply = await signedFetch(server.url, "ListKeys", body);
+      assert.equal(reply.status, 400, body);
+      assert.equal(reply.type, "SerializationException", body);
+      assert.equal(typeof reply.message, "string");
     }
   }));
 
@@ -90,14 +95,30 @@ Deno.test("An unknown or missing X-Amz-Target gets UnknownOperationException", (
 Deno.test("A body over 1 MiB gets 413 without being read whole", () =>
   withApp(async (s) => {
     const big = "{" + " ".repeat(1024 * 1024) + "}";
-    await assertAwsError(await post(s, big, AMZ), 413, "RequestEntityTooLargeException");
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (let i = 0; i < 20; i++) controller.enqueue(new Uint8Array(100_000).fill(32));
-        controller.close();
-      },
+    // A declared length over the limit is refused before anything else, signed or not.
+    await assertAwsError(
+      await post(s, big, { ...AMZ, "content-length": String(big.length) }),
+      413,
+      "RequestEntityTooLargeException",
+    );
+    const stream = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 20; i++) controller.enqueue(new Uint8Array(100_000).fill(32));
+          controller.close();
+        },
+      });
+    // A streamed body is read only once the headers authenticate (here: a known access key).
+    const signed = await signRequest("http://127.0.0.1:8080", "{}", {
+      accessKeyId: "AKIAPROTOCOLTEST0001",
+      secret: "secret",
     });
-    await assertAwsError(await post(s, stream, AMZ), 413, "RequestEntityTooLargeException");
+    await assertAwsError(
+      await post(s, stream(), signed.headers),
+      413,
+      "RequestEntityTooLargeException",
+    );
+    await assertAwsError(await post(s, stream(), AMZ), 403, "MissingAuthenticationTokenException");
   }));
 
 Deno.test("An unsigned request gets MissingAuthenticationTokenException", () =>

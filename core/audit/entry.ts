@@ -48,8 +48,23 @@ export interface AuditEntryInit {
   eventId?: string;
 }
 
+/**
+ * One record standing for several requests that failed alike (same source IP, claimed access key
+ * id and error) within a window.
+ */
+export interface AuditAggregate {
+  /** How many requests the record stands for. */
+  count: number;
+  /** Epoch milliseconds of the first and the last of them. */
+  firstTime: number;
+  lastTime: number;
+  /** The event members the requests share (the others are those of the last request). */
+  groupedBy: readonly string[];
+}
+
 /** Longest operation name, user agent or error message kept (longer ones are cut). */
 const MAX_NAME = 128;
+const MAX_ACCESS_KEY_ID = 128;
 const MAX_USER_AGENT = 1024;
 const MAX_MESSAGE = 1024;
 
@@ -70,6 +85,8 @@ export class AuditEntry {
   #responseElements: JsonObject | null = null;
   #errorCode: string | null = null;
   #errorMessage: string | null = null;
+  #claimedAccessKeyId: string | null = null;
+  #aggregate: AuditAggregate | null = null;
   #written = false;
 
   constructor(init: AuditEntryInit) {
@@ -92,6 +109,11 @@ export class AuditEntry {
   /** The authenticated principal, or null. */
   get principal(): AuditPrincipal | null {
     return this.#principal;
+  }
+
+  /** The AWS exception name of a failed request, or null (not failed, or not yet finished). */
+  get errorCode(): string | null {
+    return this.#errorCode;
   }
 
   /** True once the record was committed with a state change; routes must not buffer it again. */
@@ -118,6 +140,23 @@ export class AuditEntry {
   setPrincipal(principal: AuditPrincipal): void {
     this.#principal = principal;
     this.#identity = userIdentity(principal);
+  }
+
+  /**
+   * Records the access key id an unauthenticated request claimed (its SigV4 Credential), cut to a
+   * bounded length; it shows as `userIdentity.accessKeyId` while no principal is set.
+   */
+  setClaimedAccessKeyId(accessKeyId: string): void {
+    this.#claimedAccessKeyId = cut(accessKeyId, MAX_ACCESS_KEY_ID);
+    if (this.#principal === null) this.#identity = unknownIdentity(this.#claimedAccessKeyId);
+  }
+
+  /**
+   * Makes this record stand for `aggregate.count` requests like it (core/audit/auth_failures.ts):
+   * the event gets CloudTrail's `additionalEventData` with the count and the time span.
+   */
+  setAggregate(aggregate: AuditAggregate): void {
+    this.#aggregate = aggregate;
   }
 
   /** Adds a KMS key the request touched (duplicates ignored, order kept). */
@@ -169,6 +208,7 @@ export class AuditEntry {
     // One literal with its keys in canonical (sorted) order, so that JSON.stringify of the event
     // is its canonical JSON; absent members are undefined (JSON leaves them out).
     const event = {
+      additionalEventData: this.#aggregate === null ? undefined : aggregateData(this.#aggregate),
       awsRegion: this.#region,
       decision: this.#decision,
       errorCode: failed ? this.#errorCode : undefined,
@@ -284,6 +324,20 @@ function userIdentity(principal: AuditPrincipal | null): JsonObject {
         type: "Unknown",
       };
   }
+}
+
+function unknownIdentity(accessKeyId: string | null): JsonObject {
+  return accessKeyId === null ? { type: "Unknown" } : { accessKeyId, type: "Unknown" };
+}
+
+/** `additionalEventData` of an aggregated record, its keys in canonical order. */
+function aggregateData(aggregate: AuditAggregate): JsonObject {
+  return {
+    aggregatedBy: [...aggregate.groupedBy],
+    firstEventTime: new Date(aggregate.firstTime).toISOString(),
+    lastEventTime: new Date(aggregate.lastTime).toISOString(),
+    requestCount: aggregate.count,
+  };
 }
 
 function resource(arn: string): JsonObject {

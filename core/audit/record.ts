@@ -32,6 +32,8 @@ export type JsonObject = { readonly [key: string]: JsonValue | undefined };
  * canonical JSON (core/audit/chain.ts).
  */
 export interface AuditEvent extends JsonObject {
+  /** Present on a record that stands for several alike requests (see AuditEntry.setAggregate). */
+  readonly additionalEventData?: JsonObject | undefined;
   readonly awsRegion: string;
   readonly decision: AuditDecision | null;
   /** The AWS exception name, on failure. */

@@ -426,10 +426,14 @@ async function main(): Promise<void> {
   const minimal = minimalHandler(minimalKey);
   const rawSign = rawSignHandler(service.kms);
   const appFetch = service.app.fetch;
-  const handler = (request: Request): Response | Promise<Response> => {
+  const handler = (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response> => {
     const url = request.url;
     const at = url.indexOf("/__bench/");
-    if (at < 0) return appFetch(request);
+    // The peer address goes on as main.ts hands it (source IP of audit records and budgets).
+    if (at < 0) return appFetch(request, info);
     const path = url.slice(at);
     if (path === "/__bench/minimal" && request.method === "POST") return minimal(request);
     if (path === "/__bench/lag") return Response.json(lag.report());
