@@ -1,5 +1,6 @@
 /**
- * Entry point: configuration -> root key -> store -> migrations -> app -> Deno.serve.
+ * Entry point: configuration -> root key -> store -> migrations -> app -> listener
+ * (routes/listener.ts).
  * `openService` is the same wiring without the listener, for tests and benchmarks.
  *
  * @module
@@ -23,6 +24,7 @@ import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./core/recipi
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
+import { listen } from "./routes/listener.ts";
 import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
@@ -394,16 +396,19 @@ async function main(): Promise<void> {
       );
     }
   }, 60_000);
-  const server = Deno.serve({
+  // routes/listener.ts: node:http with header, body and idle timeouts and a connection bound.
+  const server = await listen(service.app.fetch, {
     hostname: config.host,
     port: config.port,
-    onListen: ({ hostname, port }) =>
-      log({
-        level: "info",
-        message: `KMS listening on http://${hostname}:${port}`,
-        region: config.region,
-      }),
-  }, service.app.fetch);
+    log,
+    ...config.connectionLimits,
+  });
+  log({
+    level: "info",
+    message: `KMS listening on http://${server.addr.hostname}:${server.addr.port}`,
+    region: config.region,
+    maxConnections: server.maxConnections,
+  });
   const stop = async () => {
     clearInterval(purge);
     await server.shutdown();
