@@ -37,7 +37,7 @@ import {
   RequestEntityTooLargeException,
   SerializationException,
 } from "../core/errors.ts";
-import { errorReply } from "./errors.ts";
+import { errorReply, errorResponse } from "./errors.ts";
 import { AMZ_JSON, MAX_BODY_BYTES } from "./protocol.ts";
 
 /** The connection limits (core/config.ts `KMS_*` variables). */
@@ -243,8 +243,23 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
       ? value
       : [...(Array.isArray(existing) ? existing : [existing]), value];
   }
+  names["content-length"] = String(body?.byteLength ?? 0);
   res.writeHead(response.status, names);
   res.end(body);
+}
+
+/** Answers `error` as routes/errors.ts does, unless a reply was already started. */
+function writeError(res: ServerResponse, error: unknown, log: ListenerLog): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const reply = errorReply(
+    error,
+    (e) => log({ level: "error", message: "listener: request failed", error: String(e) }),
+  );
+  const response = errorResponse(reply, crypto.randomUUID());
+  writeResponse(res, response).catch(() => res.destroy());
 }
 
 /** The request handler: node request -> Fetch Request -> app -> node response. */
@@ -261,36 +276,16 @@ function bridge(fetch: FetchHandler, log: ListenerLog) {
     let request: Request;
     try {
       request = await toRequest(req);
-    } catch (error) {
+    } catch {
       // A URL or header a Fetch Request cannot hold, or a body that ended early.
-      if (!res.headersSent && !socket.destroyed) {
-        const reply = errorReply(
-          new SerializationException("The request is not valid HTTP/1.1."),
-          () => {},
-        );
-        res.writeHead(reply.status, {
-          "content-type": AMZ_JSON,
-          "x-amzn-errortype": reply.name,
-          connection: "close",
-        });
-        res.end(reply.body);
-      }
-      log({ level: "debug", message: "unreadable request", error: String(error) });
+      res.shouldKeepAlive = false;
+      writeError(res, new SerializationException("The request is not valid HTTP/1.1."), log);
       return;
     }
     try {
       await writeResponse(res, await fetch(request, env));
     } catch (error) {
-      const reply = errorReply(
-        error,
-        (e) => log({ level: "error", message: "listener: reply failed", error: String(e) }),
-      );
-      if (!res.headersSent) {
-        res.writeHead(reply.status, { "content-type": AMZ_JSON, "x-amzn-errortype": reply.name });
-        res.end(reply.body);
-      } else {
-        res.destroy();
-      }
+      writeError(res, error, log);
     }
   };
 }
@@ -425,11 +420,12 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
           level: "error",
           message: outcome === "no-descriptor"
             ? "listener: out of file descriptors; refusing connections until some are free"
-            : "listener: accepting stalled (out of descriptors?); re-opening the listening socket",
+            : "listener: a probe connection was not accepted (accepting stalled?)",
           openConnections: sockets.size,
         });
         if (stalls >= STALLS_BEFORE_REOPEN && !stopping) {
           stalls = 0;
+          options.log({ level: "warn", message: "listener: re-opening the listening socket" });
           await reopen().catch((error) =>
             report("reopen", {
               level: "error",
@@ -441,9 +437,17 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
         backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(250, backoffMs * 2));
       }
     }
-    if (!stopping) watchdog = setTimeout(watch, backoffMs || (options.watchdogIntervalMs ?? 2_000));
+    if (!stopping) schedule(backoffMs || watchdogIntervalMs);
   };
-  let watchdog = setTimeout(watch, options.watchdogIntervalMs ?? 2_000);
+  const watchdogIntervalMs = options.watchdogIntervalMs ?? 2_000;
+  let watching: Promise<void> = Promise.resolve();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const schedule = (delayMs: number) => {
+    watchdog = setTimeout(() => {
+      watching = watch();
+    }, delayMs);
+  };
+  schedule(watchdogIntervalMs);
 
   return {
     addr: { hostname: options.hostname, port },
@@ -452,6 +456,7 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
     async shutdown(deadlineMs = 10_000) {
       stopping = true;
       clearTimeout(watchdog);
+      await watching;
       const closed = [server, ...retired].map((s) =>
         new Promise<void>((resolve) => {
           s.close(() => resolve());
