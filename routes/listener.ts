@@ -30,7 +30,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { Server as NetServer, type Socket } from "node:net";
 import { Buffer } from "node:buffer";
 import {
   KmsError,
@@ -385,8 +385,12 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
   let backoffMs = 0;
   let stalls = 0;
 
+  const isProbe = (socket: Socket, localPort: number) =>
+    socket.remotePort === localPort && socket.remoteAddress === socket.localAddress;
   const waitAccepted = (localPort: number) =>
     new Promise<boolean>((resolve) => {
+      // The server may see the connection before the probe's connect resolves.
+      for (const socket of sockets) if (isProbe(socket, localPort)) return resolve(true);
       const timer = setTimeout(() => {
         probes.delete(localPort);
         resolve(false);
@@ -401,7 +405,9 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
   /** Re-opens the listening socket on the same port; old connections stay with the old server. */
   const reopen = async () => {
     const old = server;
-    old.close();
+    // net.Server's close: the listening socket only. http.Server's would also close idle
+    // keep-alive connections and stop their timeout checks.
+    NetServer.prototype.close.call(old);
     retired.push(old);
     server = configuredServer(options, maxConnections, handler, onSocket);
     await openOn(server, options.hostname, port);
