@@ -10,7 +10,9 @@
  * - timeouts are checked every `connectionsCheckingInterval` (Node's default 30 s would let a
  *   slowloris connection live 30 s past its deadline): 250 ms here;
  * - `maxConnections` is capped below the process's descriptor limit (`RLIMIT_NOFILE` from
- *   `/proc/self/limits`, less `FD_RESERVE` for the database, workers and logs), so connections
+ *   `/proc/self/limits`) less the descriptors open at start and a reserve (a quarter of the
+ *   limit, at least `MIN_FD_RESERVE`: accepted-then-dropped sockets are freed a loop turn
+ *   later, and a burst of them must not reach the limit), so connections
  *   never exhaust descriptors: a connection over the bound is accepted and closed at once;
  * - when descriptors run out anyway (something else holds them), Deno's accept loop stops without
  *   an error event: a watchdog probes the listener and, when a probe connection is not accepted,
@@ -90,8 +92,8 @@ export interface KmsServer {
   shutdown(deadlineMs?: number): Promise<void>;
 }
 
-/** Descriptors kept for everything but connections (database, WAL, workers, logs, probes). */
-export const FD_RESERVE = 128;
+/** Least number of descriptors kept free beyond those open at start (see `connectionBound`). */
+export const MIN_FD_RESERVE = 128;
 /** Least time between two log lines about the same accept problem. */
 const LOG_INTERVAL_MS = 10_000;
 /** How often the server looks for connections past their header or request deadline. */
@@ -116,10 +118,29 @@ export function descriptorLimit(): number | undefined {
   }
 }
 
-/** The connection bound: the configured one, capped below the descriptor limit. */
-export function connectionBound(configured: number, fdLimit: number | undefined): number {
+/** How many descriptors this process has open now, when the platform tells it (Linux). */
+export function openDescriptors(): number | undefined {
+  try {
+    let count = 0;
+    for (const _ of Deno.readDirSync("/proc/self/fd")) count++;
+    return count;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The connection bound: the configured one, capped to the descriptor limit less those already
+ * open and a reserve of a quarter of the limit (at least `MIN_FD_RESERVE`).
+ */
+export function connectionBound(
+  configured: number,
+  fdLimit: number | undefined,
+  openNow = 0,
+): number {
   if (fdLimit === undefined) return configured;
-  return Math.max(1, Math.min(configured, fdLimit - FD_RESERVE));
+  const reserve = Math.max(MIN_FD_RESERVE, Math.floor(fdLimit / 4));
+  return Math.max(1, Math.min(configured, fdLimit - openNow - reserve));
 }
 
 /** Calls `log` at most once per `LOG_INTERVAL_MS` per kind, counting what it kept quiet. */
@@ -350,11 +371,23 @@ async function probeAccepts(
   port: number,
   accepted: (localPort: number) => Promise<boolean>,
 ): Promise<"accepted" | "stalled" | "no-descriptor"> {
-  let conn: Deno.TcpConn;
+  // A full accept backlog leaves a connect pending for minutes: bounded here.
+  const attempt = Deno.connect({ hostname: loopbackFor(hostname), port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), PROBE_WAIT_MS);
+  });
+  let conn: Deno.TcpConn | "late";
   try {
-    conn = await Deno.connect({ hostname: loopbackFor(hostname), port });
-  } catch {
-    return "no-descriptor";
+    conn = await Promise.race([attempt, late]);
+  } catch (error) {
+    return /too many open files|EMFILE|ENFILE/i.test(String(error)) ? "no-descriptor" : "stalled";
+  } finally {
+    clearTimeout(timer);
+  }
+  if (conn === "late") {
+    attempt.then((c) => c.close(), () => {});
+    return "stalled";
   }
   try {
     return await accepted((conn.localAddr as Deno.NetAddr).port) ? "accepted" : "stalled";
@@ -368,7 +401,11 @@ async function probeAccepts(
  * @throws the listen error (address in use, permission...).
  */
 export async function listen(fetch: FetchHandler, options: ListenOptions): Promise<KmsServer> {
-  const maxConnections = connectionBound(options.maxConnections, descriptorLimit());
+  const maxConnections = connectionBound(
+    options.maxConnections,
+    descriptorLimit(),
+    openDescriptors(),
+  );
   const handler = bridge(fetch, options.log);
   const sockets = new Set<Socket>();
   const probes = new Map<number, () => void>();

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { CreateKeyCommand, GenerateDataKeyCommand, ListKeysCommand } from "@aws-sdk/client-kms";
 import { ConfigError, DEFAULT_CONNECTION_LIMITS, parseConfig } from "../core/config.ts";
-import { connectionBound, descriptorLimit, FD_RESERVE, listen } from "../routes/listener.ts";
+import { connectionBound, descriptorLimit, listen, MIN_FD_RESERVE } from "../routes/listener.ts";
 import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
 
 const encoder = new TextEncoder();
@@ -81,7 +81,7 @@ async function serverEnv(extra: Record<string, string>) {
   const dir = await Deno.makeTempDir({ prefix: "kms-conn-" });
   return {
     dir,
-    env: { ...kmsEnv(`file:${dir}/kms.db`, `${dir}/root.key`), KMS_LOG_LEVEL: "warn", ...extra },
+    env: { ...kmsEnv(`file:${dir}/kms.db`, `${dir}/root.key`), ...extra },
   };
 }
 
@@ -388,10 +388,12 @@ Deno.test("shutdown stops accepting and lets the request in flight finish", asyn
 });
 
 Deno.test("the connection bound stays below the descriptor limit", () => {
-  assert.equal(connectionBound(4096, 1024), 1024 - FD_RESERVE);
-  assert.equal(connectionBound(100, 1024), 100);
-  assert.equal(connectionBound(4096, undefined), 4096);
-  assert.equal(connectionBound(4096, 64), 1);
+  // A quarter of the limit stays free beyond the descriptors open at start.
+  assert.equal(connectionBound(4096, 1024, 40), 1024 - 40 - 256);
+  assert.equal(connectionBound(4096, 256, 40), 256 - 40 - MIN_FD_RESERVE);
+  assert.equal(connectionBound(100, 1024, 40), 100);
+  assert.equal(connectionBound(4096, undefined, 40), 4096);
+  assert.equal(connectionBound(4096, 64, 40), 1);
 });
 
 Deno.test("connection limits come from KMS_* variables with documented defaults", () => {
