@@ -230,7 +230,8 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
       req.resume();
     },
     cancel() {
-      req.destroy();
+      // Stop reading; the reply is still written, then the connection closes (writeResponse).
+      req.pause();
     },
   }, { highWaterMark: 4 });
 }
@@ -265,6 +266,8 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
       : [...(Array.isArray(existing) ? existing : [existing]), value];
   }
   names["content-length"] = String(body?.byteLength ?? 0);
+  // A body the app left unread (over its limit) must not be taken for the next request.
+  if (!res.req.complete) res.shouldKeepAlive = false;
   res.writeHead(response.status, names);
   res.end(body);
 }

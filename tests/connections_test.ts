@@ -328,6 +328,24 @@ Deno.test("the app sees the peer address, method, URL, headers and body as Deno.
   }
 });
 
+Deno.test("a body the app refuses unread still gets the app's reply, then the connection closes", async () => {
+  const server = await testListener(async (request) => {
+    await request.body?.cancel();
+    return new Response('{"__type":"RequestEntityTooLargeException"}', { status: 413 });
+  });
+  try {
+    const reply = await rawExchange(
+      server.addr.port,
+      `POST / HTTP/1.1\r\nHost: kms\r\ncontent-length: 5000000\r\n\r\n${"x".repeat(70_000)}`,
+    );
+    assert.match(reply, /^HTTP\/1\.1 413 /);
+    assert.match(reply, /connection: close/i);
+    assert.match(reply, /RequestEntityTooLargeException/);
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("idle keep-alive connections and slow bodies are closed by their timeouts", async () => {
   const server = await testListener(async (request) => new Response(await request.text()), {
     keepAliveTimeoutMs: 300,
@@ -430,5 +448,69 @@ Deno.test("connection limits come from KMS_* variables with documented defaults"
     ]
   ) {
     assert.throws(() => parseConfig(bad), ConfigError, JSON.stringify(bad));
+  }
+});
+
+Deno.test("out of descriptors: the process lives, logs it, and accepts again once descriptors are free", async () => {
+  const fixture = new URL("./helpers/emfile_server.ts", import.meta.url).pathname;
+  const child = new Deno.Command("bash", {
+    args: ["-c", `ulimit -n 256 && exec "$0" run --allow-all "$1"`, Deno.execPath(), fixture],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines: string[] = [];
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+  })();
+  const stdin = child.stdin.getWriter();
+  const seen = (pattern: RegExp) => lines.some((line) => pattern.test(line));
+  const conns: Deno.TcpConn[] = [];
+  try {
+    await waitUntil(() => seen(/^port \d+$/), 60_000, "the fixture to listen");
+    const port = Number(lines.find((line) => /^port /.test(line))!.slice(5));
+    const url = `http://127.0.0.1:${port}/`;
+    const served = async () => {
+      try {
+        const reply = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        return reply.status === 200 && await reply.text() === "ok";
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(await served());
+    await stdin.write(encoder.encode("exhaust\n"));
+    await waitUntil(() => seen(/^exhausted \d+$/), 30_000, "the fixture to use up its descriptors");
+    // Connections now wait to be accepted; accepting them fails with EMFILE.
+    for (let i = 0; i < 20; i++) {
+      const conn = await connectWithin(port, 2_000);
+      if (conn !== null) conns.push(conn);
+    }
+    await waitUntil(() => seen(/"listener: /), 30_000, "the listener to log the problem");
+    assert.ok(alive(child.pid), "the process died out of descriptors");
+    await stdin.write(encoder.encode("release\n"));
+    await waitUntil(() => seen(/^released$/), 30_000, "the fixture to free its descriptors");
+    const deadline = Date.now() + 60_000;
+    let ok = false;
+    while (!ok && Date.now() < deadline) ok = await served();
+    assert.ok(ok, `not served again after the descriptors were freed:\n${lines.join("\n")}`);
+    console.log(`figure: listener log while out of descriptors:\n${lines.join("\n")}`);
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+    await stdin.close().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    await reading;
   }
 });
