@@ -320,6 +320,7 @@ function configuredServer(
   maxConnections: number,
   handler: ReturnType<typeof bridge>,
   onSocket: (socket: Socket) => void,
+  onDrop: () => void,
 ): Server {
   const server = createServer(
     {
@@ -336,6 +337,7 @@ function configuredServer(
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
   server.maxConnections = maxConnections;
   server.on("connection", onSocket);
+  server.on("drop", onDrop);
   server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
     const reply = parserError(error.code, options.maxHeaderBytes);
     if (reply !== undefined && socket.writable) {
@@ -417,10 +419,16 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
     socket.once("close", () => sockets.delete(socket));
     if (socket.remoteAddress === socket.localAddress) probes.get(socket.remotePort ?? -1)?.();
   };
-  let server = configuredServer(options, maxConnections, handler, onSocket);
+  const report = rateLimitedLog(options.log);
+  const onDrop = () =>
+    report("drop", {
+      level: "warn",
+      message: "listener: connection bound reached; new connections are closed",
+      maxConnections,
+    });
+  let server = configuredServer(options, maxConnections, handler, onSocket, onDrop);
   const port = await openOn(server, options.hostname, options.port);
   const retired: Server[] = [];
-  const report = rateLimitedLog(options.log);
   let stopping = false;
   let backoffMs = 0;
   let stalls = 0;
@@ -449,7 +457,7 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
     // keep-alive connections and stop their timeout checks.
     NetServer.prototype.close.call(old);
     retired.push(old);
-    server = configuredServer(options, maxConnections, handler, onSocket);
+    server = configuredServer(options, maxConnections, handler, onSocket, onDrop);
     await openOn(server, options.hostname, port);
   };
 
