@@ -1,5 +1,6 @@
 /**
- * Entry point: configuration -> root key -> store -> migrations -> app -> Deno.serve.
+ * Entry point: configuration -> root key -> store -> migrations -> app -> listener
+ * (routes/listener.ts).
  * `openService` is the same wiring without the listener, for tests and benchmarks.
  *
  * @module
@@ -29,6 +30,7 @@ import { Metrics } from "./core/metrics.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
+import { listen } from "./routes/listener.ts";
 import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
@@ -448,16 +450,24 @@ async function main(): Promise<void> {
       );
     }
   }, 60_000);
-  const server = Deno.serve({
+  // routes/listener.ts: node:http with header, body and idle timeouts and a connection bound.
+  const server = await listen(service.app.fetch, {
     hostname: config.host,
     port: config.port,
-    onListen: ({ hostname, port }) =>
-      log({
-        level: "info",
-        message: `KMS listening on http://${hostname}:${port}`,
-        region: config.region,
-      }),
-  }, service.app.fetch);
+    log,
+    ...config.connectionLimits,
+  }).catch(async (error) => {
+    // The port was free at the start-up check but taken since: one line, like every start-up error.
+    console.error(startupFailureLine(error));
+    await service.close().catch(() => {});
+    Deno.exit(1);
+  });
+  log({
+    level: "info",
+    message: `KMS listening on http://${server.addr.hostname}:${server.addr.port}`,
+    region: config.region,
+    maxConnections: server.maxConnections,
+  });
   // SIGTERM/SIGINT: drain, flush the audit log, close; exit by the deadline whatever happens
   // (core/shutdown.ts). A second signal exits at once.
   let stopping = false;

@@ -73,7 +73,86 @@ export interface Config {
    * (`batched`); `KMS_AUDIT_MODE`, default `batched` (README "Audit log").
    */
   auditMode?: AuditMode | undefined;
+  /** Connection timeouts and bounds of the listener (routes/listener.ts; `KMS_*_TIMEOUT_MS`...). */
+  connectionLimits: ConnectionLimits;
 }
+
+// --- Connections (routes/listener.ts, README "Connections and limits") ---
+
+/** Timeouts and bounds of client connections. */
+export interface ConnectionLimits {
+  /** Time to receive a request's header section (`KMS_HEADERS_TIMEOUT_MS`, default 10 s). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (`KMS_REQUEST_TIMEOUT_MS`, default 30 s). */
+  requestTimeoutMs: number;
+  /** Time an idle keep-alive connection stays open (`KMS_KEEPALIVE_TIMEOUT_MS`, default 5 s). */
+  keepAliveTimeoutMs: number;
+  /**
+   * Open connections at most (`KMS_MAX_CONNECTIONS`, default 4096); the listener lowers it to
+   * the descriptor limit less a reserve. More are closed as soon as they are accepted.
+   */
+  maxConnections: number;
+  /** Largest request header section (`KMS_MAX_HEADER_BYTES`, default 16384). */
+  maxHeaderBytes: number;
+}
+
+/** The defaults of `ConnectionLimits`. */
+export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 4096,
+  maxHeaderBytes: 16_384,
+});
+
+/** An integer variable within min..max, or its default when unset. */
+function boundedInteger(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  [min, max]: [number, number],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer ${min}..${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** `KMS_HEADERS_TIMEOUT_MS`, `KMS_REQUEST_TIMEOUT_MS`, `KMS_KEEPALIVE_TIMEOUT_MS`, `KMS_MAX_CONNECTIONS`, `KMS_MAX_HEADER_BYTES`. */
+function parseConnectionLimits(env: Record<string, string | undefined>): ConnectionLimits {
+  const d = DEFAULT_CONNECTION_LIMITS;
+  const hour = 3_600_000;
+  const limits = {
+    headersTimeoutMs: boundedInteger(env, "KMS_HEADERS_TIMEOUT_MS", d.headersTimeoutMs, [
+      100,
+      hour,
+    ]),
+    requestTimeoutMs: boundedInteger(env, "KMS_REQUEST_TIMEOUT_MS", d.requestTimeoutMs, [
+      100,
+      hour,
+    ]),
+    keepAliveTimeoutMs: boundedInteger(env, "KMS_KEEPALIVE_TIMEOUT_MS", d.keepAliveTimeoutMs, [
+      100,
+      hour,
+    ]),
+    maxConnections: boundedInteger(env, "KMS_MAX_CONNECTIONS", d.maxConnections, [1, 1_000_000]),
+    maxHeaderBytes: boundedInteger(env, "KMS_MAX_HEADER_BYTES", d.maxHeaderBytes, [
+      1024,
+      1_048_576,
+    ]),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(
+      `KMS_HEADERS_TIMEOUT_MS (${limits.headersTimeoutMs}) must not exceed KMS_REQUEST_TIMEOUT_MS (${limits.requestTimeoutMs})`,
+    );
+  }
+  return limits;
+}
+
+// --- end of connections ---
 
 /** Pool size per RSA modulus length. */
 export interface RsaPoolSizes {
@@ -303,6 +382,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       ? undefined
       : env.KMS_TEST_CLOCK_OFFSET_FILE,
     auditMode: parseAuditMode(env),
+    connectionLimits: parseConnectionLimits(env),
   };
 }
 

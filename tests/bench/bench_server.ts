@@ -54,6 +54,7 @@ import type { Kms } from "../../core/kms.ts";
 import type { SecretBytes } from "../../core/secret.ts";
 import { openService } from "../../main.ts";
 import { cpuSeconds } from "./server_process.ts";
+import { listen, type ListenerEnv } from "../../routes/listener.ts";
 
 /** One lag over 4 ms: when (ms since the server started), how long, and how the main thread spent it. */
 export interface LagEvent {
@@ -428,7 +429,7 @@ async function main(): Promise<void> {
   const appFetch = service.app.fetch;
   const handler = (
     request: Request,
-    info: Deno.ServeHandlerInfo,
+    info: ListenerEnv,
   ): Response | Promise<Response> => {
     const url = request.url;
     const at = url.indexOf("/__bench/");
@@ -446,11 +447,23 @@ async function main(): Promise<void> {
     if (path === "/__bench/pool") return Response.json(service.rsaPool.stats());
     return new Response("not found", { status: 404 });
   };
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: config.port,
-    onListen: ({ port }) => console.log(JSON.stringify({ port, pid: Deno.pid })),
-  }, handler);
+  // main.ts's listener (routes/listener.ts); BENCH_LISTENER=deno measures plain Deno.serve.
+  const server = Deno.env.get("BENCH_LISTENER") === "deno"
+    ? Deno.serve({
+      hostname: "127.0.0.1",
+      port: config.port,
+      onListen: ({ port }) => console.log(JSON.stringify({ port, pid: Deno.pid })),
+    }, (request, info) =>
+      handler(request, { remoteAddr: info.remoteAddr as ListenerEnv["remoteAddr"] }))
+    : await listen(handler, {
+      hostname: "127.0.0.1",
+      port: config.port,
+      log: () => {},
+      ...config.connectionLimits,
+    });
+  if (!("finished" in server)) {
+    console.log(JSON.stringify({ port: server.addr.port, pid: Deno.pid }));
+  }
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

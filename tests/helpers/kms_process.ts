@@ -98,10 +98,22 @@ export function kmsEnv(dbUrl: string, keyFile: string): Record<string, string> {
   };
 }
 
+/** The command running main.ts; `fdLimit` lowers its descriptor limit (`ulimit -n`) first. */
+function serverCommand(fdLimit: number | undefined): { command: string; args: string[] } {
+  const args = ["run", "--allow-all", "main.ts"];
+  if (fdLimit === undefined) return { command: Deno.execPath(), args };
+  const script = `ulimit -n ${Math.trunc(fdLimit)} && exec "$0" "$@"`;
+  return { command: "bash", args: ["-c", script, Deno.execPath(), ...args] };
+}
+
 /** Starts main.ts with `env`; resolves once it listens, rejects with its output if it exits. */
-export async function startKms(env: Record<string, string>): Promise<KmsProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts"],
+export async function startKms(
+  env: Record<string, string>,
+  options: { fdLimit?: number } = {},
+): Promise<KmsProcess> {
+  const { command, args } = serverCommand(options.fdLimit);
+  const child = new Deno.Command(command, {
+    args,
     cwd: ROOT,
     env: withBase(env),
     clearEnv: true,

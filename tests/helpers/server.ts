@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { listen } from "../../routes/listener.ts";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { parseConfig } from "../../core/config.ts";
 import type { Clock } from "../../core/ports.ts";
@@ -68,10 +69,12 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     log: () => {},
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    service.app.fetch,
-  );
+  const server = await listen(service.app.fetch, {
+    hostname: "127.0.0.1",
+    port: 0,
+    log: () => {},
+    ...config.connectionLimits,
+  });
   const url = `http://127.0.0.1:${server.addr.port}`;
   const clients: KMSClient[] = [];
   const clientFor = (
