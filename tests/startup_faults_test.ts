@@ -399,13 +399,24 @@ await tx.rollback();`;
   };
 }
 
-/** Runs a SQL script on a database file. */
+/**
+ * Runs a SQL script on a database file, in a child process: the libSQL driver releases a
+ * connection (and SQLite removes `-wal`/`-shm`) only when it is garbage-collected, so a connection
+ * of this process could change the directory at any later moment, in the middle of a case.
+ */
 async function sqlite(path: string, script: string): Promise<void> {
-  const db = createClient({ url: `file:${path}` });
-  try {
-    await db.executeMultiple(script);
-  } finally {
-    db.close();
+  const code = `import { createClient } from "@libsql/client";
+const db = createClient({ url: ${JSON.stringify(`file:${path}`)} });
+await db.executeMultiple(${JSON.stringify(script)});
+db.close();`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`sqlite script failed: ${new TextDecoder().decode(out.stderr)}`);
   }
 }
 
