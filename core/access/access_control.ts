@@ -15,6 +15,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html
  * @module
  */
+import { actionName, type KmsAction } from "../catalogue.ts";
 import { AccessDeniedException } from "../errors.ts";
 import { accountRootArn } from "../identifiers.ts";
 import { LruMap } from "../lru.ts";
@@ -65,8 +66,7 @@ export type Allowance = { via: "policy" } | { via: "grant"; grants: GrantRecord[
 export interface KeyRequest {
   key: KeyRecord;
   arn: string;
-  /** `kms:<Operation>`. */
-  action: string;
+  action: KmsAction;
   /** The grant operation this action is (Decrypt, ReEncryptFrom, ...); none when grants never allow it. */
   grantOperation?: string | undefined;
   conditions?: RequestConditions;
@@ -154,7 +154,7 @@ export class AccessControl {
     };
     const byPolicy = keyPolicy === null ? denyAll(input) : decide(input);
     if (byPolicy.allowed) return { via: "policy" };
-    const operation = request.grantOperation ?? request.action.slice(4);
+    const operation = request.grantOperation ?? actionName(request.action);
     if (GRANTABLE.has(operation) && !isExplicitDeny(byPolicy.reason)) {
       const grants = await this.#permittingGrants(request.key.keyId, tokens, {
         principalArn: caller.principalArn,
