@@ -166,17 +166,6 @@ export function isNoWiderThan(
   return true;
 }
 
-/** Whether two grant requests are the same for Name idempotency. */
-export function sameGrantParameters(a: GrantRecord, b: Omit<GrantRecord, "grantId" | "createdAt">) {
-  return a.keyId === b.keyId && a.name === b.name &&
-    a.granteePrincipal === b.granteePrincipal &&
-    a.granteeServicePrincipal === b.granteeServicePrincipal &&
-    a.retiringPrincipal === b.retiringPrincipal &&
-    a.retiringServicePrincipal === b.retiringServicePrincipal &&
-    canonicalJson([...a.operations].sort()) === canonicalJson([...b.operations].sort()) &&
-    canonicalJson(a.constraints) === canonicalJson(b.constraints);
-}
-
 /** JSON with object keys sorted, for comparing parameters. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
