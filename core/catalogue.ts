@@ -16,7 +16,8 @@
  * Entries are grouped by family (the files routes/<family>.ts and
  * core/operations/<family>.ts), in the order AWS added the grantable ones, so
  * that `GRANT_OPERATIONS` comes out in the order of AWS's GrantOperation enum.
- * core/catalogue_test.ts checks the table against AWS's model.
+ * core/catalogue_test.ts checks the table against AWS's model: every operation
+ * of the model is here, answered or explicitly not (`answered: false`).
  *
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Operations.html
  * @module
@@ -69,8 +70,9 @@ export interface OperationFacts {
    */
   readonly dependencyTimeout: boolean;
   /**
-   * Whether this KMS answers it; AWS's operations it does not answer get
-   * UnknownOperationException (but are audited like the others).
+   * Whether this KMS answers it. The one it does not, CreateCustomKeyStore (a CloudHSM cluster or
+   * an external key store proxy would have to be reached), answers UnknownOperationException and
+   * is audited like the others.
    */
   readonly answered: boolean;
   /** The IAM action `kms:<Operation>`, or for ReEncrypt the actions it is made of, by name. */
@@ -170,12 +172,12 @@ export const CATALOGUE = {
     iam: OWN_ACCOUNT,
   },
 
-  ConnectCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, answered: false, iam: OWN_ACCOUNT },
+  ConnectCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, iam: OWN_ACCOUNT },
   CreateCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, answered: false, iam: OWN_ACCOUNT },
-  DeleteCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, answered: false, iam: OWN_ACCOUNT },
-  DescribeCustomKeyStores: { ...READ, ...CUSTOM_KEY_STORE, answered: false, iam: OWN_ACCOUNT },
-  DisconnectCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, answered: false, iam: OWN_ACCOUNT },
-  UpdateCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, answered: false, iam: OWN_ACCOUNT },
+  DeleteCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, iam: OWN_ACCOUNT },
+  DescribeCustomKeyStores: { ...READ, ...CUSTOM_KEY_STORE, iam: OWN_ACCOUNT },
+  DisconnectCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, iam: OWN_ACCOUNT },
+  UpdateCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, iam: OWN_ACCOUNT },
 } as const satisfies Readonly<Record<string, OperationFacts>>;
 
 /** Every operation of AWS's KMS API. */

@@ -11,6 +11,7 @@ import { ALIAS_OPERATIONS } from "./aliases.ts";
 import { withModeledTimeout } from "./dependency_timeout.ts";
 import { ASYMMETRIC_OPERATIONS } from "./asymmetric.ts";
 import { CRYPTO_OPERATIONS } from "./crypto.ts";
+import { CUSTOM_KEY_STORE_OPERATIONS } from "./custom_key_stores.ts";
 import { DATA_KEY_PAIR_OPERATIONS } from "./data_key_pairs.ts";
 import { GRANT_OPERATIONS_TABLE } from "./grants.ts";
 import { IMPORT_OPERATIONS } from "./import.ts";
@@ -39,6 +40,7 @@ const BY_FAMILY: Readonly<Record<AnsweredOperationName, Operation>> = {
   ...IMPORT_OPERATIONS,
   ...ROTATION_OPERATIONS,
   ...MULTI_REGION_OPERATIONS,
+  ...CUSTOM_KEY_STORE_OPERATIONS,
 };
 
 /** Every operation this KMS answers. */
