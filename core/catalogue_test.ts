@@ -19,6 +19,7 @@ import {
   OPERATION_NAMES,
 } from "./catalogue.ts";
 import { KEY_STATE_RULES } from "./key_state.ts";
+import { readSmithyModel } from "../tests/helpers/aws_model.ts";
 
 interface ModelExtract {
   operations: Record<string, { input: string; errors: string[] }>;
@@ -31,23 +32,7 @@ const EXTRACT = JSON.parse(
   ),
 ) as ModelExtract;
 
-const SMITHY_PATHS = [
-  new URL("../../shared/reference/kms.smithy.json", import.meta.url),
-  new URL("../../../shared/reference/kms.smithy.json", import.meta.url),
-];
-
-async function readSmithy(): Promise<Record<string, unknown> | undefined> {
-  for (const path of SMITHY_PATHS) {
-    try {
-      return JSON.parse(await Deno.readTextFile(path)) as Record<string, unknown>;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const SMITHY = await readSmithy();
+const SMITHY = await readSmithyModel();
 
 const MODEL_OPERATIONS = Object.keys(EXTRACT.operations).sort();
 
