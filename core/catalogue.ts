@@ -286,6 +286,11 @@ export function allowsCrossAccount(action: KmsAction): boolean {
   return actionOf(action)?.facts.crossAccount === true;
 }
 
+/** Whether a grant may allow `action`. */
+export function isGrantable(action: KmsAction): boolean {
+  return actionOf(action)?.facts.grantable === true;
+}
+
 /** Whether `action` belongs to an operation that changes state. */
 export function isStateChangingAction(action: KmsAction): boolean {
   const found = actionOf(action);

@@ -75,8 +75,6 @@ export interface ResolveOptions extends Authorization {
 export interface Authorization {
   /** The `kms:` action. */
   action: KmsAction;
-  /** The grant operation the action is, when it differs from the action's name. */
-  grantOperation?: string | undefined;
   /** Condition values of the request (encryption context, algorithm, ...). */
   conditions?: RequestConditions | undefined;
 }
@@ -422,7 +420,6 @@ export class Kms {
         key: key.record,
         arn: key.arn,
         action: request.action,
-        grantOperation: request.grantOperation,
         conditions: request.conditions ?? {},
       });
       caller.audit?.setDecision("Allow");
