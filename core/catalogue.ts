@@ -237,11 +237,6 @@ const ACTION_BY_NAME: ReadonlyMap<string, CatalogueAction> = new Map(
   ACTIONS.map((action) => [action.name, action]),
 );
 
-/** The facts of `operation`. */
-export function factsOf(operation: OperationName): OperationFacts {
-  return CATALOGUE[operation];
-}
-
 /** Whether `name` is an operation of AWS's KMS API (answered or not). */
 export function isOperationName(name: string): name is OperationName {
   return Object.hasOwn(CATALOGUE, name);
@@ -255,11 +250,6 @@ export const ANSWERED_OPERATIONS: readonly AnsweredOperationName[] = OPERATION_N
 /** The operations whose audit category is `category`, in catalogue order. */
 export function operationsInAuditCategory(category: AuditCategory): OperationName[] {
   return OPERATION_NAMES.filter((name) => CATALOGUE[name].audit === category);
-}
-
-/** The operations of `family`, in catalogue order. */
-export function operationsOfFamily(family: Family): OperationName[] {
-  return OPERATION_NAMES.filter((name) => CATALOGUE[name].family === family);
 }
 
 /** The action `kms:<name>` names, or undefined for anything else. */
