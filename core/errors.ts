@@ -11,15 +11,7 @@
 export type KmsErrorName =
   | "AccessDeniedException"
   | "AlreadyExistsException"
-  | "CloudHsmClusterInUseException"
-  | "CloudHsmClusterInvalidConfigurationException"
-  | "CloudHsmClusterNotActiveException"
-  | "CloudHsmClusterNotFoundException"
-  | "CloudHsmClusterNotRelatedException"
   | "ConflictException"
-  | "CustomKeyStoreHasCMKsException"
-  | "CustomKeyStoreInvalidStateException"
-  | "CustomKeyStoreNameInUseException"
   | "CustomKeyStoreNotFoundException"
   | "DependencyTimeoutException"
   | "DisabledException"
@@ -28,9 +20,7 @@ export type KmsErrorName =
   | "IncompleteSignatureException"
   | "IncorrectKeyException"
   | "IncorrectKeyMaterialException"
-  | "IncorrectTrustAnchorException"
   | "InvalidAliasNameException"
-  | "InvalidArnException"
   | "InvalidCiphertextException"
   | "InvalidGrantIdException"
   | "InvalidGrantTokenException"
@@ -42,7 +32,6 @@ export type KmsErrorName =
   | "KMSInvalidMacException"
   | "KMSInvalidSignatureException"
   | "KMSInvalidStateException"
-  | "KeyUnavailableException"
   | "LimitExceededException"
   | "MalformedPolicyDocumentException"
   | "MissingAuthenticationTokenException"
@@ -53,19 +42,7 @@ export type KmsErrorName =
   | "UnknownOperationException"
   | "UnrecognizedClientException"
   | "UnsupportedOperationException"
-  | "ValidationException"
-  | "XksKeyAlreadyInUseException"
-  | "XksKeyInvalidConfigurationException"
-  | "XksKeyNotFoundException"
-  | "XksProxyIncorrectAuthenticationCredentialException"
-  | "XksProxyInvalidConfigurationException"
-  | "XksProxyInvalidResponseException"
-  | "XksProxyUriEndpointInUseException"
-  | "XksProxyUriInUseException"
-  | "XksProxyUriUnreachableException"
-  | "XksProxyVpcEndpointServiceInUseException"
-  | "XksProxyVpcEndpointServiceInvalidConfigurationException"
-  | "XksProxyVpcEndpointServiceNotFoundException";
+  | "ValidationException";
 
 /** Whether the caller or the service is at fault. */
 export type Fault = "client" | "server";
@@ -87,49 +64,9 @@ export class AlreadyExistsException extends KmsError {
   override readonly name = "AlreadyExistsException" as const;
 }
 
-/** AWS `CloudHsmClusterInUseException`. */
-export class CloudHsmClusterInUseException extends KmsError {
-  override readonly name = "CloudHsmClusterInUseException" as const;
-}
-
-/** AWS `CloudHsmClusterInvalidConfigurationException`. */
-export class CloudHsmClusterInvalidConfigurationException extends KmsError {
-  override readonly name = "CloudHsmClusterInvalidConfigurationException" as const;
-}
-
-/** AWS `CloudHsmClusterNotActiveException`. */
-export class CloudHsmClusterNotActiveException extends KmsError {
-  override readonly name = "CloudHsmClusterNotActiveException" as const;
-}
-
-/** AWS `CloudHsmClusterNotFoundException`. */
-export class CloudHsmClusterNotFoundException extends KmsError {
-  override readonly name = "CloudHsmClusterNotFoundException" as const;
-}
-
-/** AWS `CloudHsmClusterNotRelatedException`. */
-export class CloudHsmClusterNotRelatedException extends KmsError {
-  override readonly name = "CloudHsmClusterNotRelatedException" as const;
-}
-
 /** AWS `ConflictException`. */
 export class ConflictException extends KmsError {
   override readonly name = "ConflictException" as const;
-}
-
-/** AWS `CustomKeyStoreHasCMKsException`. */
-export class CustomKeyStoreHasCMKsException extends KmsError {
-  override readonly name = "CustomKeyStoreHasCMKsException" as const;
-}
-
-/** AWS `CustomKeyStoreInvalidStateException`. */
-export class CustomKeyStoreInvalidStateException extends KmsError {
-  override readonly name = "CustomKeyStoreInvalidStateException" as const;
-}
-
-/** AWS `CustomKeyStoreNameInUseException`. */
-export class CustomKeyStoreNameInUseException extends KmsError {
-  override readonly name = "CustomKeyStoreNameInUseException" as const;
 }
 
 /** AWS `CustomKeyStoreNotFoundException`. */
@@ -173,19 +110,9 @@ export class IncorrectKeyMaterialException extends KmsError {
   override readonly name = "IncorrectKeyMaterialException" as const;
 }
 
-/** AWS `IncorrectTrustAnchorException`. */
-export class IncorrectTrustAnchorException extends KmsError {
-  override readonly name = "IncorrectTrustAnchorException" as const;
-}
-
 /** AWS `InvalidAliasNameException`. */
 export class InvalidAliasNameException extends KmsError {
   override readonly name = "InvalidAliasNameException" as const;
-}
-
-/** AWS `InvalidArnException`. */
-export class InvalidArnException extends KmsError {
-  override readonly name = "InvalidArnException" as const;
 }
 
 /** AWS `InvalidCiphertextException`. */
@@ -244,12 +171,6 @@ export class KMSInvalidStateException extends KmsError {
   override readonly name = "KMSInvalidStateException" as const;
 }
 
-/** AWS `KeyUnavailableException`. */
-export class KeyUnavailableException extends KmsError {
-  override readonly name = "KeyUnavailableException" as const;
-  override readonly fault: Fault = "server";
-}
-
 /** AWS `LimitExceededException`. */
 export class LimitExceededException extends KmsError {
   override readonly name = "LimitExceededException" as const;
@@ -303,64 +224,4 @@ export class UnsupportedOperationException extends KmsError {
 /** AWS `ValidationException`. */
 export class ValidationException extends KmsError {
   override readonly name = "ValidationException" as const;
-}
-
-/** AWS `XksKeyAlreadyInUseException`. */
-export class XksKeyAlreadyInUseException extends KmsError {
-  override readonly name = "XksKeyAlreadyInUseException" as const;
-}
-
-/** AWS `XksKeyInvalidConfigurationException`. */
-export class XksKeyInvalidConfigurationException extends KmsError {
-  override readonly name = "XksKeyInvalidConfigurationException" as const;
-}
-
-/** AWS `XksKeyNotFoundException`. */
-export class XksKeyNotFoundException extends KmsError {
-  override readonly name = "XksKeyNotFoundException" as const;
-}
-
-/** AWS `XksProxyIncorrectAuthenticationCredentialException`. */
-export class XksProxyIncorrectAuthenticationCredentialException extends KmsError {
-  override readonly name = "XksProxyIncorrectAuthenticationCredentialException" as const;
-}
-
-/** AWS `XksProxyInvalidConfigurationException`. */
-export class XksProxyInvalidConfigurationException extends KmsError {
-  override readonly name = "XksProxyInvalidConfigurationException" as const;
-}
-
-/** AWS `XksProxyInvalidResponseException`. */
-export class XksProxyInvalidResponseException extends KmsError {
-  override readonly name = "XksProxyInvalidResponseException" as const;
-}
-
-/** AWS `XksProxyUriEndpointInUseException`. */
-export class XksProxyUriEndpointInUseException extends KmsError {
-  override readonly name = "XksProxyUriEndpointInUseException" as const;
-}
-
-/** AWS `XksProxyUriInUseException`. */
-export class XksProxyUriInUseException extends KmsError {
-  override readonly name = "XksProxyUriInUseException" as const;
-}
-
-/** AWS `XksProxyUriUnreachableException`. */
-export class XksProxyUriUnreachableException extends KmsError {
-  override readonly name = "XksProxyUriUnreachableException" as const;
-}
-
-/** AWS `XksProxyVpcEndpointServiceInUseException`. */
-export class XksProxyVpcEndpointServiceInUseException extends KmsError {
-  override readonly name = "XksProxyVpcEndpointServiceInUseException" as const;
-}
-
-/** AWS `XksProxyVpcEndpointServiceInvalidConfigurationException`. */
-export class XksProxyVpcEndpointServiceInvalidConfigurationException extends KmsError {
-  override readonly name = "XksProxyVpcEndpointServiceInvalidConfigurationException" as const;
-}
-
-/** AWS `XksProxyVpcEndpointServiceNotFoundException`. */
-export class XksProxyVpcEndpointServiceNotFoundException extends KmsError {
-  override readonly name = "XksProxyVpcEndpointServiceNotFoundException" as const;
 }

@@ -7,52 +7,11 @@
  * @module
  */
 import { DisabledException, type KmsErrorName, KMSInvalidStateException } from "./errors.ts";
+import type { KeyOperation } from "./catalogue.ts";
 import type { KeyState } from "./types.ts";
 
-/** Operations that act on an existing key and so depend on its state. */
-export type KeyOperation =
-  | "CancelKeyDeletion"
-  | "CreateAlias"
-  | "CreateGrant"
-  | "Decrypt"
-  | "DeleteAlias"
-  | "DeriveSharedSecret"
-  | "DeleteImportedKeyMaterial"
-  | "DescribeKey"
-  | "DisableKey"
-  | "DisableKeyRotation"
-  | "EnableKey"
-  | "EnableKeyRotation"
-  | "Encrypt"
-  | "GenerateDataKey"
-  | "GenerateMac"
-  | "GetPublicKey"
-  | "GetKeyPolicy"
-  | "GetParametersForImport"
-  | "ImportKeyMaterial"
-  | "GetKeyRotationStatus"
-  | "GenerateDataKeyPair"
-  | "GenerateDataKeyPairWithoutPlaintext"
-  | "GenerateDataKeyWithoutPlaintext"
-  | "ListAliases"
-  | "ListGrants"
-  | "ListKeyPolicies"
-  | "ListKeyRotations"
-  | "ListResourceTags"
-  | "PutKeyPolicy"
-  | "ReEncryptFrom"
-  | "ReEncryptTo"
-  | "RetireGrant"
-  | "RevokeGrant"
-  | "RotateKeyOnDemand"
-  | "ScheduleKeyDeletion"
-  | "Sign"
-  | "TagResource"
-  | "UntagResource"
-  | "UpdateAlias"
-  | "UpdateKeyDescription"
-  | "Verify"
-  | "VerifyMac";
+/** The actions with a row in the table (the catalogue's `keyState` actions). */
+export type { KeyOperation };
 
 type Refusals = Readonly<
   Partial<Record<KeyState, "DisabledException" | "KMSInvalidStateException">>

@@ -23,7 +23,8 @@ import type { RsaKeyPairPool } from "./crypto/rsa_pool.ts";
 import { AccessControl, type Allowance } from "./access/access_control.ts";
 import type { RequestConditions } from "./access/request_context.ts";
 import type { KeyUsageLog } from "./audit/ports.ts";
-import { type AuditRecord, STATE_CHANGING_OPERATIONS } from "./audit/record.ts";
+import type { AuditRecord } from "./audit/record.ts";
+import { allowsCrossAccount, isStateChangingAction, type KmsAction } from "./catalogue.ts";
 import type { ForeignChanges } from "./coherence.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
@@ -73,9 +74,7 @@ export interface ResolveOptions extends Authorization {
 /** What a request asks to do with a key, for authorisation. */
 export interface Authorization {
   /** The `kms:` action. */
-  action: string;
-  /** The grant operation the action is, when it differs from the action's name. */
-  grantOperation?: string | undefined;
+  action: KmsAction;
   /** Condition values of the request (encryption context, algorithm, ...). */
   conditions?: RequestConditions | undefined;
 }
@@ -368,7 +367,7 @@ export class Kms {
   async findNamedKey(
     caller: Caller,
     keyIdInput: string,
-    options: { allowAlias: boolean; action: string },
+    options: { allowAlias: boolean; action: KmsAction },
   ): Promise<LoadedKey> {
     const id = parseKeyIdentifier(keyIdInput);
     if ((id.kind === "aliasName" || id.kind === "aliasArn") && !options.allowAlias) {
@@ -379,7 +378,7 @@ export class Kms {
       : caller.accountId;
     const region = id.kind === "keyArn" || id.kind === "aliasArn" ? id.region : this.region;
     const foreign = accountId !== caller.accountId;
-    if (foreign && !CROSS_ACCOUNT_ACTIONS.has(options.action)) {
+    if (foreign && !allowsCrossAccount(options.action)) {
       throw accessDenied(caller, options.action, keyIdInput);
     }
     if (region !== this.region) {
@@ -387,7 +386,7 @@ export class Kms {
       throw notFound(keyIdInput);
     }
     // A change is decided on the stored record: a cached one may miss another instance's change.
-    const fresh = STATE_CHANGING_OPERATIONS.has(options.action.slice("kms:".length));
+    const fresh = isStateChangingAction(options.action);
     let keyId: string;
     if (id.kind === "aliasName" || id.kind === "aliasArn") {
       const target = await this.aliasTarget(accountId, id.aliasName, { fresh });
@@ -421,7 +420,6 @@ export class Kms {
         key: key.record,
         arn: key.arn,
         action: request.action,
-        grantOperation: request.grantOperation,
         conditions: request.conditions ?? {},
       });
       caller.audit?.setDecision("Allow");
@@ -438,7 +436,7 @@ export class Kms {
    */
   authorizeAccount(
     caller: Caller,
-    action: string,
+    action: KmsAction,
     conditions: RequestConditions = {},
     resource = "*",
   ): void {
@@ -461,33 +459,6 @@ export class Kms {
 function loadedKey(record: KeyRecord): LoadedKey {
   return { record, arn: keyArn(record.region, record.accountId, record.keyId) };
 }
-
-/**
- * Actions AWS allows on another account's key ("Cross-account use: Yes" in the API reference);
- * every other action on a foreign key ARN is AccessDeniedException, whatever its key policy says.
- */
-const CROSS_ACCOUNT_ACTIONS: ReadonlySet<string> = new Set([
-  "kms:CreateGrant",
-  "kms:Decrypt",
-  "kms:DeriveSharedSecret",
-  "kms:DescribeKey",
-  "kms:Encrypt",
-  "kms:GenerateDataKey",
-  "kms:GenerateDataKeyPair",
-  "kms:GenerateDataKeyPairWithoutPlaintext",
-  "kms:GenerateDataKeyWithoutPlaintext",
-  "kms:GenerateMac",
-  "kms:GetKeyRotationStatus",
-  "kms:GetPublicKey",
-  "kms:ListGrants",
-  "kms:ReEncryptFrom",
-  "kms:ReEncryptTo",
-  "kms:RetireGrant",
-  "kms:RevokeGrant",
-  "kms:Sign",
-  "kms:Verify",
-  "kms:VerifyMac",
-]);
 
 function notFound(what: string): NotFoundException {
   return new NotFoundException(`Key '${what}' does not exist`);

@@ -18,7 +18,7 @@ export type KeyState =
   | "Unavailable"
   | "Updating";
 
-/** AWS KeySpec values (only SYMMETRIC_DEFAULT is implemented so far). */
+/** AWS KeySpec values. */
 export type KeySpec =
   | "SYMMETRIC_DEFAULT"
   | "RSA_2048"

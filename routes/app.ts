@@ -21,7 +21,7 @@ import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
-import { OPERATIONS } from "./operations.ts";
+import { DISPATCH_TABLE } from "./dispatch_table.ts";
 import { playgroundApp } from "./playground.ts";
 import { mountReadiness, type ReadinessDeps } from "./readiness.ts";
 import {
@@ -99,7 +99,7 @@ async function handleKmsRequest(
   assertAmzJson(request.headers.get("content-type"));
   const name = operationName(request.headers.get("x-amz-target"));
   entry?.setOperation(name);
-  const op = OPERATIONS.get(name);
+  const op = DISPATCH_TABLE.get(name);
   if (op === undefined) {
     throw new UnknownOperationException(`Unknown operation ${echoed(name)}.`);
   }

@@ -4,11 +4,11 @@
  * @module
  */
 import { getPublicKey, sign, verify } from "../core/operations/asymmetric.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import { GetPublicKeyRequest, SignRequest, VerifyRequest } from "./schemas/asymmetric.ts";
 
 /** The asymmetric family of the operation table. */
-export const ASYMMETRIC_OPERATIONS: Readonly<Record<string, Operation>> = {
+export const ASYMMETRIC_OPERATIONS: FamilyTable<"asymmetric"> = {
   Sign: operation(SignRequest, sign),
   Verify: operation(VerifyRequest, verify),
   GetPublicKey: operation(GetPublicKeyRequest, getPublicKey),

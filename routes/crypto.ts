@@ -11,7 +11,7 @@ import {
   generateRandom,
   reEncrypt,
 } from "../core/operations/crypto.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   DecryptRequest,
   EncryptRequest,
@@ -22,7 +22,7 @@ import {
 } from "./schemas/crypto.ts";
 
 /** The symmetric crypto family of the operation table. */
-export const CRYPTO_OPERATIONS: Readonly<Record<string, Operation>> = {
+export const CRYPTO_OPERATIONS: FamilyTable<"crypto"> = {
   Encrypt: operation(EncryptRequest, encrypt),
   Decrypt: operation(DecryptRequest, decrypt),
   ReEncrypt: operation(ReEncryptRequest, reEncrypt),

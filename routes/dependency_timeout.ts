@@ -2,7 +2,7 @@
  * A store that did not answer in time raises DependencyTimeoutException
  * (503, storage/deadline.ts). AWS's model lists that exception for most
  * operations but not all: the operations in
- * {@link WITHOUT_DEPENDENCY_TIMEOUT} answer KMSInternalException (500) with
+ * {@link WITHOUT_DEPENDENCY_TIMEOUT} (the catalogue's `dependencyTimeout: false`) answer KMSInternalException (500) with
  * the same message instead, so no client meets an exception its SDK does not
  * know for the operation. tests/store_faults_test.ts checks the list against
  * AWS's model (../shared/reference/kms.smithy.json) when that file is there.
@@ -10,25 +10,13 @@
  * @module
  */
 import { DependencyTimeoutException, KMSInternalException } from "../core/errors.ts";
-import type { Operation } from "./operation.ts";
+import type { Operation } from "./operation_entry.ts";
+import { CATALOGUE, OPERATION_NAMES } from "../core/catalogue.ts";
 
 /** Operations whose errors in AWS's model do not include DependencyTimeoutException. */
-export const WITHOUT_DEPENDENCY_TIMEOUT: ReadonlySet<string> = new Set([
-  "ConnectCustomKeyStore",
-  "CreateCustomKeyStore",
-  "DeleteCustomKeyStore",
-  "DescribeCustomKeyStores",
-  "DisconnectCustomKeyStore",
-  "GenerateMac",
-  "ListKeyRotations",
-  "ListResourceTags",
-  "ReplicateKey",
-  "TagResource",
-  "UntagResource",
-  "UpdateCustomKeyStore",
-  "UpdatePrimaryRegion",
-  "VerifyMac",
-]);
+export const WITHOUT_DEPENDENCY_TIMEOUT: ReadonlySet<string> = new Set(
+  OPERATION_NAMES.filter((name) => !CATALOGUE[name].dependencyTimeout),
+);
 
 /** `op`, answering KMSInternalException where its model has no DependencyTimeoutException. */
 export function withModeledTimeout(name: string, op: Operation): Operation {

@@ -10,7 +10,7 @@ import {
   retireGrant,
   revokeGrant,
 } from "../core/operations/grants.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   CreateGrantRequest,
   ListGrantsRequest,
@@ -20,7 +20,7 @@ import {
 } from "./schemas/grants.ts";
 
 /** The grant family of the operation table. */
-export const GRANT_OPERATIONS_TABLE: Readonly<Record<string, Operation>> = {
+export const GRANT_OPERATIONS_TABLE: FamilyTable<"grants"> = {
   CreateGrant: operation(CreateGrantRequest, createGrant),
   ListGrants: operation(ListGrantsRequest, listGrants),
   ListRetirableGrants: operation(ListRetirableGrantsRequest, listRetirableGrants),

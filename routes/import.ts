@@ -8,7 +8,7 @@ import {
   getParametersForImport,
   importKeyMaterial,
 } from "../core/operations/import.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   DeleteImportedKeyMaterialRequest,
   GetParametersForImportRequest,
@@ -16,7 +16,7 @@ import {
 } from "./schemas/import.ts";
 
 /** The import family of the operation table. */
-export const IMPORT_OPERATIONS: Readonly<Record<string, Operation>> = {
+export const IMPORT_OPERATIONS: FamilyTable<"import"> = {
   GetParametersForImport: operation(GetParametersForImportRequest, getParametersForImport),
   ImportKeyMaterial: operation(ImportKeyMaterialRequest, importKeyMaterial),
   DeleteImportedKeyMaterial: operation(DeleteImportedKeyMaterialRequest, deleteImportedKeyMaterial),

@@ -4,7 +4,7 @@
  * @module
  */
 import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from "../core/operations/key_policies.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   GetKeyPolicyRequest,
   ListKeyPoliciesRequest,
@@ -12,7 +12,7 @@ import {
 } from "./schemas/key_policies.ts";
 
 /** The key policy family of the operation table. */
-export const KEY_POLICY_OPERATIONS: Readonly<Record<string, Operation>> = {
+export const KEY_POLICY_OPERATIONS: FamilyTable<"keyPolicies"> = {
   PutKeyPolicy: operation(PutKeyPolicyRequest, putKeyPolicy),
   GetKeyPolicy: operation(GetKeyPolicyRequest, getKeyPolicy),
   ListKeyPolicies: operation(ListKeyPoliciesRequest, listKeyPolicies),

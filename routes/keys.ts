@@ -13,7 +13,7 @@ import {
   scheduleKeyDeletion,
   updateKeyDescription,
 } from "../core/operations/keys.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   CreateKeyRequest,
   DescribeKeyRequest,
@@ -24,7 +24,7 @@ import {
 } from "./schemas/keys.ts";
 
 /** The key lifecycle family of the operation table. */
-export const KEY_OPERATIONS: Readonly<Record<string, Operation>> = {
+export const KEY_OPERATIONS: FamilyTable<"keys"> = {
   CreateKey: operation(CreateKeyRequest, createKey),
   DescribeKey: operation(DescribeKeyRequest, describeKey),
   ListKeys: operation(ListKeysRequest, listKeys),

@@ -14,7 +14,7 @@
  */
 import type { Hono } from "hono";
 import { EXPOSITION_CONTENT_TYPE, type KeyStateCounter, type Metrics } from "../core/metrics.ts";
-import { OPERATIONS } from "./operations.ts";
+import { DISPATCH_TABLE } from "./dispatch_table.ts";
 
 /** What `GET /metrics` needs. */
 export interface MetricsDeps {
@@ -33,7 +33,7 @@ const TARGET_PREFIX = "TrentService.";
 export function operationLabel(target: string | null | undefined): string {
   if (typeof target !== "string" || !target.startsWith(TARGET_PREFIX)) return "Unknown";
   const name = target.slice(TARGET_PREFIX.length);
-  return OPERATIONS.has(name) ? name : "Unknown";
+  return DISPATCH_TABLE.has(name) ? name : "Unknown";
 }
 
 /** What is known about one KMS API request when it is answered. */

@@ -10,7 +10,7 @@ import {
   listKeyRotations,
   rotateKeyOnDemand,
 } from "../core/operations/rotation.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   EnableKeyRotationRequest,
   ListKeyRotationsRequest,
@@ -18,7 +18,7 @@ import {
 } from "./schemas/rotation.ts";
 
 /** The rotation family of the operation table. */
-export const ROTATION_OPERATIONS: Readonly<Record<string, Operation>> = {
+export const ROTATION_OPERATIONS: FamilyTable<"rotation"> = {
   EnableKeyRotation: operation(EnableKeyRotationRequest, enableKeyRotation),
   DisableKeyRotation: operation(RotationKeyIdRequest, disableKeyRotation),
   GetKeyRotationStatus: operation(RotationKeyIdRequest, getKeyRotationStatus),

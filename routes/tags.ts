@@ -4,7 +4,7 @@
  * @module
  */
 import { listResourceTags, tagResource, untagResource } from "../core/operations/tags.ts";
-import { type Operation, operation } from "./operation.ts";
+import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   ListResourceTagsRequest,
   TagResourceRequest,
@@ -12,7 +12,7 @@ import {
 } from "./schemas/tags.ts";
 
 /** The tag family of the operation table. */
-export const TAG_OPERATIONS: Readonly<Record<string, Operation>> = {
+export const TAG_OPERATIONS: FamilyTable<"tags"> = {
   TagResource: operation(TagResourceRequest, tagResource),
   UntagResource: operation(UntagResourceRequest, untagResource),
   ListResourceTags: operation(ListResourceTagsRequest, listResourceTags),

@@ -1,7 +1,7 @@
 /**
  * The root keyring: the current root key, which wraps everything written from
  * now on, and previous root keys, which still unwrap what they wrapped until
- * `deno task admin root-key rotate` has re-wrapped it (storage/rewrap.ts).
+ * `deno task admin root-key rotate` has re-wrapped it (`rotateRootKey` in storage/root_keys.ts).
  *
  * Wrapped formats:
  * - format 1 (legacy, read only): 0x01 || 96-bit IV || ciphertext with tag. It names no key:
@@ -278,14 +278,6 @@ export function parseKeyringFile(text: string, path: string): Uint8Array[] {
     );
   }
   return keys;
-}
-
-/** A fresh random root key as base64 (for a keyring file or KMS_ROOT_KEY). */
-export function newRootKeyBase64(): string {
-  const raw = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
-  const text = raw.toBase64();
-  raw.fill(0);
-  return text;
 }
 
 async function importEntry(bytes: Uint8Array): Promise<Entry> {

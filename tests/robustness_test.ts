@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { CreateKeyCommand, ListKeysCommand } from "@aws-sdk/client-kms";
-import { OPERATIONS } from "../routes/operations.ts";
+import { DISPATCH_TABLE } from "../routes/dispatch_table.ts";
 import { signedFetch } from "./helpers/signed_fetch.ts";
 import { withServer } from "./helpers/server.ts";
 
@@ -57,7 +57,7 @@ Deno.test("Every operation answers malformed fields with a 4xx AWS error, never 
   withServer(async (server) => {
     const keyId = (await server.client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     let checked = 0;
-    for (const operation of OPERATIONS.keys()) {
+    for (const operation of DISPATCH_TABLE.keys()) {
       for (const field of FIELDS) {
         for (const value of BAD_VALUES) {
           const body = JSON.stringify({ KeyId: keyId, [field]: value });

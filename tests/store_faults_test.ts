@@ -18,6 +18,7 @@ import type { Client } from "@libsql/client";
 import { startServer, type TestServer } from "./helpers/server.ts";
 import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
 import { signRequest } from "./helpers/signed_fetch.ts";
+import { readSmithyModel } from "./helpers/aws_model.ts";
 import { openDatabase } from "../storage/client.ts";
 import { WITHOUT_DEPENDENCY_TIMEOUT } from "../routes/dependency_timeout.ts";
 
@@ -531,23 +532,7 @@ Deno.test({
 
 // --- which operations may answer DependencyTimeoutException -------------------------------
 
-const MODEL_PATHS = [
-  new URL("../../shared/reference/kms.smithy.json", import.meta.url),
-  new URL("../../../shared/reference/kms.smithy.json", import.meta.url),
-];
-
-async function readModel(): Promise<Record<string, unknown> | undefined> {
-  for (const path of MODEL_PATHS) {
-    try {
-      return JSON.parse(await Deno.readTextFile(path)) as Record<string, unknown>;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-const MODEL = await readModel();
+const MODEL = await readSmithyModel();
 
 Deno.test({
   name:

@@ -15,6 +15,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html
  * @module
  */
+import { actionName, isGrantable, type KmsAction } from "../catalogue.ts";
 import { AccessDeniedException } from "../errors.ts";
 import { accountRootArn } from "../identifiers.ts";
 import { LruMap } from "../lru.ts";
@@ -22,7 +23,6 @@ import type { Caller, KeyRecord, Tag } from "../types.ts";
 import { decide } from "./decide.ts";
 import {
   type Context,
-  GRANT_OPERATIONS,
   grantPermits,
   type GrantRecord,
   keyHexOf,
@@ -65,14 +65,9 @@ export type Allowance = { via: "policy" } | { via: "grant"; grants: GrantRecord[
 export interface KeyRequest {
   key: KeyRecord;
   arn: string;
-  /** `kms:<Operation>`. */
-  action: string;
-  /** The grant operation this action is (Decrypt, ReEncryptFrom, ...); none when grants never allow it. */
-  grantOperation?: string | undefined;
+  action: KmsAction;
   conditions?: RequestConditions;
 }
-
-const GRANTABLE: ReadonlySet<string> = new Set(GRANT_OPERATIONS);
 
 /** The access-control part of the KMS. */
 export class AccessControl {
@@ -154,8 +149,8 @@ export class AccessControl {
     };
     const byPolicy = keyPolicy === null ? denyAll(input) : decide(input);
     if (byPolicy.allowed) return { via: "policy" };
-    const operation = request.grantOperation ?? request.action.slice(4);
-    if (GRANTABLE.has(operation) && !isExplicitDeny(byPolicy.reason)) {
+    const operation = actionName(request.action);
+    if (isGrantable(request.action) && !isExplicitDeny(byPolicy.reason)) {
       const grants = await this.#permittingGrants(request.key.keyId, tokens, {
         principalArn: caller.principalArn,
         operation,
@@ -174,7 +169,7 @@ export class AccessControl {
    */
   authorizeAccount(
     caller: Caller,
-    action: string,
+    action: KmsAction,
     conditions: RequestConditions = {},
     resource = "*",
   ): void {
@@ -196,7 +191,7 @@ export class AccessControl {
   }
 
   /** Whether a policy document lets `caller` do `action` on `key` (the lockout check). */
-  policyAllows(caller: Caller, policy: PolicyDocument, key: KeyRecord, action: string): boolean {
+  policyAllows(caller: Caller, policy: PolicyDocument, key: KeyRecord, action: KmsAction): boolean {
     return decide({
       request: {
         principalArn: caller.principalArn,

@@ -12,32 +12,12 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html
  * @module
  */
+import { GRANT_OPERATIONS, type GrantOperation } from "../catalogue.ts";
 import { InvalidGrantTokenException } from "../errors.ts";
 import type { KeyRecord } from "../types.ts";
 
-/** AWS's GrantOperation enum. */
-export const GRANT_OPERATIONS = [
-  "Decrypt",
-  "Encrypt",
-  "GenerateDataKey",
-  "GenerateDataKeyWithoutPlaintext",
-  "ReEncryptFrom",
-  "ReEncryptTo",
-  "Sign",
-  "Verify",
-  "GetPublicKey",
-  "CreateGrant",
-  "RetireGrant",
-  "DescribeKey",
-  "GenerateDataKeyPair",
-  "GenerateDataKeyPairWithoutPlaintext",
-  "GenerateMac",
-  "VerifyMac",
-  "DeriveSharedSecret",
-] as const;
-
-/** One grant operation. */
-export type GrantOperation = typeof GRANT_OPERATIONS[number];
+/** AWS's GrantOperation enum (the catalogue's grantable actions), in the enum's order. */
+export { GRANT_OPERATIONS, type GrantOperation };
 
 /** An encryption context as a plain record of strings. */
 export type Context = Readonly<Record<string, string>>;
@@ -184,17 +164,6 @@ export function isNoWiderThan(
     return strictest !== undefined && contextIncludes(strictest, p.EncryptionContextSubset);
   }
   return true;
-}
-
-/** Whether two grant requests are the same for Name idempotency. */
-export function sameGrantParameters(a: GrantRecord, b: Omit<GrantRecord, "grantId" | "createdAt">) {
-  return a.keyId === b.keyId && a.name === b.name &&
-    a.granteePrincipal === b.granteePrincipal &&
-    a.granteeServicePrincipal === b.granteeServicePrincipal &&
-    a.retiringPrincipal === b.retiringPrincipal &&
-    a.retiringServicePrincipal === b.retiringServicePrincipal &&
-    canonicalJson([...a.operations].sort()) === canonicalJson([...b.operations].sort()) &&
-    canonicalJson(a.constraints) === canonicalJson(b.constraints);
 }
 
 /** JSON with object keys sorted, for comparing parameters. */

@@ -7,6 +7,7 @@
  * @see https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
  * @module
  */
+import { operationsInAuditCategory } from "../catalogue.ts";
 
 /** The access decision a request got, or null when none was made (unauthenticated, malformed). */
 export type AuditDecision = "Allow" | "Deny";
@@ -81,59 +82,24 @@ export interface AuditRecord {
 
 /**
  * AWS's KeyLastUsageTrackingOperation: the successful cryptographic operations
- * GetKeyLastUsage reports.
+ * GetKeyLastUsage reports (the catalogue's `keyUsage` operations).
  * @see ../../../shared/reference/kms.smithy.json (KeyLastUsageTrackingOperation)
  */
-export const KEY_LAST_USAGE_TRACKING_OPERATIONS: ReadonlySet<string> = new Set([
-  "Decrypt",
-  "DeriveSharedSecret",
-  "Encrypt",
-  "GenerateDataKey",
-  "GenerateDataKeyPair",
-  "GenerateDataKeyPairWithoutPlaintext",
-  "GenerateDataKeyWithoutPlaintext",
-  "GenerateMac",
-  "ReEncrypt",
-  "Sign",
-  "Verify",
-  "VerifyMac",
-]);
+export const KEY_LAST_USAGE_TRACKING_OPERATIONS: ReadonlySet<string> = new Set(
+  operationsInAuditCategory("keyUsage"),
+);
+
+/** CloudTrail's event of the automatic rotation the scheduler makes (by KMS itself, no caller). */
+export const SCHEDULED_ROTATION_EVENT = "RotateKey";
 
 /**
- * Operations that change state (CloudTrail's `readOnly: false`). Their
- * successful records commit in the same transaction as the change; every
- * other record (and every failed one) goes through the AuditBuffer.
+ * Events of state changes (CloudTrail's `readOnly: false`): the catalogue's `stateChange`
+ * operations and the scheduled rotation. Their successful records commit in the same transaction
+ * as the change; every other record (and every failed one) goes through the AuditBuffer.
  */
 export const STATE_CHANGING_OPERATIONS: ReadonlySet<string> = new Set([
-  "CancelKeyDeletion",
-  "ConnectCustomKeyStore",
-  "CreateAlias",
-  "CreateCustomKeyStore",
-  "CreateGrant",
-  "CreateKey",
-  "DeleteAlias",
-  "DeleteCustomKeyStore",
-  "DeleteImportedKeyMaterial",
-  "DisableKey",
-  "DisableKeyRotation",
-  "DisconnectCustomKeyStore",
-  "EnableKey",
-  "EnableKeyRotation",
-  "ImportKeyMaterial",
-  "PutKeyPolicy",
-  "ReplicateKey",
-  "RetireGrant",
-  "RevokeGrant",
-  // The automatic rotation the scheduler makes (CloudTrail's RotateKey event, by KMS itself).
-  "RotateKey",
-  "RotateKeyOnDemand",
-  "ScheduleKeyDeletion",
-  "TagResource",
-  "UntagResource",
-  "UpdateAlias",
-  "UpdateCustomKeyStore",
-  "UpdateKeyDescription",
-  "UpdatePrimaryRegion",
+  ...operationsInAuditCategory("stateChange"),
+  SCHEDULED_ROTATION_EVENT,
 ]);
 
 /** True when a successful record of `operation` counts as its keys' last usage. */

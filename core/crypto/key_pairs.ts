@@ -21,7 +21,7 @@
  *
  * Rates in ops/s, one call at a time, in-process (Deno 2.9.6, 2 shared
  * vCPUs; `tests/bench/raw_key_pairs.ts`): raw = the library's own generate +
- * export (`rawGenerateAndExport`), ours = `generateKeyPair`.
+ * export (`rawGenerateAndExport` in tests/bench/key_pair_baseline.ts), ours = `generateKeyPair`.
  *
  * | spec                  |    raw |   ours |
  * | --------------------- | -----: | -----: |
@@ -80,12 +80,8 @@ export interface GeneratedKeyPair {
   readonly privateKey: SecretBytes;
 }
 
-interface Engine {
-  /** Generates and encodes a pair. */
-  readonly generate: () => Promise<GeneratedKeyPair>;
-  /** The library's own generate + export, for the benchmark's baseline. */
-  readonly raw: () => Promise<unknown>;
-}
+/** Generates and encodes a pair. */
+type Engine = () => Promise<GeneratedKeyPair>;
 
 const RSA_PUBLIC_EXPONENT = new Uint8Array([0x01, 0x00, 0x01]);
 const ED25519_DER = {
@@ -104,7 +100,7 @@ const ENGINES: Readonly<Record<DataKeyPairSpec, Engine>> = Object.freeze({
     return secp256k1.utils.randomSecretKey();
   }),
   SM2: _nobleEcEngine("SM2", Sm2Point, _randomSm2Scalar),
-  ECC_NIST_EDWARDS25519: { generate: _generateEd25519, raw: _rawEd25519 },
+  ECC_NIST_EDWARDS25519: _generateEd25519,
 });
 
 /** Every `DataKeyPairSpec`, in AWS's documentation order. */
@@ -122,16 +118,7 @@ export function isRsaSpec(spec: DataKeyPairSpec): spec is RsaSpec {
  * @throws {RangeError} when `spec` is not a `DataKeyPairSpec`.
  */
 export function generateKeyPair(spec: DataKeyPairSpec): Promise<GeneratedKeyPair> {
-  return _engine(spec).generate();
-}
-
-/**
- * The benchmark's baseline: the same library's generate and its own export, no extra
- * encoding (WebCrypto: generateKey + PKCS#8 + SPKI export; noble: secret + public key).
- * @throws {RangeError} when `spec` is not a `DataKeyPairSpec`.
- */
-export async function rawGenerateAndExport(spec: DataKeyPairSpec): Promise<void> {
-  await _engine(spec).raw();
+  return _engine(spec)();
 }
 
 function _engine(spec: DataKeyPairSpec): Engine {
@@ -156,7 +143,7 @@ function _rsaEngine(modulusLength: number): Engine {
     ]);
     return { publicKey: new Uint8Array(spki), privateKey: new SecretBytes(new Uint8Array(pkcs8)) };
   };
-  return { generate, raw: generate };
+  return generate;
 }
 
 // --- P-256, P-384, P-521 (WebCrypto) ----------------------------------------------
@@ -172,12 +159,7 @@ function _webCryptoEcEngine(curve: EcCurve): Engine {
     }
     return await _reencodeEcPkcs8(curve, pkcs8, pair.publicKey);
   };
-  const raw = async () => {
-    const pair = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-    await crypto.subtle.exportKey("pkcs8", pair.privateKey);
-    await crypto.subtle.exportKey("spki", pair.publicKey);
-  };
-  return { generate, raw };
+  return generate;
 }
 
 /** Slow path, for a WebCrypto whose PKCS#8 layout differs from OpenSSL's. */
@@ -214,8 +196,7 @@ function _nobleEcEngine(
     scalar.fill(0);
     return Promise.resolve({ publicKey: encodeEcSpki(curve, point), privateKey });
   };
-  const raw = () => Promise.resolve(publicPoint(randomScalar()));
-  return { generate, raw };
+  return generate;
 }
 
 /**
@@ -253,8 +234,4 @@ function _reencodeEd25519(pkcs8: Uint8Array, spki: Uint8Array): GeneratedKeyPair
   const privateKey = new SecretBytes(encodeEd25519Pkcs8(decoded.seed.expose()));
   decoded.seed.wipe();
   return { publicKey: encodeEd25519Spki(parsedPublic.publicKey), privateKey };
-}
-
-function _rawEd25519(): Promise<unknown> {
-  return Promise.resolve(generateKeyPairSync("ed25519", ED25519_DER));
 }

@@ -4,7 +4,6 @@ import {
   type DataKeyPairSpec,
   generateKeyPair,
   isRsaSpec,
-  rawGenerateAndExport,
 } from "./key_pairs.ts";
 import { decodePkcs8, parseSpki } from "./key_encoding.ts";
 import { Sm2Point } from "./sm2_curve.ts";
@@ -17,6 +16,7 @@ import {
   opensslSignAndVerify,
   runOpenssl,
 } from "../../tests/helpers/openssl.ts";
+import { rawGenerateAndExport } from "../../tests/bench/key_pair_baseline.ts";
 
 /** RSA_3072 and RSA_4096 take seconds to generate here: they get one test with one key each. */
 const FAST_SPECS = DATA_KEY_PAIR_SPECS.filter((s) => s !== "RSA_3072" && s !== "RSA_4096");

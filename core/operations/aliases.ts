@@ -12,6 +12,7 @@ import {
   ValidationException,
 } from "../errors.ts";
 import { aliasArn } from "../identifiers.ts";
+import type { KmsAction } from "../catalogue.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import type { Kms } from "../kms.ts";
 import type { AliasRecord, Caller } from "../types.ts";
@@ -76,7 +77,7 @@ export async function createAlias(
  * the alias ARN (the key side is the key policy's).
  * @throws {AccessDeniedException}
  */
-function authorizeOnAlias(kms: Kms, caller: Caller, action: string, name: string): void {
+function authorizeOnAlias(kms: Kms, caller: Caller, action: KmsAction, name: string): void {
   kms.authorizeAccount(caller, action, {}, aliasArn(kms.region, caller.accountId, name));
 }
 

@@ -43,6 +43,7 @@ import {
   ValidationException,
 } from "../errors.ts";
 import { algorithmsOf } from "../key_spec.ts";
+import type { KmsAction } from "../catalogue.ts";
 import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
 import type { RequestConditions } from "../access/request_context.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
@@ -169,7 +170,7 @@ interface OpenInput {
   context: EncryptionContext | undefined;
   algorithm: string | undefined;
   operation: KeyOperation;
-  action: string;
+  action: KmsAction;
   /** The Recipient's attested enclave (`kms:RecipientAttestation:*`). */
   enclave?: AttestedEnclave | undefined;
   /** More condition values (ReEncrypt's `kms:ReEncryptOnSameKey`). */
@@ -196,7 +197,7 @@ async function keyOfCiphertext(
   options: {
     keyId: string | undefined;
     keyIdFromBlob: string;
-    action: string;
+    action: KmsAction;
     conditions: RequestConditions;
   },
 ): Promise<LoadedKey> {
@@ -288,7 +289,7 @@ async function dryRunIgnoringCiphertext(
     context: EncryptionContext | undefined;
     algorithm: string | undefined;
     operation: KeyOperation;
-    action: string;
+    action: KmsAction;
     enclave?: AttestedEnclave | undefined;
   },
 ): Promise<never> {

@@ -82,8 +82,9 @@ function externalAutomaticRotation(key: LoadedKey): UnsupportedOperationExceptio
 
 /**
  * RotateKeyOnDemand of a key with imported material (Origin EXTERNAL). AWS rotates such a key to
- * key material imported for the rotation (state PENDING_ROTATION); none can be imported so far,
- * so the answer is AWS's for a key without it. Imported-material support extends this one place.
+ * key material imported for the rotation (state PENDING_ROTATION); this KMS imports none
+ * (ImportKeyMaterial answers UnsupportedOperationException for it), so the answer is AWS's for a
+ * key without it.
  * @throws {KMSInvalidStateException} no new key material was imported for the rotation.
  */
 function rotateExternalKeyOnDemand(

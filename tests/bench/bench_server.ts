@@ -39,8 +39,8 @@ import {
   DATA_KEY_PAIR_SPECS,
   type DataKeyPairSpec,
   generateKeyPair,
-  rawGenerateAndExport,
 } from "../../core/crypto/key_pairs.ts";
+import { rawGenerateAndExport } from "./key_pair_baseline.ts";
 import {
   importSigningEngine,
   importVerifyingEngine,

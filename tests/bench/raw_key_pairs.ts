@@ -12,8 +12,8 @@ import {
   DATA_KEY_PAIR_SPECS,
   type DataKeyPairSpec,
   generateKeyPair,
-  rawGenerateAndExport,
 } from "../../core/crypto/key_pairs.ts";
+import { rawGenerateAndExport } from "./key_pair_baseline.ts";
 
 /** Calls per second of `fn` over `seconds`, keeping `inFlight` calls running. */
 export async function measureRate(
