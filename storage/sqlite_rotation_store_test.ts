@@ -1,5 +1,5 @@
 /**
- * The claim logic of rotations (storage/rotation_store.ts): of several
+ * The claim logic of rotations (storage/sqlite_rotation_store.ts): of several
  * rotations racing for the same due date or the same version, exactly one
  * commits; a lost one writes nothing, not even its audit record, and does not
  * take down the writes it was grouped with.
