@@ -31,12 +31,8 @@ import {
   preflightDatabase,
   remoteDatabaseHoldsData,
 } from "./storage/preflight.ts";
-import {
-  createKeyring,
-  type KeyringSource,
-  readKeyring,
-  type RootKeyring,
-} from "./storage/root_keyring.ts";
+import { createKeyring, type KeyringSource, readKeyring } from "./storage/root_key_file.ts";
+import type { RootKeyring } from "./storage/root_keyring.ts";
 
 /**
  * Refuses a `KMS_HOST`/`KMS_PORT` this process cannot listen on, by binding it and letting go

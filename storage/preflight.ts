@@ -23,7 +23,7 @@ import { StartupError } from "../core/config.ts";
 import { isMemoryUrl, localFilePath, openDatabase, openForInspection } from "./client.ts";
 import { type Migration, MIGRATIONS } from "./migrations.ts";
 import type { RootKeyring } from "./root_keyring.ts";
-import { verifyRootKeyring } from "./root_keys.ts";
+import { verifyRootKeyring } from "./root_key_table.ts";
 
 /** What a database is, as far as a start is concerned. */
 export interface DatabaseState {

@@ -9,7 +9,7 @@ import type { InStatement } from "@libsql/client";
 import type { CredentialStore } from "../core/ports.ts";
 import { SecretBytes } from "../core/secret.ts";
 import type { Credential } from "../core/types.ts";
-import { credentialAad } from "./root_key.ts";
+import { credentialAad } from "./root_wrapping.ts";
 import type { SqliteParts } from "./sqlite_parts.ts";
 import { blob, int, text } from "./rows.ts";
 

@@ -14,7 +14,7 @@ import { keyArn } from "../core/identifiers.ts";
 import type { ImportedMaterialRecord, ImportParameters, ImportStore } from "../core/ports.ts";
 import { SecretBytes } from "../core/secret.ts";
 import type { KeyMaterial, KeyRecord } from "../core/types.ts";
-import { importParametersAad } from "./root_key.ts";
+import { importParametersAad } from "./root_wrapping.ts";
 import { insertMaterial, keyFromRow, selectKey } from "./sqlite_key_rows.ts";
 import { auditRows, type SqliteParts } from "./sqlite_parts.ts";
 import { blob, column, int, text } from "./rows.ts";

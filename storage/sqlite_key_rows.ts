@@ -18,7 +18,7 @@ import type {
   KeyUsage,
   Origin,
 } from "../core/types.ts";
-import { materialAad, type RootWrapper } from "./root_key.ts";
+import { materialAad, type RootWrapper } from "./root_wrapping.ts";
 import { int, intOrNull, text } from "./rows.ts";
 
 const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_spec, key_usage, " +

@@ -12,7 +12,7 @@ import { keyArn } from "../core/identifiers.ts";
 import type { KeyStore, Page } from "../core/ports.ts";
 import { SecretBytes } from "../core/secret.ts";
 import type { KeyMaterial, KeyRecord, Tag } from "../core/types.ts";
-import { materialAad } from "./root_key.ts";
+import { materialAad } from "./root_wrapping.ts";
 import { deleteKeyImportStatements } from "./sqlite_import_store.ts";
 import {
   insertKey,

@@ -13,7 +13,7 @@ import { keyArn } from "../core/identifiers.ts";
 import type { MultiRegionFamily, MultiRegionStore } from "../core/multi_region_store.ts";
 import { publicKeyId, storageKeyId } from "../core/regional_store.ts";
 import type { KeyRecord, Tag } from "../core/types.ts";
-import { materialAad } from "./root_key.ts";
+import { materialAad } from "./root_wrapping.ts";
 import { insertKey, keyFromRow, selectKey } from "./sqlite_key_rows.ts";
 import { auditRows, isUniqueViolation, type SqliteParts } from "./sqlite_parts.ts";
 import { upsertTag } from "./sqlite_tag_store.ts";

@@ -9,7 +9,7 @@
 import type { InStatement, ResultSet } from "@libsql/client";
 import type { AuditRecord } from "../core/audit/record.ts";
 import type { ReadClient } from "./deadline.ts";
-import type { RootWrapper } from "./root_key.ts";
+import type { RootWrapper } from "./root_wrapping.ts";
 
 /** What a part needs of the write queue (storage/write_queue.ts). */
 export interface StoreWrites {

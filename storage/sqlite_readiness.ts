@@ -17,7 +17,7 @@ import {
   type StoreFaults,
   withDeadline,
 } from "./deadline.ts";
-import type { RootWrapper } from "./root_key.ts";
+import type { RootWrapper } from "./root_wrapping.ts";
 
 /** The AAD of the readiness check's root-key round trip (nothing it wraps is stored). */
 const READINESS_AAD = new TextEncoder().encode("kms:readiness-probe");

@@ -30,7 +30,7 @@ import type {
   RotationType,
 } from "../core/rotation_store.ts";
 import { publicKeyId } from "../core/regional_store.ts";
-import { materialAad } from "./root_key.ts";
+import { materialAad } from "./root_wrapping.ts";
 import { auditRows, type SqliteParts } from "./sqlite_parts.ts";
 import { int, intOrNull, text, textOrNull } from "./rows.ts";
 

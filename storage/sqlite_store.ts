@@ -43,7 +43,7 @@ import {
   type StoreFault,
   StoreFaults,
 } from "./deadline.ts";
-import type { RootWrapper } from "./root_key.ts";
+import type { RootWrapper } from "./root_wrapping.ts";
 import { SqliteAliasStore } from "./sqlite_alias_store.ts";
 import { SqliteCredentialStore } from "./sqlite_credential_store.ts";
 import { SqliteGrantStore } from "./sqlite_grant_store.ts";

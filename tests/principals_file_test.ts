@@ -11,7 +11,7 @@ import { loadPrincipalsFile, type PrincipalsFileDeps } from "../core/principals.
 import { openDatabase } from "../storage/client.ts";
 import { migrate } from "../storage/migrate.ts";
 import { SqlitePrincipalStore } from "../storage/principal_store.ts";
-import { RootKey } from "../storage/root_key.ts";
+import { RootKey } from "../storage/legacy_root_key.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { errorName, startServer } from "./helpers/server.ts";
 
