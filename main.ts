@@ -265,7 +265,7 @@ export async function openService(
     observer: changes,
     timeoutMs: config.storeTimeoutMs,
   });
-  // Root keys (storage/root_keys.ts): fail fast, naming key ids only, when one is missing.
+  // Root keys (storage/root_key_table.ts): fail fast, naming key ids only, when one is missing.
   await checkRootKeyring(db, rootKey, clock.now()).catch((error) => {
     store.close();
     throw error;

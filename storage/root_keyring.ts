@@ -1,7 +1,7 @@
 /**
  * The root keyring: the current root key, which wraps everything written from
  * now on, and previous root keys, which still unwrap what they wrapped until
- * `deno task admin root-key rotate` has re-wrapped it (storage/rewrap.ts).
+ * `deno task admin root-key rotate` has re-wrapped it (storage/root_key_rotation.ts).
  *
  * Wrapped formats:
  * - format 1 (legacy, read only): 0x01 || 96-bit IV || ciphertext with tag. It names no key:
