@@ -17,7 +17,7 @@ import { AuthFailureAggregator } from "./core/audit/auth_failures.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
 import { Coherence } from "./core/coherence.ts";
 import { CredentialCache } from "./core/credentials.ts";
-import { loadPrincipalsFile } from "./core/principals.ts";
+import { loadPrincipalsFile } from "./core/principals_file.ts";
 import { loadSeedFile } from "./core/seed.ts";
 import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";

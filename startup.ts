@@ -18,7 +18,7 @@ import {
   DEFAULT_ROOT_KEY_FILE,
   StartupError,
 } from "./core/config.ts";
-import { checkPrincipalsFileText } from "./core/principals.ts";
+import { checkPrincipalsFileText } from "./core/principals_file.ts";
 import { parseSeedFile } from "./core/seed_file.ts";
 import {
   AWS_NITRO_ENCLAVES_ROOT_G1_PEM,
