@@ -1,6 +1,6 @@
 /**
  * The SQL of a key row and of a material version that several parts of
- * SqliteStore write or read (keys, import, multi-Region, rotation): the key's
+ * SqliteStore write or read (keys, import, multi-Region): the key's
  * INSERT and SELECT, the row back to a KeyRecord (with the columns import
  * added: storage/sqlite_import_store.ts), and the INSERT of a material version
  * wrapped under the root key, bound to the key's ARN and the version.
