@@ -18,7 +18,7 @@ import { AuthFailureAggregator } from "./core/audit/auth_failures.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
 import { Coherence } from "./core/coherence.ts";
 import { CredentialCache } from "./core/credentials.ts";
-import { loadPrincipalsFile } from "./core/principals.ts";
+import { loadPrincipalsFile } from "./core/principals_file.ts";
 import { loadSeedFile } from "./core/seed.ts";
 import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
@@ -36,7 +36,7 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
 import { SqliteKeyStateCounter } from "./storage/metrics_store.ts";
-import { checkRootKeyring, reloadRootKeyring } from "./storage/root_keys.ts";
+import { checkRootKeyring, reloadRootKeyring } from "./storage/root_key_table.ts";
 import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
 import { AuditWorkerSink } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
@@ -267,7 +267,7 @@ export async function openService(
     observer: changes,
     timeoutMs: config.storeTimeoutMs,
   });
-  // Root keys (storage/root_keys.ts): fail fast, naming key ids only, when one is missing.
+  // Root keys (storage/root_key_table.ts): fail fast, naming key ids only, when one is missing.
   await checkRootKeyring(db, rootKey, clock.now()).catch((error) => {
     store.close();
     throw error;

@@ -18,7 +18,7 @@ import {
   DEFAULT_ROOT_KEY_FILE,
   StartupError,
 } from "./core/config.ts";
-import { checkPrincipalsFileText } from "./core/principals.ts";
+import { checkPrincipalsFileText } from "./core/principals_file.ts";
 import { parseSeedFile } from "./core/seed_file.ts";
 import {
   AWS_NITRO_ENCLAVES_ROOT_G1_PEM,
@@ -31,12 +31,8 @@ import {
   preflightDatabase,
   remoteDatabaseHoldsData,
 } from "./storage/preflight.ts";
-import {
-  createKeyring,
-  type KeyringSource,
-  readKeyring,
-  type RootKeyring,
-} from "./storage/root_keyring.ts";
+import { createKeyring, type KeyringSource, readKeyring } from "./storage/root_key_file.ts";
+import type { RootKeyring } from "./storage/root_keyring.ts";
 
 /**
  * Refuses a `KMS_HOST`/`KMS_PORT` this process cannot listen on, by binding it and letting go

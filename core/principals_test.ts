@@ -2,16 +2,15 @@ import assert from "node:assert/strict";
 import { ConfigError } from "./config.ts";
 import {
   type IdentityPolicy,
-  loadPrincipalsFile,
   parsePrincipalArn,
   principalArn,
   type PrincipalRecord,
-  type PrincipalsFileDeps,
   type PrincipalStore,
   roleArn,
   rootPrincipal,
   userArn,
 } from "./principals.ts";
+import { loadPrincipalsFile, type PrincipalsFileDeps } from "./principals_file.ts";
 import type { Credential } from "./types.ts";
 
 Deno.test("userArn and roleArn format IAM ARNs with an optional path", () => {

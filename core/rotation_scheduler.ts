@@ -9,7 +9,7 @@
  * Several instances on one database run a scheduler each. Each rotation claims
  * the due date it read: the transaction that inserts the new material commits
  * only if the schedule still holds that date and the key is still at the
- * version read (storage/rotation_store.ts), and it moves the date one period
+ * version read (storage/sqlite_rotation_store.ts), and it moves the date one period
  * on. Of instances racing for the same due rotation exactly one commits; the
  * others write nothing. So a key is rotated once per period, never twice.
  *

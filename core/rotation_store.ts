@@ -1,7 +1,7 @@
 /**
  * The port of key rotation (core/operations/rotation.ts, core/rotation_scheduler.ts):
  * rotation schedules, the rotation history of key material, and the one
- * write that rotates a key. storage/rotation_store.ts implements it on SQL.
+ * write that rotates a key. storage/sqlite_rotation_store.ts implements it on SQL.
  *
  * @module
  */

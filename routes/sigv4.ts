@@ -7,29 +7,32 @@
  * client named in `SignedHeaders` and signed again with the caller's secret,
  * then the two signatures are compared in constant time. Everything around
  * that (header parsing, clock skew, credential scope, payload hash) is checked
- * here first, in the order AWS's JSON services check it, with AWS's exception
- * names and messages. Messages quote header values cut to a bounded length (`echoed`).
+ * here first (routes/sigv4_header.ts), in the order AWS's JSON services check
+ * it, with AWS's exception names and messages. The signing keys are cached
+ * per access key and scope (routes/sigv4_signing_key.ts).
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
-import { createScope, getCanonicalHeaders, getSigningKey, SignatureV4 } from "@smithy/signature-v4";
-import type {
-  Checksum,
-  ChecksumConstructor,
-  HeaderBag,
-  HttpRequest,
-  SourceData,
-} from "@smithy/types";
-import {
-  IncompleteSignatureException,
-  InvalidSignatureException,
-  MissingAuthenticationTokenException,
-  UnrecognizedClientException,
-} from "../core/errors.ts";
-import { LruMap } from "../core/lru.ts";
+import { createHash } from "node:crypto";
+import { createScope, getCanonicalHeaders, type SignatureV4 } from "@smithy/signature-v4";
+import type { HeaderBag, HttpRequest } from "@smithy/types";
+import { InvalidSignatureException, UnrecognizedClientException } from "../core/errors.ts";
 import type { Caller, Credential } from "../core/types.ts";
-import { echoed } from "./protocol.ts";
+import {
+  ALGORITHM,
+  type AuthorizationParams,
+  checkAlgorithm,
+  checkClock,
+  checkRequiredHeaders,
+  checkScope,
+  type CredentialScope,
+  parseAmzDate,
+  parseAuthorization,
+  parseCredentialScope,
+  requireParameters,
+  type ScopeExpectation,
+} from "./sigv4_header.ts";
+import { bytesEqual, signerFor, signingKeyPads } from "./sigv4_signing_key.ts";
 
 /** An incoming request as the verifier needs it. */
 export interface SignedRequest {
@@ -41,13 +44,7 @@ export interface SignedRequest {
 }
 
 /** What the server expects of a signature. */
-export interface SigV4Options {
-  /** The region this server serves. */
-  region: string;
-  /** Further regions it serves (a credential scoped to any of them is accepted). */
-  otherRegions?: ReadonlySet<string> | undefined;
-  /** The signing name of the service, `kms` for KMS. */
-  service: string;
+export interface SigV4Options extends ScopeExpectation {
   /** Current time, epoch milliseconds. */
   now: number;
   /** Headers that must be among SignedHeaders (`x-amz-date` always is). */
@@ -55,27 +52,9 @@ export interface SigV4Options {
   lookupCredential(accessKeyId: string): Promise<Credential | null> | Credential | null;
 }
 
-/** The three parameters of an `AWS4-HMAC-SHA256` Authorization header. */
-export interface AuthorizationParams {
-  algorithm: string;
-  credential: string;
-  signedHeaders: string;
-  signature: string;
-}
-
-const ALGORITHM = "AWS4-HMAC-SHA256";
-const TERMINATOR = "aws4_request";
-const MAX_SKEW_MS = 5 * 60 * 1000;
-const SKEW_TEXT = "5 min.";
-const AUTH_PARAMS = ["Credential", "Signature", "SignedHeaders"] as const;
-const AUTH_PARAM_NAMES: ReadonlySet<string> = new Set(AUTH_PARAMS);
-const SIGNER_CACHE_SIZE = 1024;
-const HMAC_BLOCK = 64;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SIGNATURE_HEX = /^[0-9a-f]{64}$/;
 
-const MSG_MISSING_TOKEN = "Missing Authentication Token";
 const MSG_INVALID_TOKEN = "The security token included in the request is invalid.";
 const MSG_MISMATCH =
   "The request signature we calculated does not match the signature you provided. " +
@@ -84,67 +63,6 @@ const MSG_PAYLOAD_HASH =
   "The provided 'x-amz-content-sha256' header does not match what was computed.";
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
-
-/** SHA-256, or HMAC-SHA256 given a secret, over node:crypto for smithy's `sha256` option. @throws nothing */
-export class NodeSha256 implements Checksum {
-  // HMAC is RFC 2104 over two plain hashes: in Deno that is faster than createHmac.
-  readonly digestLength = 32;
-  readonly #pads: { inner: Uint8Array; outer: Uint8Array } | null;
-  #hash: Hash;
-
-  constructor(secret?: SourceData) {
-    this.#pads = secret === undefined ? null : hmacPads(toBytes(secret));
-    this.#hash = this.#start();
-  }
-
-  update(data: Uint8Array): void {
-    this.#hash.update(data);
-  }
-
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.digestSync());
-  }
-
-  /** The digest without a promise; the hash must be reset before reuse. */
-  digestSync(): Uint8Array {
-    const inner = this.#hash.digest();
-    const result = this.#pads === null
-      ? inner
-      : createHash("sha256").update(this.#pads.outer).update(inner).digest();
-    return new Uint8Array(result.buffer, result.byteOffset, result.byteLength);
-  }
-
-  reset(): void {
-    this.#hash = this.#start();
-  }
-
-  #start(): Hash {
-    const hash = createHash("sha256");
-    if (this.#pads !== null) hash.update(this.#pads.inner);
-    return hash;
-  }
-}
-
-function toBytes(data: SourceData): Uint8Array {
-  if (typeof data === "string") return utf8.encode(data);
-  if (ArrayBuffer.isView(data)) {
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-  return new Uint8Array(data);
-}
-
-function hmacPads(key: Uint8Array): { inner: Uint8Array; outer: Uint8Array } {
-  const k = key.length > HMAC_BLOCK ? createHash("sha256").update(key).digest() : key;
-  const inner = new Uint8Array(HMAC_BLOCK);
-  const outer = new Uint8Array(HMAC_BLOCK);
-  for (let i = 0; i < HMAC_BLOCK; i++) {
-    const byte = k[i] ?? 0;
-    inner[i] = byte ^ 0x36;
-    outer[i] = byte ^ 0x5c;
-  }
-  return { inner, outer };
-}
 
 /** Verifies the SigV4 Authorization header of `req` and names the caller. @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException */
 export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promise<Caller> {
@@ -200,196 +118,6 @@ export async function checkSigV4Header(
       };
     },
   };
-}
-
-/** Splits an `AWS4-…` Authorization header into its algorithm and parameters. @throws MissingAuthenticationTokenException when absent or not AWS4, IncompleteSignatureException when malformed */
-export function parseAuthorization(header: string | null): AuthorizationParams {
-  const value = header?.trim() ?? "";
-  if (!value.startsWith("AWS4-")) throw new MissingAuthenticationTokenException(MSG_MISSING_TOKEN);
-  const space = value.search(/\s/);
-  const algorithm = space < 0 ? value : value.slice(0, space);
-  const params = new Map<string, string>();
-  for (const part of (space < 0 ? "" : value.slice(space)).split(",")) {
-    addParameter(params, part.trim(), value);
-  }
-  return {
-    algorithm,
-    credential: params.get("Credential") ?? "",
-    signedHeaders: params.get("SignedHeaders") ?? "",
-    signature: params.get("Signature") ?? "",
-  };
-}
-
-function addParameter(params: Map<string, string>, part: string, header: string): void {
-  if (part === "") return;
-  const eq = part.indexOf("=");
-  if (eq < 0) {
-    throw new IncompleteSignatureException(
-      "Invalid key=value pair (missing equal-sign) in Authorization header " +
-        `(hashed with SHA-256 and encoded with Base64): '${hashForMessage(header)}'.`,
-    );
-  }
-  const key = part.slice(0, eq).trim();
-  if (!AUTH_PARAM_NAMES.has(key) || params.has(key)) {
-    throw new IncompleteSignatureException(
-      `Authorization header has an unexpected or repeated parameter: '${echoed(key)}'.`,
-    );
-  }
-  params.set(key, part.slice(eq + 1).trim());
-}
-
-function hashForMessage(value: string): string {
-  return createHash("sha256").update(value).digest("base64");
-}
-
-function requireParameters(auth: AuthorizationParams, headers: Headers): string {
-  const given: Record<(typeof AUTH_PARAMS)[number], string> = {
-    Credential: auth.credential,
-    Signature: auth.signature,
-    SignedHeaders: auth.signedHeaders,
-  };
-  let message = "";
-  for (const name of AUTH_PARAMS) {
-    if (given[name] === "") message += `Authorization header requires '${name}' parameter. `;
-  }
-  const amzDate = headers.get("x-amz-date");
-  if (amzDate === null) message += missingDateMessage(headers);
-  if (message !== "" || amzDate === null) throw new IncompleteSignatureException(message.trimEnd());
-  return amzDate;
-}
-
-function missingDateMessage(headers: Headers): string {
-  return headers.has("date")
-    ? "This service requires the 'X-Amz-Date' header; a 'Date' header alone is not supported. "
-    : "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
-}
-
-/** Parses an X-Amz-Date value (`YYYYMMDDTHHMMSSZ`, a real UTC instant). @throws IncompleteSignatureException when it is not one */
-export function parseAmzDate(value: string): Date {
-  if (lastAmzDate?.value === value) return new Date(lastAmzDate.epochMs);
-  const m = AMZ_DATE.exec(value);
-  const date = m === null ? null : new Date(
-    Date.UTC(
-      Number(m[1]),
-      Number(m[2]) - 1,
-      Number(m[3]),
-      Number(m[4]),
-      Number(m[5]),
-      Number(m[6]),
-    ),
-  );
-  if (date === null || Number.isNaN(date.getTime()) || formatAmzDate(date.getTime()) !== value) {
-    throw new IncompleteSignatureException(
-      `Date must be in ISO-8601 'basic format'. Got '${
-        echoed(value)
-      }'. See http://en.wikipedia.org/wiki/ISO_8601`,
-    );
-  }
-  lastAmzDate = { value, epochMs: date.getTime() };
-  return date;
-}
-
-/** The last X-Amz-Date parsed: concurrent clients sign many requests within the same second. */
-let lastAmzDate: { value: string; epochMs: number } | undefined;
-
-function formatAmzDate(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
-}
-
-function checkClock(amzDate: string, signedAt: number, now: number): void {
-  const nowSeconds = Math.floor(now / 1000) * 1000;
-  const earliest = nowSeconds - MAX_SKEW_MS;
-  const latest = nowSeconds + MAX_SKEW_MS;
-  if (signedAt < earliest) {
-    throw new InvalidSignatureException(
-      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(earliest)} ` +
-        `(${formatAmzDate(nowSeconds)} - ${SKEW_TEXT})`,
-    );
-  }
-  if (signedAt > latest) {
-    throw new InvalidSignatureException(
-      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(latest)} ` +
-        `(${formatAmzDate(nowSeconds)} + ${SKEW_TEXT})`,
-    );
-  }
-}
-
-function checkRequiredHeaders(signedHeaders: readonly string[], required: readonly string[]): void {
-  if (
-    signedHeaders.includes("x-amz-date") && required.every((name) => signedHeaders.includes(name))
-  ) return;
-  const signed = new Set(signedHeaders.map((name) => name.toLowerCase()));
-  for (const name of [...required, "x-amz-date"]) {
-    if (signed.has(name.toLowerCase())) continue;
-    const shown = name.toLowerCase() === "host"
-      ? "'Host' or ':authority'"
-      : `'${displayName(name)}'`;
-    throw new InvalidSignatureException(
-      `${shown} must be a 'SignedHeader' in the AWS Authorization.`,
-    );
-  }
-}
-
-function displayName(header: string): string {
-  return header.toLowerCase().replace(
-    /(^|-)([a-z])/g,
-    (_, dash, c: string) => dash + c.toUpperCase(),
-  );
-}
-
-function checkAlgorithm(algorithm: string): void {
-  if (algorithm !== ALGORITHM) {
-    throw new IncompleteSignatureException(
-      `Unsupported AWS 'algorithm': '${echoed(algorithm)}' (only ${ALGORITHM} for now). `,
-    );
-  }
-}
-
-interface CredentialScope {
-  accessKeyId: string;
-  date: string;
-  region: string;
-  service: string;
-  terminator: string;
-}
-
-function parseCredentialScope(credential: string): CredentialScope {
-  const [accessKeyId, date, region, service, terminator, ...rest] = credential.split("/");
-  if (terminator === undefined || rest.length > 0) {
-    throw new IncompleteSignatureException(
-      "Credential must have exactly 5 slash-delimited elements, " +
-        `e.g. keyid/date/region/service/term, got '${echoed(credential)}'`,
-    );
-  }
-  return {
-    accessKeyId: accessKeyId ?? "",
-    date: date ?? "",
-    region: region ?? "",
-    service: service ?? "",
-    terminator,
-  };
-}
-
-function checkScope(scope: CredentialScope, amzDate: string, opts: SigV4Options): void {
-  let message = "";
-  if (scope.region !== opts.region && opts.otherRegions?.has(scope.region) !== true) {
-    message += "Credential should be scoped to a valid region. ";
-  }
-  if (scope.service !== opts.service) {
-    message += `Credential should be scoped to correct service: '${opts.service}'. `;
-  }
-  if (scope.terminator !== TERMINATOR) {
-    message += `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${
-      echoed(scope.terminator)
-    }'. `;
-  }
-  const day = amzDate.slice(0, 8);
-  if (scope.date !== day) {
-    message +=
-      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: " +
-      `'${echoed(scope.date)}' != '${day}', from '${amzDate}'. `;
-  }
-  if (message !== "") throw new InvalidSignatureException(message);
 }
 
 async function authenticate(
@@ -488,24 +216,6 @@ function percentDecode(text: string): string {
   }
 }
 
-/** Creates the smithy signer the verifier uses (no checksum header added, non-S3 path escaping). @throws nothing */
-export function createSigner(
-  accessKeyId: string,
-  secretAccessKey: string,
-  region: string,
-  service: string,
-  sha256: ChecksumConstructor = NodeSha256,
-): SignatureV4 {
-  return new SignatureV4({
-    credentials: { accessKeyId, secretAccessKey },
-    region,
-    service,
-    sha256,
-    applyChecksum: false,
-    uriEscapePath: true,
-  });
-}
-
 /** Signs `request` with smithy exactly as the verifier does and returns the signed copy. @throws Error from smithy on unusable credentials */
 export function signWithSmithy(
   signer: SignatureV4,
@@ -567,59 +277,6 @@ interface SmithyCanonicalizer {
     canonicalHeaders: HeaderBag,
     payloadHash: string,
   ): string;
-}
-
-type HmacPads = { inner: Uint8Array; outer: Uint8Array };
-
-const signingKeys = new LruMap<string, { secret: Uint8Array; pads: HmacPads }>(SIGNER_CACHE_SIZE);
-
-/**
- * smithy's derived signing key for a credential and scope, as the HMAC pads of
- * RFC 2104, cached while the secret is unchanged.
- */
-async function signingKeyPads(credential: Credential, scope: CredentialScope): Promise<HmacPads> {
-  const secret = credential.secretAccessKey.expose();
-  const cacheKey = `${credential.accessKeyId}/${scope.date}/${scope.region}/${scope.service}`;
-  const cached = signingKeys.get(cacheKey);
-  if (cached !== undefined && bytesEqual(cached.secret, secret)) return cached.pads;
-  const key = await getSigningKey(
-    NodeSha256,
-    { accessKeyId: credential.accessKeyId, secretAccessKey: utf8Decoder.decode(secret) },
-    scope.date,
-    scope.region,
-    scope.service,
-  );
-  const pads = hmacPads(key);
-  signingKeys.set(cacheKey, { secret: secret.slice(), pads });
-  return pads;
-}
-
-interface CachedSigner {
-  signer: SignatureV4;
-  secret: Uint8Array;
-}
-
-const signers = new LruMap<string, CachedSigner>(SIGNER_CACHE_SIZE);
-
-function signerFor(credential: Credential, opts: SigV4Options): SignatureV4 {
-  const secret = credential.secretAccessKey.expose();
-  const cached = signers.get(credential.accessKeyId);
-  if (cached !== undefined && bytesEqual(cached.secret, secret)) return cached.signer;
-  const signer = createSigner(
-    credential.accessKeyId,
-    utf8Decoder.decode(secret),
-    opts.region,
-    opts.service,
-  );
-  signers.set(credential.accessKeyId, { signer, secret: secret.slice() });
-  return signer;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /** Compares two strings in time independent of where they differ. @throws nothing */

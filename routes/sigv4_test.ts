@@ -20,7 +20,8 @@ import {
 } from "../core/errors.ts";
 import { SecretBytes } from "../core/secret.ts";
 import type { Credential } from "../core/types.ts";
-import { NodeSha256, type SignedRequest, type SigV4Options, verifySigV4 } from "./sigv4.ts";
+import { type SignedRequest, type SigV4Options, verifySigV4 } from "./sigv4.ts";
+import { NodeSha256 } from "./sigv4_signing_key.ts";
 
 const ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
 const DISABLED_KEY_ID = "AKIAI44QH8DHBEXAMPLE";

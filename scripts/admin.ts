@@ -32,8 +32,9 @@ import {
 import { openDatabase } from "../storage/client.ts";
 import { migrate } from "../storage/migrate.ts";
 import { SqlitePrincipalStore } from "../storage/principal_store.ts";
-import { loadOrCreateKeyring, type RootKeyring } from "../storage/root_keyring.ts";
-import { checkRootKeyring } from "../storage/root_keys.ts";
+import { loadOrCreateKeyring } from "../storage/root_key_file.ts";
+import type { RootKeyring } from "../storage/root_keyring.ts";
+import { checkRootKeyring } from "../storage/root_key_table.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { backup, rootKeyRotate, rootKeyStatus, RootKeyUsageError } from "./admin_root_keys.ts";
 

@@ -7,7 +7,8 @@
 import type { Client } from "@libsql/client";
 import { backupDatabase } from "../storage/backup.ts";
 import type { RootKeyring } from "../storage/root_keyring.ts";
-import { listRootKeys, rootKeyUsage, rotateRootKey } from "../storage/root_keys.ts";
+import { rotateRootKey } from "../storage/root_key_rotation.ts";
+import { listRootKeys, rootKeyUsage } from "../storage/root_key_table.ts";
 
 /** What the commands need of the admin tool's context. */
 export interface RootKeyContext {

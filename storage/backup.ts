@@ -12,7 +12,7 @@
  */
 import type { Client } from "@libsql/client";
 import { isMemoryUrl, localFilePath } from "./client.ts";
-import { rootKeyUsage, type Usage } from "./root_keys.ts";
+import { rootKeyUsage, type Usage } from "./root_key_table.ts";
 
 /** What a backup holds. */
 export interface BackupSummary {

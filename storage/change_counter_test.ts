@@ -14,7 +14,7 @@ import { SqliteAuditStore } from "./audit_store.ts";
 import { SqliteChangeCounter } from "./change_counter.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
-import { RootKey } from "./root_key.ts";
+import { RootKey } from "./legacy_root_key.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 import { WriteQueue } from "./write_queue.ts";
 

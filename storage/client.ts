@@ -57,6 +57,11 @@ export function databaseDriver(url: string): DatabaseDriver {
   return isMemoryUrl(url) || localFilePath(url) !== null ? "native" : "web";
 }
 
+/** Whether `db` is a local connection (the native driver), where locks are met in slices. */
+export function isLocalClient(db: Pick<Client, "protocol">): boolean {
+  return db.protocol === "file";
+}
+
 /** True for the in-memory database URLs libSQL accepts. */
 export function isMemoryUrl(url: string): boolean {
   return url === ":memory:" || url.startsWith("file::memory:");

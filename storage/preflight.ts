@@ -13,6 +13,7 @@
  * number of keys, credentials and grants, not on the audit history.
  *
  * Remote (`libsql:`, `http(s):`, `ws(s):`) and in-memory databases are not checked here.
+ * The SQL checks are in storage/preflight_sql.ts, the refusals' texts in storage/preflight_errors.ts.
  *
  * @module
  */
@@ -22,8 +23,10 @@ import { dirname } from "node:path";
 import { StartupError } from "../core/config.ts";
 import { isMemoryUrl, localFilePath, openDatabase, openForInspection } from "./client.ts";
 import { type Migration, MIGRATIONS } from "./migrations.ts";
+import { keyFileMissing, oneLine, reason, sqliteStartupError } from "./preflight_errors.ts";
+import { checkIntegrity, checkOwnSchema, holdsData, listTables } from "./preflight_sql.ts";
 import type { RootKeyring } from "./root_keyring.ts";
-import { verifyRootKeyring } from "./root_keys.ts";
+import { verifyRootKeyring } from "./root_key_table.ts";
 
 /** What a database is, as far as a start is concerned. */
 export interface DatabaseState {
@@ -60,10 +63,6 @@ export interface PreflightOptions {
 export const LOCK_WAIT_MS = 5000;
 /** Files up to this size get a whole `PRAGMA quick_check`; larger ones skip the audit tables. */
 export const FULL_CHECK_BYTES = 256 * 1024 * 1024;
-/** Tables of the audit log, left out of the integrity check of a file over FULL_CHECK_BYTES. */
-const AUDIT_TABLES = new Set(["audit_log", "audit_key_usage"]);
-/** Tables whose rows mean the database is in use: a new root key must not be made for it. */
-const DATA_TABLES = ["root_keys", "credentials", "keys", "key_material"];
 const SQLITE_HEADER = new TextEncoder().encode("SQLite format 3\0");
 
 /**
@@ -241,74 +240,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Names of the tables (not SQLite's own). */
-async function listTables(db: Client): Promise<string[]> {
-  const result = await db.execute(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' " +
-      "ORDER BY name",
-  );
-  return result.rows.map((row) => String(row[0]));
-}
-
-/**
- * Refuses a database that is not this KMS's: tables without `schema_migrations`, or a
- * `schema_migrations` of other migrations, or of a newer version of the KMS.
- * Resolves to the applied versions.
- */
-async function checkOwnSchema(
-  db: Client,
-  path: string,
-  tables: string[],
-  migrations: readonly Migration[],
-): Promise<Set<number>> {
-  const foreign = (why: string) =>
-    new StartupError(
-      `KMS_DB_URL: ${path} is not this KMS's database (${why}): point KMS_DB_URL at the KMS's ` +
-        "database file or at a new file; the KMS never migrates another application's database",
-    );
-  if (!tables.includes("schema_migrations")) {
-    const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? ", …" : "");
-    throw foreign(`it holds tables ${shown} and no schema_migrations record`);
-  }
-  let rows: { version: number; name: string }[];
-  try {
-    const result = await db.execute("SELECT version, name FROM schema_migrations ORDER BY version");
-    rows = result.rows.map((row) => ({ version: Number(row[0]), name: String(row[1]) }));
-  } catch (e) {
-    if (isBusy(e)) throw e;
-    throw foreign("its schema_migrations table is not the KMS's");
-  }
-  const known = new Map(migrations.map((m) => [m.version, m.name]));
-  const newest = migrations.at(-1)?.version ?? 0;
-  for (const row of rows) {
-    const name = known.get(row.version);
-    if (name === row.name) continue;
-    if (name === undefined && row.version > newest) {
-      throw new StartupError(
-        `KMS_DB_URL: ${path} was migrated by a newer version of the KMS (migration ` +
-          `${row.version}_${row.name}): run that version or newer`,
-      );
-    }
-    throw foreign(`schema_migrations records ${row.version}_${row.name}, not a KMS migration`);
-  }
-  return new Set(rows.map((row) => row.version));
-}
-
-/**
- * `PRAGMA quick_check` of the whole file, or of `tables` but the audit ones (a big file).
- * @throws {StartupError} naming the first problem SQLite reports.
- */
-async function checkIntegrity(db: Client, path: string, tables: string[] | null): Promise<void> {
-  const targets = tables === null
-    ? ["PRAGMA quick_check(3)"]
-    : tables.filter((t) => !AUDIT_TABLES.has(t)).map((t) => `PRAGMA quick_check("${t}")`);
-  for (const sql of targets) {
-    const result = await db.execute(sql);
-    const problems = result.rows.map((row) => String(row[0])).filter((line) => line !== "ok");
-    if (problems.length > 0) throw corrupt(path, problems.join("; "));
-  }
-}
-
 /**
  * Whether a remote database (`libsql:`, `http(s):`, `ws(s):`) holds stored values: a start
  * with no root keyring asks before it makes a new key (reads only).
@@ -330,70 +261,6 @@ export async function remoteDatabaseHoldsData(url: string, authToken?: string): 
   }
 }
 
-/** Whether any table that only a used database fills has a row. */
-async function holdsData(db: Client, tables: string[]): Promise<boolean> {
-  for (const table of DATA_TABLES.filter((t) => tables.includes(t))) {
-    const result = await db.execute(`SELECT 1 FROM ${table} LIMIT 1`);
-    if (result.rows.length > 0) return true;
-  }
-  return false;
-}
-
-function keyFileMissing(path: string, keyFile = "(unset)"): StartupError {
-  return new StartupError(
-    `KMS_ROOT_KEY_FILE ${keyFile} does not exist, but the database ${path} holds data wrapped ` +
-      "under a root key: restore the keyring file from its backup or set KMS_ROOT_KEY (a new " +
-      "key would open nothing stored, so none is made)",
-  );
-}
-
-function corrupt(path: string, detail: string): StartupError {
-  return new StartupError(
-    `KMS_DB_URL: database ${path} is corrupt (${oneLine(detail, 160)}): restore it from a ` +
-      'backup (README "Backup and restore"); the KMS does not start on a damaged file',
-  );
-}
-
-/** A SQLite failure of the checks as the operator's one line. */
-function sqliteStartupError(path: string, error: unknown, lockWaitMs: number): StartupError {
-  const text = `${(error as { code?: unknown })?.code ?? ""} ${reason(error)}`;
-  if (isBusy(error)) {
-    return new StartupError(
-      `KMS_DB_URL: database ${path} is locked by another process (still locked after ` +
-        `${lockWaitMs / 1000} s): stop the program holding it (\`fuser ${path}\` names it) and ` +
-        "start again",
-    );
-  }
-  if (/SQLITE_NOTADB|file is not a database/i.test(text)) {
-    return new StartupError(
-      `KMS_DB_URL: ${path} is not a SQLite database (SQLite cannot read it): point KMS_DB_URL ` +
-        "at this KMS's database, or restore it from a backup",
-    );
-  }
-  if (/SQLITE_CORRUPT|malformed/i.test(text)) return corrupt(path, reason(error));
-  if (/SQLITE_READONLY|SQLITE_CANTOPEN|SQLITE_PERM|SQLITE_AUTH/i.test(text)) {
-    return new StartupError(
-      `KMS_DB_URL: database ${path} cannot be opened for writing (${
-        oneLine(reason(error), 120)
-      }): ` +
-        "check the permissions of the file, its -wal and -shm files and its directory",
-    );
-  }
-  return new StartupError(
-    `KMS_DB_URL: database ${path} cannot be checked (${oneLine(reason(error), 160)}): fix the ` +
-      "file or restore it from a backup",
-  );
-}
-
-function errorText(error: unknown): string {
-  return `${(error as { code?: unknown })?.code ?? ""} ${reason(error)}`;
-}
-
-function isBusy(error: unknown): boolean {
-  const text = errorText(error);
-  return /SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(text);
-}
-
 /** Whether this process may access `path` as `mode` asks (node:fs access). */
 function accessible(path: string, mode: number): boolean {
   try {
@@ -402,13 +269,4 @@ function accessible(path: string, mode: number): boolean {
   } catch {
     return false;
   }
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
 }

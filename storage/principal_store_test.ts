@@ -9,7 +9,7 @@ import { SecretBytes } from "../core/secret.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
 import { SqlitePrincipalStore } from "./principal_store.ts";
-import { RootKey } from "./root_key.ts";
+import { RootKey } from "./legacy_root_key.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 const ACCOUNT = "111122223333";

@@ -1,7 +1,7 @@
 /**
  * The root keyring: the current root key, which wraps everything written from
  * now on, and previous root keys, which still unwrap what they wrapped until
- * `deno task admin root-key rotate` has re-wrapped it (`rotateRootKey` in storage/root_keys.ts).
+ * `deno task admin root-key rotate` has re-wrapped it (storage/root_key_rotation.ts).
  *
  * Wrapped formats:
  * - format 1 (legacy, read only): 0x01 || 96-bit IV || ciphertext with tag. It names no key:
@@ -13,23 +13,11 @@
  * key without revealing anything of it, so ids may appear in logs, errors and the database.
  * Key bytes live only inside non-extractable CryptoKeys; nothing here prints them.
  *
- * Where the keys come from (core/config.ts):
- * - `KMS_ROOT_KEY` (base64, the current key) and optionally `KMS_ROOT_KEYS_PREVIOUS`
- *   (comma-separated base64 keys); or
- * - `KMS_ROOT_KEY_FILE`: one base64 key per line, the first the current one, `#` comments and
- *   blank lines ignored. A file of one line is the single-key file of before (created with
- *   mode 0600 and a fresh key when missing).
+ * Where the keys come from: storage/root_key_file.ts.
  *
  * @module
  */
-import { StartupError } from "../core/config.ts";
-import {
-  createKeyFile,
-  decodeRootKey,
-  readKeyFile,
-  readOrCreateKeyFile,
-  type RootWrapper,
-} from "./root_key.ts";
+import type { RootWrapper } from "./root_wrapping.ts";
 
 /** Format byte of values that name their root key. */
 export const FORMAT_KEYED = 2;
@@ -191,93 +179,6 @@ export function keyedHeader(id: string): Uint8Array<ArrayBuffer> {
   out[0] = FORMAT_KEYED;
   out.set(Uint8Array.fromHex(id), 1);
   return out;
-}
-
-/** Where the keyring comes from (core/config.ts). */
-export interface KeyringSource {
-  /** `KMS_ROOT_KEY`: the current key, base64. */
-  rootKey?: string | undefined;
-  /** `KMS_ROOT_KEYS_PREVIOUS`: previous keys, comma-separated base64 (with `rootKey` only). */
-  rootKeysPrevious?: string | undefined;
-  /** `KMS_ROOT_KEY_FILE`: one base64 key per line, current first; created when missing. */
-  rootKeyFile: string;
-  /** False: a missing file is an error (a reload must never invent a key). Default true. */
-  create?: boolean;
-}
-
-/**
- * Loads the keyring from `rootKey` (+ `rootKeysPrevious`), else from `rootKeyFile`, else creates
- * that file (mode 0600) with one fresh key.
- * @throws {Error} for a value that is not base64 of 32 bytes; the message never contains it.
- */
-export async function loadOrCreateKeyring(source: KeyringSource): Promise<RootKeyring> {
-  const keyring = await readKeyring(source);
-  if (keyring !== null) return keyring;
-  if (source.create === false) {
-    throw new Deno.errors.NotFound(`KMS_ROOT_KEY_FILE ${source.rootKeyFile} does not exist`);
-  }
-  const text = await readOrCreateKeyFile(source.rootKeyFile);
-  return await RootKeyring.fromBytes(parseKeyringFile(text, source.rootKeyFile));
-}
-
-/**
- * Reads the keyring from `rootKey` (+ `rootKeysPrevious`), else from `rootKeyFile`; null when
- * neither is there (no `KMS_ROOT_KEY`, no file). Never creates anything.
- * @throws {StartupError} for a value that is not base64 of 32 bytes, a file that cannot be read
- *   or holds no key; the message names the variable or file and never contains a key.
- */
-export async function readKeyring(source: KeyringSource): Promise<RootKeyring | null> {
-  if (source.rootKey !== undefined) {
-    const keys = [decodeRootKey(source.rootKey, "KMS_ROOT_KEY")];
-    const previous = (source.rootKeysPrevious ?? "").split(",").map((s) => s.trim());
-    try {
-      previous.filter((s) => s !== "").forEach((value, i) =>
-        keys.push(decodeRootKey(value, `KMS_ROOT_KEYS_PREVIOUS (key ${i + 1})`))
-      );
-    } catch (e) {
-      for (const key of keys) key.fill(0);
-      throw e;
-    }
-    return await RootKeyring.fromBytes(keys);
-  }
-  if (source.rootKeysPrevious !== undefined && source.rootKeysPrevious.trim() !== "") {
-    throw new StartupError(
-      "KMS_ROOT_KEYS_PREVIOUS goes with KMS_ROOT_KEY; with KMS_ROOT_KEY_FILE, list the previous " +
-        "keys in the file, one per line after the current one",
-    );
-  }
-  const text = await readKeyFile(source.rootKeyFile);
-  if (text === null) return null;
-  return await RootKeyring.fromBytes(parseKeyringFile(text, source.rootKeyFile));
-}
-
-/** Creates the keyring file of `source` (one fresh key, mode 0600; its directory must exist). */
-export async function createKeyring(source: KeyringSource): Promise<RootKeyring> {
-  const text = await createKeyFile(source.rootKeyFile);
-  return await RootKeyring.fromBytes(parseKeyringFile(text, source.rootKeyFile));
-}
-
-/** The keys of a keyring file: base64 lines, current first; `#` comments and blank lines skipped. */
-export function parseKeyringFile(text: string, path: string): Uint8Array[] {
-  const keys: Uint8Array[] = [];
-  const lines = text.split("\n");
-  try {
-    lines.forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#")) return;
-      keys.push(decodeRootKey(line, `KMS_ROOT_KEY_FILE ${path} (line ${i + 1})`));
-    });
-  } catch (e) {
-    for (const key of keys) key.fill(0);
-    throw e;
-  }
-  if (keys.length === 0) {
-    throw new StartupError(
-      `KMS_ROOT_KEY_FILE ${path} holds no key: restore the keyring file from its backup ` +
-        "(or remove the empty file to have a new key made for a new database)",
-    );
-  }
-  return keys;
 }
 
 async function importEntry(bytes: Uint8Array): Promise<Entry> {

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { credentialAad, materialAad, RootKey } from "./root_key.ts";
-import {
-  FORMAT_KEYED,
-  HEADER_BYTES,
-  loadOrCreateKeyring,
-  parseKeyringFile,
-  RootKeyring,
-  wrappedKeyId,
-} from "./root_keyring.ts";
+import { RootKey } from "./legacy_root_key.ts";
+import { credentialAad, materialAad } from "./root_wrapping.ts";
+import { loadOrCreateKeyring, parseKeyringFile } from "./root_key_file.ts";
+import { FORMAT_KEYED, HEADER_BYTES, RootKeyring, wrappedKeyId } from "./root_keyring.ts";
 
 const ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const A = new Uint8Array(32).fill(1);

@@ -8,7 +8,7 @@ import { SecretBytes } from "../core/secret.ts";
 import type { AliasRecord, Credential, KeyMaterial, KeyRecord } from "../core/types.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
-import { RootKey } from "./root_key.ts";
+import { RootKey } from "./legacy_root_key.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 const ACCOUNT = "111122223333";

@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { ListKeysCommand } from "@aws-sdk/client-kms";
 import { parsePolicy } from "../core/access/policy.ts";
 import { ConfigError } from "../core/config.ts";
-import { loadPrincipalsFile, type PrincipalsFileDeps } from "../core/principals.ts";
+import { loadPrincipalsFile, type PrincipalsFileDeps } from "../core/principals_file.ts";
 import { openDatabase } from "../storage/client.ts";
 import { migrate } from "../storage/migrate.ts";
 import { SqlitePrincipalStore } from "../storage/principal_store.ts";
-import { RootKey } from "../storage/root_key.ts";
+import { RootKey } from "../storage/legacy_root_key.ts";
 import { SqliteStore } from "../storage/sqlite_store.ts";
 import { errorName, startServer } from "./helpers/server.ts";
 

@@ -22,14 +22,13 @@ import { InvalidSignatureException, UnrecognizedClientException } from "../core/
 import { SecretBytes } from "../core/secret.ts";
 import type { Credential } from "../core/types.ts";
 import {
-  createSigner,
-  NodeSha256,
-  parseAuthorization,
   type SignedRequest,
   signWithSmithy,
   toSmithyRequest,
   verifySigV4,
 } from "../routes/sigv4.ts";
+import { parseAuthorization } from "../routes/sigv4_header.ts";
+import { createSigner, NodeSha256 } from "../routes/sigv4_signing_key.ts";
 
 const DATA = new URL("./testdata/sigv4/", import.meta.url);
 const ACCESS_KEY_ID = "AKIDEXAMPLE";

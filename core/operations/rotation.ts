@@ -8,7 +8,7 @@
  * versions stay, so every ciphertext (whose blob names its version) still
  * decrypts, and new ciphertexts, ReEncrypt included, use the newest. The new
  * version, the move, the schedule and the audit record commit in one
- * transaction, conditionally (storage/rotation_store.ts): a rotation that
+ * transaction, conditionally (storage/sqlite_rotation_store.ts): a rotation that
  * lost a race to another rotation or change writes nothing.
  *
  * Which keys rotate is AWS's table: symmetric encryption keys (SYMMETRIC_DEFAULT)

@@ -12,7 +12,7 @@ import type { KeyRecord } from "../../core/types.ts";
 import { openDatabase } from "../../storage/client.ts";
 import { migrate } from "../../storage/migrate.ts";
 import { RootKeyring } from "../../storage/root_keyring.ts";
-import { checkRootKeyring } from "../../storage/root_keys.ts";
+import { checkRootKeyring } from "../../storage/root_key_table.ts";
 import { SqliteStore } from "../../storage/sqlite_store.ts";
 
 const n = Number(Deno.args[0] ?? 10_000);

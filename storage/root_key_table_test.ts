@@ -4,15 +4,10 @@ import { SecretBytes } from "../core/secret.ts";
 import type { KeyRecord } from "../core/types.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
-import { RootKey } from "./root_key.ts";
+import { RootKey } from "./legacy_root_key.ts";
 import { RootKeyring, wrappedKeyId } from "./root_keyring.ts";
-import {
-  checkRootKeyring,
-  listRootKeys,
-  rootKeyUsage,
-  rotateRootKey,
-  WRAPPED_COLUMNS,
-} from "./root_keys.ts";
+import { rotateRootKey } from "./root_key_rotation.ts";
+import { checkRootKeyring, listRootKeys, rootKeyUsage, WRAPPED_COLUMNS } from "./root_key_table.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 const A = new Uint8Array(32).fill(1);

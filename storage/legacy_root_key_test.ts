@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { credentialAad, loadOrCreateRootKey, materialAad, RootKey } from "./root_key.ts";
+import { loadOrCreateRootKey, RootKey } from "./legacy_root_key.ts";
+import { credentialAad, materialAad } from "./root_wrapping.ts";
 
 const ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 

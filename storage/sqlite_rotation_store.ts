@@ -1,8 +1,8 @@
 /**
  * The RotationStore port (core/rotation_store.ts) on libSQL, over
- * migrations/0006_rotation.sql. SqliteStore delegates to it with its client,
- * its write queue (so each change commits with its audit record and bumps the
- * change counter other instances watch) and its root key.
+ * migrations/0006_rotation.sql. A part of SqliteStore (storage/sqlite_store.ts):
+ * each change commits through its write queue (with its audit record, bumping
+ * the change counter other instances watch).
  *
  * A rotation is one transaction of three statements: the INSERT of the new
  * material version, whose version comes from a sub-select that is NULL unless
@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Client, InStatement, ResultSet } from "@libsql/client";
+import type { InStatement } from "@libsql/client";
 import type { AuditRecord } from "../core/audit/record.ts";
 import { keyArn } from "../core/identifiers.ts";
 import type {
@@ -30,34 +30,21 @@ import type {
   RotationType,
 } from "../core/rotation_store.ts";
 import { publicKeyId } from "../core/regional_store.ts";
-import { materialAad } from "./root_key.ts";
+import { materialAad } from "./root_wrapping.ts";
+import { auditRows, type SqliteParts } from "./sqlite_parts.ts";
 import { int, intOrNull, text, textOrNull } from "./rows.ts";
-
-/** What the rotation store needs of SqliteStore's write queue. */
-export interface RotationWrites {
-  submit(statements: InStatement[], audit?: readonly AuditRecord[]): Promise<ResultSet[]>;
-}
-
-/** What it needs of the root key: wrapping new material. */
-export interface RotationWrapper {
-  wrap(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
-}
 
 /** Rotation schedules and history on libSQL. */
 export class SqliteRotationStore implements RotationStore {
-  readonly #db: Pick<Client, "execute">;
-  readonly #writes: RotationWrites;
-  readonly #rootKey: RotationWrapper;
+  readonly #parts: SqliteParts;
 
-  constructor(db: Pick<Client, "execute">, writes: RotationWrites, rootKey: RotationWrapper) {
-    this.#db = db;
-    this.#writes = writes;
-    this.#rootKey = rootKey;
+  constructor(parts: SqliteParts) {
+    this.#parts = parts;
   }
 
   /** The key's schedule, or null. */
   async getRotationSchedule(keyId: string): Promise<RotationSchedule | null> {
-    const result = await this.#db.execute({
+    const result = await this.#parts.reads.execute({
       sql: "SELECT enabled, period_days, next_rotation_date, on_demand_rotations " +
         "FROM key_rotation WHERE key_id = ?",
       args: [keyId],
@@ -75,7 +62,7 @@ export class SqliteRotationStore implements RotationStore {
 
   /** Writes enabled, period and next date, keeping the on-demand count. */
   async putRotationSchedule(schedule: RotationSchedule, audit?: AuditRecord): Promise<void> {
-    await this.#writes.submit([{
+    await this.#parts.writes.submit([{
       sql: "INSERT INTO key_rotation (key_id, enabled, period_days, next_rotation_date, " +
         "on_demand_rotations) VALUES (?, ?, ?, ?, 0) ON CONFLICT (key_id) DO UPDATE SET " +
         "enabled = excluded.enabled, period_days = excluded.period_days, " +
@@ -96,7 +83,7 @@ export class SqliteRotationStore implements RotationStore {
     if (material.keyId !== key.keyId || material.version !== from + 1) {
       throw new Error("a rotation's material must be the next version of its key");
     }
-    const wrapped = await this.#rootKey.wrap(
+    const wrapped = await this.#parts.rootKey.wrap(
       material.material.expose(),
       materialAad(keyArn(key.region, key.accountId, key.keyId), material.version),
     );
@@ -149,7 +136,7 @@ export class SqliteRotationStore implements RotationStore {
     };
     const replicas = await this.#replicaStatements(rotation);
     try {
-      await this.#writes.submit([insert, schedule, move, ...replicas], auditRows(audit));
+      await this.#parts.writes.submit([insert, schedule, move, ...replicas], auditRows(audit));
       return true;
     } catch (error) {
       if (isLostRotation(error)) return false;
@@ -166,7 +153,7 @@ export class SqliteRotationStore implements RotationStore {
     const { key, material } = rotation;
     const publicId = publicKeyId(key.keyId);
     if (publicId === key.keyId) return [];
-    const family = await this.#db.execute({
+    const family = await this.#parts.reads.execute({
       sql: "SELECT key_id, region, account_id FROM keys WHERE key_id LIKE ? AND key_id != ?",
       args: [`${publicId}@%`, key.keyId],
     });
@@ -174,7 +161,7 @@ export class SqliteRotationStore implements RotationStore {
     for (const row of family.rows) {
       const replicaId = text(row, "key_id");
       const arn = keyArn(text(row, "region"), text(row, "account_id"), replicaId);
-      const wrapped = await this.#rootKey.wrap(
+      const wrapped = await this.#parts.rootKey.wrap(
         material.material.expose(),
         materialAad(arn, material.version),
       );
@@ -204,7 +191,7 @@ export class SqliteRotationStore implements RotationStore {
     keyId: string,
     page: MaterialVersionPage,
   ): Promise<MaterialVersionInfo[]> {
-    const result = await this.#db.execute({
+    const result = await this.#parts.reads.execute({
       sql: "SELECT version, key_material_id, created_at, rotation_type, rotated_at " +
         "FROM key_material WHERE key_id = ? AND version > ? " +
         (page.rotationsOnly === true ? "AND rotation_type IS NOT NULL " : "") +
@@ -223,7 +210,7 @@ export class SqliteRotationStore implements RotationStore {
 
   /** Enabled keys with automatic rotation due at or before `now`, earliest first. */
   async listDueRotations(now: number, limit: number): Promise<DueRotation[]> {
-    const result = await this.#db.execute({
+    const result = await this.#parts.reads.execute({
       sql: "SELECT r.key_id, r.period_days, r.next_rotation_date FROM key_rotation r " +
         "JOIN keys k ON k.key_id = r.key_id " +
         "WHERE r.enabled = 1 AND r.next_rotation_date <= ? AND k.state = 'Enabled' " +
@@ -241,8 +228,4 @@ export class SqliteRotationStore implements RotationStore {
 /** Whether a rotation's INSERT found its conditions broken (its version sub-select was NULL). */
 function isLostRotation(error: unknown): boolean {
   return /NOT NULL constraint failed: key_material\.version/.test(String(error));
-}
-
-function auditRows(audit: AuditRecord | undefined): readonly AuditRecord[] | undefined {
-  return audit === undefined ? undefined : [audit];
 }

@@ -1,38 +1,110 @@
 /**
- * The SQL of imported key material (migrations/0007_import.sql): statements
- * and row readers that SqliteStore's ImportStore methods run through its write
- * queue (so each change commits with its audit record) and its root key.
+ * The ImportStore port (core/ports.ts) on libSQL, over migrations/0007_import.sql:
+ * GetParametersForImport answers (`import_parameters`, the wrapping key pair's
+ * private key wrapped under the root key), the record of imported materials
+ * (`imported_material`) and the key's expiration columns. A part of SqliteStore
+ * (storage/sqlite_store.ts): each change commits through its write queue with
+ * the request's audit record.
  *
  * @module
  */
 import type { InStatement, Row, Value } from "@libsql/client";
-import type { ImportedMaterialRecord, ImportParameters } from "../core/ports.ts";
-import type { ExpirationModel, KeyRecord } from "../core/types.ts";
+import type { AuditRecord } from "../core/audit/record.ts";
+import { keyArn } from "../core/identifiers.ts";
+import type { ImportedMaterialRecord, ImportParameters, ImportStore } from "../core/ports.ts";
+import { SecretBytes } from "../core/secret.ts";
+import type { KeyMaterial, KeyRecord } from "../core/types.ts";
+import { importParametersAad } from "./root_wrapping.ts";
+import { insertMaterial, keyFromRow, selectKey } from "./sqlite_key_rows.ts";
+import { auditRows, type SqliteParts } from "./sqlite_parts.ts";
 import { blob, column, int, text } from "./rows.ts";
 
-/** The columns 0007 added to `keys`, read with every key. */
-export const IMPORTED_KEY_COLUMNS = "expiration_model, valid_to";
+/** Imported key material and import parameters on libSQL. */
+export class SqliteImportStore implements ImportStore {
+  readonly #parts: SqliteParts;
+
+  constructor(parts: SqliteParts) {
+    this.#parts = parts;
+  }
+
+  /** Stores a GetParametersForImport answer, its private key wrapped under the root key. */
+  async putImportParameters(parameters: ImportParameters, audit?: AuditRecord): Promise<void> {
+    const keyRow = (await this.#parts.reads.execute(selectKey(parameters.keyId))).rows[0];
+    if (keyRow === undefined) throw new Error("import parameters of an unknown key");
+    const key = keyFromRow(keyRow);
+    const wrapped = await this.#parts.rootKey.wrap(
+      parameters.privateKey.expose(),
+      importParametersAad(parameters.tokenId, keyArn(key.region, key.accountId, key.keyId)),
+    );
+    await this.#parts.writes.submit(
+      [insertImportParameters(parameters, wrapped)],
+      auditRows(audit),
+    );
+  }
+
+  /** A GetParametersForImport answer with its private key unwrapped, or null. */
+  async getImportParameters(tokenId: string): Promise<ImportParameters | null> {
+    const row = (await this.#parts.reads.execute(selectImportParameters(tokenId))).rows[0];
+    if (row === undefined) return null;
+    const stored = importParametersFromRow(row);
+    const plain = await this.#parts.rootKey.unwrap(
+      stored.wrappedPrivateKey,
+      importParametersAad(
+        tokenId,
+        keyArn(stored.region, stored.accountId, stored.parameters.keyId),
+      ),
+    );
+    return { ...stored.parameters, privateKey: new SecretBytes(plain) };
+  }
+
+  /** Materials ever imported into a key. */
+  async listImportedMaterial(keyId: string): Promise<ImportedMaterialRecord[]> {
+    const result = await this.#parts.reads.execute(selectImportedMaterial(keyId));
+    return result.rows.map(importedMaterialFromRow);
+  }
+
+  /** Stores imported material and the key's new state and expiration in one transaction. */
+  async importKeyMaterial(
+    key: KeyRecord,
+    material: KeyMaterial,
+    imported: ImportedMaterialRecord,
+    audit?: AuditRecord,
+  ): Promise<void> {
+    await this.#parts.writes.submit([
+      await insertMaterial(this.#parts.rootKey, key, material, "OR REPLACE"),
+      ...importStatements(key, imported),
+    ], auditRows(audit));
+  }
+
+  /** Deletes a key's imported material and writes its state; resolves whether it deleted. */
+  async deleteImportedKeyMaterial(
+    key: KeyRecord,
+    options: { onlyIfValidTo?: number; audit?: AuditRecord | undefined } = {},
+  ): Promise<boolean> {
+    const results = await this.#parts.writes.submit(
+      deleteMaterialStatements(key, options.onlyIfValidTo),
+      auditRows(options.audit),
+    );
+    return results.at(-1)?.rowsAffected === 1;
+  }
+
+  /** Ids of keys whose imported material expired at or before `now`. */
+  async listKeysWithExpiredMaterial(now: number): Promise<string[]> {
+    const result = await this.#parts.reads.execute(selectKeysWithExpiredMaterial(now));
+    return result.rows.map((row) => text(row, "key_id"));
+  }
+
+  /** Deletes import parameters whose validity ended before `now`. */
+  async deleteExpiredImportParameters(now: number): Promise<void> {
+    await this.#parts.writes.submit([deleteExpiredImportParameters(now)]);
+  }
+}
 
 const PARAMETER_COLUMNS = "token_id, key_id, wrapping_algorithm, wrapping_key_spec, token_hash, " +
   "wrapped_private_key, created_at, valid_to";
 
-/**
- * A key's ExpirationModel and ValidTo from a row that selected IMPORTED_KEY_COLUMNS; absent
- * (not null) when the key has none, so a record reads back as it was written.
- */
-export function importedKeyFields(
-  row: Row,
-): { expirationModel?: ExpirationModel; validTo?: number } {
-  const model = row["expiration_model"];
-  const validTo = row["valid_to"];
-  return {
-    ...(typeof model === "string" ? { expirationModel: model as ExpirationModel } : {}),
-    ...(typeof validTo === "number" ? { validTo } : {}),
-  };
-}
-
 /** Inserts a GetParametersForImport answer; the private key arrives wrapped. */
-export function insertImportParameters(
+function insertImportParameters(
   parameters: ImportParameters,
   wrappedPrivateKey: Uint8Array,
 ): InStatement {
@@ -52,7 +124,7 @@ export function insertImportParameters(
 }
 
 /** Selects one GetParametersForImport answer with the key's ARN parts (for the unwrap AAD). */
-export function selectImportParameters(tokenId: string): InStatement {
+function selectImportParameters(tokenId: string): InStatement {
   return {
     sql: "SELECT p.token_id, p.key_id, p.wrapping_algorithm, p.wrapping_key_spec, p.token_hash, " +
       "p.wrapped_private_key, p.created_at, p.valid_to, k.region, k.account_id " +
@@ -62,7 +134,7 @@ export function selectImportParameters(tokenId: string): InStatement {
 }
 
 /** The parts of a parameters row; the private key still wrapped. */
-export function importParametersFromRow(row: Row): {
+function importParametersFromRow(row: Row): {
   parameters: Omit<ImportParameters, "privateKey">;
   wrappedPrivateKey: Uint8Array;
   region: string;
@@ -85,7 +157,7 @@ export function importParametersFromRow(row: Row): {
 }
 
 /** Materials ever imported into a key, oldest first. */
-export function selectImportedMaterial(keyId: string): InStatement {
+function selectImportedMaterial(keyId: string): InStatement {
   return {
     sql: "SELECT key_material_id, description, imported_at FROM imported_material " +
       "WHERE key_id = ? ORDER BY imported_at, key_material_id",
@@ -94,7 +166,7 @@ export function selectImportedMaterial(keyId: string): InStatement {
 }
 
 /** One imported_material row. */
-export function importedMaterialFromRow(row: Row): ImportedMaterialRecord {
+function importedMaterialFromRow(row: Row): ImportedMaterialRecord {
   const description = column(row, "description");
   return {
     keyMaterialId: text(row, "key_material_id"),
@@ -107,7 +179,7 @@ export function importedMaterialFromRow(row: Row): ImportedMaterialRecord {
  * The statements of an import after the material row: record the material (a re-import keeps
  * the first import time and, without a new one, the description) and set state and expiration.
  */
-export function importStatements(
+function importStatements(
   key: KeyRecord,
   imported: ImportedMaterialRecord,
 ): InStatement[] {
@@ -130,7 +202,7 @@ export function importStatements(
  * key_deletions so every instance wipes the material it holds. With `onlyIfValidTo`, each
  * statement applies only while the key's ValidTo is still that value.
  */
-export function deleteMaterialStatements(
+function deleteMaterialStatements(
   key: KeyRecord,
   onlyIfValidTo: number | undefined,
 ): InStatement[] {
@@ -156,7 +228,7 @@ export function deleteMaterialStatements(
 }
 
 /** Ids of keys whose imported material expired at or before `now`. */
-export function selectKeysWithExpiredMaterial(now: number): InStatement {
+function selectKeysWithExpiredMaterial(now: number): InStatement {
   return {
     sql: "SELECT key_id FROM keys WHERE valid_to IS NOT NULL AND valid_to <= ? " +
       "ORDER BY valid_to, key_id",
@@ -165,7 +237,7 @@ export function selectKeysWithExpiredMaterial(now: number): InStatement {
 }
 
 /** Deletes import parameters whose validity ended before `now`. */
-export function deleteExpiredImportParameters(now: number): InStatement {
+function deleteExpiredImportParameters(now: number): InStatement {
   return { sql: "DELETE FROM import_parameters WHERE valid_to < ?", args: [now] };
 }
 

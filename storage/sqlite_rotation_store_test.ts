@@ -1,5 +1,5 @@
 /**
- * The claim logic of rotations (storage/rotation_store.ts): of several
+ * The claim logic of rotations (storage/sqlite_rotation_store.ts): of several
  * rotations racing for the same due date or the same version, exactly one
  * commits; a lost one writes nothing, not even its audit record, and does not
  * take down the writes it was grouped with.
@@ -12,7 +12,7 @@ import { SecretBytes } from "../core/secret.ts";
 import type { KeyMaterial, KeyRecord } from "../core/types.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
-import { RootKey } from "./root_key.ts";
+import { RootKey } from "./legacy_root_key.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 
 const ROOT_KEY_BYTES = crypto.getRandomValues(new Uint8Array(32));
