@@ -17,7 +17,8 @@ import { canonicalJson, type GrantRecord } from "./access/grants.ts";
 import { generateKeyPair } from "./crypto/key_pairs.ts";
 import { HMAC_KEY_BYTES, type HmacKeySpec } from "./crypto/hmac.ts";
 import { generateKeyMaterial } from "./key_material.ts";
-import { defaultKeyPolicy } from "./key_policy.ts";
+import { isPolicyText, POLICY_MAX_LENGTH } from "./limits.ts";
+import { defaultKeyPolicy, firstUnknownPrincipal } from "./key_policy.ts";
 import { algorithmsOf, KEY_SPECS, SYMMETRIC_KEY_BYTES } from "./key_spec.ts";
 import type { KeyPairSource } from "./kms.ts";
 import { newKeyMaterialId } from "./operations/keys.ts";
@@ -319,32 +320,25 @@ function _equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-const IAM_USER_OR_ROLE = /^arn:aws:iam::\d{12}:(?:user|role)\//;
-/** AWS's PolicyType: 1..131072 characters of tab, LF, CR and U+0020..U+00FF. */
-// deno-lint-ignore no-control-regex -- AWS's PolicyType pattern allows tab, LF and CR
-const POLICY_CHARACTERS = /^[\u0009\u000A\u000D\u0020-\u00FF]{1,131072}$/;
-
 async function _policy(at: string, doc: unknown, deps: SeedDeps): Promise<string> {
   const text = typeof doc === "string" ? doc : JSON.stringify(doc, null, 2);
-  if (!POLICY_CHARACTERS.test(text)) {
+  if (!isPolicyText(text)) {
     throw seedError(
-      `${at}: must be 1 to 131072 characters of tab, line feed, carriage return or U+0020..U+00FF`,
+      `${at}: must be 1 to ${POLICY_MAX_LENGTH} characters of tab, line feed, carriage return ` +
+        "or U+0020..U+00FF",
     );
   }
-  let statements;
+  let policy;
   try {
-    statements = compilePolicyDocument(text, "key").compiled.statements;
+    policy = compilePolicyDocument(text, "key").compiled;
   } catch (e) {
     throw seedError(`${at}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  for (const statement of statements) {
-    for (const arn of statement.principal?.arns ?? []) {
-      if (IAM_USER_OR_ROLE.test(arn) && !await deps.principalExists(arn)) {
-        throw seedError(
-          `${at}: names ${arn}, which does not exist (declare it in KMS_PRINCIPALS_FILE)`,
-        );
-      }
-    }
+  const unknown = await firstUnknownPrincipal(policy, (arn) => deps.principalExists(arn));
+  if (unknown !== undefined) {
+    throw seedError(
+      `${at}: names ${unknown}, which does not exist (declare it in KMS_PRINCIPALS_FILE)`,
+    );
   }
   return text;
 }

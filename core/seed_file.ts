@@ -14,6 +14,7 @@ import { z } from "zod";
 import { GRANT_OPERATIONS } from "./access/grants.ts";
 import { ConfigError } from "./config.ts";
 import { KEY_SPECS } from "./key_spec.ts";
+import { DESCRIPTION_MAX_LENGTH, GRANT_NAME_MAX_LENGTH, NAME_CHARACTERS } from "./limits.ts";
 import { ACCOUNT_ID_PATTERN } from "./principals.ts";
 import type { KeySpec, KeyUsage } from "./types.ts";
 
@@ -48,7 +49,10 @@ const Context = z.record(z.string(), z.string(), {
 const SeedKey = z.strictObject({
   keyId: KeyId,
   accountId: z.string().regex(ACCOUNT_ID_PATTERN, "must be 12 digits").optional(),
-  description: z.string().max(8192, "must be at most 8192 characters").optional(),
+  description: z.string().max(
+    DESCRIPTION_MAX_LENGTH,
+    `must be at most ${DESCRIPTION_MAX_LENGTH} characters`,
+  ).optional(),
   keySpec: z.enum(KEY_SPEC_NAMES, { error: `must be one of ${KEY_SPEC_NAMES.join(", ")}` })
     .optional(),
   keyUsage: z.enum(KEY_USAGES, { error: `must be one of ${KEY_USAGES.join(", ")}` }).optional(),
@@ -60,12 +64,15 @@ const SeedKey = z.strictObject({
   aliases: z.array(z.string()).optional(),
 });
 
+const GRANT_NAME_RULE =
+  `must be 1 to ${GRANT_NAME_MAX_LENGTH} letters, digits, ':', '/', '_' or '-'`;
+
 const SeedGrant = z.strictObject({
   keyId: KeyId,
   grantId: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits").optional(),
-  name: z.string().regex(
-    /^[a-zA-Z0-9:/_-]{1,256}$/,
-    "must be 1 to 256 letters, digits, ':', '/', '_' or '-'",
+  name: z.string().max(GRANT_NAME_MAX_LENGTH, GRANT_NAME_RULE).regex(
+    NAME_CHARACTERS,
+    GRANT_NAME_RULE,
   ).optional(),
   granteePrincipal: z.string(),
   retiringPrincipal: z.string().optional(),

@@ -5,9 +5,10 @@
  * @module
  */
 import { z } from "zod";
+import { ALIAS_NAME_MAX_LENGTH, NAME_CHARACTERS } from "../../core/limits.ts";
 import { KeyIdType, Limit, Marker } from "./shared.ts";
 
-const AliasName = z.string().min(1).max(256).regex(/^[a-zA-Z0-9:/_-]+$/);
+const AliasName = z.string().min(1).max(ALIAS_NAME_MAX_LENGTH).regex(NAME_CHARACTERS);
 
 /** CreateAlias and UpdateAlias. */
 export const AliasTargetRequest = z.object({ AliasName, TargetKeyId: KeyIdType });

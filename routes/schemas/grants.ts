@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { GRANT_OPERATIONS } from "../../core/access/grants.ts";
+import { GRANT_NAME_MAX_LENGTH, NAME_CHARACTERS } from "../../core/limits.ts";
 import { EncryptionContext, GrantTokens, KeyIdType, Limit, Marker } from "./shared.ts";
 
 /** PrincipalIdType: 1..256 of [\w+=,.@:/-]. */
@@ -40,7 +41,7 @@ export const CreateGrantRequest = z.object({
   Operations: z.array(z.enum(GRANT_OPERATIONS)),
   Constraints: GrantConstraints.optional(),
   GrantTokens: GrantTokens.optional(),
-  Name: z.string().min(1).max(256).regex(/^[a-zA-Z0-9:/_-]+$/).optional(),
+  Name: z.string().min(1).max(GRANT_NAME_MAX_LENGTH).regex(NAME_CHARACTERS).optional(),
   DryRun: z.boolean().optional(),
   GranteeServicePrincipal: ServicePrincipal.optional(),
   RetiringServicePrincipal: ServicePrincipal.optional(),

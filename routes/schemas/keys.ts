@@ -7,6 +7,7 @@
 import { z } from "zod";
 import {
   CustomKeyStoreId,
+  Description,
   GrantTokens,
   KeyIdType,
   Limit,
@@ -43,9 +44,6 @@ const CustomerMasterKeySpec = KeySpec.exclude([
   "ML_DSA_87",
   "ECC_NIST_EDWARDS25519",
 ]);
-
-/** DescriptionType: 0..8192. */
-const Description = z.string().min(0).max(8192);
 
 /** CreateKey. */
 export const CreateKeyRequest = z.object({

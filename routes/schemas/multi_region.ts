@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { KeyIdType, PolicyDocument, TagList } from "./shared.ts";
+import { Description, KeyIdType, PolicyDocument, TagList } from "./shared.ts";
 
 /** RegionType: 1..32, `^([a-z]+-){2,3}\d+$`. */
 const RegionType = z.string().min(1).max(32).regex(/^([a-z]+-){2,3}\d+$/);
@@ -17,7 +17,7 @@ export const ReplicateKeyRequest = z.object({
   ReplicaRegion: RegionType,
   Policy: PolicyDocument.optional(),
   BypassPolicyLockoutSafetyCheck: z.boolean().optional(),
-  Description: z.string().min(0).max(8192).optional(),
+  Description: Description.optional(),
   Tags: TagList.optional(),
 });
 

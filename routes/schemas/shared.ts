@@ -6,6 +6,13 @@
  * @module
  */
 import { z } from "zod";
+import {
+  DESCRIPTION_MAX_LENGTH,
+  POLICY_CHARACTERS,
+  POLICY_MAX_LENGTH,
+  TAG_KEY_MAX_LENGTH,
+  TAG_VALUE_MAX_LENGTH,
+} from "../../core/limits.ts";
 import { SecretBytes } from "../../core/secret.ts";
 
 /** KeyIdType: 1..2048 characters. */
@@ -14,12 +21,11 @@ export const KeyIdType = z.string().min(1).max(2048);
 /** GrantTokenList: 0..10 tokens of 1..8192 characters. */
 export const GrantTokens = z.array(z.string().min(1).max(8192)).max(10);
 
-/** AWS's PolicyType pattern: tab, LF, CR and U+0020..U+00FF. */
-// deno-lint-ignore no-control-regex -- AWS's PolicyType pattern allows tab, LF and CR
-const POLICY_CHARACTERS = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/;
+/** PolicyType: 1..131072 characters of tab, LF, CR and U+0020..U+00FF (core/limits.ts). */
+export const PolicyDocument = z.string().min(1).max(POLICY_MAX_LENGTH).regex(POLICY_CHARACTERS);
 
-/** PolicyType: 1..131072 characters of tab, LF, CR and U+0020..U+00FF. */
-export const PolicyDocument = z.string().min(1).max(131072).regex(POLICY_CHARACTERS);
+/** DescriptionType: 0..8192. */
+export const Description = z.string().min(0).max(DESCRIPTION_MAX_LENGTH);
 
 /** LimitType: 1..1000. */
 export const Limit = z.number().int().min(1).max(1000);
@@ -41,10 +47,13 @@ export const EncryptionAlgorithmSpec = z.enum([
   "SM2PKE",
 ]);
 
+/** TagKeyType: 1..128. */
+export const TagKey = z.string().min(1).max(TAG_KEY_MAX_LENGTH);
+
 /** TagKeyType 1..128 / TagValueType 0..256. */
 export const Tag = z.object({
-  TagKey: z.string().min(1).max(128),
-  TagValue: z.string().min(0).max(256),
+  TagKey,
+  TagValue: z.string().min(0).max(TAG_VALUE_MAX_LENGTH),
 });
 
 /** TagList. */

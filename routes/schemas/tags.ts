@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { KeyIdType, Limit, Marker, TagList } from "./shared.ts";
+import { KeyIdType, Limit, Marker, TagKey, TagList } from "./shared.ts";
 
 /** TagResource. */
 export const TagResourceRequest = z.object({ KeyId: KeyIdType, Tags: TagList });
@@ -13,7 +13,7 @@ export const TagResourceRequest = z.object({ KeyId: KeyIdType, Tags: TagList });
 /** UntagResource. */
 export const UntagResourceRequest = z.object({
   KeyId: KeyIdType,
-  TagKeys: z.array(z.string().min(1).max(128)),
+  TagKeys: z.array(TagKey),
 });
 
 /** ListResourceTags. */
