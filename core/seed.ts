@@ -18,10 +18,10 @@ import { generateKeyPair } from "./crypto/key_pairs.ts";
 import { HMAC_KEY_BYTES, type HmacKeySpec } from "./crypto/hmac.ts";
 import { generateKeyMaterial } from "./key_material.ts";
 import { isPolicyText, POLICY_MAX_LENGTH } from "./limits.ts";
-import { defaultKeyPolicy, firstUnknownPrincipal } from "./key_policy.ts";
+import { firstUnknownPrincipal } from "./key_policy.ts";
 import { algorithmsOf, KEY_SPECS, SYMMETRIC_KEY_BYTES } from "./key_spec.ts";
 import type { KeyPairSource } from "./kms.ts";
-import { newKeyMaterialId } from "./operations/keys.ts";
+import { firstKeyMaterial, newKeyRecord } from "./new_key.ts";
 import type { Clock, Store } from "./ports.ts";
 import { SecretBytes } from "./secret.ts";
 import { checkGrant, checkKeyAliases, checkTags } from "./seed_checks.ts";
@@ -158,13 +158,7 @@ async function _apply(plan: Plan, deps: SeedDeps): Promise<SeedSummary> {
         ? await generateKeyMaterial(record.keySpec, deps.keyPairs ?? { generate: generateKeyPair })
         : new SecretBytes(key.material);
       try {
-        await deps.store.createKey(record, {
-          keyId: record.keyId,
-          version: 1,
-          keyMaterialId: newKeyMaterialId(),
-          material,
-          createdAt: record.createdAt,
-        }, key.tags);
+        await deps.store.createKey(record, firstKeyMaterial(record, material), key.tags);
       } catch (error) {
         // Another instance seeding the same database created it first: keep that one.
         const now = await deps.store.getKey(record.keyId);
@@ -216,21 +210,18 @@ async function _planKey(
   const tags = checkTags(`${at}.tags`, entry.tags);
   const existing = await deps.store.getKey(entry.keyId);
   if (existing === null) {
-    const record: KeyRecord = {
+    const record = newKeyRecord({
       keyId: entry.keyId,
       accountId,
       region: deps.region,
-      createdAt: now,
-      description: entry.description ?? "",
+      now,
+      description: entry.description,
       keySpec,
       keyUsage,
       origin: "AWS_KMS",
-      state: entry.enabled === false ? "Disabled" : "Enabled",
-      deletionDate: null,
-      pendingWindowInDays: null,
-      policy: policy ?? defaultKeyPolicy(accountId),
-      currentMaterialVersion: 1,
-    };
+      policy,
+      enabled: entry.enabled,
+    });
     return { at, action: "create", record, material, tags };
   }
   const id = entry.keyId;
