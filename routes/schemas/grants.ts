@@ -5,9 +5,10 @@
  * @module
  */
 import { z } from "zod";
+import type { CreateGrantInput } from "../../core/operations/grants.ts";
 import { GRANT_OPERATIONS } from "../../core/access/grants.ts";
 import { GRANT_NAME_MAX_LENGTH, NAME_CHARACTERS } from "../../core/limits.ts";
-import { EncryptionContext, GrantTokens, KeyIdType, Limit, Marker } from "./shared.ts";
+import { EncryptionContext, GrantTokens, KeyIdType, Limit, Marker, requestOf } from "./shared.ts";
 
 /** PrincipalIdType: 1..256 of [\w+=,.@:/-]. */
 const PrincipalId = z.string().min(1).max(256).regex(/^[\w+=,.@:/-]+$/);
@@ -34,7 +35,7 @@ const GrantConstraints = z.object({
 });
 
 /** CreateGrant. */
-export const CreateGrantRequest = z.object({
+export const CreateGrantRequest = requestOf<CreateGrantInput>()(z.object({
   KeyId: KeyIdType,
   GranteePrincipal: PrincipalId.optional(),
   RetiringPrincipal: PrincipalId.optional(),
@@ -45,7 +46,7 @@ export const CreateGrantRequest = z.object({
   DryRun: z.boolean().optional(),
   GranteeServicePrincipal: ServicePrincipal.optional(),
   RetiringServicePrincipal: ServicePrincipal.optional(),
-});
+}));
 
 /** ListGrants. */
 export const ListGrantsRequest = z.object({

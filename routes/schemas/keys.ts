@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import type { CreateKeyInput } from "../../core/operations/keys.ts";
 import {
   CustomKeyStoreId,
   Description,
@@ -14,6 +15,7 @@ import {
   Marker,
   NullableBoolean,
   PolicyDocument,
+  requestOf,
   TagList,
 } from "./shared.ts";
 
@@ -46,7 +48,7 @@ const CustomerMasterKeySpec = KeySpec.exclude([
 ]);
 
 /** CreateKey. */
-export const CreateKeyRequest = z.object({
+export const CreateKeyRequest = requestOf<CreateKeyInput>()(z.object({
   Policy: PolicyDocument.optional(),
   Description: Description.optional(),
   KeyUsage: z.enum(["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"])
@@ -59,7 +61,7 @@ export const CreateKeyRequest = z.object({
   Tags: TagList.optional(),
   MultiRegion: NullableBoolean.optional(),
   XksKeyId: z.string().min(1).max(128).regex(/^[a-zA-Z0-9-_.]+$/).optional(),
-});
+}));
 
 /** DescribeKey. */
 export const DescribeKeyRequest = z.object({

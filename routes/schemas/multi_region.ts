@@ -6,20 +6,21 @@
  * @module
  */
 import { z } from "zod";
-import { Description, KeyIdType, PolicyDocument, TagList } from "./shared.ts";
+import type { ReplicateKeyInput } from "../../core/operations/multi_region.ts";
+import { Description, KeyIdType, PolicyDocument, requestOf, TagList } from "./shared.ts";
 
 /** RegionType: 1..32, `^([a-z]+-){2,3}\d+$`. */
 const RegionType = z.string().min(1).max(32).regex(/^([a-z]+-){2,3}\d+$/);
 
 /** ReplicateKey. */
-export const ReplicateKeyRequest = z.object({
+export const ReplicateKeyRequest = requestOf<ReplicateKeyInput>()(z.object({
   KeyId: KeyIdType,
   ReplicaRegion: RegionType,
   Policy: PolicyDocument.optional(),
   BypassPolicyLockoutSafetyCheck: z.boolean().optional(),
   Description: Description.optional(),
   Tags: TagList.optional(),
-});
+}));
 
 /** UpdatePrimaryRegion. */
 export const UpdatePrimaryRegionRequest = z.object({

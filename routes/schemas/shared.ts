@@ -131,3 +131,29 @@ export const RecipientInfo = z.object({
   KeyEncryptionAlgorithm: z.enum(["RSAES_OAEP_SHA_256"]).optional(),
   AttestationDocument: blob(1, 262_144).optional(),
 });
+
+/** The fields one of two object types has and the other lacks, both ways. */
+interface FieldDifference<Schema, Type> {
+  onlyInSchema: Exclude<keyof Schema, keyof Type>;
+  onlyInType: Exclude<keyof Type, keyof Schema>;
+}
+
+/** Whether a FieldDifference is empty. */
+type NoDifference<D extends { onlyInSchema: PropertyKey; onlyInType: PropertyKey }> =
+  [D["onlyInSchema"] | D["onlyInType"]] extends [never] ? true : false;
+
+/**
+ * Ties a request schema to the input type its core operation declares (core/operations/*), so
+ * the shape has one definition both must follow: the schema's parsed output must be assignable
+ * to `Type`, and a field in one but not the other is a compile error ("Expected 2 arguments")
+ * whose expected argument names it (`onlyInSchema` / `onlyInType`). Core declares the type (it
+ * imports nothing from routes); the schema adds AWS's constraints.
+ * Usage: `requestOf<CreateKeyInput>()(z.object({...}))`.
+ */
+export function requestOf<Type>() {
+  return <Schema extends z.ZodType<Type>>(
+    schema: Schema,
+    ..._sameFields: NoDifference<FieldDifference<z.output<Schema>, Type>> extends true ? []
+      : [mismatch: FieldDifference<z.output<Schema>, Type>]
+  ): Schema => schema;
+}
