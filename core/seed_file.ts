@@ -15,7 +15,7 @@ import { GRANT_OPERATIONS } from "./access/grants.ts";
 import { ConfigError } from "./config.ts";
 import { KEY_SPECS } from "./key_spec.ts";
 import { DESCRIPTION_MAX_LENGTH, GRANT_NAME_MAX_LENGTH, NAME_CHARACTERS } from "./limits.ts";
-import { ACCOUNT_ID_PATTERN } from "./principals.ts";
+import { ACCOUNT_ID_PATTERN, fieldPath } from "./principals.ts";
 import type { KeySpec, KeyUsage } from "./types.ts";
 
 const KEY_SPEC_NAMES = Object.keys(KEY_SPECS) as [KeySpec, ...KeySpec[]];
@@ -175,7 +175,7 @@ function _lineColumn(text: string, offset: number): string {
 }
 
 function _describeIssue(issue: z.core.$ZodIssue): string {
-  const at = _pathText(issue.path);
+  const at = fieldPath(issue.path);
   let message = issue.message;
   if (issue.code === "unrecognized_keys") {
     const names = issue.keys.slice(0, 5).map((k) => JSON.stringify(k)).join(", ");
@@ -187,15 +187,4 @@ function _describeIssue(issue: z.core.$ZodIssue): string {
     message += " (quote it in YAML)";
   }
   return at === "" ? message : `${at}: ${message}`;
-}
-
-function _pathText(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (typeof part === "string" && /^[A-Za-z_][\w]*$/.test(part)) {
-      out += out === "" ? part : `.${part}`;
-    } else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out;
 }
