@@ -49,6 +49,26 @@ Deno.test("runDue purges a multi-Region replica in a non-default Region, then it
   }, { clock, env: REGIONS });
 });
 
+Deno.test("runDue purges each Region's single-Region keys through that Region's KMS", async () => {
+  const clock = new ManualClock();
+  await withServer(async ({ client, clientFor, service }) => {
+    const eu = clientFor({ ...ADMIN }, "eu-west-1");
+    const euKey = (await eu.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const usKey = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    await eu.send(new ScheduleKeyDeletionCommand({ KeyId: euKey, PendingWindowInDays: 7 }));
+    await client.send(new ScheduleKeyDeletionCommand({ KeyId: usKey, PendingWindowInDays: 30 }));
+
+    clock.advance(8 * DAY);
+    const runs = await service.background.runDue();
+    assert.deepEqual(runs.map(({ region, purged }) => ({ region, purged })), [
+      { region: "us-east-1", purged: 0 },
+      { region: "eu-west-1", purged: 1 },
+    ]);
+    assert.equal(await service.store.getKey(euKey), null, "the eu-west-1 key is purged");
+    assert.equal((await service.store.getKey(usKey))?.state, "PendingDeletion");
+  }, { clock, env: REGIONS });
+});
+
 Deno.test("runDue expires imported material past its ValidTo in a non-default Region", async () => {
   const clock = new ManualClock();
   await withServer(async ({ clientFor, service }) => {
