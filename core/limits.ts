@@ -5,7 +5,7 @@
  * their zod types from these values, the seed checks test the same values.
  *
  * @see ../../shared/reference/kms.smithy.json (PolicyType, TagKeyType, TagValueType,
- *   AliasNameType, DescriptionType, GrantNameType)
+ *   AliasNameType, DescriptionType, GrantNameType, PrincipalIdType, GrantConstraints)
  * @module
  */
 
@@ -38,6 +38,14 @@ export const NAME_CHARACTERS = /^[a-zA-Z0-9:/_-]+$/;
 
 /** GrantNameType: 1..256 characters of `NAME_CHARACTERS`. */
 export const GRANT_NAME_MAX_LENGTH = 256;
+
+/** PrincipalIdType (a grant's grantee or retiring principal): 1..256 characters. */
+export const PRINCIPAL_ID_MAX_LENGTH = 256;
+
+/** A grant's SourceArn constraint: 20..512 characters, an ARN naming a 12-digit account. */
+export const SOURCE_ARN_MIN_LENGTH = 20;
+export const SOURCE_ARN_MAX_LENGTH = 512;
+export const SOURCE_ARN = /^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$/;
 
 /** DescriptionType: 0..8192 characters. */
 export const DESCRIPTION_MAX_LENGTH = 8192;

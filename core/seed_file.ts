@@ -14,7 +14,15 @@ import { z } from "zod";
 import { GRANT_OPERATIONS } from "./access/grants.ts";
 import { ConfigError } from "./config.ts";
 import { KEY_SPECS } from "./key_spec.ts";
-import { DESCRIPTION_MAX_LENGTH, GRANT_NAME_MAX_LENGTH, NAME_CHARACTERS } from "./limits.ts";
+import {
+  DESCRIPTION_MAX_LENGTH,
+  GRANT_NAME_MAX_LENGTH,
+  NAME_CHARACTERS,
+  PRINCIPAL_ID_MAX_LENGTH,
+  SOURCE_ARN,
+  SOURCE_ARN_MAX_LENGTH,
+  SOURCE_ARN_MIN_LENGTH,
+} from "./limits.ts";
 import { ACCOUNT_ID_PATTERN, fieldPath } from "./principals.ts";
 import type { KeySpec, KeyUsage } from "./types.ts";
 
@@ -64,6 +72,14 @@ const SeedKey = z.strictObject({
   aliases: z.array(z.string()).optional(),
 });
 
+const PrincipalId = z.string().max(
+  PRINCIPAL_ID_MAX_LENGTH,
+  `must be at most ${PRINCIPAL_ID_MAX_LENGTH} characters`,
+);
+
+const SOURCE_ARN_RULE = `must be an ARN of ${SOURCE_ARN_MIN_LENGTH} to ${SOURCE_ARN_MAX_LENGTH} ` +
+  "characters naming a 12-digit account (arn:aws:<service>:<region>:<account>:<resource>)";
+
 const GRANT_NAME_RULE =
   `must be 1 to ${GRANT_NAME_MAX_LENGTH} letters, digits, ':', '/', '_' or '-'`;
 
@@ -74,15 +90,18 @@ const SeedGrant = z.strictObject({
     NAME_CHARACTERS,
     GRANT_NAME_RULE,
   ).optional(),
-  granteePrincipal: z.string(),
-  retiringPrincipal: z.string().optional(),
+  granteePrincipal: PrincipalId,
+  retiringPrincipal: PrincipalId.optional(),
   operations: z.array(
     z.enum(GRANT_OPERATIONS, { error: `must be one of ${GRANT_OPERATIONS.join(", ")}` }),
   ).min(1, "must list at least one operation"),
   constraints: z.strictObject({
     EncryptionContextEquals: Context.optional(),
     EncryptionContextSubset: Context.optional(),
-    SourceArn: z.string().optional(),
+    SourceArn: z.string().min(SOURCE_ARN_MIN_LENGTH, SOURCE_ARN_RULE).max(
+      SOURCE_ARN_MAX_LENGTH,
+      SOURCE_ARN_RULE,
+    ).regex(SOURCE_ARN, SOURCE_ARN_RULE).optional(),
   }).optional(),
 });
 

@@ -7,11 +7,18 @@
 import { z } from "zod";
 import type { CreateGrantInput } from "../../core/operations/grants.ts";
 import { GRANT_OPERATIONS } from "../../core/access/grants.ts";
-import { GRANT_NAME_MAX_LENGTH, NAME_CHARACTERS } from "../../core/limits.ts";
+import {
+  GRANT_NAME_MAX_LENGTH,
+  NAME_CHARACTERS,
+  PRINCIPAL_ID_MAX_LENGTH,
+  SOURCE_ARN,
+  SOURCE_ARN_MAX_LENGTH,
+  SOURCE_ARN_MIN_LENGTH,
+} from "../../core/limits.ts";
 import { EncryptionContext, GrantTokens, KeyIdType, Limit, Marker, requestOf } from "./shared.ts";
 
 /** PrincipalIdType: 1..256 of [\w+=,.@:/-]. */
-const PrincipalId = z.string().min(1).max(256).regex(/^[\w+=,.@:/-]+$/);
+const PrincipalId = z.string().min(1).max(PRINCIPAL_ID_MAX_LENGTH).regex(/^[\w+=,.@:/-]+$/);
 
 /** ServicePrincipalType, e.g. `logs.amazonaws.com`. */
 const ServicePrincipal = z.string().min(1).max(128).regex(
@@ -28,9 +35,7 @@ const GrantToken = z.string().min(1).max(8192);
 const GrantConstraints = z.object({
   EncryptionContextSubset: EncryptionContext.optional(),
   EncryptionContextEquals: EncryptionContext.optional(),
-  SourceArn: z.string().min(20).max(512).regex(
-    /^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$/,
-  )
+  SourceArn: z.string().min(SOURCE_ARN_MIN_LENGTH).max(SOURCE_ARN_MAX_LENGTH).regex(SOURCE_ARN)
     .optional(),
 });
 
