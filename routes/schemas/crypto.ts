@@ -9,6 +9,8 @@ import type {
   DecryptInput,
   EncryptInput,
   GenerateDataKeyInput,
+  generateDataKeyWithoutPlaintext,
+  generateRandom,
   ReEncryptInput,
 } from "../../core/operations/crypto.ts";
 import {
@@ -18,6 +20,7 @@ import {
   EncryptionAlgorithmSpec,
   EncryptionContext,
   GrantTokens,
+  type InputOf,
   KeyIdType,
   NullableBoolean,
   NumberOfBytes,
@@ -74,13 +77,15 @@ export const GenerateDataKeyRequest = requestOf<GenerateDataKeyInput>()(z.object
 }));
 
 /** GenerateDataKeyWithoutPlaintext. */
-export const GenerateDataKeyWithoutPlaintextRequest = GenerateDataKeyRequest.omit({
+export const GenerateDataKeyWithoutPlaintextRequest = requestOf<
+  Omit<InputOf<typeof generateDataKeyWithoutPlaintext>, "Recipient">
+>()(GenerateDataKeyRequest.omit({
   Recipient: true,
-});
+}));
 
 /** GenerateRandom. */
-export const GenerateRandomRequest = z.object({
+export const GenerateRandomRequest = requestOf<InputOf<typeof generateRandom>>()(z.object({
   NumberOfBytes: NumberOfBytes.optional(),
   CustomKeyStoreId: CustomKeyStoreId.optional(),
   Recipient: RecipientInfo.optional(),
-});
+}));

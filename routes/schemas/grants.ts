@@ -5,7 +5,13 @@
  * @module
  */
 import { z } from "zod";
-import type { CreateGrantInput } from "../../core/operations/grants.ts";
+import type {
+  CreateGrantInput,
+  listGrants,
+  listRetirableGrants,
+  retireGrant,
+  revokeGrant,
+} from "../../core/operations/grants.ts";
 import { GRANT_OPERATIONS } from "../../core/access/grants.ts";
 import {
   GRANT_NAME_MAX_LENGTH,
@@ -15,7 +21,16 @@ import {
   SOURCE_ARN_MAX_LENGTH,
   SOURCE_ARN_MIN_LENGTH,
 } from "../../core/limits.ts";
-import { EncryptionContext, GrantTokens, KeyIdType, Limit, Marker, requestOf } from "./shared.ts";
+import {
+  type AcceptedNotUsed,
+  EncryptionContext,
+  GrantTokens,
+  type InputOf,
+  KeyIdType,
+  Limit,
+  Marker,
+  requestOf,
+} from "./shared.ts";
 
 /** PrincipalIdType: 1..256 of [\w+=,.@:/-]. */
 const PrincipalId = z.string().min(1).max(PRINCIPAL_ID_MAX_LENGTH).regex(/^[\w+=,.@:/-]+$/);
@@ -54,34 +69,40 @@ export const CreateGrantRequest = requestOf<CreateGrantInput>()(z.object({
 }));
 
 /** ListGrants. */
-export const ListGrantsRequest = z.object({
+export const ListGrantsRequest = requestOf<
+  InputOf<typeof listGrants> & AcceptedNotUsed<"GranteeServicePrincipal">
+>()(z.object({
   Limit: Limit.optional(),
   Marker: Marker.optional(),
   KeyId: KeyIdType,
   GrantId: GrantId.optional(),
   GranteePrincipal: PrincipalId.optional(),
   GranteeServicePrincipal: ServicePrincipal.optional(),
-});
+}));
 
 /** ListRetirableGrants. */
-export const ListRetirableGrantsRequest = z.object({
-  Limit: Limit.optional(),
-  Marker: Marker.optional(),
-  RetiringPrincipal: PrincipalId.optional(),
-  RetiringServicePrincipal: ServicePrincipal.optional(),
-});
+export const ListRetirableGrantsRequest = requestOf<
+  InputOf<typeof listRetirableGrants> & AcceptedNotUsed<"RetiringServicePrincipal">
+>()(
+  z.object({
+    Limit: Limit.optional(),
+    Marker: Marker.optional(),
+    RetiringPrincipal: PrincipalId.optional(),
+    RetiringServicePrincipal: ServicePrincipal.optional(),
+  }),
+);
 
 /** RetireGrant. */
-export const RetireGrantRequest = z.object({
+export const RetireGrantRequest = requestOf<InputOf<typeof retireGrant>>()(z.object({
   GrantToken: GrantToken.optional(),
   KeyId: KeyIdType.optional(),
   GrantId: GrantId.optional(),
   DryRun: z.boolean().optional(),
-});
+}));
 
 /** RevokeGrant. */
-export const RevokeGrantRequest = z.object({
+export const RevokeGrantRequest = requestOf<InputOf<typeof revokeGrant>>()(z.object({
   KeyId: KeyIdType,
   GrantId: GrantId,
   DryRun: z.boolean().optional(),
-});
+}));

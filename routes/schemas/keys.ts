@@ -5,11 +5,20 @@
  * @module
  */
 import { z } from "zod";
-import type { CreateKeyInput } from "../../core/operations/keys.ts";
+import type {
+  CreateKeyInput,
+  describeKey,
+  enableKey,
+  listKeys,
+  scheduleKeyDeletion,
+  updateKeyDescription,
+} from "../../core/operations/keys.ts";
 import {
+  type AcceptedNotUsed,
   CustomKeyStoreId,
   Description,
   GrantTokens,
+  type InputOf,
   KeyIdType,
   Limit,
   Marker,
@@ -64,22 +73,30 @@ export const CreateKeyRequest = requestOf<CreateKeyInput>()(z.object({
 }));
 
 /** DescribeKey. */
-export const DescribeKeyRequest = z.object({
+export const DescribeKeyRequest = requestOf<
+  InputOf<typeof describeKey> & AcceptedNotUsed<"GrantTokens">
+>()(z.object({
   KeyId: KeyIdType,
   GrantTokens: GrantTokens.optional(),
-});
+}));
 
 /** ListKeys. */
-export const ListKeysRequest = z.object({ Limit: Limit.optional(), Marker: Marker.optional() });
+export const ListKeysRequest = requestOf<InputOf<typeof listKeys>>()(
+  z.object({ Limit: Limit.optional(), Marker: Marker.optional() }),
+);
 
 /** UpdateKeyDescription. */
-export const UpdateKeyDescriptionRequest = z.object({ KeyId: KeyIdType, Description });
+export const UpdateKeyDescriptionRequest = requestOf<InputOf<typeof updateKeyDescription>>()(
+  z.object({ KeyId: KeyIdType, Description }),
+);
 
 /** EnableKey, DisableKey, CancelKeyDeletion. */
-export const KeyIdRequest = z.object({ KeyId: KeyIdType });
+export const KeyIdRequest = requestOf<InputOf<typeof enableKey>>()(z.object({ KeyId: KeyIdType }));
 
 /** ScheduleKeyDeletion: the model allows 1..365; AWS's window of 7..30 is checked by the operation. */
-export const ScheduleKeyDeletionRequest = z.object({
-  KeyId: KeyIdType,
-  PendingWindowInDays: z.number().int().min(1).max(365).optional(),
-});
+export const ScheduleKeyDeletionRequest = requestOf<InputOf<typeof scheduleKeyDeletion>>()(
+  z.object({
+    KeyId: KeyIdType,
+    PendingWindowInDays: z.number().int().min(1).max(365).optional(),
+  }),
+);

@@ -6,8 +6,15 @@
  * @module
  */
 import { z } from "zod";
-import type { ReplicateKeyInput } from "../../core/operations/multi_region.ts";
-import { Description, KeyIdType, PolicyDocument, requestOf, TagList } from "./shared.ts";
+import type { ReplicateKeyInput, updatePrimaryRegion } from "../../core/operations/multi_region.ts";
+import {
+  Description,
+  type InputOf,
+  KeyIdType,
+  PolicyDocument,
+  requestOf,
+  TagList,
+} from "./shared.ts";
 
 /** RegionType: 1..32, `^([a-z]+-){2,3}\d+$`. */
 const RegionType = z.string().min(1).max(32).regex(/^([a-z]+-){2,3}\d+$/);
@@ -23,7 +30,9 @@ export const ReplicateKeyRequest = requestOf<ReplicateKeyInput>()(z.object({
 }));
 
 /** UpdatePrimaryRegion. */
-export const UpdatePrimaryRegionRequest = z.object({
-  KeyId: KeyIdType,
-  PrimaryRegion: RegionType,
-});
+export const UpdatePrimaryRegionRequest = requestOf<InputOf<typeof updatePrimaryRegion>>()(
+  z.object({
+    KeyId: KeyIdType,
+    PrimaryRegion: RegionType,
+  }),
+);

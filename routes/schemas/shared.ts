@@ -157,3 +157,17 @@ export function requestOf<Type>() {
       : [mismatch: FieldDifference<z.output<Schema>, Type>]
   ): Schema => schema;
 }
+
+/**
+ * The input a core operation function takes (its last parameter), for `requestOf` where core
+ * writes the input type in the function's signature rather than naming it.
+ */
+export type InputOf<Operation> = Operation extends (...args: infer Args) => unknown
+  ? Args extends [...unknown[], infer Input] ? Input : never
+  : never;
+
+/**
+ * Request members AWS's model has and the schema accepts, but the core operation does not read
+ * yet (each use names them, so `requestOf` still checks every other field).
+ */
+export type AcceptedNotUsed<Field extends string> = { [Name in Field]?: unknown };
