@@ -13,7 +13,7 @@
  * @module
  */
 import { compilePolicyDocument } from "./access/access_control.ts";
-import { canonicalJson, type GrantRecord } from "./access/grants.ts";
+import type { GrantRecord } from "./access/grants.ts";
 import { generateKeyPair } from "./crypto/key_pairs.ts";
 import { HMAC_KEY_BYTES, type HmacKeySpec } from "./crypto/hmac.ts";
 import { generateKeyMaterial } from "./key_material.ts";
@@ -24,7 +24,7 @@ import type { KeyPairSource } from "./kms.ts";
 import { firstKeyMaterial, newKeyRecord } from "./new_key.ts";
 import type { Clock, Store } from "./ports.ts";
 import { SecretBytes } from "./secret.ts";
-import { checkGrant, checkKeyAliases, checkTags } from "./seed_checks.ts";
+import { checkGrant, checkKeyAliases, checkTags, grantParameters } from "./seed_checks.ts";
 import { parseSeedFile, seedError, type SeedFile, type SeedKeyEntry } from "./seed_file.ts";
 import type { AliasRecord, KeyRecord, KeySpec, KeyUsage, Tag } from "./types.ts";
 
@@ -335,14 +335,5 @@ async function _policy(at: string, doc: unknown, deps: SeedDeps): Promise<string
 }
 
 function _sameGrant(a: GrantRecord, b: GrantRecord): boolean {
-  const shape = (g: GrantRecord) =>
-    canonicalJson({
-      keyId: g.keyId,
-      name: g.name,
-      granteePrincipal: g.granteePrincipal,
-      retiringPrincipal: g.retiringPrincipal,
-      operations: [...g.operations].sort(),
-      constraints: g.constraints,
-    });
-  return shape(a) === shape(b);
+  return grantParameters(a) === grantParameters(b);
 }

@@ -156,18 +156,22 @@ export function checkGrant(
 
 /** A grant id from a grant's key and parameters: SHA-256 over their canonical JSON. */
 export function derivedGrantId(grant: Omit<GrantRecord, "grantId" | "createdAt">): string {
-  return hash(
-    "sha256",
-    "edge-kms/seed-grant/v1\n" + canonicalJson({
-      keyId: grant.keyId,
-      name: grant.name,
-      granteePrincipal: grant.granteePrincipal,
-      retiringPrincipal: grant.retiringPrincipal,
-      operations: [...grant.operations].sort(),
-      constraints: grant.constraints,
-    }),
-    "hex",
-  );
+  return hash("sha256", "edge-kms/seed-grant/v1\n" + grantParameters(grant), "hex");
+}
+
+/**
+ * A seeded grant's key and parameters as canonical JSON (operations sorted): two grants with the
+ * same text are the same grant to the seed file.
+ */
+export function grantParameters(grant: Omit<GrantRecord, "grantId" | "createdAt">): string {
+  return canonicalJson({
+    keyId: grant.keyId,
+    name: grant.name,
+    granteePrincipal: grant.granteePrincipal,
+    retiringPrincipal: grant.retiringPrincipal,
+    operations: [...grant.operations].sort(),
+    constraints: grant.constraints,
+  });
 }
 
 function _constraints(
