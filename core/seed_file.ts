@@ -13,7 +13,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { GRANT_OPERATIONS } from "./access/grants.ts";
 import { ConfigError } from "./config.ts";
-import { KEY_SPECS } from "./key_spec.ts";
+import { KEY_SPECS, KEY_USAGES } from "./key_spec.ts";
 import {
   DESCRIPTION_MAX_LENGTH,
   GRANT_NAME_MAX_LENGTH,
@@ -24,15 +24,9 @@ import {
   SOURCE_ARN_MIN_LENGTH,
 } from "./limits.ts";
 import { ACCOUNT_ID_PATTERN, fieldPath } from "./principals.ts";
-import type { KeySpec, KeyUsage } from "./types.ts";
+import type { KeySpec } from "./types.ts";
 
 const KEY_SPEC_NAMES = Object.keys(KEY_SPECS) as [KeySpec, ...KeySpec[]];
-const KEY_USAGES = [
-  "ENCRYPT_DECRYPT",
-  "SIGN_VERIFY",
-  "GENERATE_VERIFY_MAC",
-  "KEY_AGREEMENT",
-] as const satisfies readonly KeyUsage[];
 
 /** A key id as AWS issues them: a lower-case UUID. */
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

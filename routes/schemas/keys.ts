@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { KEY_USAGES } from "../../core/key_spec.ts";
 import type {
   CreateKeyInput,
   describeKey,
@@ -60,8 +61,7 @@ const CustomerMasterKeySpec = KeySpec.exclude([
 export const CreateKeyRequest = requestOf<CreateKeyInput>()(z.object({
   Policy: PolicyDocument.optional(),
   Description: Description.optional(),
-  KeyUsage: z.enum(["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"])
-    .optional(),
+  KeyUsage: z.enum(KEY_USAGES).optional(),
   CustomerMasterKeySpec: CustomerMasterKeySpec.optional(),
   KeySpec: KeySpec.optional(),
   Origin: z.enum(["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"]).optional(),
