@@ -12,6 +12,9 @@
  *   `KMS_CRYPTO_WORKERS=0` (no Web Workers) and `KMS_RSA_POOL_*=0` (RSA pairs generated on demand,
  *   no background CPU); set them to override.
  *
+ * Background work (purging deleted keys, expiring imported material, automatic rotation, in every
+ * served Region) is `openService`'s, as for main.ts (core/background.ts).
+ *
  * On Deno Deploy (`DENO_DEPLOYMENT_ID` set) the platform chooses the address; elsewhere
  * `KMS_HOST`/`KMS_PORT` apply, so `deno task deploy:local` runs the same entry on a laptop.
  *
@@ -65,12 +68,6 @@ export async function serveDeploy(env: Record<string, string | undefined>): Prom
   const config = parseDeployConfig(env);
   const service = await openService(config);
   const log = jsonLog(config.logLevel);
-  // Keys past their deletion date are also purged on first touch; this catches the others.
-  const purge = setInterval(() => {
-    service.kms.purgeDueKeys().catch((error) =>
-      log({ level: "error", message: "purge failed", error: String(error) })
-    );
-  }, 60_000);
   const onListen = ({ hostname, port }: Deno.NetAddr) =>
     log({
       level: "info",
@@ -81,7 +78,6 @@ export async function serveDeploy(env: Record<string, string | undefined>): Prom
     ? Deno.serve({ onListen }, service.app.fetch)
     : Deno.serve({ hostname: config.host, port: config.port, onListen }, service.app.fetch);
   const stop = async () => {
-    clearInterval(purge);
     await server.shutdown();
     await service.close();
     Deno.exit(0);

@@ -23,8 +23,8 @@ import { loadSeedFile } from "./core/seed.ts";
 import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
 import { Kms } from "./core/kms.ts";
-import { RotationScheduler } from "./core/rotation_scheduler.ts";
-import { expireDueImportedMaterial } from "./core/operations/import.ts";
+import type { RotationScheduler } from "./core/rotation_scheduler.ts";
+import { BackgroundWork } from "./core/background.ts";
 import { publicKeyId, RegionalStore } from "./core/regional_store.ts";
 import { Metrics } from "./core/metrics.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
@@ -67,8 +67,10 @@ export interface Service {
   audit: AuditLog | undefined;
   /** Stops the RSA pool (wiping its keys) and the crypto workers, and closes the store. */
   close(): Promise<void>;
+  /** Purging, imported material expiry and automatic rotation of every served region. */
+  background: BackgroundWork;
   /** The automatic rotation schedulers, one per served region (core/rotation_scheduler.ts). */
-  rotationSchedulers: RotationScheduler[];
+  rotationSchedulers: readonly RotationScheduler[];
   /** Re-reads the root keyring (SIGHUP) and takes it if it serves the database; its key ids. */
   reloadRootKeys(): Promise<string[]>;
 }
@@ -341,25 +343,14 @@ export async function openService(
       log({ level: "error", message: "change counter unreadable", error: String(error) }),
   });
   coherence?.start();
-  // Automatic key rotation (core/rotation_scheduler.ts): safe with several instances on one database.
-  const rotationSchedulers = [...regions.values()].map((regional) =>
-    new RotationScheduler({
-      kms: regional,
-      intervalMs: config.rotationCheckIntervalMs,
-      audit: audit !== undefined,
-      onRun: (run) =>
-        log({
-          level: "info",
-          message: "automatic key rotation",
-          region: regional.region,
-          rotated: run.rotated,
-          lost: run.lost,
-        }),
-      onError: (error) =>
-        log({ level: "error", message: "automatic key rotation failed", error: String(error) }),
-    })
-  );
-  for (const scheduler of rotationSchedulers) scheduler.start();
+  // Purging, imported material expiry and automatic rotation of every region (core/background.ts).
+  const background = new BackgroundWork({
+    regions: regions.values(),
+    rotationIntervalMs: config.rotationCheckIntervalMs,
+    audit: audit !== undefined,
+    log,
+  });
+  background.start();
   // Metrics (GET /metrics, KMS_METRICS): counters of this process, keys by state from the database.
   const metrics = config.metrics
     ? {
@@ -388,7 +379,7 @@ export async function openService(
     }
     : undefined;
   const close = async () => {
-    for (const scheduler of rotationSchedulers) await scheduler.stop();
+    await background.stop();
     await coherence?.stop();
     await rsaPool.close();
     await closeCryptoWorkers();
@@ -407,7 +398,8 @@ export async function openService(
     createdAdmin,
     close,
     reloadRootKeys,
-    rotationSchedulers,
+    background,
+    rotationSchedulers: background.rotationSchedulers,
   };
 }
 
@@ -439,17 +431,6 @@ async function main(): Promise<void> {
       ].join("\n"),
     );
   }
-  const purge = setInterval(() => {
-    service.kms.purgeDueKeys().catch((error) =>
-      log({ level: "error", message: "purge failed", error: String(error) })
-    );
-    // Imported key material past its ValidTo (also expired lazily when a key is loaded).
-    for (const regional of service.regions.values()) {
-      expireDueImportedMaterial(regional).catch((error) =>
-        log({ level: "error", message: "key material expiry failed", error: String(error) })
-      );
-    }
-  }, 60_000);
   // routes/listener.ts: node:http with header, body and idle timeouts and a connection bound.
   const server = await listen(service.app.fetch, {
     hostname: config.host,
@@ -474,7 +455,6 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) Deno.exit(1);
     stopping = true;
-    clearInterval(purge);
     Deno.exit(
       await shutDown({
         drain: () => server.shutdown(),

@@ -6,6 +6,7 @@
  * @module
  */
 import { compilePolicyDocument } from "./access/access_control.ts";
+import type { CompiledPolicy } from "./access/policy.ts";
 import { MalformedPolicyDocumentException } from "./errors.ts";
 import { accountRootArn } from "./identifiers.ts";
 import type { Kms } from "./kms.ts";
@@ -43,20 +44,34 @@ export async function checkKeyPolicy(
   bypassLockoutSafetyCheck: boolean,
 ): Promise<void> {
   const policy = compilePolicyDocument(record.policy, "key");
-  for (const statement of policy.compiled.statements) {
-    for (const arn of statement.principal?.arns ?? []) {
-      if (IAM_USER_OR_ROLE.test(arn) && !await kms.principalExists(arn)) {
-        throw new MalformedPolicyDocumentException(
-          "Policy contains a statement with one or more invalid principals.",
-        );
-      }
-    }
+  if (
+    await firstUnknownPrincipal(policy.compiled, (arn) => kms.principalExists(arn)) !== undefined
+  ) {
+    throw new MalformedPolicyDocumentException(
+      "Policy contains a statement with one or more invalid principals.",
+    );
   }
   if (!bypassLockoutSafetyCheck && !kms.access.policyAllows(caller, policy, record, PUT_POLICY)) {
     throw new MalformedPolicyDocumentException(
       "The new key policy will not allow you to update the key policy in the future.",
     );
   }
+}
+
+/**
+ * The first IAM user or role ARN a key policy names that does not exist, if any: AWS refuses
+ * policies naming those (CreateKey, PutKeyPolicy, and the seed file alike).
+ */
+export async function firstUnknownPrincipal(
+  policy: Pick<CompiledPolicy, "statements">,
+  principalExists: (arn: string) => Promise<boolean>,
+): Promise<string | undefined> {
+  for (const statement of policy.statements) {
+    for (const arn of statement.principal?.arns ?? []) {
+      if (IAM_USER_OR_ROLE.test(arn) && !await principalExists(arn)) return arn;
+    }
+  }
+  return undefined;
 }
 
 const IAM_USER_OR_ROLE = /^arn:aws:iam::\d{12}:(?:user|role)\//;

@@ -8,6 +8,14 @@
  */
 import type { KeySpec, KeyUsage } from "./types.ts";
 
+/** Every KeyUsageType, in the order of AWS's model. */
+export const KEY_USAGES = [
+  "SIGN_VERIFY",
+  "ENCRYPT_DECRYPT",
+  "GENERATE_VERIFY_MAC",
+  "KEY_AGREEMENT",
+] as const satisfies readonly KeyUsage[];
+
 /** The algorithm lists of one key usage of a spec. */
 export interface UsageAlgorithms {
   readonly encryptionAlgorithms?: readonly string[];

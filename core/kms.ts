@@ -257,11 +257,19 @@ export class Kms {
     this.#prepared.delete(keyId);
   }
 
-  /** Deletes every key whose deletion date has passed; returns how many. */
+  /**
+   * Deletes every key of this region whose deletion date has passed; returns how many. Other
+   * regions' keys are left to their own KMS, so that one's caches forget them too.
+   */
   async purgeDueKeys(): Promise<number> {
     const due = await this.store.listKeysDueForDeletion(this.clock.now());
-    for (const keyId of due) await this.deleteKeyNow(keyId);
-    return due.length;
+    let purged = 0;
+    for (const keyId of due) {
+      if ((await this.store.getKey(keyId))?.region !== this.region) continue;
+      await this.deleteKeyNow(keyId);
+      purged++;
+    }
+    return purged;
   }
 
   /** A version of a key's material, from memory or the store. */

@@ -146,7 +146,7 @@ function _parseFile(text: string): Entry[] {
 }
 
 function _describeIssue(issue: z.core.$ZodIssue): string {
-  const at = _pathText(issue.path);
+  const at = fieldPath(issue.path);
   let message = issue.message;
   if (issue.code === "invalid_key") message = issue.issues[0]?.message ?? message;
   if (issue.code === "invalid_type" && / received undefined$/.test(message)) {
@@ -155,7 +155,11 @@ function _describeIssue(issue: z.core.$ZodIssue): string {
   return at === "" ? message : `${at}: ${message}`;
 }
 
-function _pathText(path: readonly PropertyKey[]): string {
+/**
+ * A zod issue's path as the principals and seed files' messages name a field:
+ * `keys[2].tags["env"]`.
+ */
+export function fieldPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;

@@ -13,17 +13,18 @@
  * @module
  */
 import { compilePolicyDocument } from "./access/access_control.ts";
-import { canonicalJson, type GrantRecord } from "./access/grants.ts";
+import type { GrantRecord } from "./access/grants.ts";
 import { generateKeyPair } from "./crypto/key_pairs.ts";
 import { HMAC_KEY_BYTES, type HmacKeySpec } from "./crypto/hmac.ts";
 import { generateKeyMaterial } from "./key_material.ts";
-import { defaultKeyPolicy } from "./key_policy.ts";
+import { isPolicyText, POLICY_MAX_LENGTH } from "./limits.ts";
+import { firstUnknownPrincipal } from "./key_policy.ts";
 import { algorithmsOf, KEY_SPECS, SYMMETRIC_KEY_BYTES } from "./key_spec.ts";
 import type { KeyPairSource } from "./kms.ts";
-import { newKeyMaterialId } from "./operations/keys.ts";
+import { firstKeyMaterial, newKeyRecord } from "./new_key.ts";
 import type { Clock, Store } from "./ports.ts";
 import { SecretBytes } from "./secret.ts";
-import { checkGrant, checkKeyAliases, checkTags } from "./seed_checks.ts";
+import { checkGrant, checkKeyAliases, checkTags, grantParameters } from "./seed_checks.ts";
 import { parseSeedFile, seedError, type SeedFile, type SeedKeyEntry } from "./seed_file.ts";
 import type { AliasRecord, KeyRecord, KeySpec, KeyUsage, Tag } from "./types.ts";
 
@@ -157,13 +158,7 @@ async function _apply(plan: Plan, deps: SeedDeps): Promise<SeedSummary> {
         ? await generateKeyMaterial(record.keySpec, deps.keyPairs ?? { generate: generateKeyPair })
         : new SecretBytes(key.material);
       try {
-        await deps.store.createKey(record, {
-          keyId: record.keyId,
-          version: 1,
-          keyMaterialId: newKeyMaterialId(),
-          material,
-          createdAt: record.createdAt,
-        }, key.tags);
+        await deps.store.createKey(record, firstKeyMaterial(record, material), key.tags);
       } catch (error) {
         // Another instance seeding the same database created it first: keep that one.
         const now = await deps.store.getKey(record.keyId);
@@ -215,21 +210,18 @@ async function _planKey(
   const tags = checkTags(`${at}.tags`, entry.tags);
   const existing = await deps.store.getKey(entry.keyId);
   if (existing === null) {
-    const record: KeyRecord = {
+    const record = newKeyRecord({
       keyId: entry.keyId,
       accountId,
       region: deps.region,
-      createdAt: now,
-      description: entry.description ?? "",
+      now,
+      description: entry.description,
       keySpec,
       keyUsage,
       origin: "AWS_KMS",
-      state: entry.enabled === false ? "Disabled" : "Enabled",
-      deletionDate: null,
-      pendingWindowInDays: null,
-      policy: policy ?? defaultKeyPolicy(accountId),
-      currentMaterialVersion: 1,
-    };
+      policy,
+      enabled: entry.enabled,
+    });
     return { at, action: "create", record, material, tags };
   }
   const id = entry.keyId;
@@ -319,45 +311,29 @@ function _equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-const IAM_USER_OR_ROLE = /^arn:aws:iam::\d{12}:(?:user|role)\//;
-/** AWS's PolicyType: 1..131072 characters of tab, LF, CR and U+0020..U+00FF. */
-// deno-lint-ignore no-control-regex -- AWS's PolicyType pattern allows tab, LF and CR
-const POLICY_CHARACTERS = /^[\u0009\u000A\u000D\u0020-\u00FF]{1,131072}$/;
-
 async function _policy(at: string, doc: unknown, deps: SeedDeps): Promise<string> {
   const text = typeof doc === "string" ? doc : JSON.stringify(doc, null, 2);
-  if (!POLICY_CHARACTERS.test(text)) {
+  if (!isPolicyText(text)) {
     throw seedError(
-      `${at}: must be 1 to 131072 characters of tab, line feed, carriage return or U+0020..U+00FF`,
+      `${at}: must be 1 to ${POLICY_MAX_LENGTH} characters of tab, line feed, carriage return ` +
+        "or U+0020..U+00FF",
     );
   }
-  let statements;
+  let policy;
   try {
-    statements = compilePolicyDocument(text, "key").compiled.statements;
+    policy = compilePolicyDocument(text, "key").compiled;
   } catch (e) {
     throw seedError(`${at}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  for (const statement of statements) {
-    for (const arn of statement.principal?.arns ?? []) {
-      if (IAM_USER_OR_ROLE.test(arn) && !await deps.principalExists(arn)) {
-        throw seedError(
-          `${at}: names ${arn}, which does not exist (declare it in KMS_PRINCIPALS_FILE)`,
-        );
-      }
-    }
+  const unknown = await firstUnknownPrincipal(policy, (arn) => deps.principalExists(arn));
+  if (unknown !== undefined) {
+    throw seedError(
+      `${at}: names ${unknown}, which does not exist (declare it in KMS_PRINCIPALS_FILE)`,
+    );
   }
   return text;
 }
 
 function _sameGrant(a: GrantRecord, b: GrantRecord): boolean {
-  const shape = (g: GrantRecord) =>
-    canonicalJson({
-      keyId: g.keyId,
-      name: g.name,
-      granteePrincipal: g.granteePrincipal,
-      retiringPrincipal: g.retiringPrincipal,
-      operations: [...g.operations].sort(),
-      constraints: g.constraints,
-    });
-  return shape(a) === shape(b);
+  return grantParameters(a) === grantParameters(b);
 }

@@ -13,6 +13,7 @@ import {
   type GrantRecord,
 } from "./access/grants.ts";
 import { accountRootArn } from "./identifiers.ts";
+import { ALIAS_NAME_MAX_LENGTH, TAG_KEY_MAX_LENGTH, TAG_VALUE_MAX_LENGTH } from "./limits.ts";
 import { validateAliasName } from "./operations/aliases.ts";
 import { validateTags } from "./operations/tags.ts";
 import type { AliasStore } from "./ports.ts";
@@ -30,11 +31,11 @@ export function checkTags(at: string, tags: SeedKeyEntry["tags"]): Tag[] {
     : Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
   for (const [i, tag] of list.entries()) {
     const where = Array.isArray(tags) ? `${at}[${i}]` : `${at}[${JSON.stringify(tag.TagKey)}]`;
-    if (tag.TagKey.length < 1 || tag.TagKey.length > 128) {
-      throw seedError(`${where}: tag keys are 1 to 128 characters`);
+    if (tag.TagKey.length < 1 || tag.TagKey.length > TAG_KEY_MAX_LENGTH) {
+      throw seedError(`${where}: tag keys are 1 to ${TAG_KEY_MAX_LENGTH} characters`);
     }
-    if (tag.TagValue.length > 256) {
-      throw seedError(`${where}: tag values are at most 256 characters`);
+    if (tag.TagValue.length > TAG_VALUE_MAX_LENGTH) {
+      throw seedError(`${where}: tag values are at most ${TAG_VALUE_MAX_LENGTH} characters`);
     }
   }
   try {
@@ -67,7 +68,9 @@ export async function checkKeyAliases(
     const key = records[i]!;
     for (const [j, name] of (entry.aliases ?? []).entries()) {
       const at = `keys[${i}].aliases[${j}]`;
-      if (name.length > 256) throw seedError(`${at}: alias names are at most 256 characters`);
+      if (name.length > ALIAS_NAME_MAX_LENGTH) {
+        throw seedError(`${at}: alias names are at most ${ALIAS_NAME_MAX_LENGTH} characters`);
+      }
       try {
         validateAliasName(name);
       } catch (e) {
@@ -153,18 +156,22 @@ export function checkGrant(
 
 /** A grant id from a grant's key and parameters: SHA-256 over their canonical JSON. */
 export function derivedGrantId(grant: Omit<GrantRecord, "grantId" | "createdAt">): string {
-  return hash(
-    "sha256",
-    "edge-kms/seed-grant/v1\n" + canonicalJson({
-      keyId: grant.keyId,
-      name: grant.name,
-      granteePrincipal: grant.granteePrincipal,
-      retiringPrincipal: grant.retiringPrincipal,
-      operations: [...grant.operations].sort(),
-      constraints: grant.constraints,
-    }),
-    "hex",
-  );
+  return hash("sha256", "edge-kms/seed-grant/v1\n" + grantParameters(grant), "hex");
+}
+
+/**
+ * A seeded grant's key and parameters as canonical JSON (operations sorted): two grants with the
+ * same text are the same grant to the seed file.
+ */
+export function grantParameters(grant: Omit<GrantRecord, "grantId" | "createdAt">): string {
+  return canonicalJson({
+    keyId: grant.keyId,
+    name: grant.name,
+    granteePrincipal: grant.granteePrincipal,
+    retiringPrincipal: grant.retiringPrincipal,
+    operations: [...grant.operations].sort(),
+    constraints: grant.constraints,
+  });
 }
 
 function _constraints(

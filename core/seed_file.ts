@@ -13,17 +13,21 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { GRANT_OPERATIONS } from "./access/grants.ts";
 import { ConfigError } from "./config.ts";
-import { KEY_SPECS } from "./key_spec.ts";
+import { KEY_SPECS, KEY_USAGES } from "./key_spec.ts";
+import {
+  DESCRIPTION_MAX_LENGTH,
+  GRANT_NAME_MAX_LENGTH,
+  NAME_CHARACTERS,
+  PRINCIPAL_ID_MAX_LENGTH,
+  SOURCE_ARN,
+  SOURCE_ARN_MAX_LENGTH,
+  SOURCE_ARN_MIN_LENGTH,
+} from "./limits.ts";
 import { ACCOUNT_ID_PATTERN } from "./principals.ts";
-import type { KeySpec, KeyUsage } from "./types.ts";
+import { fieldPath } from "./principals_file.ts";
+import type { KeySpec } from "./types.ts";
 
 const KEY_SPEC_NAMES = Object.keys(KEY_SPECS) as [KeySpec, ...KeySpec[]];
-const KEY_USAGES = [
-  "ENCRYPT_DECRYPT",
-  "SIGN_VERIFY",
-  "GENERATE_VERIFY_MAC",
-  "KEY_AGREEMENT",
-] as const satisfies readonly KeyUsage[];
 
 /** A key id as AWS issues them: a lower-case UUID. */
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -48,7 +52,10 @@ const Context = z.record(z.string(), z.string(), {
 const SeedKey = z.strictObject({
   keyId: KeyId,
   accountId: z.string().regex(ACCOUNT_ID_PATTERN, "must be 12 digits").optional(),
-  description: z.string().max(8192, "must be at most 8192 characters").optional(),
+  description: z.string().max(
+    DESCRIPTION_MAX_LENGTH,
+    `must be at most ${DESCRIPTION_MAX_LENGTH} characters`,
+  ).optional(),
   keySpec: z.enum(KEY_SPEC_NAMES, { error: `must be one of ${KEY_SPEC_NAMES.join(", ")}` })
     .optional(),
   keyUsage: z.enum(KEY_USAGES, { error: `must be one of ${KEY_USAGES.join(", ")}` }).optional(),
@@ -60,22 +67,36 @@ const SeedKey = z.strictObject({
   aliases: z.array(z.string()).optional(),
 });
 
+const PrincipalId = z.string().max(
+  PRINCIPAL_ID_MAX_LENGTH,
+  `must be at most ${PRINCIPAL_ID_MAX_LENGTH} characters`,
+);
+
+const SOURCE_ARN_RULE = `must be an ARN of ${SOURCE_ARN_MIN_LENGTH} to ${SOURCE_ARN_MAX_LENGTH} ` +
+  "characters naming a 12-digit account (arn:aws:<service>:<region>:<account>:<resource>)";
+
+const GRANT_NAME_RULE =
+  `must be 1 to ${GRANT_NAME_MAX_LENGTH} letters, digits, ':', '/', '_' or '-'`;
+
 const SeedGrant = z.strictObject({
   keyId: KeyId,
   grantId: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits").optional(),
-  name: z.string().regex(
-    /^[a-zA-Z0-9:/_-]{1,256}$/,
-    "must be 1 to 256 letters, digits, ':', '/', '_' or '-'",
+  name: z.string().max(GRANT_NAME_MAX_LENGTH, GRANT_NAME_RULE).regex(
+    NAME_CHARACTERS,
+    GRANT_NAME_RULE,
   ).optional(),
-  granteePrincipal: z.string(),
-  retiringPrincipal: z.string().optional(),
+  granteePrincipal: PrincipalId,
+  retiringPrincipal: PrincipalId.optional(),
   operations: z.array(
     z.enum(GRANT_OPERATIONS, { error: `must be one of ${GRANT_OPERATIONS.join(", ")}` }),
   ).min(1, "must list at least one operation"),
   constraints: z.strictObject({
     EncryptionContextEquals: Context.optional(),
     EncryptionContextSubset: Context.optional(),
-    SourceArn: z.string().optional(),
+    SourceArn: z.string().min(SOURCE_ARN_MIN_LENGTH, SOURCE_ARN_RULE).max(
+      SOURCE_ARN_MAX_LENGTH,
+      SOURCE_ARN_RULE,
+    ).regex(SOURCE_ARN, SOURCE_ARN_RULE).optional(),
   }).optional(),
 });
 
@@ -168,7 +189,7 @@ function _lineColumn(text: string, offset: number): string {
 }
 
 function _describeIssue(issue: z.core.$ZodIssue): string {
-  const at = _pathText(issue.path);
+  const at = fieldPath(issue.path);
   let message = issue.message;
   if (issue.code === "unrecognized_keys") {
     const names = issue.keys.slice(0, 5).map((k) => JSON.stringify(k)).join(", ");
@@ -180,15 +201,4 @@ function _describeIssue(issue: z.core.$ZodIssue): string {
     message += " (quote it in YAML)";
   }
   return at === "" ? message : `${at}: ${message}`;
-}
-
-function _pathText(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (typeof part === "string" && /^[A-Za-z_][\w]*$/.test(part)) {
-      out += out === "" ? part : `.${part}`;
-    } else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out;
 }

@@ -162,6 +162,41 @@ Deno.test("parseSeedFile errors name the entry and never quote the text", () => 
   }
 });
 
+Deno.test("parseSeedFile holds grants to CreateGrant's field limits: SourceArn, principal length, name", () => {
+  const grant = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      grants: [{
+        keyId: KEY_A,
+        granteePrincipal: "arn:aws:iam::111122223333:role/r",
+        operations: ["Decrypt"],
+        ...fields,
+      }],
+    });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      { constraints: { SourceArn: "not-an-arn" } },
+      /grants\[0\]\.constraints\.SourceArn: must be an ARN/,
+    ],
+    [
+      { granteePrincipal: `arn:aws:iam::111122223333:role/${"r".repeat(250)}` },
+      /grants\[0\]\.granteePrincipal: must be at most 256 characters/,
+    ],
+    [{ name: "n".repeat(257) }, /grants\[0\]\.name: must be 1 to 256 letters/],
+  ];
+  for (const [fields, expected] of cases) {
+    assert.throws(() => parseSeedFile(grant(fields)), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, expected);
+      return true;
+    });
+  }
+  const arn = "arn:aws:s3:us-east-1:111122223333:bucket/b";
+  assert.equal(
+    parseSeedFile(grant({ constraints: { SourceArn: arn } })).grants[0]?.constraints?.SourceArn,
+    arn,
+  );
+});
+
 Deno.test("loadSeedFile creates keys, aliases, tags and grants, and a second load writes nothing", async () => {
   const store = new MemoryStore();
   const text = JSON.stringify(FILE);

@@ -466,17 +466,19 @@ export async function expireImportedMaterial(kms: Kms, record: KeyRecord): Promi
 
 /**
  * The periodic sweep: deletes every expired imported material and the import parameters
- * whose 24 hours are over; resolves how many keys lost their material.
+ * whose 24 hours are over; resolves how many keys of this KMS's region lost their material.
  */
 export async function expireDueImportedMaterial(kms: Kms): Promise<number> {
   const now = kms.clock.now();
   const due = await kms.store.listKeysWithExpiredMaterial(now);
+  let expired = 0;
   for (const keyId of due) {
     const record = await kms.store.getKey(keyId);
     if (record !== null && record.region === kms.region && importedMaterialExpired(record, now)) {
       await expireImportedMaterial(kms, record);
+      expired++;
     }
   }
   await kms.store.deleteExpiredImportParameters(now);
-  return due.length;
+  return expired;
 }

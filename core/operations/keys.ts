@@ -17,10 +17,10 @@ import { type KeyMetadata, keyMetadata } from "../key_metadata.ts";
 import { generateKeyMaterial } from "../key_material.ts";
 import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import { checkKeyPolicy, defaultKeyPolicy } from "../key_policy.ts";
+import { checkKeyPolicy } from "../key_policy.ts";
+import { firstKeyMaterial, newKeyRecord } from "../new_key.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
-import { randomBytes } from "../crypto/random.ts";
-import type { Caller, KeyMaterial, KeyRecord, KeySpec, KeyUsage, Origin, Tag } from "../types.ts";
+import type { Caller, KeySpec, KeyUsage, Origin, Tag } from "../types.ts";
 import { validateTags } from "./tags.ts";
 
 /** CreateKey's input after schema validation. */
@@ -38,10 +38,7 @@ export interface CreateKeyInput {
   XksKeyId?: string | undefined;
 }
 
-/** A 64-hex KeyMaterialId, random per material version. */
-export function newKeyMaterialId(): string {
-  return randomBytes(32).toHex();
-}
+export { newKeyMaterialId } from "../new_key.ts";
 
 /**
  * Creates a key of any spec with fresh material, stored durably before it returns.
@@ -86,32 +83,24 @@ export async function createKey(
   const tags = input.Tags ?? [];
   validateTags(tags);
   const now = kms.clock.now();
-  const record: KeyRecord = {
+  const record = newKeyRecord({
     keyId: input.MultiRegion === true ? newMultiRegionKeyId() : crypto.randomUUID(),
     accountId: caller.accountId,
     region: kms.region,
-    createdAt: now,
-    description: input.Description ?? "",
+    now,
+    description: input.Description,
     keySpec,
     keyUsage,
     origin,
-    // Origin EXTERNAL: no material until ImportKeyMaterial (core/operations/import.ts).
-    state: origin === "EXTERNAL" ? "PendingImport" : "Enabled",
-    deletionDate: null,
-    pendingWindowInDays: null,
-    policy: input.Policy ?? defaultKeyPolicy(caller.accountId),
-    currentMaterialVersion: 1,
-  };
+    policy: input.Policy,
+  });
   if (input.Policy !== undefined) {
     await checkKeyPolicy(kms, caller, record, input.BypassPolicyLockoutSafetyCheck === true);
   }
-  const material: KeyMaterial | null = origin === "EXTERNAL" ? null : {
-    keyId: record.keyId,
-    version: 1,
-    keyMaterialId: newKeyMaterialId(),
-    material: await generateKeyMaterial(keySpec, kms.keyPairs),
-    createdAt: now,
-  };
+  // Origin EXTERNAL: no material until ImportKeyMaterial (core/operations/import.ts).
+  const material = origin === "EXTERNAL"
+    ? null
+    : firstKeyMaterial(record, await generateKeyMaterial(keySpec, kms.keyPairs));
   const arn = keyArn(record.region, record.accountId, record.keyId);
   const result = { KeyMetadata: keyMetadata(record, arn, material?.keyMaterialId ?? null) };
   caller.audit?.addResource(arn);

@@ -7,10 +7,8 @@
 import { InvalidMarkerException, LimitExceededException, TagException } from "../errors.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import type { Kms } from "../kms.ts";
+import { MAX_TAGS_PER_KEY } from "../limits.ts";
 import type { Caller, Tag } from "../types.ts";
-
-/** AWS's quota of tags per KMS key. */
-export const MAX_TAGS_PER_KEY = 50;
 
 /**
  * Checks tags as AWS does: no reserved `aws:` prefix, at most 50.

@@ -5,19 +5,23 @@
  * @module
  */
 import { z } from "zod";
-import { KeyIdType, Limit, Marker } from "./shared.ts";
+import type { createAlias, deleteAlias, listAliases } from "../../core/operations/aliases.ts";
+import { ALIAS_NAME_MAX_LENGTH, NAME_CHARACTERS } from "../../core/limits.ts";
+import { type InputOf, KeyIdType, Limit, Marker, requestOf } from "./shared.ts";
 
-const AliasName = z.string().min(1).max(256).regex(/^[a-zA-Z0-9:/_-]+$/);
+const AliasName = z.string().min(1).max(ALIAS_NAME_MAX_LENGTH).regex(NAME_CHARACTERS);
 
 /** CreateAlias and UpdateAlias. */
-export const AliasTargetRequest = z.object({ AliasName, TargetKeyId: KeyIdType });
+export const AliasTargetRequest = requestOf<InputOf<typeof createAlias>>()(
+  z.object({ AliasName, TargetKeyId: KeyIdType }),
+);
 
 /** DeleteAlias. */
-export const DeleteAliasRequest = z.object({ AliasName });
+export const DeleteAliasRequest = requestOf<InputOf<typeof deleteAlias>>()(z.object({ AliasName }));
 
 /** ListAliases. */
-export const ListAliasesRequest = z.object({
+export const ListAliasesRequest = requestOf<InputOf<typeof listAliases>>()(z.object({
   KeyId: KeyIdType.optional(),
   Limit: Limit.optional(),
   Marker: Marker.optional(),
-});
+}));

@@ -7,8 +7,13 @@
  * @module
  */
 import { z } from "zod";
+import type {
+  GetPublicKeyInput,
+  SignInput,
+  VerifyInput,
+} from "../../core/operations/asymmetric.ts";
 import type { MessageType, SigningAlgorithmSpec } from "../../core/crypto/signatures.ts";
-import { blob, GrantTokens, KeyIdType, NullableBoolean, secretBlob } from "./shared.ts";
+import { blob, GrantTokens, KeyIdType, NullableBoolean, requestOf, secretBlob } from "./shared.ts";
 
 const SIGNING_ALGORITHM_SPECS = [
   "RSASSA_PSS_SHA_256",
@@ -35,22 +40,22 @@ export const MessageTypeSchema = z.enum(
 );
 
 /** Sign. */
-export const SignRequest = z.object({
+export const SignRequest = requestOf<SignInput>()(z.object({
   KeyId: KeyIdType,
   Message: secretBlob(1, 4096),
   MessageType: MessageTypeSchema.optional(),
   GrantTokens: GrantTokens.optional(),
   SigningAlgorithm: SigningAlgorithmSpecSchema,
   DryRun: NullableBoolean.optional(),
-});
+}));
 
 /** Verify: Sign's fields plus the Signature. */
-export const VerifyRequest = SignRequest.extend({
+export const VerifyRequest = requestOf<VerifyInput>()(SignRequest.extend({
   Signature: blob(1, 6144),
-});
+}));
 
 /** GetPublicKey. */
-export const GetPublicKeyRequest = z.object({
+export const GetPublicKeyRequest = requestOf<GetPublicKeyInput>()(z.object({
   KeyId: KeyIdType,
   GrantTokens: GrantTokens.optional(),
-});
+}));

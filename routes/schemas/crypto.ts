@@ -5,6 +5,14 @@
  * @module
  */
 import { z } from "zod";
+import type {
+  DecryptInput,
+  EncryptInput,
+  GenerateDataKeyInput,
+  generateDataKeyWithoutPlaintext,
+  generateRandom,
+  ReEncryptInput,
+} from "../../core/operations/crypto.ts";
 import {
   blob,
   CustomKeyStoreId,
@@ -12,25 +20,27 @@ import {
   EncryptionAlgorithmSpec,
   EncryptionContext,
   GrantTokens,
+  type InputOf,
   KeyIdType,
   NullableBoolean,
   NumberOfBytes,
   RecipientInfo,
+  requestOf,
   secretBlob,
 } from "./shared.ts";
 
 /** Encrypt: Plaintext 1..4096 bytes. */
-export const EncryptRequest = z.object({
+export const EncryptRequest = requestOf<EncryptInput>()(z.object({
   KeyId: KeyIdType,
   Plaintext: secretBlob(1, 4096),
   EncryptionContext: EncryptionContext.optional(),
   GrantTokens: GrantTokens.optional(),
   EncryptionAlgorithm: EncryptionAlgorithmSpec.optional(),
   DryRun: NullableBoolean.optional(),
-});
+}));
 
 /** Decrypt: CiphertextBlob 1..6144 bytes. */
-export const DecryptRequest = z.object({
+export const DecryptRequest = requestOf<DecryptInput>()(z.object({
   CiphertextBlob: blob(1, 6144),
   EncryptionContext: EncryptionContext.optional(),
   GrantTokens: GrantTokens.optional(),
@@ -39,10 +49,10 @@ export const DecryptRequest = z.object({
   Recipient: RecipientInfo.optional(),
   DryRun: NullableBoolean.optional(),
   DryRunModifiers: DryRunModifiers.optional(),
-});
+}));
 
 /** ReEncrypt. */
-export const ReEncryptRequest = z.object({
+export const ReEncryptRequest = requestOf<ReEncryptInput>()(z.object({
   CiphertextBlob: blob(1, 6144),
   SourceEncryptionContext: EncryptionContext.optional(),
   SourceKeyId: KeyIdType.optional(),
@@ -53,10 +63,10 @@ export const ReEncryptRequest = z.object({
   GrantTokens: GrantTokens.optional(),
   DryRun: NullableBoolean.optional(),
   DryRunModifiers: DryRunModifiers.optional(),
-});
+}));
 
 /** GenerateDataKey. */
-export const GenerateDataKeyRequest = z.object({
+export const GenerateDataKeyRequest = requestOf<GenerateDataKeyInput>()(z.object({
   KeyId: KeyIdType,
   EncryptionContext: EncryptionContext.optional(),
   NumberOfBytes: NumberOfBytes.optional(),
@@ -64,16 +74,18 @@ export const GenerateDataKeyRequest = z.object({
   GrantTokens: GrantTokens.optional(),
   Recipient: RecipientInfo.optional(),
   DryRun: NullableBoolean.optional(),
-});
+}));
 
 /** GenerateDataKeyWithoutPlaintext. */
-export const GenerateDataKeyWithoutPlaintextRequest = GenerateDataKeyRequest.omit({
+export const GenerateDataKeyWithoutPlaintextRequest = requestOf<
+  Omit<InputOf<typeof generateDataKeyWithoutPlaintext>, "Recipient">
+>()(GenerateDataKeyRequest.omit({
   Recipient: true,
-});
+}));
 
 /** GenerateRandom. */
-export const GenerateRandomRequest = z.object({
+export const GenerateRandomRequest = requestOf<InputOf<typeof generateRandom>>()(z.object({
   NumberOfBytes: NumberOfBytes.optional(),
   CustomKeyStoreId: CustomKeyStoreId.optional(),
   Recipient: RecipientInfo.optional(),
-});
+}));

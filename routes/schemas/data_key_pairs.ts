@@ -5,6 +5,10 @@
  * @module
  */
 import { z } from "zod";
+import type {
+  GenerateDataKeyPairInput,
+  GenerateDataKeyPairWithoutPlaintextInput,
+} from "../../core/operations/data_key_pairs.ts";
 import { DATA_KEY_PAIR_SPECS } from "../../core/crypto/key_pairs.ts";
 import {
   EncryptionContext,
@@ -12,6 +16,7 @@ import {
   KeyIdType,
   NullableBoolean,
   RecipientInfo,
+  requestOf,
 } from "./shared.ts";
 
 /** DataKeyPairSpec: the nine specs of AWS's current model. */
@@ -20,16 +25,18 @@ export const DataKeyPairSpec = z.enum(
 );
 
 /** GenerateDataKeyPair. */
-export const GenerateDataKeyPairRequest = z.object({
+export const GenerateDataKeyPairRequest = requestOf<GenerateDataKeyPairInput>()(z.object({
   EncryptionContext: EncryptionContext.optional(),
   KeyId: KeyIdType,
   KeyPairSpec: DataKeyPairSpec,
   GrantTokens: GrantTokens.optional(),
   Recipient: RecipientInfo.optional(),
   DryRun: NullableBoolean.optional(),
-});
+}));
 
 /** GenerateDataKeyPairWithoutPlaintext: no Recipient (nothing leaves in plaintext anyway). */
-export const GenerateDataKeyPairWithoutPlaintextRequest = GenerateDataKeyPairRequest.omit({
+export const GenerateDataKeyPairWithoutPlaintextRequest = requestOf<
+  GenerateDataKeyPairWithoutPlaintextInput
+>()(GenerateDataKeyPairRequest.omit({
   Recipient: true,
-});
+}));

@@ -5,7 +5,12 @@
  * @module
  */
 import { z } from "zod";
-import { blob, KeyIdType } from "./shared.ts";
+import type {
+  DeleteImportedKeyMaterialInput,
+  GetParametersForImportInput,
+  ImportKeyMaterialInput,
+} from "../../core/operations/import.ts";
+import { blob, KeyIdType, requestOf } from "./shared.ts";
 
 /** AlgorithmSpec (RSAES_PKCS1_V1_5 and SM2PKE pass the schema; core/ decides on them). */
 const AlgorithmSpec = z.enum([
@@ -33,14 +38,14 @@ const BackingKeyId = z.string().length(64).regex(/^[a-f0-9]+$/);
 const KeyMaterialDescription = z.string().min(0).max(256).regex(/^[a-zA-Z0-9:/_\s.-]+$/);
 
 /** GetParametersForImport. */
-export const GetParametersForImportRequest = z.object({
+export const GetParametersForImportRequest = requestOf<GetParametersForImportInput>()(z.object({
   KeyId: KeyIdType,
   WrappingAlgorithm: AlgorithmSpec,
   WrappingKeySpec,
-});
+}));
 
 /** ImportKeyMaterial. */
-export const ImportKeyMaterialRequest = z.object({
+export const ImportKeyMaterialRequest = requestOf<ImportKeyMaterialInput>()(z.object({
   KeyId: KeyIdType,
   ImportToken: Ciphertext,
   EncryptedKeyMaterial: Ciphertext,
@@ -49,10 +54,12 @@ export const ImportKeyMaterialRequest = z.object({
   ImportType: z.enum(["NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"]).optional(),
   KeyMaterialDescription: KeyMaterialDescription.optional(),
   KeyMaterialId: BackingKeyId.optional(),
-});
+}));
 
 /** DeleteImportedKeyMaterial. */
-export const DeleteImportedKeyMaterialRequest = z.object({
-  KeyId: KeyIdType,
-  KeyMaterialId: BackingKeyId.optional(),
-});
+export const DeleteImportedKeyMaterialRequest = requestOf<DeleteImportedKeyMaterialInput>()(
+  z.object({
+    KeyId: KeyIdType,
+    KeyMaterialId: BackingKeyId.optional(),
+  }),
+);

@@ -5,7 +5,10 @@
  * @module
  */
 import { z } from "zod";
-import { KeyIdType } from "./shared.ts";
+import type { getKeyLastUsage } from "../../core/operations/key_last_usage.ts";
+import { type InputOf, KeyIdType, requestOf } from "./shared.ts";
 
 /** GetKeyLastUsage: KeyId only (key id or key ARN). */
-export const GetKeyLastUsageRequest = z.object({ KeyId: KeyIdType });
+export const GetKeyLastUsageRequest = requestOf<InputOf<typeof getKeyLastUsage>>()(
+  z.object({ KeyId: KeyIdType }),
+);

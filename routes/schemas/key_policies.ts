@@ -5,28 +5,33 @@
  * @module
  */
 import { z } from "zod";
-import { KeyIdType, Limit, Marker, PolicyDocument } from "./shared.ts";
+import type {
+  getKeyPolicy,
+  listKeyPolicies,
+  putKeyPolicy,
+} from "../../core/operations/key_policies.ts";
+import { type InputOf, KeyIdType, Limit, Marker, PolicyDocument, requestOf } from "./shared.ts";
 
 /** PolicyNameType: 1..128 word characters. */
 const PolicyName = z.string().min(1).max(128).regex(/^\w+$/);
 
 /** PutKeyPolicy. */
-export const PutKeyPolicyRequest = z.object({
+export const PutKeyPolicyRequest = requestOf<InputOf<typeof putKeyPolicy>>()(z.object({
   KeyId: KeyIdType,
   PolicyName: PolicyName.optional(),
   Policy: PolicyDocument,
   BypassPolicyLockoutSafetyCheck: z.boolean().optional(),
-});
+}));
 
 /** GetKeyPolicy. */
-export const GetKeyPolicyRequest = z.object({
+export const GetKeyPolicyRequest = requestOf<InputOf<typeof getKeyPolicy>>()(z.object({
   KeyId: KeyIdType,
   PolicyName: PolicyName.optional(),
-});
+}));
 
 /** ListKeyPolicies. */
-export const ListKeyPoliciesRequest = z.object({
+export const ListKeyPoliciesRequest = requestOf<InputOf<typeof listKeyPolicies>>()(z.object({
   KeyId: KeyIdType,
   Limit: Limit.optional(),
   Marker: Marker.optional(),
-});
+}));

@@ -5,14 +5,27 @@
  * @module
  */
 import { z } from "zod";
+import { KEY_USAGES } from "../../core/key_spec.ts";
+import type {
+  CreateKeyInput,
+  describeKey,
+  enableKey,
+  listKeys,
+  scheduleKeyDeletion,
+  updateKeyDescription,
+} from "../../core/operations/keys.ts";
 import {
+  type AcceptedNotUsed,
   CustomKeyStoreId,
+  Description,
   GrantTokens,
+  type InputOf,
   KeyIdType,
   Limit,
   Marker,
   NullableBoolean,
   PolicyDocument,
+  requestOf,
   TagList,
 } from "./shared.ts";
 
@@ -44,15 +57,11 @@ const CustomerMasterKeySpec = KeySpec.exclude([
   "ECC_NIST_EDWARDS25519",
 ]);
 
-/** DescriptionType: 0..8192. */
-const Description = z.string().min(0).max(8192);
-
 /** CreateKey. */
-export const CreateKeyRequest = z.object({
+export const CreateKeyRequest = requestOf<CreateKeyInput>()(z.object({
   Policy: PolicyDocument.optional(),
   Description: Description.optional(),
-  KeyUsage: z.enum(["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"])
-    .optional(),
+  KeyUsage: z.enum(KEY_USAGES).optional(),
   CustomerMasterKeySpec: CustomerMasterKeySpec.optional(),
   KeySpec: KeySpec.optional(),
   Origin: z.enum(["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"]).optional(),
@@ -61,25 +70,33 @@ export const CreateKeyRequest = z.object({
   Tags: TagList.optional(),
   MultiRegion: NullableBoolean.optional(),
   XksKeyId: z.string().min(1).max(128).regex(/^[a-zA-Z0-9-_.]+$/).optional(),
-});
+}));
 
 /** DescribeKey. */
-export const DescribeKeyRequest = z.object({
+export const DescribeKeyRequest = requestOf<
+  InputOf<typeof describeKey> & AcceptedNotUsed<"GrantTokens">
+>()(z.object({
   KeyId: KeyIdType,
   GrantTokens: GrantTokens.optional(),
-});
+}));
 
 /** ListKeys. */
-export const ListKeysRequest = z.object({ Limit: Limit.optional(), Marker: Marker.optional() });
+export const ListKeysRequest = requestOf<InputOf<typeof listKeys>>()(
+  z.object({ Limit: Limit.optional(), Marker: Marker.optional() }),
+);
 
 /** UpdateKeyDescription. */
-export const UpdateKeyDescriptionRequest = z.object({ KeyId: KeyIdType, Description });
+export const UpdateKeyDescriptionRequest = requestOf<InputOf<typeof updateKeyDescription>>()(
+  z.object({ KeyId: KeyIdType, Description }),
+);
 
 /** EnableKey, DisableKey, CancelKeyDeletion. */
-export const KeyIdRequest = z.object({ KeyId: KeyIdType });
+export const KeyIdRequest = requestOf<InputOf<typeof enableKey>>()(z.object({ KeyId: KeyIdType }));
 
 /** ScheduleKeyDeletion: the model allows 1..365; AWS's window of 7..30 is checked by the operation. */
-export const ScheduleKeyDeletionRequest = z.object({
-  KeyId: KeyIdType,
-  PendingWindowInDays: z.number().int().min(1).max(365).optional(),
-});
+export const ScheduleKeyDeletionRequest = requestOf<InputOf<typeof scheduleKeyDeletion>>()(
+  z.object({
+    KeyId: KeyIdType,
+    PendingWindowInDays: z.number().int().min(1).max(365).optional(),
+  }),
+);

@@ -6,7 +6,8 @@
  * @module
  */
 import { z } from "zod";
-import { blob, GrantTokens, KeyIdType, NullableBoolean, secretBlob } from "./shared.ts";
+import type { GenerateMacInput, VerifyMacInput } from "../../core/operations/mac.ts";
+import { blob, GrantTokens, KeyIdType, NullableBoolean, requestOf, secretBlob } from "./shared.ts";
 
 /** MacAlgorithmSpec. */
 export const MacAlgorithmSpec = z.enum([
@@ -17,19 +18,18 @@ export const MacAlgorithmSpec = z.enum([
 ]);
 
 /** GenerateMac: Message (PlaintextType, secret) 1..4096 bytes. */
-export const GenerateMacRequest = z.object({
+export const GenerateMacRequest = requestOf<GenerateMacInput>()(z.object({
   Message: secretBlob(1, 4096),
   KeyId: KeyIdType,
   MacAlgorithm: MacAlgorithmSpec,
   GrantTokens: GrantTokens.optional(),
   DryRun: NullableBoolean.optional(),
-});
+}));
 
 /** GenerateMac's parsed input. */
-export type GenerateMacRequest = z.infer<typeof GenerateMacRequest>;
-
 /** VerifyMac: as GenerateMac plus Mac (CiphertextType) 1..6144 bytes. */
-export const VerifyMacRequest = GenerateMacRequest.extend({ Mac: blob(1, 6144) });
+export const VerifyMacRequest = requestOf<VerifyMacInput>()(
+  GenerateMacRequest.extend({ Mac: blob(1, 6144) }),
+);
 
 /** VerifyMac's parsed input. */
-export type VerifyMacRequest = z.infer<typeof VerifyMacRequest>;

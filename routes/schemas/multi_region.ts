@@ -6,23 +6,33 @@
  * @module
  */
 import { z } from "zod";
-import { KeyIdType, PolicyDocument, TagList } from "./shared.ts";
+import type { ReplicateKeyInput, updatePrimaryRegion } from "../../core/operations/multi_region.ts";
+import {
+  Description,
+  type InputOf,
+  KeyIdType,
+  PolicyDocument,
+  requestOf,
+  TagList,
+} from "./shared.ts";
 
 /** RegionType: 1..32, `^([a-z]+-){2,3}\d+$`. */
 const RegionType = z.string().min(1).max(32).regex(/^([a-z]+-){2,3}\d+$/);
 
 /** ReplicateKey. */
-export const ReplicateKeyRequest = z.object({
+export const ReplicateKeyRequest = requestOf<ReplicateKeyInput>()(z.object({
   KeyId: KeyIdType,
   ReplicaRegion: RegionType,
   Policy: PolicyDocument.optional(),
   BypassPolicyLockoutSafetyCheck: z.boolean().optional(),
-  Description: z.string().min(0).max(8192).optional(),
+  Description: Description.optional(),
   Tags: TagList.optional(),
-});
+}));
 
 /** UpdatePrimaryRegion. */
-export const UpdatePrimaryRegionRequest = z.object({
-  KeyId: KeyIdType,
-  PrimaryRegion: RegionType,
-});
+export const UpdatePrimaryRegionRequest = requestOf<InputOf<typeof updatePrimaryRegion>>()(
+  z.object({
+    KeyId: KeyIdType,
+    PrimaryRegion: RegionType,
+  }),
+);

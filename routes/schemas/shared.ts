@@ -6,6 +6,13 @@
  * @module
  */
 import { z } from "zod";
+import {
+  DESCRIPTION_MAX_LENGTH,
+  POLICY_CHARACTERS,
+  POLICY_MAX_LENGTH,
+  TAG_KEY_MAX_LENGTH,
+  TAG_VALUE_MAX_LENGTH,
+} from "../../core/limits.ts";
 import { SecretBytes } from "../../core/secret.ts";
 
 /** KeyIdType: 1..2048 characters. */
@@ -14,12 +21,11 @@ export const KeyIdType = z.string().min(1).max(2048);
 /** GrantTokenList: 0..10 tokens of 1..8192 characters. */
 export const GrantTokens = z.array(z.string().min(1).max(8192)).max(10);
 
-/** AWS's PolicyType pattern: tab, LF, CR and U+0020..U+00FF. */
-// deno-lint-ignore no-control-regex -- AWS's PolicyType pattern allows tab, LF and CR
-const POLICY_CHARACTERS = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/;
+/** PolicyType: 1..131072 characters of tab, LF, CR and U+0020..U+00FF (core/limits.ts). */
+export const PolicyDocument = z.string().min(1).max(POLICY_MAX_LENGTH).regex(POLICY_CHARACTERS);
 
-/** PolicyType: 1..131072 characters of tab, LF, CR and U+0020..U+00FF. */
-export const PolicyDocument = z.string().min(1).max(131072).regex(POLICY_CHARACTERS);
+/** DescriptionType: 0..8192. */
+export const Description = z.string().min(0).max(DESCRIPTION_MAX_LENGTH);
 
 /** LimitType: 1..1000. */
 export const Limit = z.number().int().min(1).max(1000);
@@ -41,10 +47,13 @@ export const EncryptionAlgorithmSpec = z.enum([
   "SM2PKE",
 ]);
 
+/** TagKeyType: 1..128. */
+export const TagKey = z.string().min(1).max(TAG_KEY_MAX_LENGTH);
+
 /** TagKeyType 1..128 / TagValueType 0..256. */
 export const Tag = z.object({
-  TagKey: z.string().min(1).max(128),
-  TagValue: z.string().min(0).max(256),
+  TagKey,
+  TagValue: z.string().min(0).max(TAG_VALUE_MAX_LENGTH),
 });
 
 /** TagList. */
@@ -122,3 +131,43 @@ export const RecipientInfo = z.object({
   KeyEncryptionAlgorithm: z.enum(["RSAES_OAEP_SHA_256"]).optional(),
   AttestationDocument: blob(1, 262_144).optional(),
 });
+
+/** The fields one of two object types has and the other lacks, both ways. */
+interface FieldDifference<Schema, Type> {
+  onlyInSchema: Exclude<keyof Schema, keyof Type>;
+  onlyInType: Exclude<keyof Type, keyof Schema>;
+}
+
+/** Whether a FieldDifference is empty. */
+type NoDifference<D extends { onlyInSchema: PropertyKey; onlyInType: PropertyKey }> =
+  [D["onlyInSchema"] | D["onlyInType"]] extends [never] ? true : false;
+
+/**
+ * Ties a request schema to the input type its core operation declares (core/operations/*), so
+ * the shape has one definition both must follow: the schema's parsed output must be assignable
+ * to `Type`, and a field in one but not the other is a compile error ("Expected 2 arguments")
+ * whose expected argument names it (`onlyInSchema` / `onlyInType`). Core declares the type (it
+ * imports nothing from routes); the schema adds AWS's constraints.
+ * Usage: `requestOf<CreateKeyInput>()(z.object({...}))`.
+ */
+export function requestOf<Type>() {
+  return <Schema extends z.ZodType<Type>>(
+    schema: Schema,
+    ..._sameFields: NoDifference<FieldDifference<z.output<Schema>, Type>> extends true ? []
+      : [mismatch: FieldDifference<z.output<Schema>, Type>]
+  ): Schema => schema;
+}
+
+/**
+ * The input a core operation function takes (its last parameter), for `requestOf` where core
+ * writes the input type in the function's signature rather than naming it.
+ */
+export type InputOf<Operation> = Operation extends (...args: infer Args) => unknown
+  ? Args extends [...unknown[], infer Input] ? Input : never
+  : never;
+
+/**
+ * Request members AWS's model has and the schema accepts, but the core operation does not read
+ * yet (each use names them, so `requestOf` still checks every other field).
+ */
+export type AcceptedNotUsed<Field extends string> = { [Name in Field]?: unknown };

@@ -5,20 +5,23 @@
  * @module
  */
 import { z } from "zod";
-import { KeyIdType, Limit, Marker, TagList } from "./shared.ts";
+import type { listResourceTags, tagResource, untagResource } from "../../core/operations/tags.ts";
+import { type InputOf, KeyIdType, Limit, Marker, requestOf, TagKey, TagList } from "./shared.ts";
 
 /** TagResource. */
-export const TagResourceRequest = z.object({ KeyId: KeyIdType, Tags: TagList });
+export const TagResourceRequest = requestOf<InputOf<typeof tagResource>>()(
+  z.object({ KeyId: KeyIdType, Tags: TagList }),
+);
 
 /** UntagResource. */
-export const UntagResourceRequest = z.object({
+export const UntagResourceRequest = requestOf<InputOf<typeof untagResource>>()(z.object({
   KeyId: KeyIdType,
-  TagKeys: z.array(z.string().min(1).max(128)),
-});
+  TagKeys: z.array(TagKey),
+}));
 
 /** ListResourceTags. */
-export const ListResourceTagsRequest = z.object({
+export const ListResourceTagsRequest = requestOf<InputOf<typeof listResourceTags>>()(z.object({
   KeyId: KeyIdType,
   Limit: Limit.optional(),
   Marker: Marker.optional(),
-});
+}));
