@@ -73,6 +73,11 @@ export interface Config {
    * (`batched`); `KMS_AUDIT_MODE`, default `batched` (README "Audit log").
    */
   auditMode?: AuditMode | undefined;
+  /**
+   * AWS's request quotas (core/quotas.ts): `KMS_QUOTAS=aws` enforces them, scaled by
+   * `KMS_QUOTA_SCALE` (default 1); off (undefined) by default.
+   */
+  quotas?: { scale: number } | undefined;
 }
 
 /** Pool size per RSA modulus length. */
@@ -165,6 +170,21 @@ function parseAuditMode(env: Record<string, string | undefined>): AuditMode {
     throw new ConfigError(`KMS_AUDIT_MODE must be "strict" or "batched", got "${raw}"`);
   }
   return raw as AuditMode;
+}
+
+/** `KMS_QUOTAS` (`off` or `aws`) and `KMS_QUOTA_SCALE` (a positive number, default 1). */
+function parseQuotas(env: Record<string, string | undefined>): { scale: number } | undefined {
+  const mode = env.KMS_QUOTAS ?? "";
+  const rawScale = env.KMS_QUOTA_SCALE ?? "";
+  const scale = rawScale === "" ? 1 : Number(rawScale);
+  if (!Number.isFinite(scale) || scale <= 0 || scale > 1_000_000) {
+    throw new ConfigError(
+      `KMS_QUOTA_SCALE must be a positive number (e.g. 0.01 for a hundredth of AWS's rates), got "${rawScale}"`,
+    );
+  }
+  if (mode === "" || mode === "off") return undefined;
+  if (mode !== "aws") throw new ConfigError(`KMS_QUOTAS must be "off" or "aws", got "${mode}"`);
+  return { scale };
 }
 
 /**
@@ -303,6 +323,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       ? undefined
       : env.KMS_TEST_CLOCK_OFFSET_FILE,
     auditMode: parseAuditMode(env),
+    quotas: parseQuotas(env),
   };
 }
 
