@@ -23,7 +23,7 @@ import type { RequestQuotas } from "../core/quotas.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
 import { OPERATIONS } from "./operations.ts";
-import { playgroundApp } from "./playground.ts";
+import { playgroundApp, rootToPlayground } from "./playground.ts";
 import { mountReadiness, type ReadinessDeps } from "./readiness.ts";
 import {
   AMZ_JSON,
@@ -282,6 +282,7 @@ export function createApp(appDeps: AppDeps): Hono {
 
   // The browser playground: static assets only; its KMS calls come back signed to POST /.
   app.route("/playground", playgroundApp());
+  app.get("/", () => rootToPlayground());
 
   app.notFound((c) => {
     const requestId = crypto.randomUUID();
