@@ -204,7 +204,6 @@ function markSelected(keyId) {
     const choose = row.querySelector("button");
     if (choose !== null) {
       choose.setAttribute("aria-pressed", String(isSelected));
-      choose.textContent = isSelected ? "Selected" : "Select";
     }
   }
 }

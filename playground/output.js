@@ -67,7 +67,7 @@ function valueCell(row) {
   if (row.value.length <= FOLD_AT) {
     return h("dd", { class: "mono", "data-name": row.name }, row.value);
   }
-  const full = h("pre", { class: "mono blob-value" }, row.value);
+  const full = h("pre", { class: "mono blob-value", tabindex: "0" }, row.value);
   const copy = /** @type {HTMLButtonElement} */ (button(`Copy ${row.label}`, () => {
     void copyText(full, copy, `Copy ${row.label}`);
   }, "secondary small"));
@@ -111,7 +111,7 @@ export function showResult(result) {
     parts.push(list);
   }
   for (const block of result.pems ?? []) {
-    const pem = h("pre", { class: "mono" }, block.pem);
+    const pem = h("pre", { class: "mono", tabindex: "0" }, block.pem);
     const name = block.label.replace(" (PEM)", "").toLowerCase();
     const copy = /** @type {HTMLButtonElement} */ (button(`Copy ${name}`, () => {
       void copyText(pem, copy, `Copy ${name}`);
@@ -242,13 +242,13 @@ export function showExchange(exchange) {
           "section",
           { "aria-label": "Request" },
           h("h4", {}, "Request"),
-          h("pre", { class: "mono" }, requestText),
+          h("pre", { class: "mono", tabindex: "0" }, requestText),
         ),
         h(
           "section",
           { "aria-label": "Response" },
           h("h4", {}, "Response"),
-          h("pre", { class: "mono" }, responseText),
+          h("pre", { class: "mono", tabindex: "0" }, responseText),
         ),
       ),
     ),
