@@ -469,135 +469,145 @@ const LIMITED_PRINCIPALS = {
   }],
 };
 
-Deno.test({
-  name:
-    "every playground screen at 390 and 1280 px: no serious accessibility violation, no horizontal overflow, and a principal without ListKeys encrypts and decrypts",
-  ignore: !available,
-  async fn() {
-    const home = await Deno.makeTempDir({ prefix: "kms-playground-" });
-    const principals = `${home}/principals.json`;
-    await Deno.writeTextFile(principals, JSON.stringify(LIMITED_PRINCIPALS));
-    const server = await startServer({ env: { KMS_PRINCIPALS_FILE: principals } });
-    const browser = await launchChromium();
-    try {
-      const key = await server.client.send(
-        new CreateKeyCommand({ Description: "for the limited principal" }),
-      );
-      const keyId = key.KeyMetadata!.KeyId!;
-      await server.client.send(
-        new CreateAliasCommand({ AliasName: "alias/limited", TargetKeyId: keyId }),
-      );
-      for (const width of [390, 1280]) {
-        const dir = await outputDir(`playground-screens-${width}`);
-        const tab = await openTab(browser, server.url, dir, width);
-        const { page } = tab;
-        await checkScreen(tab, "01-sign-in");
+for (const width of [390, 1280]) {
+  Deno.test({
+    name:
+      `every playground screen at ${width} px: no serious accessibility violation, no horizontal overflow, and a principal without ListKeys encrypts and decrypts`,
+    ignore: !available,
+    fn: () => everyScreenAt(width),
+  });
+}
 
-        // Signed in as the admin: the key table shows state, spec, usage and description.
-        await signIn(page);
-        const row = page.locator("#keys-body tr", { hasText: keyId });
-        await row.waitFor();
-        assert.equal(await row.locator('td[data-label="State"]').textContent(), "Enabled");
-        assert.equal(
-          await row.locator('td[data-label="Key spec"]').textContent(),
-          "SYMMETRIC_DEFAULT",
+/** The screens test at one width (1280 also checks its last screen at 360 and 1440 px). */
+async function everyScreenAt(width: number): Promise<void> {
+  const home = await Deno.makeTempDir({ prefix: "kms-playground-" });
+  const principals = `${home}/principals.json`;
+  await Deno.writeTextFile(principals, JSON.stringify(LIMITED_PRINCIPALS));
+  const server = await startServer({ env: { KMS_PRINCIPALS_FILE: principals } });
+  const browser = await launchChromium();
+  try {
+    const key = await server.client.send(
+      new CreateKeyCommand({ Description: "for the limited principal" }),
+    );
+    const keyId = key.KeyMetadata!.KeyId!;
+    await server.client.send(
+      new CreateAliasCommand({ AliasName: "alias/limited", TargetKeyId: keyId }),
+    );
+    const dir = await outputDir(`playground-screens-${width}`);
+    const tab = await openTab(browser, server.url, dir, width);
+    const { page } = tab;
+    await checkScreen(tab, "01-sign-in");
+
+    // Signed in as the admin: the key table shows state, spec, usage and description.
+    await signIn(page);
+    const row = page.locator("#keys-body tr", { hasText: keyId });
+    await row.waitFor();
+    assert.equal(await row.locator('td[data-label="State"]').textContent(), "Enabled");
+    assert.equal(
+      await row.locator('td[data-label="Key spec"]').textContent(),
+      "SYMMETRIC_DEFAULT",
+    );
+    assert.equal(await row.locator('td[data-label="Usage"]').textContent(), "ENCRYPT_DECRYPT");
+    assert.equal(
+      await row.locator('td[data-label="Description"]').textContent(),
+      "for the limited principal",
+    );
+    await checkScreen(tab, "02-keys");
+
+    // Disabling asks first; Cancel sends nothing.
+    await page.getByRole("button", { name: `Select key ${keyId}` }).click();
+    await page.getByRole("heading", { name: "Key selected" }).waitFor();
+    await page.locator("#selected").getByRole("button", { name: "Disable", exact: true })
+      .click();
+    const dialog = page.locator("#confirm-dialog");
+    await dialog.waitFor();
+    assert.match(await dialog.textContent() ?? "", new RegExp(keyId));
+    await checkScreen(tab, "03-confirm-disable");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    const after = await server.client.send(new DescribeKeyCommand({ KeyId: keyId }));
+    assert.equal(after.KeyMetadata?.KeyState, "Enabled");
+
+    // A long blob is folded, with copy and download; CLI v2 and v1 forms are marked.
+    await runOperation(page, "Encrypt", {
+      "Key ID, ARN or alias": keyId,
+      "Plaintext": "fold me",
+    });
+    await page.getByRole("heading", { name: "Encrypt succeeded" }).waitFor();
+    const blobCell = page.locator('#result dd[data-name="CiphertextBlob"]');
+    const blob = await blobCell.locator("pre.blob-value").textContent() ?? "";
+    assert.ok(blob.length > 96, "the ciphertext blob is long enough to fold");
+    assert.equal(await blobCell.locator("pre.blob-value").isVisible(), false);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      blobCell.getByRole("button", { name: "Download Ciphertext blob" }).click(),
+    ]);
+    assert.equal(await Deno.readTextFile(await download.path()), blob);
+    await blobCell.getByRole("button", { name: "Copy Ciphertext blob" }).waitFor();
+    const v2 = await page.getByLabel("AWS CLI v2 command").textContent() ?? "";
+    const v1 = await page.getByLabel("AWS CLI v1 command").textContent() ?? "";
+    assert.match(v2, /^aws kms encrypt --key-id \S+ --plaintext Zm9sZCBtZQ== /);
+    assert.match(v1, /^aws kms encrypt --key-id \S+ --plaintext fileb:\/\/<\(printf %s /);
+    if (width === 1280) {
+      // Each form does what the page did, in its CLI version.
+      for (
+        const [command, bin, present] of [[v2, AWS, hasAwsCli], [
+          v1,
+          AWS_V1,
+          hasAwsCliV1,
+        ]] as const
+      ) {
+        if (!present) continue;
+        const made = await runShown(command, bin);
+        const back = await server.client.send(
+          new DecryptCommand({
+            CiphertextBlob: Uint8Array.fromBase64(String(made.CiphertextBlob)),
+          }),
         );
-        assert.equal(await row.locator('td[data-label="Usage"]').textContent(), "ENCRYPT_DECRYPT");
-        assert.equal(
-          await row.locator('td[data-label="Description"]').textContent(),
-          "for the limited principal",
-        );
-        await checkScreen(tab, "02-keys");
-
-        // Disabling asks first; Cancel sends nothing.
-        await page.getByRole("button", { name: `Select key ${keyId}` }).click();
-        await page.getByRole("heading", { name: "Key selected" }).waitFor();
-        await page.locator("#selected").getByRole("button", { name: "Disable", exact: true })
-          .click();
-        const dialog = page.locator("#confirm-dialog");
-        await dialog.waitFor();
-        assert.match(await dialog.textContent() ?? "", new RegExp(keyId));
-        await checkScreen(tab, "03-confirm-disable");
-        await dialog.getByRole("button", { name: "Cancel" }).click();
-        await dialog.waitFor({ state: "hidden" });
-        const after = await server.client.send(new DescribeKeyCommand({ KeyId: keyId }));
-        assert.equal(after.KeyMetadata?.KeyState, "Enabled");
-
-        // A long blob is folded, with copy and download; CLI v2 and v1 forms are marked.
-        await runOperation(page, "Encrypt", {
-          "Key ID, ARN or alias": keyId,
-          "Plaintext": "fold me",
-        });
-        await page.getByRole("heading", { name: "Encrypt succeeded" }).waitFor();
-        const blobCell = page.locator('#result dd[data-name="CiphertextBlob"]');
-        const blob = await blobCell.locator("pre.blob-value").textContent() ?? "";
-        assert.ok(blob.length > 96, "the ciphertext blob is long enough to fold");
-        assert.equal(await blobCell.locator("pre.blob-value").isVisible(), false);
-        const [download] = await Promise.all([
-          page.waitForEvent("download"),
-          blobCell.getByRole("button", { name: "Download Ciphertext blob" }).click(),
-        ]);
-        assert.equal(await Deno.readTextFile(await download.path()), blob);
-        await blobCell.getByRole("button", { name: "Copy Ciphertext blob" }).waitFor();
-        const v2 = await page.getByLabel("AWS CLI v2 command").textContent() ?? "";
-        const v1 = await page.getByLabel("AWS CLI v1 command").textContent() ?? "";
-        assert.match(v2, /^aws kms encrypt --key-id \S+ --plaintext Zm9sZCBtZQ== /);
-        assert.match(v1, /^aws kms encrypt --key-id \S+ --plaintext fileb:\/\/<\(printf %s /);
-        if (width === 1280) {
-          // Each form does what the page did, in its CLI version.
-          for (
-            const [command, bin, present] of [[v2, AWS, hasAwsCli], [
-              v1,
-              AWS_V1,
-              hasAwsCliV1,
-            ]] as const
-          ) {
-            if (!present) continue;
-            const made = await runShown(command, bin);
-            const back = await server.client.send(
-              new DecryptCommand({
-                CiphertextBlob: Uint8Array.fromBase64(String(made.CiphertextBlob)),
-              }),
-            );
-            assert.equal(new TextDecoder().decode(back.Plaintext), "fold me", command);
-          }
-        }
-        await checkScreen(tab, "04-encrypted-folded");
-        await blobCell.locator("summary").click();
-        assert.equal(await blobCell.locator("pre.blob-value").isVisible(), true);
-        await checkScreen(tab, "05-blob-unfolded");
-
-        // An error.
-        await runOperation(page, "Decrypt", { "Ciphertext blob (base64)": "AAAA" });
-        await page.locator("#error").waitFor();
-        await checkScreen(tab, "06-error");
-        await page.getByRole("button", { name: "Sign out" }).click();
-
-        // A principal with Encrypt and Decrypt only: signs in, enters the key, encrypts, decrypts.
-        await page.getByLabel("Access key ID").fill(LIMITED.accessKeyId);
-        await page.getByLabel("Secret access key").fill(LIMITED.secretAccessKey);
-        await page.getByRole("button", { name: "Sign in" }).click();
-        await page.getByText(`Signed in as ${LIMITED.accessKeyId}`).waitFor();
-        await page.locator("#keys-denied").waitFor();
-        assert.equal(await page.locator("#error").isVisible(), false);
-        await checkScreen(tab, "07-limited-signed-in");
-        await page.getByLabel("Key to use (ID, ARN or alias)").fill("alias/limited");
-        await page.getByRole("button", { name: "Use key" }).click();
-        await page.getByRole("heading", { name: "Key entered" }).waitFor();
-        assert.equal(await page.getByLabel("Key ID, ARN or alias").inputValue(), "alias/limited");
-        await runOperation(page, "Encrypt", { "Plaintext": "only encrypt and decrypt" });
-        await page.getByRole("heading", { name: "Encrypt succeeded" }).waitFor();
-        await page.getByRole("button", { name: "Decrypt the ciphertext blob" }).click();
-        await page.getByRole("heading", { name: "Decrypt succeeded" }).waitFor();
-        assert.equal(await shown(page, "PlaintextText"), "only encrypt and decrypt");
-        await checkScreen(tab, "08-limited-decrypted");
-        assert.deepEqual(tab.problems, []);
-        await page.context().close();
+        assert.equal(new TextDecoder().decode(back.Plaintext), "fold me", command);
       }
-    } finally {
-      await browser.close();
-      await server.close();
-      await Deno.remove(home, { recursive: true });
     }
-  },
-});
+    await checkScreen(tab, "04-encrypted-folded");
+    await blobCell.locator("summary").click();
+    assert.equal(await blobCell.locator("pre.blob-value").isVisible(), true);
+    await checkScreen(tab, "05-blob-unfolded");
+
+    // An error.
+    await runOperation(page, "Decrypt", { "Ciphertext blob (base64)": "AAAA" });
+    await page.locator("#error").waitFor();
+    await checkScreen(tab, "06-error");
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    // A principal with Encrypt and Decrypt only: signs in, enters the key, encrypts, decrypts.
+    await page.getByLabel("Access key ID").fill(LIMITED.accessKeyId);
+    await page.getByLabel("Secret access key").fill(LIMITED.secretAccessKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText(`Signed in as ${LIMITED.accessKeyId}`).waitFor();
+    await page.locator("#keys-denied").waitFor();
+    assert.equal(await page.locator("#error").isVisible(), false);
+    await checkScreen(tab, "07-limited-signed-in");
+    await page.getByLabel("Key to use (ID, ARN or alias)").fill("alias/limited");
+    await page.getByRole("button", { name: "Use key" }).click();
+    await page.getByRole("heading", { name: "Key entered" }).waitFor();
+    assert.equal(await page.getByLabel("Key ID, ARN or alias").inputValue(), "alias/limited");
+    await runOperation(page, "Encrypt", { "Plaintext": "only encrypt and decrypt" });
+    await page.getByRole("heading", { name: "Encrypt succeeded" }).waitFor();
+    await page.getByRole("button", { name: "Decrypt the ciphertext blob" }).click();
+    await page.getByRole("heading", { name: "Decrypt succeeded" }).waitFor();
+    assert.equal(await shown(page, "PlaintextText"), "only encrypt and decrypt");
+    await checkScreen(tab, "08-limited-decrypted");
+    if (width === 1280) {
+      // The ends of the supported range, on the same screen.
+      for (const end of [360, 1440]) {
+        await page.setViewportSize({ width: end, height: 900 });
+        await checkScreen(tab, `09-limited-decrypted-${end}`);
+      }
+    }
+    assert.deepEqual(tab.problems, []);
+    await page.context().close();
+  } finally {
+    await browser.close();
+    await server.close();
+    await Deno.remove(home, { recursive: true });
+  }
+}
