@@ -68,6 +68,9 @@ function signOut() {
   clearCredentials();
   clearAll();
   resetKeys();
+  // The next access key starts from nothing the previous one chose.
+  setValue("op-key-id", "");
+  setValue("use-key-id", "");
   showSignedIn();
 }
 
