@@ -27,6 +27,7 @@ import type { RotationScheduler } from "./core/rotation_scheduler.ts";
 import { BackgroundWork } from "./core/background.ts";
 import { publicKeyId, RegionalStore } from "./core/regional_store.ts";
 import { Metrics } from "./core/metrics.ts";
+import { RequestQuotas } from "./core/quotas.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
@@ -371,6 +372,7 @@ export async function openService(
     authFailures,
     metrics,
     readiness,
+    quotas: config.quotas && new RequestQuotas({ scale: config.quotas.scale }),
   });
   const createdAdmin = admin?.created && admin.secretAccessKey
     ? {

@@ -75,6 +75,11 @@ export interface Config {
   auditMode?: AuditMode | undefined;
   /** Connection timeouts and bounds of the listener (routes/listener.ts; `KMS_*_TIMEOUT_MS`...). */
   connectionLimits: ConnectionLimits;
+  /**
+   * AWS's request quotas (core/quotas.ts): `KMS_QUOTAS=aws` enforces them, scaled by
+   * `KMS_QUOTA_SCALE` (default 1); off (undefined) by default.
+   */
+  quotas?: { scale: number } | undefined;
 }
 
 // --- Connections (routes/listener.ts, README "Connections and limits") ---
@@ -246,6 +251,21 @@ function parseAuditMode(env: Record<string, string | undefined>): AuditMode {
   return raw as AuditMode;
 }
 
+/** `KMS_QUOTAS` (`off` or `aws`) and `KMS_QUOTA_SCALE` (a positive number, default 1). */
+function parseQuotas(env: Record<string, string | undefined>): { scale: number } | undefined {
+  const mode = env.KMS_QUOTAS ?? "";
+  const rawScale = env.KMS_QUOTA_SCALE ?? "";
+  const scale = rawScale === "" ? 1 : Number(rawScale);
+  if (!Number.isFinite(scale) || scale <= 0 || scale > 1_000_000) {
+    throw new ConfigError(
+      `KMS_QUOTA_SCALE must be a positive number (e.g. 0.01 for a hundredth of AWS's rates), got "${rawScale}"`,
+    );
+  }
+  if (mode === "" || mode === "off") return undefined;
+  if (mode !== "aws") throw new ConfigError(`KMS_QUOTAS must be "off" or "aws", got "${mode}"`);
+  return { scale };
+}
+
 /**
  * A reason the process refuses to start, worded for the operator: what is wrong, where (the
  * variable or file) and how to fix it. main.ts prints its message as one line on stderr.
@@ -383,6 +403,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       : env.KMS_TEST_CLOCK_OFFSET_FILE,
     auditMode: parseAuditMode(env),
     connectionLimits: parseConnectionLimits(env),
+    quotas: parseQuotas(env),
   };
 }
 

@@ -39,6 +39,7 @@ export type KmsErrorName =
   | "RequestEntityTooLargeException"
   | "SerializationException"
   | "TagException"
+  | "ThrottlingException"
   | "UnknownOperationException"
   | "UnrecognizedClientException"
   | "UnsupportedOperationException"
@@ -204,6 +205,14 @@ export class SerializationException extends KmsError {
 /** AWS `TagException`. */
 export class TagException extends KmsError {
   override readonly name = "TagException" as const;
+}
+
+/**
+ * AWS's common `ThrottlingException` (HTTP 400): a request past its request quota (core/quotas.ts).
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html
+ */
+export class ThrottlingException extends KmsError {
+  override readonly name = "ThrottlingException" as const;
 }
 
 /** AWS `UnknownOperationException`. */

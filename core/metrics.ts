@@ -80,6 +80,7 @@ export class Metrics {
   readonly #errors = new Map<string, Map<string, number>>();
   readonly #latency = new Map<string, Histogram>();
   readonly #authFailures = new Map<string, number>();
+  readonly #throttled = new Map<string, number>();
 
   /** Counts one answered request. */
   observe(observation: RequestObservation): void {
@@ -101,6 +102,11 @@ export class Metrics {
    */
   authFailure(exception: string): void {
     this.#authFailures.set(exception, (this.#authFailures.get(exception) ?? 0) + 1);
+  }
+
+  /** Counts one request of `operation` answered ThrottlingException (core/quotas.ts). */
+  throttled(operation: string): void {
+    this.#throttled.set(operation, (this.#throttled.get(operation) ?? 0) + 1);
   }
 
   /** Requests refused before authentication with `exception` so far (tests, diagnostics). */
@@ -163,6 +169,15 @@ export class Metrics {
     );
     for (const [exception, count] of sorted(this.#authFailures)) {
       lines.push(`kms_auth_failures_total${labels({ exception })} ${count}`);
+    }
+    family(
+      lines,
+      "kms_throttled_requests_total",
+      "counter",
+      "KMS API requests past AWS's request quota (KMS_QUOTAS=aws), by operation.",
+    );
+    for (const [operation, count] of sorted(this.#throttled)) {
+      lines.push(`kms_throttled_requests_total${labels({ operation })} ${count}`);
     }
     family(lines, "kms_keys", "gauge", "KMS keys by key state (all accounts and regions).");
     const states = [...KEY_STATES, ...[...keyStates.keys()].filter((s) => !isKnownState(s))];

@@ -40,6 +40,21 @@ async function call(operation, input, options = {}) {
 }
 
 /**
+ * Signs and sends one call without stopping the action on an error reply: the caller decides what
+ * an error means (a principal may lack kms:ListKeys or kms:DescribeKey and still use its keys).
+ * With `show`, the call appears in the result pane.
+ * @param {string} operation
+ * @param {Record<string, unknown>} input
+ * @param {{ show?: boolean }} [options]
+ * @returns {Promise<{ data: any, error: { name: string, message: string } | undefined }>}
+ */
+export async function attempt(operation, input, options = {}) {
+  const exchange = await callKms(operation, input);
+  if (options.show === true) showExchange(exchange);
+  return { data: exchange.data, error: exchange.error };
+}
+
+/**
  * Runs a user action unless one is already running.
  * @param {(call: Call) => Promise<void>} steps
  * @returns {Promise<void>}

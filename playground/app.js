@@ -6,6 +6,7 @@
  * @module
  */
 import { perform } from "./action.js";
+import { initConfirm } from "./confirm.js";
 import { byId, h, setValue, valueOf } from "./dom.js";
 import { initKeys, refreshKeys, resetKeys } from "./keys.js";
 import { clearSecrets, initOperations, useKey } from "./operations.js";
@@ -32,7 +33,13 @@ function clearAll() {
   clearSecrets();
 }
 
-/** Checks the typed access key with ListKeys and keeps it only when KMS accepts it. */
+/**
+ * Replies that prove the access key and its signature were accepted: the call was authenticated,
+ * whatever the principal may do. A principal without kms:ListKeys signs in all the same.
+ */
+const AUTHENTICATED = new Set([undefined, "AccessDeniedException"]);
+
+/** Checks the typed access key with ListKeys and keeps it when KMS authenticated it. */
 async function signIn() {
   const credentials = {
     accessKeyId: valueOf("access-key-id").trim(),
@@ -43,11 +50,11 @@ async function signIn() {
   error.hidden = true;
   saveCredentials(credentials);
   const check = await callKms("ListKeys", { Limit: 1 });
-  if (check.error !== undefined) {
+  if (!AUTHENTICATED.has(check.error?.name)) {
     clearCredentials();
     error.replaceChildren(
-      h("strong", { class: "error-name" }, check.error.name),
-      h("span", { class: "error-message" }, check.error.message),
+      h("strong", { class: "error-name" }, check.error?.name ?? ""),
+      h("span", { class: "error-message" }, check.error?.message ?? ""),
     );
     error.hidden = false;
     return;
@@ -61,6 +68,9 @@ function signOut() {
   clearCredentials();
   clearAll();
   resetKeys();
+  // The next access key starts from nothing the previous one chose.
+  setValue("op-key-id", "");
+  setValue("use-key-id", "");
   showSignedIn();
 }
 
@@ -68,6 +78,7 @@ function main() {
   if (!globalThis.isSecureContext || globalThis.crypto?.subtle === undefined) {
     byId("insecure").hidden = false;
   }
+  initConfirm();
   initKeys({ onDescribed: useKey });
   initOperations();
   byId("login-form").addEventListener("submit", (event) => {

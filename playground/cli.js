@@ -1,7 +1,10 @@
 /**
- * The AWS CLI v2 command equivalent to a KMS call: `aws kms <operation> --<parameter> <value> …`.
- * Blob parameters stay base64, which is what AWS CLI v2 expects by default
- * (`cli_binary_format = base64`); maps such as the encryption context are passed as JSON.
+ * The AWS CLI command equivalent to a KMS call: `aws kms <operation> --<parameter> <value> …`.
+ * AWS CLI v2 reads blob parameters as base64 (`cli_binary_format = base64`, its default), so its
+ * command passes them as the request carries them. AWS CLI v1 takes a blob parameter's text as the
+ * raw bytes, so its form (given only when the call has a blob parameter) reads the decoded bytes
+ * with `fileb://` from a bash process substitution. Maps such as the encryption context are JSON
+ * in both.
  *
  * @module
  */
@@ -29,8 +32,48 @@ export function shellQuote(argument) {
     : `'${argument.replaceAll("'", `'\\''`)}'`;
 }
 
+/** Blob (binary) parameters of the operations the playground sends. */
+const BLOBS = new Set([
+  "CiphertextBlob",
+  "Plaintext",
+  "Message",
+  "Signature",
+  "Mac",
+  "PublicKey",
+  "EncryptedKeyMaterial",
+  "ImportToken",
+]);
+
 /**
- * The CLI command for one call.
+ * The AWS CLI v1 form of one call, or undefined when it is the same as the v2 command (no blob).
+ * @param {string} operation
+ * @param {Record<string, unknown>} input  the request body sent
+ * @param {{ endpoint: string, region: string }} target
+ * @returns {string | undefined}
+ */
+export function cliV1Command(operation, input, target) {
+  if (!Object.keys(input).some((name) => BLOBS.has(name) && input[name] !== undefined)) {
+    return undefined;
+  }
+  /** @type {Record<string, unknown>} */
+  const v1 = {};
+  const files = new Map();
+  for (const [name, value] of Object.entries(input)) {
+    if (BLOBS.has(name) && typeof value === "string") {
+      const marker = `@@blob-${files.size}@@`;
+      files.set(marker, `fileb://<(printf %s ${shellQuote(value)} | base64 -d)`);
+      v1[name] = marker;
+    } else {
+      v1[name] = value;
+    }
+  }
+  let command = cliCommand(operation, v1, target);
+  for (const [marker, file] of files) command = command.replace(marker, file);
+  return command;
+}
+
+/**
+ * The AWS CLI v2 command for one call.
  * @param {string} operation  e.g. "GenerateDataKeyPair"
  * @param {Record<string, unknown>} input  the request body sent
  * @param {{ endpoint: string, region: string }} target

@@ -1,12 +1,18 @@
 /**
- * The keys panel: ListKeys + ListAliases as a table, CreateKey, and on the selected key
- * DescribeKey, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion and CreateAlias.
+ * The keys panel: ListKeys + ListAliases + DescribeKey as a table (state, spec, usage,
+ * description), a key entered by id, ARN or alias for principals without kms:ListKeys,
+ * CreateKey, and on the selected key DescribeKey, EnableKey, DisableKey, ScheduleKeyDeletion,
+ * CancelKeyDeletion and CreateAlias. Disabling and scheduling deletion ask first.
  *
  * @module
  */
-import { InputError, perform } from "./action.js";
+import { attempt, InputError, perform } from "./action.js";
+import { confirmAction } from "./confirm.js";
 import { byId, h, setValue, valueOf } from "./dom.js";
-import { showResult } from "./output.js";
+import { showError, showResult } from "./output.js";
+
+/** Keys described for the table; more are listed by id only. */
+const MAX_DESCRIBED = 100;
 
 /** @typedef {import("./action.js").Call} Call */
 
@@ -33,50 +39,96 @@ let selected;
 let onDescribed = () => {};
 
 /**
- * Every page of a list operation.
- * @param {Call} call
+ * Every page of a list operation, or the error that stopped it.
  * @param {string} operation  "ListKeys" or "ListAliases"
  * @param {string} field  "Keys" or "Aliases"
  * @param {boolean} show
- * @returns {Promise<any[]>}
+ * @returns {Promise<{ items: any[], error: { name: string, message: string } | undefined }>}
  */
-async function listAll(call, operation, field, show) {
+async function listAll(operation, field, show) {
   const items = [];
   /** @type {string | undefined} */
   let marker;
   for (let page = 0; page < 50; page++) {
-    const data = await call(operation, marker === undefined ? {} : { Marker: marker }, { show });
-    items.push(...(data[field] ?? []));
-    marker = data.Truncated ? data.NextMarker : undefined;
+    const reply = await attempt(operation, marker === undefined ? {} : { Marker: marker }, {
+      show,
+    });
+    if (reply.error !== undefined) return { items, error: reply.error };
+    items.push(...(reply.data[field] ?? []));
+    marker = reply.data.Truncated ? reply.data.NextMarker : undefined;
     if (marker === undefined) break;
   }
-  return items;
+  return { items, error: undefined };
 }
 
 /**
- * Reloads the key table.
- * @param {Call} call
- * @param {{ show: boolean }} options  whether the calls appear in the result pane
+ * One table cell, labelled for the stacked layout of narrow screens.
+ * @param {string} label
+ * @param {string} text
+ * @param {string} [className]
  */
-export async function refreshKeys(call, options) {
-  const keys = await listAll(call, "ListKeys", "Keys", options.show);
-  const aliases = await listAll(call, "ListAliases", "Aliases", options.show);
-  const rows = keys.map((key) => {
-    const names = aliases.filter((a) => a.TargetKeyId === key.KeyId).map((a) => a.AliasName);
-    const choose = h(
-      "button",
-      { type: "button", class: "secondary small", "aria-label": `Select key ${key.KeyId}` },
-      "Select",
-    );
-    choose.addEventListener("click", () => selectKey(key.KeyId));
-    return h(
-      "tr",
-      {},
-      h("td", { class: "mono" }, key.KeyId),
-      h("td", { class: "mono aliases" }, names.join(", ")),
-      h("td", {}, choose),
-    );
-  });
+function cell(label, text, className = "") {
+  return h("td", { class: className, "data-label": label }, text);
+}
+
+/**
+ * The table row of a key.
+ * @param {string} keyId
+ * @param {string[]} aliases
+ * @param {any} meta  KeyMetadata, or undefined when DescribeKey was not allowed
+ */
+function keyRow(keyId, aliases, meta) {
+  const choose = h(
+    "button",
+    { type: "button", class: "secondary small", "aria-label": `Select key ${keyId}` },
+    "Select",
+  );
+  choose.addEventListener("click", () => selectKey(keyId));
+  const state = meta?.KeyState ?? "?";
+  return h(
+    "tr",
+    {},
+    cell("Key ID", keyId, "mono key-id"),
+    cell("Aliases", aliases.join(", "), "mono aliases"),
+    h("td", { "data-label": "State" }, h("span", { class: `state state-${state}` }, state)),
+    cell("Key spec", meta?.KeySpec ?? "?", "mono"),
+    cell("Usage", meta?.KeyUsage ?? "?", "mono"),
+    cell("Description", meta?.Description ?? "", "description"),
+    h("td", { class: "select" }, choose),
+  );
+}
+
+/**
+ * Reloads the key table. A principal without kms:ListKeys gets the key entry instead.
+ * @param {Call} _call
+ * @param {{ show: boolean }} options  whether the list calls appear in the result pane
+ */
+export async function refreshKeys(_call, options) {
+  const keys = await listAll("ListKeys", "Keys", options.show);
+  const denied = keys.error?.name === "AccessDeniedException";
+  byId("keys-denied").hidden = !denied;
+  byId("keys-table").hidden = denied;
+  if (keys.error !== undefined && !denied) {
+    showError(keys.error);
+    return;
+  }
+  if (denied) {
+    byId("keys-body").replaceChildren();
+    byId("keys-empty").hidden = true;
+    byId("status").textContent = "This access key may not list keys: enter one to use it.";
+    return;
+  }
+  const aliases = (await listAll("ListAliases", "Aliases", options.show)).items;
+  const described = await Promise.all(
+    keys.items.slice(0, MAX_DESCRIBED).map((key) => attempt("DescribeKey", { KeyId: key.KeyId })),
+  );
+  const rows = keys.items.map((key, i) =>
+    keyRow(
+      key.KeyId,
+      aliases.filter((a) => a.TargetKeyId === key.KeyId).map((a) => a.AliasName),
+      described[i]?.data?.KeyMetadata,
+    )
+  );
   byId("keys-body").replaceChildren(...rows);
   byId("keys-empty").hidden = rows.length > 0;
   markSelected(selected);
@@ -152,7 +204,6 @@ function markSelected(keyId) {
     const choose = row.querySelector("button");
     if (choose !== null) {
       choose.setAttribute("aria-pressed", String(isSelected));
-      choose.textContent = isSelected ? "Selected" : "Select";
     }
   }
 }
@@ -210,17 +261,55 @@ export function initKeys(hooks) {
     void perform((call) => describe(call, "Key described"));
   });
   byId("enable-key").addEventListener("click", onKey("EnableKey", "Key enabled"));
-  byId("disable-key").addEventListener("click", onKey("DisableKey", "Key disabled"));
+  const disable = onKey("DisableKey", "Key disabled");
+  byId("disable-key").addEventListener("click", async () => {
+    const confirmed = await confirmAction({
+      title: "Disable this key?",
+      message: `${selected}: while it is disabled, no cryptographic operation can use it.`,
+      confirm: "Disable key",
+    });
+    if (confirmed) disable();
+  });
   byId("cancel-deletion").addEventListener(
     "click",
     onKey("CancelKeyDeletion", "Deletion cancelled"),
   );
-  byId("schedule-deletion-form").addEventListener("submit", (event) => {
+  byId("schedule-deletion-form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    const days = Number(valueOf("pending-days"));
+    const confirmed = await confirmAction({
+      title: "Schedule deletion of this key?",
+      message: `${selected} will be deleted after ${days} days, with everything encrypted ` +
+        "under it; until then it cannot be used, and Cancel deletion brings it back.",
+      confirm: "Schedule deletion",
+    });
+    if (!confirmed) return;
     void perform(async (call) => {
-      const days = Number(valueOf("pending-days"));
       await call("ScheduleKeyDeletion", { KeyId: selected, PendingWindowInDays: days });
       await describe(call, "Deletion scheduled");
+    });
+  });
+  byId("use-key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void perform(async () => {
+      const typed = valueOf("use-key-id").trim();
+      if (typed === "") throw new InputError("Enter a key ID, key ARN or alias name.");
+      const reply = await attempt("DescribeKey", { KeyId: typed }, { show: true });
+      if (reply.error === undefined) {
+        markSelected(reply.data.KeyMetadata.KeyId);
+        showMetadata("Key selected", reply.data.KeyMetadata);
+      } else if (reply.error.name === "AccessDeniedException") {
+        // Not allowed to describe it: use it as typed; the operations say what is allowed.
+        markSelected(typed);
+        onDescribed(typed, undefined);
+        showResult({
+          title: "Key entered",
+          rows: [{ label: "Key", name: "KeyId", value: typed }],
+        });
+        byId("status").textContent = "Key entered: this access key may not describe it.";
+      } else {
+        showError(reply.error);
+      }
     });
   });
   byId("create-alias-form").addEventListener("submit", (event) => {

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { cliCommand } from "./cli.js";
+import { cliCommand, cliV1Command } from "./cli.js";
 import { button, byId, h } from "./dom.js";
 import { endpoint } from "./kms_client.js";
-import { download } from "./pem.js";
+import { download, downloadText } from "./pem.js";
 import { loadCredentials } from "./session.js";
 
 /**
@@ -54,6 +54,48 @@ export function showError(error) {
   showStatus(`Failed: ${error.name}`);
 }
 
+/** Values longer than this are folded: a preview, then the whole value on request. */
+const FOLD_AT = 96;
+
+/**
+ * The `dd` of a row: the value, or for a long one (a blob) a fold with its length, the whole
+ * value inside, and buttons to copy it and download it as a file.
+ * @param {Row} row
+ * @returns {HTMLElement}
+ */
+function valueCell(row) {
+  if (row.value.length <= FOLD_AT) {
+    return h("dd", { class: "mono", "data-name": row.name }, row.value);
+  }
+  const full = h("pre", { class: "mono blob-value", tabindex: "0" }, row.value);
+  const copy = /** @type {HTMLButtonElement} */ (button(`Copy ${row.label}`, () => {
+    void copyText(full, copy, `Copy ${row.label}`);
+  }, "secondary small"));
+  return h(
+    "dd",
+    { class: "mono folded", "data-name": row.name },
+    h(
+      "details",
+      {},
+      h(
+        "summary",
+        {},
+        h("span", { class: "preview" }, `${row.value.slice(0, 24)}…`),
+        h("span", { class: "length" }, ` ${row.value.length} characters: show all`),
+      ),
+      full,
+    ),
+    h(
+      "div",
+      { class: "buttons" },
+      copy,
+      button(`Download ${row.label}`, () => {
+        downloadText(`${row.name}.b64`, row.value);
+      }, "secondary small"),
+    ),
+  );
+}
+
 /**
  * Shows the readable summary of a successful call.
  * @param {Result} result
@@ -64,23 +106,30 @@ export function showResult(result) {
   if (result.rows !== undefined && result.rows.length > 0) {
     const list = h("dl", { class: "rows" });
     for (const row of result.rows) {
-      list.append(
-        h("dt", {}, row.label),
-        h("dd", { class: "mono", "data-name": row.name }, row.value),
-      );
+      list.append(h("dt", {}, row.label), valueCell(row));
     }
     parts.push(list);
   }
   for (const block of result.pems ?? []) {
+    const pem = h("pre", { class: "mono", tabindex: "0" }, block.pem);
+    const name = block.label.replace(" (PEM)", "").toLowerCase();
+    const copy = /** @type {HTMLButtonElement} */ (button(`Copy ${name}`, () => {
+      void copyText(pem, copy, `Copy ${name}`);
+    }));
     parts.push(
       h(
         "section",
         { class: "pem", "aria-label": block.label },
         h("h4", {}, block.label),
-        h("pre", { class: "mono" }, block.pem),
-        button(`Download ${block.label.replace(" (PEM)", "").toLowerCase()} as PEM`, () => {
-          download(block.filename, block.pem);
-        }),
+        pem,
+        h(
+          "div",
+          { class: "buttons" },
+          button(`Download ${name} as PEM`, () => {
+            download(block.filename, block.pem);
+          }),
+          copy,
+        ),
       ),
     );
   }
@@ -116,22 +165,44 @@ function pretty(text) {
 }
 
 /**
- * Copies the command, or selects it when the clipboard is not available.
- * @param {HTMLElement} code
- * @param {HTMLButtonElement} copy
+ * Copies the element's text, or selects it when the clipboard is not available.
+ * @param {HTMLElement} source
+ * @param {HTMLButtonElement} copy  the button, which says what happened for a moment
+ * @param {string} label  the button's own text
  */
-async function copyCommand(code, copy) {
+async function copyText(source, copy, label) {
   try {
-    await navigator.clipboard.writeText(code.textContent ?? "");
+    await navigator.clipboard.writeText(source.textContent ?? "");
     copy.textContent = "Copied";
   } catch {
     const range = document.createRange();
-    range.selectNodeContents(code);
+    range.selectNodeContents(source);
     getSelection()?.removeAllRanges();
     getSelection()?.addRange(range);
     copy.textContent = "Selected: press Ctrl+C";
   }
-  setTimeout(() => copy.textContent = "Copy CLI command", 2000);
+  setTimeout(() => copy.textContent = label, 2000);
+}
+
+/**
+ * One CLI command with its copy button.
+ * @param {string} version  "v2" or "v1"
+ * @param {string} command
+ * @returns {HTMLElement}
+ */
+function cliBlock(version, command) {
+  const code = h("code", {}, command);
+  const label = `Copy AWS CLI ${version} command`;
+  const copy = /** @type {HTMLButtonElement} */ (button(label, () => {
+    void copyText(code, copy, label);
+  }));
+  return h(
+    "div",
+    { class: "cli" },
+    h("span", { class: "cli-version" }, `AWS CLI ${version}`),
+    h("pre", { class: "mono", "aria-label": `AWS CLI ${version} command` }, code),
+    copy,
+  );
 }
 
 /**
@@ -141,11 +212,9 @@ async function copyCommand(code, copy) {
 export function showExchange(exchange) {
   byId("output-empty").hidden = true;
   const region = loadCredentials()?.region ?? "us-east-1";
-  const command = cliCommand(exchange.operation, exchange.input, { endpoint: endpoint(), region });
-  const code = h("code", {}, command);
-  const copy = /** @type {HTMLButtonElement} */ (button("Copy CLI command", () => {
-    void copyCommand(code, copy);
-  }));
+  const target = { endpoint: endpoint(), region };
+  const command = cliCommand(exchange.operation, exchange.input, target);
+  const v1 = cliV1Command(exchange.operation, exchange.input, target);
   const status = exchange.response === undefined
     ? "not answered"
     : `HTTP ${exchange.response.status} · ${exchange.milliseconds} ms`;
@@ -164,12 +233,8 @@ export function showExchange(exchange) {
       "article",
       { class: "exchange", "aria-label": `${exchange.operation} call` },
       h("h3", {}, exchange.operation, h("span", { class: "badge" }, status)),
-      h(
-        "div",
-        { class: "cli" },
-        h("pre", { class: "mono", "aria-label": "AWS CLI command" }, code),
-        copy,
-      ),
+      cliBlock("v2", command),
+      ...(v1 === undefined ? [] : [cliBlock("v1", v1)]),
       h(
         "div",
         { class: "sides" },
@@ -177,13 +242,13 @@ export function showExchange(exchange) {
           "section",
           { "aria-label": "Request" },
           h("h4", {}, "Request"),
-          h("pre", { class: "mono" }, requestText),
+          h("pre", { class: "mono", tabindex: "0" }, requestText),
         ),
         h(
           "section",
           { "aria-label": "Response" },
           h("h4", {}, "Response"),
-          h("pre", { class: "mono" }, responseText),
+          h("pre", { class: "mono", tabindex: "0" }, responseText),
         ),
       ),
     ),

@@ -98,7 +98,17 @@ export function isPkcs8(base64) {
  * @param {string} text
  */
 export function download(filename, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: "application/x-pem-file" }));
+  downloadText(filename, text, "application/x-pem-file");
+}
+
+/**
+ * Offers `text` as a file download.
+ * @param {string} filename
+ * @param {string} text
+ * @param {string} [type]
+ */
+export function downloadText(filename, text, type = "text/plain") {
+  const url = URL.createObjectURL(new Blob([text], { type }));
   const link = document.createElement("a");
   link.href = url;
   link.download = filename;

@@ -19,10 +19,11 @@ import { serialized } from "../core/audit/record.ts";
 import type { CredentialCache } from "../core/credentials.ts";
 import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
+import type { RequestQuotas } from "../core/quotas.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
 import { DISPATCH_TABLE } from "./dispatch_table.ts";
-import { playgroundApp } from "./playground.ts";
+import { playgroundApp, rootToPlayground } from "./playground.ts";
 import { mountReadiness, type ReadinessDeps } from "./readiness.ts";
 import {
   AMZ_JSON,
@@ -34,6 +35,7 @@ import {
   readBody,
   toWire,
 } from "./protocol.ts";
+import { chargeQuota, withRetryAfter } from "./quotas.ts";
 import { RefusalBudget } from "./refusal_budget.ts";
 import { checkSigV4Header } from "./sigv4.ts";
 import { validationError } from "./validation_message.ts";
@@ -70,6 +72,8 @@ export interface AppDeps {
   metrics?: MetricsDeps | undefined;
   /** `GET /ready` (routes/readiness.ts); absent, no readiness endpoint. */
   readiness?: ReadinessDeps | undefined;
+  /** AWS's request quotas (`KMS_QUOTAS=aws`, routes/quotas.ts); absent, none. */
+  quotas?: RequestQuotas | undefined;
 }
 
 const REQUIRED_SIGNED_HEADERS = ["host", "x-amz-target", "content-type"] as const;
@@ -139,6 +143,9 @@ async function handleKmsRequest(
   if (!parsed.success) throw validationError(parsed.error, json);
   caller.grantTokens = grantTokensOf(parsed.data);
   entry?.setRequestParameters(name, parsed.data);
+  if (deps.quotas) {
+    await chargeQuota(deps.quotas, { kms, caller, operation: name, input: parsed.data });
+  }
   const result = await op.handler(kms, caller, parsed.data);
   entry?.succeeded(result);
   return new Response(JSON.stringify(toWire(result)), {
@@ -234,7 +241,7 @@ export function createApp(appDeps: AppDeps): Hono {
       const reply = errorReply(error, logInternal(requestId));
       entry?.failed(reply.name, reply.message);
       trace.exception = reply.name;
-      response = errorResponse(reply, requestId);
+      response = withRetryAfter(error, errorResponse(reply, requestId));
     }
     // Every request is recorded once: with its state change, or here through the buffer
     // (unauthenticated ones in aggregate).
@@ -275,6 +282,7 @@ export function createApp(appDeps: AppDeps): Hono {
 
   // The browser playground: static assets only; its KMS calls come back signed to POST /.
   app.route("/playground", playgroundApp());
+  app.get("/", () => rootToPlayground());
 
   app.notFound((c) => {
     const requestId = crypto.randomUUID();

@@ -75,6 +75,7 @@ export function finishRequest(
   if (trace.principalArn === undefined && trace.exception !== undefined) {
     sinks.metrics?.authFailure(trace.exception);
   }
+  if (trace.exception === "ThrottlingException") sinks.metrics?.throttled(trace.operation);
   const line: Record<string, unknown> = {
     level: "info",
     message: "request",

@@ -12,6 +12,7 @@ import css from "../playground/style.css" with { type: "text" };
 import actionJs from "../playground/action.js" with { type: "text" };
 import appJs from "../playground/app.js" with { type: "text" };
 import cliJs from "../playground/cli.js" with { type: "text" };
+import confirmJs from "../playground/confirm.js" with { type: "text" };
 import domJs from "../playground/dom.js" with { type: "text" };
 import keysJs from "../playground/keys.js" with { type: "text" };
 import kmsClientJs from "../playground/kms_client.js" with { type: "text" };
@@ -30,6 +31,7 @@ const ASSETS: ReadonlyMap<string, { body: string; type: string }> = new Map([
   ["action.js", { body: actionJs, type: JS }],
   ["app.js", { body: appJs, type: JS }],
   ["cli.js", { body: cliJs, type: JS }],
+  ["confirm.js", { body: confirmJs, type: JS }],
   ["dom.js", { body: domJs, type: JS }],
   ["keys.js", { body: keysJs, type: JS }],
   ["kms_client.js", { body: kmsClientJs, type: JS }],
@@ -65,6 +67,22 @@ function _reply(body: string, type: string): Response {
       "referrer-policy": "no-referrer",
       "cache-control": "no-store",
     },
+  });
+}
+
+/**
+ * `GET /`: a browser opening the server's address is sent to the playground (302, with a link
+ * for clients that do not follow redirects). `POST /` stays the API.
+ */
+export function rootToPlayground(): Response {
+  const body =
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>edge-kms</title>' +
+    "</head><body><p>This is an AWS KMS-compatible API (POST /). Try it in the " +
+    '<a href="/playground">playground</a>.</p></body></html>\n';
+  const response = _reply(body, "text/html; charset=utf-8");
+  return new Response(response.body, {
+    status: 302,
+    headers: { ...Object.fromEntries(response.headers), location: "/playground" },
   });
 }
 

@@ -7,7 +7,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { DescribeKeyCommand } from "@aws-sdk/client-kms";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+} from "@aws-sdk/client-kms";
 import type { Browser, Page } from "playwright-core";
 import { chromiumForTests, launchChromium, outputDir } from "./helpers/browser.ts";
 import { opensslPublicFromPrivate } from "./helpers/openssl.ts";
@@ -25,11 +30,27 @@ const hasAwsCli = await new Deno.Command(AWS, {
   .output().then((o) => o.success && new TextDecoder().decode(o.stdout).startsWith("aws-cli/2."))
   .catch(() => false);
 
-/** Runs a command line the page shows, with `aws` meaning the AWS CLI v2; returns its JSON output. */
-async function runShown(command: string): Promise<Record<string, unknown>> {
+/** The AWS CLI v1 (the `aws` first on PATH here), for the v1 forms the page offers; optional. */
+const AWS_V1 = Deno.env.get("KMS_TEST_AWS_CLI_V1") ?? "aws";
+const hasAwsCliV1 = await new Deno.Command(AWS_V1, {
+  args: ["--version"],
+  stdout: "piped",
+  stderr: "piped",
+})
+  .output().then((o) => {
+    const text = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
+    return o.success && text.startsWith("aws-cli/1.");
+  })
+  .catch(() => false);
+
+/**
+ * Runs a command line the page shows, with `aws` meaning the AWS CLI v2 (or `bin`); returns its
+ * JSON output.
+ */
+async function runShown(command: string, bin = AWS): Promise<Record<string, unknown>> {
   const output = await new Deno.Command("bash", {
     args: ["-c", `${command.replace(/^aws /, `"$AWS_BIN" `)} --output json`],
-    env: { ...awsClientEnv(), AWS_BIN: AWS },
+    env: { ...awsClientEnv(), AWS_BIN: bin },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -75,6 +96,11 @@ Deno.test("GET /playground serves the page and its modules with a self-only CSP,
     const missing = await fetch(`${server.url}/playground/nothing.js`);
     assert.equal(missing.status, 404);
     await missing.body?.cancel();
+    // GET / points browsers to the playground; POST / stays the API.
+    const root = await fetch(`${server.url}/`, { redirect: "manual" });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get("location"), "/playground");
+    assert.match(await root.text(), /href="\/playground"/);
   } finally {
     await server.close();
   }
@@ -89,9 +115,14 @@ interface Tab {
   problems: string[];
 }
 
-async function openTab(browser: Browser, url: string, dir: string): Promise<Tab> {
+async function openTab(
+  browser: Browser,
+  url: string,
+  dir: string,
+  width = 1280,
+): Promise<Tab> {
   const context = await browser.newContext({
-    viewport: { width: 1400, height: 1000 },
+    viewport: { width, height: width < 600 ? 844 : 900 },
     acceptDownloads: true,
   });
   const page = await context.newPage();
@@ -206,7 +237,7 @@ Deno.test({
         assert.match(privatePem, /^-----BEGIN PRIVATE KEY-----\n/);
         assert.equal(await shown(page, "KeyPairSpec"), spec);
         assert.equal(await shown(page, "KeyId"), described.KeyMetadata?.Arn);
-        const cli = await page.getByLabel("AWS CLI command").textContent() ?? "";
+        const cli = await page.getByLabel("AWS CLI v2 command").textContent() ?? "";
         assert.match(
           cli,
           new RegExp(
@@ -233,7 +264,7 @@ Deno.test({
         assert.equal(decryptedPem, privatePem);
         // OpenSSL derives the shown public key from the decrypted private key.
         assert.deepEqual(await opensslPublicFromPrivate(pemDer(decryptedPem)), pemDer(publicPem));
-        const decryptCli = await page.getByLabel("AWS CLI command").textContent() ?? "";
+        const decryptCli = await page.getByLabel("AWS CLI v2 command").textContent() ?? "";
         assert.match(decryptCli, /^aws kms decrypt --key-id /);
         if (hasAwsCli) {
           // The command the page offers does the same thing in the AWS CLI.
@@ -316,7 +347,7 @@ Deno.test({
         .waitFor();
       assert.equal(await page.locator('#result dd[data-name="Plaintext"]').count(), 0);
       assert.match(
-        await page.getByLabel("AWS CLI command").textContent() ?? "",
+        await page.getByLabel("AWS CLI v2 command").textContent() ?? "",
         /^aws kms generate-data-key-without-plaintext /,
       );
 
@@ -345,7 +376,14 @@ Deno.test({
           ["Cancel deletion", "Deletion cancelled"],
         ] as const
       ) {
-        await page.getByRole("button", { name: action, exact: true }).click();
+        await page.locator("#selected").getByRole("button", { name: action, exact: true }).click();
+        if (action === "Disable" || action === "Schedule deletion") {
+          // Destructive: the page asks first.
+          const dialog = page.locator("#confirm-dialog");
+          await dialog.waitFor();
+          await dialog.getByRole("button", { name: action === "Disable" ? "Disable key" : action })
+            .click();
+        }
         await page.getByRole("heading", { name: title }).waitFor();
         states.push(await shown(page, "KeyState"));
       }
@@ -358,3 +396,218 @@ Deno.test({
     }
   },
 });
+
+/** axe-core (installed from npm), run in the page by the tests below. */
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+/** The serious and critical axe-core violations of what the page shows now. */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return await page.evaluate(async () => {
+    // deno-lint-ignore no-explicit-any
+    const axe = (globalThis as any).axe;
+    // deno-lint-ignore no-explicit-any
+    const result = await axe.run((globalThis as any).document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v: { impact: string }) => v.impact === "serious" || v.impact === "critical")
+      .map((v: { id: string; impact: string; nodes: { target: string[] }[] }) =>
+        `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`
+      );
+  });
+}
+
+/**
+ * One screen: a screenshot, 0 serious/critical axe-core violations, no horizontal overflow, and
+ * "Sign out" inside the viewport when signed in.
+ */
+async function checkScreen(tab: Tab, name: string): Promise<void> {
+  const { page } = tab;
+  await tab.shot(name);
+  assert.deepEqual(await axeViolations(page), [], `${name}: accessibility`);
+  const widths = await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const doc = (globalThis as any).document;
+    const root = doc.documentElement;
+    const viewport = root.clientWidth as number;
+    const wide = [...doc.querySelectorAll("body *")]
+      // deno-lint-ignore no-explicit-any
+      .filter((e: any) => e.getBoundingClientRect().right > viewport + 0.5)
+      // deno-lint-ignore no-explicit-any
+      .map((e: any) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`).slice(0, 8);
+    return { page: root.scrollWidth as number, viewport, wide };
+  });
+  assert.ok(
+    widths.page <= widths.viewport,
+    `${name}: ${widths.page} px wide in ${widths.viewport}: ${widths.wide.join(", ")}`,
+  );
+  const signOut = page.getByRole("button", { name: "Sign out" });
+  if (await signOut.isVisible()) {
+    const box = await signOut.boundingBox();
+    assert.ok(box !== null && box.x >= 0 && box.x + box.width <= widths.viewport, name);
+  }
+}
+
+const LIMITED = {
+  accessKeyId: "AKIALIMITEDTEST00001",
+  secretAccessKey: "limited-secret-access-key-0000000000000",
+};
+
+/** A principal allowed kms:Encrypt and kms:Decrypt only: no ListKeys, no DescribeKey. */
+const LIMITED_PRINCIPALS = {
+  principals: [{
+    accountId: "111122223333",
+    userName: "encrypter",
+    ...LIMITED,
+    policies: {
+      crypto: {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt"], Resource: "*" }],
+      },
+    },
+  }],
+};
+
+for (const width of [390, 1280]) {
+  Deno.test({
+    name:
+      `every playground screen at ${width} px: no serious accessibility violation, no horizontal overflow, and a principal without ListKeys encrypts and decrypts`,
+    ignore: !available,
+    fn: () => everyScreenAt(width),
+  });
+}
+
+/** The screens test at one width (1280 also checks its last screen at 360 and 1440 px). */
+async function everyScreenAt(width: number): Promise<void> {
+  const home = await Deno.makeTempDir({ prefix: "kms-playground-" });
+  const principals = `${home}/principals.json`;
+  await Deno.writeTextFile(principals, JSON.stringify(LIMITED_PRINCIPALS));
+  const server = await startServer({ env: { KMS_PRINCIPALS_FILE: principals } });
+  const browser = await launchChromium();
+  try {
+    const key = await server.client.send(
+      new CreateKeyCommand({ Description: "for the limited principal" }),
+    );
+    const keyId = key.KeyMetadata!.KeyId!;
+    await server.client.send(
+      new CreateAliasCommand({ AliasName: "alias/limited", TargetKeyId: keyId }),
+    );
+    const dir = await outputDir(`playground-screens-${width}`);
+    const tab = await openTab(browser, server.url, dir, width);
+    const { page } = tab;
+    await checkScreen(tab, "01-sign-in");
+
+    // Signed in as the admin: the key table shows state, spec, usage and description.
+    await signIn(page);
+    const row = page.locator("#keys-body tr", { hasText: keyId });
+    await row.waitFor();
+    assert.equal(await row.locator('td[data-label="State"]').textContent(), "Enabled");
+    assert.equal(
+      await row.locator('td[data-label="Key spec"]').textContent(),
+      "SYMMETRIC_DEFAULT",
+    );
+    assert.equal(await row.locator('td[data-label="Usage"]').textContent(), "ENCRYPT_DECRYPT");
+    assert.equal(
+      await row.locator('td[data-label="Description"]').textContent(),
+      "for the limited principal",
+    );
+    await checkScreen(tab, "02-keys");
+
+    // Disabling asks first; Cancel sends nothing.
+    await page.getByRole("button", { name: `Select key ${keyId}` }).click();
+    await page.getByRole("heading", { name: "Key selected" }).waitFor();
+    await page.locator("#selected").getByRole("button", { name: "Disable", exact: true })
+      .click();
+    const dialog = page.locator("#confirm-dialog");
+    await dialog.waitFor();
+    assert.match(await dialog.textContent() ?? "", new RegExp(keyId));
+    await checkScreen(tab, "03-confirm-disable");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    const after = await server.client.send(new DescribeKeyCommand({ KeyId: keyId }));
+    assert.equal(after.KeyMetadata?.KeyState, "Enabled");
+
+    // A long blob is folded, with copy and download; CLI v2 and v1 forms are marked.
+    await runOperation(page, "Encrypt", {
+      "Key ID, ARN or alias": keyId,
+      "Plaintext": "fold me",
+    });
+    await page.getByRole("heading", { name: "Encrypt succeeded" }).waitFor();
+    const blobCell = page.locator('#result dd[data-name="CiphertextBlob"]');
+    const blob = await blobCell.locator("pre.blob-value").textContent() ?? "";
+    assert.ok(blob.length > 96, "the ciphertext blob is long enough to fold");
+    assert.equal(await blobCell.locator("pre.blob-value").isVisible(), false);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      blobCell.getByRole("button", { name: "Download Ciphertext blob" }).click(),
+    ]);
+    assert.equal(await Deno.readTextFile(await download.path()), blob);
+    await blobCell.getByRole("button", { name: "Copy Ciphertext blob" }).waitFor();
+    const v2 = await page.getByLabel("AWS CLI v2 command").textContent() ?? "";
+    const v1 = await page.getByLabel("AWS CLI v1 command").textContent() ?? "";
+    assert.match(v2, /^aws kms encrypt --key-id \S+ --plaintext Zm9sZCBtZQ== /);
+    assert.match(v1, /^aws kms encrypt --key-id \S+ --plaintext fileb:\/\/<\(printf %s /);
+    if (width === 1280) {
+      // Each form does what the page did, in its CLI version.
+      for (
+        const [command, bin, present] of [[v2, AWS, hasAwsCli], [
+          v1,
+          AWS_V1,
+          hasAwsCliV1,
+        ]] as const
+      ) {
+        if (!present) continue;
+        const made = await runShown(command, bin);
+        const back = await server.client.send(
+          new DecryptCommand({
+            CiphertextBlob: Uint8Array.fromBase64(String(made.CiphertextBlob)),
+          }),
+        );
+        assert.equal(new TextDecoder().decode(back.Plaintext), "fold me", command);
+      }
+    }
+    await checkScreen(tab, "04-encrypted-folded");
+    await blobCell.locator("summary").click();
+    assert.equal(await blobCell.locator("pre.blob-value").isVisible(), true);
+    await checkScreen(tab, "05-blob-unfolded");
+
+    // An error.
+    await runOperation(page, "Decrypt", { "Ciphertext blob (base64)": "AAAA" });
+    await page.locator("#error").waitFor();
+    await checkScreen(tab, "06-error");
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    // A principal with Encrypt and Decrypt only: signs in, enters the key, encrypts, decrypts.
+    await page.getByLabel("Access key ID").fill(LIMITED.accessKeyId);
+    await page.getByLabel("Secret access key").fill(LIMITED.secretAccessKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText(`Signed in as ${LIMITED.accessKeyId}`).waitFor();
+    await page.locator("#keys-denied").waitFor();
+    assert.equal(await page.locator("#error").isVisible(), false);
+    await checkScreen(tab, "07-limited-signed-in");
+    await page.getByLabel("Key to use (ID, ARN or alias)").fill("alias/limited");
+    await page.getByRole("button", { name: "Use key" }).click();
+    await page.getByRole("heading", { name: "Key entered" }).waitFor();
+    assert.equal(await page.getByLabel("Key ID, ARN or alias").inputValue(), "alias/limited");
+    await runOperation(page, "Encrypt", { "Plaintext": "only encrypt and decrypt" });
+    await page.getByRole("heading", { name: "Encrypt succeeded" }).waitFor();
+    await page.getByRole("button", { name: "Decrypt the ciphertext blob" }).click();
+    await page.getByRole("heading", { name: "Decrypt succeeded" }).waitFor();
+    assert.equal(await shown(page, "PlaintextText"), "only encrypt and decrypt");
+    await checkScreen(tab, "08-limited-decrypted");
+    if (width === 1280) {
+      // The ends of the supported range, on the same screen.
+      for (const end of [360, 1440]) {
+        await page.setViewportSize({ width: end, height: 900 });
+        await checkScreen(tab, `09-limited-decrypted-${end}`);
+      }
+    }
+    assert.deepEqual(tab.problems, []);
+    await page.context().close();
+  } finally {
+    await browser.close();
+    await server.close();
+    await Deno.remove(home, { recursive: true });
+  }
+}
