@@ -24,6 +24,7 @@ import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
 import { Kms } from "./core/kms.ts";
 import { RotationScheduler } from "./core/rotation_scheduler.ts";
 import { expireDueImportedMaterial } from "./core/operations/import.ts";
+import { keyLifecycle } from "./core/operations/lifecycle.ts";
 import { publicKeyId, RegionalStore } from "./core/regional_store.ts";
 import { Metrics } from "./core/metrics.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
@@ -308,6 +309,7 @@ export async function openService(
       rsaPool,
       recipients,
       principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
+      lifecycle: keyLifecycle,
     }),
   ]));
   const kms = regions.get(config.region)!;

@@ -28,8 +28,6 @@ import type { ForeignChanges } from "./coherence.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
-import { expireImportedMaterial, importedMaterialExpired } from "./operations/import.ts";
-import { startPrimaryDeletionAfterLastReplica } from "./operations/multi_region.ts";
 import type { Clock, Store } from "./ports.ts";
 import { RecipientSealer } from "./recipient/recipient.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./recipient/attestation.ts";
@@ -57,6 +55,21 @@ export interface KmsOptions {
   principalExists?: (arn: string) => Promise<boolean>;
   /** The audit log's view for GetKeyLastUsage. */
   keyLastUsage?: KeyUsageLog | undefined;
+  /** What operations do when a key's material expires or a key is deleted (core/operations/lifecycle.ts). */
+  lifecycle: KeyLifecycle;
+}
+
+/**
+ * The operations' rules the KMS applies while it finds and deletes keys, injected so that this
+ * module imports no operation (core/operations/lifecycle.ts provides them).
+ */
+export interface KeyLifecycle {
+  /** Whether a key's imported material is past its expiry at `now`. */
+  materialExpired(record: KeyRecord, now: number): boolean;
+  /** Deletes a key's expired imported material; resolves the key's record afterwards. */
+  expireMaterial(kms: Kms, record: KeyRecord): Promise<KeyRecord>;
+  /** Runs after a key is deleted for good (a multi-Region primary waiting on its last replica). */
+  afterDeletion(kms: Kms, keyId: string): Promise<void>;
 }
 
 /** Where data key pairs come from: the RSA pool when there is one, else fresh generation. */
@@ -101,6 +114,7 @@ export class Kms {
   readonly principalExists: (arn: string) => Promise<boolean>;
   /** The audit log's view for GetKeyLastUsage; absent without an audit log. */
   readonly keyLastUsage: KeyUsageLog | undefined;
+  readonly #lifecycle: KeyLifecycle;
   /**
    * Bumped whenever another instance's changes are forgotten: a record or alias read from the
    * store before the bump is returned but not cached (it may predate the change).
@@ -126,6 +140,7 @@ export class Kms {
     const size = options.cacheSize ?? 10_000;
     this.principalExists = options.principalExists ?? (() => Promise.resolve(true));
     this.keyLastUsage = options.keyLastUsage;
+    this.#lifecycle = options.lifecycle;
     const store = this.store;
     this.access = new AccessControl({
       facts: {
@@ -168,8 +183,8 @@ export class Kms {
       await this.deleteKeyNow(keyId);
       return null;
     }
-    if (importedMaterialExpired(loaded.record, this.clock.now())) {
-      return loadedKey(await expireImportedMaterial(this, loaded.record));
+    if (this.#lifecycle.materialExpired(loaded.record, this.clock.now())) {
+      return loadedKey(await this.#lifecycle.expireMaterial(this, loaded.record));
     }
     return loaded;
   }
@@ -223,7 +238,7 @@ export class Kms {
     this.access.forgetGrants(keyId);
     this.access.forgetTags(keyId);
     this.access.forgetAliases();
-    await startPrimaryDeletionAfterLastReplica(this, keyId);
+    await this.#lifecycle.afterDeletion(this, keyId);
   }
 
   /**

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PolicyDocument } from "./access/access_control.ts";
+import type { PolicyDocument } from "./access/policy.ts";
 import type { AuditEntry } from "./audit/entry.ts";
 import type { SecretBytes } from "./secret.ts";
 
