@@ -4,10 +4,10 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import {
   AlreadyExistsException,
   InvalidAliasNameException,
-  InvalidMarkerException,
   NotFoundException,
   ValidationException,
 } from "../errors.ts";
@@ -188,26 +188,17 @@ export async function listAliases(
     after,
     targetKeyId,
   });
-  const page = rows.slice(0, limit);
-  const aliases = page.map((a) => ({
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("alias", last.name));
+  const aliases = shown.map((a) => ({
     AliasName: a.name,
     AliasArn: aliasArn(a.region, a.accountId, a.name),
     TargetKeyId: a.targetKeyId,
     CreationDate: new Date(a.createdAt),
     LastUpdatedDate: new Date(a.updatedAt),
   }));
-  const last = page.at(-1);
-  return rows.length > limit && last !== undefined
-    ? { Aliases: aliases, NextMarker: btoa(`alias:${last.name}`), Truncated: true }
-    : { Aliases: aliases, Truncated: false };
+  return { Aliases: aliases, ...end };
 }
 
 function decodeAliasMarker(marker: string): string {
-  try {
-    const text = atob(marker);
-    if (text.startsWith("alias:alias/")) return text.slice(6);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(marker, "alias", (name) => name.startsWith("alias/") ? name : undefined);
 }

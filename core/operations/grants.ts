@@ -8,6 +8,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import { accessDenied } from "../access/access_control.ts";
 import {
   type Context,
@@ -21,12 +22,7 @@ import {
   newGrantToken,
   readGrantToken,
 } from "../access/grants.ts";
-import {
-  InvalidGrantIdException,
-  InvalidMarkerException,
-  NotFoundException,
-  ValidationException,
-} from "../errors.ts";
+import { InvalidGrantIdException, NotFoundException, ValidationException } from "../errors.ts";
 import { accountRootArn, keyArn } from "../identifiers.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import type { Kms, LoadedKey } from "../kms.ts";
@@ -250,18 +246,8 @@ function assertGrantId(grantId: string): void {
   if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdException(`Invalid grant ID ${grantId}.`);
 }
 
-function encodeGrantMarker(grantId: string): string {
-  return btoa(`grant:${grantId}`);
-}
-
 function decodeGrantMarker(marker: string): string {
-  try {
-    const text = atob(marker);
-    if (text.startsWith("grant:") && GRANT_ID.test(text.slice(6))) return text.slice(6);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(marker, "grant", (grantId) => GRANT_ID.test(grantId) ? grantId : undefined);
 }
 
 /** One page of grants, AWS's paging shape. */
@@ -270,11 +256,8 @@ function page(
   limit: number,
   entry: (grant: GrantRecord) => GrantListEntry,
 ): { Grants: GrantListEntry[]; NextMarker?: string; Truncated: boolean } {
-  const shown = grants.slice(0, limit);
-  const last = shown.at(-1);
-  return grants.length > limit && last !== undefined
-    ? { Grants: shown.map(entry), NextMarker: encodeGrantMarker(last.grantId), Truncated: true }
-    : { Grants: shown.map(entry), Truncated: false };
+  const { shown, end } = cutPage(grants, limit, (last) => encodeMarker("grant", last.grantId));
+  return { Grants: shown.map(entry), ...end };
 }
 
 /**

@@ -5,10 +5,10 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import { hasReplicas, multiRegionMetadata, newMultiRegionKeyId } from "./multi_region.ts";
 import {
   CustomKeyStoreNotFoundException,
-  InvalidMarkerException,
   UnsupportedOperationException,
   ValidationException,
 } from "../errors.ts";
@@ -173,29 +173,16 @@ export async function listKeys(
   const after = input.Marker === undefined ? undefined : decodeKeyMarker(input.Marker);
   await kms.purgeDueKeys();
   const rows = await kms.store.listKeys(caller.accountId, kms.region, { limit: limit + 1, after });
-  const page = rows.slice(0, limit);
-  const keys = page.map((r) => {
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("key", last.keyId));
+  const keys = shown.map((r) => {
     const loaded = kms.rememberKey(r);
     return { KeyId: r.keyId, KeyArn: loaded.arn };
   });
-  const last = page.at(-1);
-  return rows.length > limit && last !== undefined
-    ? { Keys: keys, NextMarker: encodeKeyMarker(last.keyId), Truncated: true }
-    : { Keys: keys, Truncated: false };
-}
-
-function encodeKeyMarker(keyId: string): string {
-  return btoa(`key:${keyId}`);
+  return { Keys: keys, ...end };
 }
 
 function decodeKeyMarker(marker: string): string {
-  try {
-    const text = atob(marker);
-    if (text.startsWith("key:") && isKeyId(text.slice(4))) return text.slice(4);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(marker, "key", (keyId) => isKeyId(keyId) ? keyId : undefined);
 }
 
 /**

@@ -20,11 +20,11 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import { forgetRotatedReplicas, refuseReplicaRotation, rotationHome } from "./multi_region.ts";
 import type { AuditEntry } from "../audit/entry.ts";
 import {
   ConflictException,
-  InvalidMarkerException,
   KMSInvalidStateException,
   LimitExceededException,
   NotFoundException,
@@ -416,15 +416,11 @@ export async function listKeyRotations(
     after,
     rotationsOnly: (input.IncludeKeyMaterial ?? "ROTATIONS_ONLY") === "ROTATIONS_ONLY",
   });
-  const page = rows.slice(0, limit);
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("rotation", last.version));
   // The current version as stored (a cached record may predate another instance's rotation).
   const current = await kms.findKey(key.record.keyId, { fresh: true }) ?? key;
   const extra = support === "external" ? externalEntryFields(key) : {};
-  const rotations = page.map((row) => rotationEntry(current, row, extra));
-  const last = page.at(-1);
-  return rows.length > limit && last !== undefined
-    ? { Rotations: rotations, NextMarker: encodeRotationMarker(last.version), Truncated: true }
-    : { Rotations: rotations, Truncated: false };
+  return { Rotations: shown.map((row) => rotationEntry(current, row, extra)), ...end };
 }
 
 function rotationEntry(
@@ -443,16 +439,10 @@ function rotationEntry(
   };
 }
 
-function encodeRotationMarker(version: number): string {
-  return btoa(`rotation:${version}`);
-}
-
 function decodeRotationMarker(marker: string): number {
-  try {
-    const found = /^rotation:([1-9][0-9]{0,9})$/.exec(atob(marker));
-    if (found?.[1] !== undefined) return Number(found[1]);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(
+    marker,
+    "rotation",
+    (version) => /^[1-9][0-9]{0,9}$/.test(version) ? Number(version) : undefined,
+  );
 }

@@ -4,7 +4,8 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_TagResource.html
  * @module
  */
-import { InvalidMarkerException, LimitExceededException, TagException } from "../errors.ts";
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
+import { LimitExceededException, TagException } from "../errors.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import type { Kms } from "../kms.ts";
 import type { Caller, Tag } from "../types.ts";
@@ -103,28 +104,17 @@ export async function listResourceTags(
   const tags = await kms.store.listTags(key.record.keyId);
   const start = input.Marker === undefined ? 0 : decodeIndexMarker(input.Marker, tags.length);
   const limit = input.Limit ?? 50;
-  const page = tags.slice(start, start + limit);
-  const truncated = start + limit < tags.length;
-  return truncated
-    ? { Tags: page, NextMarker: encodeIndexMarker(start + limit), Truncated: true }
-    : { Tags: page, Truncated: false };
-}
-
-function encodeIndexMarker(index: number): string {
-  return btoa(`tags:${index}`);
+  const { shown, end } = cutPage(
+    tags.slice(start),
+    limit,
+    (_, count) => encodeMarker("tags", start + count),
+  );
+  return { Tags: shown, ...end };
 }
 
 function decodeIndexMarker(marker: string, length: number): number {
-  let text: string;
-  try {
-    text = atob(marker);
-  } catch {
-    throw new InvalidMarkerException("Invalid marker");
-  }
-  const match = /^tags:(\d+)$/.exec(text);
-  const index = match ? Number(match[1]) : NaN;
-  if (!Number.isSafeInteger(index) || index > length) {
-    throw new InvalidMarkerException("Invalid marker");
-  }
-  return index;
+  return decodeMarker(marker, "tags", (position) => {
+    const index = /^\d+$/.test(position) ? Number(position) : NaN;
+    return Number.isSafeInteger(index) && index <= length ? index : undefined;
+  });
 }
