@@ -293,6 +293,16 @@ export class Kms {
   }
 
   /**
+   * A version of a key's material that must exist (the key's record names it).
+   * @throws {Error} when it is missing: the store lost what a record refers to.
+   */
+  async requiredMaterial(keyId: string, version: number): Promise<KeyMaterial> {
+    const material = await this.material(keyId, version);
+    if (material === null) throw new Error(`material ${version} of ${keyId} missing`);
+    return material;
+  }
+
+  /**
    * An object built once from a version of a key's material (an imported signing key, a MAC
    * key, the public key) and kept beside it: `kind` names what `build` makes. A failed build is
    * not kept.
@@ -309,9 +319,7 @@ export class Kms {
     const cached = entries.get(slot);
     if (cached !== undefined) return cached as Promise<T>;
     const made = (async () => {
-      const material = await this.material(keyId, version);
-      if (material === null) throw new Error(`material ${version} of ${keyId} missing`);
-      return await build(material);
+      return await build(await this.requiredMaterial(keyId, version));
     })();
     entries.set(slot, made);
     this.#prepared.set(keyId, entries);

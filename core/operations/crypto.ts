@@ -51,7 +51,7 @@ import { SecretBytes } from "../secret.ts";
 import type { Caller, KeyMaterial } from "../types.ts";
 import { assertNoEncryptionContext, asymmetricCipher, cipherFor } from "./asymmetric_ciphers.ts";
 import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
-import { attestRecipient, type RecipientField } from "./recipient.ts";
+import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
 
 /** Fields every data-plane request may carry. */
 interface CommonInput {
@@ -368,15 +368,11 @@ export async function decrypt(
     dryRunSucceeded();
   }
   if (enclave !== undefined) {
-    try {
-      return {
-        KeyId: opened.key.arn,
-        CiphertextForRecipient: await kms.recipients.seal(enclave, opened.plaintext.expose()),
-        EncryptionAlgorithm: opened.algorithm,
-      };
-    } finally {
-      opened.plaintext.wipe();
-    }
+    return {
+      KeyId: opened.key.arn,
+      CiphertextForRecipient: await sealForRecipient(kms, enclave, opened.plaintext),
+      EncryptionAlgorithm: opened.algorithm,
+    };
   }
   return {
     KeyId: opened.key.arn,
@@ -582,16 +578,12 @@ export async function generateDataKey(
 > {
   const r = await generateDataKeyCommon(kms, caller, input, "GenerateDataKey");
   if (r.enclave !== undefined) {
-    try {
-      return {
-        CiphertextBlob: r.blob,
-        CiphertextForRecipient: await kms.recipients.seal(r.enclave, r.plaintext.expose()),
-        KeyId: r.key.arn,
-        KeyMaterialId: r.material.keyMaterialId,
-      };
-    } finally {
-      r.plaintext.wipe();
-    }
+    return {
+      CiphertextBlob: r.blob,
+      CiphertextForRecipient: await sealForRecipient(kms, r.enclave, r.plaintext),
+      KeyId: r.key.arn,
+      KeyMaterialId: r.material.keyMaterialId,
+    };
   }
   return {
     CiphertextBlob: r.blob,
@@ -641,9 +633,5 @@ export async function generateRandom(
   kms.authorizeAccount(caller, "kms:GenerateRandom", { recipient: enclave });
   const plaintext = new SecretBytes(randomBytes(input.NumberOfBytes));
   if (enclave === undefined) return { Plaintext: plaintext };
-  try {
-    return { CiphertextForRecipient: await kms.recipients.seal(enclave, plaintext.expose()) };
-  } finally {
-    plaintext.wipe();
-  }
+  return { CiphertextForRecipient: await sealForRecipient(kms, enclave, plaintext) };
 }

@@ -13,7 +13,8 @@ import type { Kms } from "../kms.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller } from "../types.ts";
 import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
-import { attestRecipient, type RecipientField } from "./recipient.ts";
+import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
+import type { AttestedEnclave } from "../recipient/attestation.ts";
 
 /** GenerateDataKeyPairWithoutPlaintext's input after schema validation. */
 export interface GenerateDataKeyPairWithoutPlaintextInput {
@@ -55,7 +56,13 @@ async function generatePairUnderKey(
   caller: Caller,
   input: GenerateDataKeyPairInput,
   operation: Operation,
-): Promise<{ result: DataKeyPairWithoutPlaintext; pair: GeneratedKeyPair; sealed?: Uint8Array }> {
+): Promise<
+  {
+    result: DataKeyPairWithoutPlaintext;
+    pair: GeneratedKeyPair;
+    enclave: AttestedEnclave | undefined;
+  }
+> {
   const enclave = await attestRecipient(kms, input.Recipient);
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
@@ -77,9 +84,6 @@ async function generatePairUnderKey(
       pair.privateKey.expose(),
       input.EncryptionContext,
     );
-    const sealed = enclave === undefined
-      ? undefined
-      : await kms.recipients.seal(enclave, pair.privateKey.expose());
     const result: DataKeyPairWithoutPlaintext = {
       PrivateKeyCiphertextBlob: blob,
       PublicKey: pair.publicKey,
@@ -87,7 +91,7 @@ async function generatePairUnderKey(
       KeyPairSpec: spec,
       KeyMaterialId: material.keyMaterialId,
     };
-    return sealed === undefined ? { result, pair } : { result, pair, sealed };
+    return { result, pair, enclave };
   } catch (error) {
     pair.privateKey.wipe();
     throw error;
@@ -105,15 +109,17 @@ export async function generateDataKeyPair(
   caller: Caller,
   input: GenerateDataKeyPairInput,
 ): Promise<DataKeyPair> {
-  const { result, pair, sealed } = await generatePairUnderKey(
+  const { result, pair, enclave } = await generatePairUnderKey(
     kms,
     caller,
     input,
     "GenerateDataKeyPair",
   );
-  if (sealed !== undefined) {
-    pair.privateKey.wipe();
-    return { ...result, CiphertextForRecipient: sealed };
+  if (enclave !== undefined) {
+    return {
+      ...result,
+      CiphertextForRecipient: await sealForRecipient(kms, enclave, pair.privateKey),
+    };
   }
   return { ...result, PrivateKeyPlaintext: pair.privateKey };
 }

@@ -42,11 +42,7 @@ export function assertSymmetricUse(
 }
 
 async function currentMaterial(kms: Kms, key: LoadedKey): Promise<KeyMaterial> {
-  const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
-  if (material === null) {
-    throw new Error(`material ${key.record.currentMaterialVersion} of ${key.record.keyId} missing`);
-  }
-  return material;
+  return await kms.requiredMaterial(key.record.keyId, key.record.currentMaterialVersion);
 }
 
 /** Encrypts `plaintext` under the key's current material with `context` as AAD. */

@@ -20,7 +20,7 @@ import type { Kms, LoadedKey } from "../kms.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller, Origin } from "../types.ts";
 import { dryRunSucceeded } from "./data_plane.ts";
-import { attestRecipient, type RecipientField } from "./recipient.ts";
+import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
 
 /** DeriveSharedSecret's input after schema validation. */
 export interface DeriveSharedSecretInput {
@@ -72,9 +72,7 @@ export function assertKeyAgreementUse(key: LoadedKey): EcdhCurve {
 /** The private key (PKCS#8) of the key's current material. */
 async function currentPrivateKey(kms: Kms, key: LoadedKey): Promise<SecretBytes> {
   const { keyId, currentMaterialVersion } = key.record;
-  const material = await kms.material(keyId, currentMaterialVersion);
-  if (material === null) throw new Error(`material ${currentMaterialVersion} of ${keyId} missing`);
-  return material.material;
+  return (await kms.requiredMaterial(keyId, currentMaterialVersion)).material;
 }
 
 /**
@@ -108,12 +106,5 @@ export async function deriveSharedSecret(
     dryRunSucceeded();
   }
   if (enclave === undefined) return { ...answer, SharedSecret: secret };
-  try {
-    return {
-      ...answer,
-      CiphertextForRecipient: await kms.recipients.seal(enclave, secret.expose()),
-    };
-  } finally {
-    secret.wipe();
-  }
+  return { ...answer, CiphertextForRecipient: await sealForRecipient(kms, enclave, secret) };
 }

@@ -1,7 +1,7 @@
 /**
  * The `Recipient` parameter as every operation that takes it uses it: attest
  * first (before DryRun answers and before anything is generated), seal the
- * plaintext to the attested enclave last.
+ * plaintext to the attested enclave last, and wipe the plaintext whatever happens.
  *
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/how-nitro-enclaves.html
  * @module
@@ -9,6 +9,7 @@
 import type { Kms } from "../kms.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
 import type { RecipientInput } from "../recipient/recipient.ts";
+import type { SecretBytes } from "../secret.ts";
 
 /** RecipientInfo as the schema hands it over. */
 export interface RecipientField {
@@ -33,4 +34,20 @@ export async function attestRecipient(
     input.attestationDocument = recipient.AttestationDocument;
   }
   return await kms.recipients.attest(input);
+}
+
+/**
+ * Seals a secret (a plaintext, data key, private key or shared secret) for the attested enclave,
+ * then wipes it, sealed or not: the secret never leaves in plaintext.
+ */
+export async function sealForRecipient(
+  kms: Pick<Kms, "recipients">,
+  enclave: AttestedEnclave,
+  secret: SecretBytes,
+): Promise<Uint8Array> {
+  try {
+    return await kms.recipients.seal(enclave, secret.expose());
+  } finally {
+    secret.wipe();
+  }
 }
