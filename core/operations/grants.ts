@@ -62,7 +62,8 @@ export interface GrantListEntry {
   Constraints?: GrantConstraints;
 }
 
-const IAM_PRINCIPAL =
+/** The principals CreateGrant (and a seed file grant) accepts as grantee or retiring principal. */
+export const IAM_PRINCIPAL =
   /^(?:arn:aws:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|arn:aws:sts::\d{12}:(?:assumed-role|federated-user)\/[\w+=,.@/:-]+)$/;
 const MAX_CONSTRAINT_PAIRS = 8;
 const MAX_CONSTRAINT_VALUE = 384;
@@ -73,19 +74,24 @@ function assertPrincipal(field: string, value: string | undefined): void {
   }
 }
 
-/** Normalises and checks CreateGrant's constraints. @throws {ValidationException} */
-function checkedConstraints(
+/**
+ * Normalises and checks grant constraints for a key of `keySpec` (CreateGrant's and the seed
+ * file's): encryption-context constraints only on SYMMETRIC_DEFAULT keys, at most 8 pairs, values
+ * of at most 384 characters.
+ * @throws {ValidationException}
+ */
+export function checkedGrantConstraints(
   input: CreateGrantInput["Constraints"],
-  key: LoadedKey,
+  keySpec: string,
 ): GrantConstraints | null {
   if (input === undefined) return null;
   const constraints: GrantConstraints = {};
   for (const name of ["EncryptionContextEquals", "EncryptionContextSubset"] as const) {
     const context = input[name];
     if (context === undefined) continue;
-    if (key.record.keySpec !== "SYMMETRIC_DEFAULT") {
+    if (keySpec !== "SYMMETRIC_DEFAULT") {
       throw new ValidationException(
-        `${name} grant constraints are not supported for ${key.record.keySpec} KMS keys: their operations take no encryption context.`,
+        `${name} grant constraints are not supported for ${keySpec} KMS keys: their operations take no encryption context.`,
       );
     }
     const keys = Object.keys(context);
@@ -176,7 +182,7 @@ export async function createGrant(
     allowAlias: false,
     action: "kms:CreateGrant",
   });
-  const constraints = checkedConstraints(input.Constraints, named);
+  const constraints = checkedGrantConstraints(input.Constraints, named.record.keySpec);
   const allowance = await kms.authorize(caller, named, {
     action: "kms:CreateGrant",
     conditions: {
