@@ -13,12 +13,7 @@
  *
  * @module
  */
-import {
-  type DataKeyPairSpec,
-  type GeneratedKeyPair,
-  generateKeyPair,
-  isRsaSpec,
-} from "./crypto/key_pairs.ts";
+import { generateKeyPair, isRsaSpec } from "./crypto/key_pairs.ts";
 import type { RsaKeyPairPool } from "./crypto/rsa_pool.ts";
 import { AccessControl, type Allowance } from "./access/access_control.ts";
 import type { RequestConditions } from "./access/request_context.ts";
@@ -28,16 +23,22 @@ import type { ForeignChanges } from "./coherence.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
+import type {
+  Authorization,
+  KeyCommits,
+  KeyMaterials,
+  KeyPairSource,
+  KeyResolver,
+  LoadedKey,
+  Recipients,
+  ResolveOptions,
+} from "./operation_ports.ts";
 import type { Clock, Store } from "./ports.ts";
+
+export type { Authorization, KeyPairSource, LoadedKey, ResolveOptions } from "./operation_ports.ts";
 import { RecipientSealer } from "./recipient/recipient.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./recipient/attestation.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "./types.ts";
-
-/** A key as the operations see it: its record plus its ARN. */
-export interface LoadedKey {
-  readonly record: KeyRecord;
-  readonly arn: string;
-}
 
 /** What `new Kms()` needs. */
 export interface KmsOptions {
@@ -72,29 +73,8 @@ export interface KeyLifecycle {
   afterDeletion(kms: Kms, keyId: string): Promise<void>;
 }
 
-/** Where data key pairs come from: the RSA pool when there is one, else fresh generation. */
-export interface KeyPairSource {
-  generate(spec: DataKeyPairSpec): Promise<GeneratedKeyPair>;
-}
-
-/** How a KeyId field may be given for an operation, and what the request asks to do. */
-export interface ResolveOptions extends Authorization {
-  /** Whether alias names and alias ARNs are accepted (AWS accepts them for crypto and DescribeKey). */
-  allowAlias: boolean;
-}
-
-/** What a request asks to do with a key, for authorisation. */
-export interface Authorization {
-  /** The `kms:` action. */
-  action: string;
-  /** The grant operation the action is, when it differs from the action's name. */
-  grantOperation?: string | undefined;
-  /** Condition values of the request (encryption context, algorithm, ...). */
-  conditions?: RequestConditions | undefined;
-}
-
 /** The KMS: ports plus caches. Operations live in core/operations/. */
-export class Kms {
+export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
   readonly store: Store;
   readonly clock: Clock;
   readonly region: string;

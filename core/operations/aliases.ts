@@ -13,8 +13,15 @@ import {
 } from "../errors.ts";
 import { aliasArn } from "../identifiers.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyCommits, KeyResolver } from "../operation_ports.ts";
+import type { AliasStore } from "../ports.ts";
 import type { AliasRecord, Caller } from "../types.ts";
+
+/** What this family of operations uses of the KMS. */
+export type AliasPorts = KeyResolver & KeyCommits & {
+  readonly store: AliasStore;
+  forgetAlias(accountId: string, aliasName: string): void;
+};
 
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 
@@ -43,7 +50,7 @@ export function validateAliasName(name: string): void {
  * @throws {InvalidAliasNameException} @throws {AlreadyExistsException} @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function createAlias(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
@@ -76,17 +83,17 @@ export async function createAlias(
  * the alias ARN (the key side is the key policy's).
  * @throws {AccessDeniedException}
  */
-function authorizeOnAlias(kms: Kms, caller: Caller, action: string, name: string): void {
+function authorizeOnAlias(kms: AliasPorts, caller: Caller, action: string, name: string): void {
   kms.authorizeAccount(caller, action, {}, aliasArn(kms.region, caller.accountId, name));
 }
 
-function aliasExists(kms: Kms, caller: Caller, name: string): AlreadyExistsException {
+function aliasExists(kms: AliasPorts, caller: Caller, name: string): AlreadyExistsException {
   return new AlreadyExistsException(
     `An alias with the name ${aliasArn(kms.region, caller.accountId, name)} already exists`,
   );
 }
 
-async function existingAlias(kms: Kms, caller: Caller, name: string): Promise<AliasRecord> {
+async function existingAlias(kms: AliasPorts, caller: Caller, name: string): Promise<AliasRecord> {
   validateAliasName(name);
   const alias = await kms.store.getAlias(caller.accountId, kms.region, name);
   if (alias === null) {
@@ -102,7 +109,7 @@ async function existingAlias(kms: Kms, caller: Caller, name: string): Promise<Al
  * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {ValidationException} a key of another type.
  */
 export async function updateAlias(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
@@ -139,7 +146,7 @@ export async function updateAlias(
  * @throws {NotFoundException} @throws {InvalidAliasNameException}
  */
 export async function deleteAlias(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { AliasName: string },
 ): Promise<Record<string, never>> {
@@ -169,7 +176,7 @@ export interface AliasListEntry {
  * @throws {NotFoundException} @throws {InvalidMarkerException}
  */
 export async function listAliases(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { KeyId?: string | undefined; Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<{ Aliases: AliasListEntry[]; NextMarker?: string; Truncated: boolean }> {

@@ -45,13 +45,16 @@ import {
 import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
 import type { RequestConditions } from "../access/request_context.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyResolver, LoadedKey, Recipients } from "../operation_ports.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
 import { SecretBytes } from "../secret.ts";
 import type { Caller, KeyMaterial } from "../types.ts";
 import { assertNoEncryptionContext, asymmetricCipher, cipherFor } from "./asymmetric_ciphers.ts";
 import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
 import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
+
+/** What this family of operations uses of the KMS. */
+export type CryptoPorts = KeyResolver & KeyMaterials & Recipients;
 
 /** Fields every data-plane request may carry. */
 interface CommonInput {
@@ -99,7 +102,7 @@ export function assertEncryptionUse(
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 async function encryptAsymmetric(
-  kms: Kms,
+  kms: CryptoPorts,
   key: LoadedKey,
   input: EncryptInput,
 ): Promise<EncryptResult> {
@@ -134,7 +137,7 @@ export interface EncryptResult {
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function encrypt(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: EncryptInput,
 ): Promise<EncryptResult> {
@@ -191,7 +194,7 @@ function openConditions(input: OpenInput): RequestConditions {
  * @throws {InvalidCiphertextException} @throws {IncorrectKeyException} @throws {AccessDeniedException}
  */
 async function keyOfCiphertext(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   options: {
     keyId: string | undefined;
@@ -222,7 +225,7 @@ function invalidCiphertext(): InvalidCiphertextException {
   return new InvalidCiphertextException("The ciphertext is invalid.");
 }
 
-async function open(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+async function open(kms: CryptoPorts, caller: Caller, input: OpenInput): Promise<Opened> {
   const blob = decodeCiphertextBlob(input.ciphertext);
   const key = await keyOfCiphertext(kms, caller, {
     keyId: input.keyId,
@@ -250,7 +253,7 @@ async function open(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened>
  * to learn from the ciphertext.
  * @throws {InvalidCiphertextException} @throws {InvalidKeyUsageException} @throws {ValidationException}
  */
-async function openAsymmetric(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+async function openAsymmetric(kms: CryptoPorts, caller: Caller, input: OpenInput): Promise<Opened> {
   if (input.keyId === undefined) throw invalidCiphertext();
   const key = await kms.resolveKey(caller, input.keyId, {
     allowAlias: true,
@@ -270,7 +273,7 @@ async function openAsymmetric(kms: Kms, caller: Caller, input: OpenInput): Promi
 }
 
 /** Opens a ciphertext on the path its requested algorithm names (symmetric by default). */
-function openCiphertext(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+function openCiphertext(kms: CryptoPorts, caller: Caller, input: OpenInput): Promise<Opened> {
   return isAsymmetricAlgorithm(input.algorithm)
     ? openAsymmetric(kms, caller, input)
     : open(kms, caller, input);
@@ -281,7 +284,7 @@ function openCiphertext(kms: Kms, caller: Caller, input: OpenInput): Promise<Ope
  * @throws {ValidationException} no KeyId to check.
  */
 async function dryRunIgnoringCiphertext(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: {
     keyId: string | undefined;
@@ -338,7 +341,7 @@ export interface DecryptResult {
  * @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function decrypt(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: DecryptInput,
 ): Promise<DecryptResult> {
@@ -421,7 +424,7 @@ export interface ReEncryptResult {
  * @throws {DryRunOperationException}
  */
 async function sealForDestination(
-  kms: Kms,
+  kms: CryptoPorts,
   destination: LoadedKey,
   input: {
     plaintext: Uint8Array;
@@ -449,7 +452,7 @@ async function sealForDestination(
  * @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function reEncrypt(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: ReEncryptInput,
 ): Promise<ReEncryptResult> {
@@ -531,7 +534,7 @@ function dataKeyLength(input: GenerateDataKeyInput): number {
 }
 
 async function generateDataKeyCommon(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: GenerateDataKeyInput,
   operation: "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext",
@@ -564,7 +567,7 @@ async function generateDataKeyCommon(
  * @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
  */
 export async function generateDataKey(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: GenerateDataKeyInput,
 ): Promise<
@@ -599,7 +602,7 @@ export async function generateDataKey(
  * @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
  */
 export async function generateDataKeyWithoutPlaintext(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: GenerateDataKeyInput,
 ): Promise<{ CiphertextBlob: Uint8Array; KeyId: string; KeyMaterialId: string }> {
@@ -613,7 +616,7 @@ export async function generateDataKeyWithoutPlaintext(
  * @throws {ValidationException} no NumberOfBytes. @throws {CustomKeyStoreNotFoundException}
  */
 export async function generateRandom(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: {
     NumberOfBytes?: number | undefined;

@@ -9,12 +9,17 @@
  */
 import type { DataKeyPairSpec, GeneratedKeyPair } from "../crypto/key_pairs.ts";
 import type { EncryptionContext } from "../encryption_context.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyMaterials, KeyPairSource, KeyResolver, Recipients } from "../operation_ports.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller } from "../types.ts";
 import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
 import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
+
+/** What this family of operations uses of the KMS. */
+export type DataKeyPairPorts = KeyResolver & KeyMaterials & Recipients & {
+  readonly keyPairs: KeyPairSource;
+};
 
 /** GenerateDataKeyPairWithoutPlaintext's input after schema validation. */
 export interface GenerateDataKeyPairWithoutPlaintextInput {
@@ -52,7 +57,7 @@ type Operation = "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext";
  * The caller owns (and must wipe) the returned pair's private key.
  */
 async function generatePairUnderKey(
-  kms: Kms,
+  kms: DataKeyPairPorts,
   caller: Caller,
   input: GenerateDataKeyPairInput,
   operation: Operation,
@@ -105,7 +110,7 @@ async function generatePairUnderKey(
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function generateDataKeyPair(
-  kms: Kms,
+  kms: DataKeyPairPorts,
   caller: Caller,
   input: GenerateDataKeyPairInput,
 ): Promise<DataKeyPair> {
@@ -131,7 +136,7 @@ export async function generateDataKeyPair(
  * @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
  */
 export async function generateDataKeyPairWithoutPlaintext(
-  kms: Kms,
+  kms: DataKeyPairPorts,
   caller: Caller,
   input: GenerateDataKeyPairWithoutPlaintextInput,
 ): Promise<DataKeyPairWithoutPlaintext> {

@@ -25,9 +25,17 @@ import {
 import { InvalidGrantIdException, NotFoundException, ValidationException } from "../errors.ts";
 import { accountRootArn, keyArn } from "../identifiers.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyCommits, KeyResolver, LoadedKey } from "../operation_ports.ts";
+import type { GrantStore } from "../ports.ts";
+import type { AccessControl } from "../access/access_control.ts";
 import type { Caller } from "../types.ts";
 import { dryRunSucceeded } from "./data_plane.ts";
+
+/** What this family of operations uses of the KMS. */
+export type GrantPorts = KeyResolver & KeyCommits & {
+  readonly store: GrantStore;
+  readonly access: Pick<AccessControl, "forgetGrants">;
+};
 
 /** CreateGrant's input after schema validation. */
 export interface CreateGrantInput {
@@ -172,7 +180,7 @@ function checkOperations(operations: readonly GrantOperation[], key: LoadedKey):
  * @throws {DryRunOperationException}
  */
 export async function createGrant(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: CreateGrantInput,
 ): Promise<{ GrantToken: string; GrantId: string }> {
@@ -272,7 +280,7 @@ function page(
  * @throws {InvalidMarkerException}
  */
 export async function listGrants(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: {
     KeyId: string;
@@ -302,7 +310,7 @@ export async function listGrants(
  * @throws {AccessDeniedException} @throws {InvalidMarkerException} @throws {ValidationException}
  */
 export async function listRetirableGrants(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: {
     Limit?: number | undefined;
@@ -347,7 +355,7 @@ function mayRetire(caller: Caller, grant: GrantRecord): boolean {
  * @throws {AccessDeniedException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function retireGrant(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: {
     GrantToken?: string | undefined;
@@ -392,7 +400,7 @@ export async function retireGrant(
  * @throws {DryRunOperationException}
  */
 export async function revokeGrant(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: { KeyId: string; GrantId: string; DryRun?: boolean | undefined },
 ): Promise<Record<string, never>> {

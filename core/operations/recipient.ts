@@ -6,10 +6,13 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/how-nitro-enclaves.html
  * @module
  */
-import type { Kms } from "../kms.ts";
+import type { Recipients } from "../operation_ports.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
 import type { RecipientInput } from "../recipient/recipient.ts";
 import type { SecretBytes } from "../secret.ts";
+
+/** What this family of operations uses of the KMS. */
+export type RecipientPorts = Recipients;
 
 /** RecipientInfo as the schema hands it over. */
 export interface RecipientField {
@@ -22,7 +25,7 @@ export interface RecipientField {
  * @throws {ValidationException} a document that is missing, malformed, forged or untrusted.
  */
 export async function attestRecipient(
-  kms: Kms,
+  kms: RecipientPorts,
   recipient: RecipientField | undefined,
 ): Promise<AttestedEnclave | undefined> {
   if (recipient === undefined) return undefined;
@@ -41,7 +44,7 @@ export async function attestRecipient(
  * then wipes it, sealed or not: the secret never leaves in plaintext.
  */
 export async function sealForRecipient(
-  kms: Pick<Kms, "recipients">,
+  kms: Recipients,
   enclave: AttestedEnclave,
   secret: SecretBytes,
 ): Promise<Uint8Array> {

@@ -7,8 +7,16 @@
 import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import { LimitExceededException, TagException } from "../errors.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyCommits, KeyResolver } from "../operation_ports.ts";
+import type { TagStore } from "../ports.ts";
+import type { AccessControl } from "../access/access_control.ts";
 import type { Caller, Tag } from "../types.ts";
+
+/** What this family of operations uses of the KMS. */
+export type TagPorts = KeyResolver & KeyCommits & {
+  readonly store: TagStore;
+  readonly access: Pick<AccessControl, "forgetTags">;
+};
 
 /** AWS's quota of tags per KMS key. */
 export const MAX_TAGS_PER_KEY = 50;
@@ -34,7 +42,7 @@ export function validateTags(tags: readonly Tag[]): void {
  * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {TagException} @throws {LimitExceededException}
  */
 export async function tagResource(
-  kms: Kms,
+  kms: TagPorts,
   caller: Caller,
   input: { KeyId: string; Tags: Tag[] },
 ): Promise<Record<string, never>> {
@@ -60,7 +68,7 @@ export async function tagResource(
  * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {TagException}
  */
 export async function untagResource(
-  kms: Kms,
+  kms: TagPorts,
   caller: Caller,
   input: { KeyId: string; TagKeys: string[] },
 ): Promise<Record<string, never>> {
@@ -93,7 +101,7 @@ export interface ListResourceTagsResult {
  * @throws {NotFoundException} @throws {InvalidMarkerException}
  */
 export async function listResourceTags(
-  kms: Kms,
+  kms: TagPorts,
   caller: Caller,
   input: { KeyId: string; Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<ListResourceTagsResult> {
