@@ -19,7 +19,7 @@ import { HMAC_KEY_BYTES, type HmacKeySpec } from "./crypto/hmac.ts";
 import { generateKeyMaterial } from "./key_material.ts";
 import { defaultKeyPolicy } from "./key_policy.ts";
 import { algorithmsOf, KEY_SPECS, SYMMETRIC_KEY_BYTES } from "./key_spec.ts";
-import type { KeyPairSource } from "./kms.ts";
+import type { KeyPairSource } from "./operation_ports.ts";
 import { newKeyMaterialId } from "./operations/keys.ts";
 import type { Clock, Store } from "./ports.ts";
 import { SecretBytes } from "./secret.ts";

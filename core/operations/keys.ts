@@ -18,10 +18,20 @@ import { generateKeyMaterial } from "../key_material.ts";
 import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import { checkKeyPolicy, defaultKeyPolicy } from "../key_policy.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyPairSource, LoadedKey } from "../operation_ports.ts";
+import type { KeyStore } from "../ports.ts";
+import type { MultiRegionPorts } from "./multi_region.ts";
 import { randomBytes } from "../crypto/random.ts";
 import type { Caller, KeyMaterial, KeyRecord, KeySpec, KeyUsage, Origin, Tag } from "../types.ts";
 import { validateTags } from "./tags.ts";
+
+/** What key operations use of the KMS. */
+export type KeyPorts = MultiRegionPorts & KeyMaterials & {
+  readonly keyPairs: KeyPairSource;
+  readonly store: Pick<KeyStore, "createKey" | "listKeys">;
+  /** Deletes every key whose deletion date has passed. */
+  purgeDueKeys(): Promise<number>;
+};
 
 /** CreateKey's input after schema validation. */
 export interface CreateKeyInput {
@@ -51,7 +61,7 @@ export function newKeyMaterialId(): string {
  * @throws {TagException} @throws {LimitExceededException}
  */
 export async function createKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: CreateKeyInput,
 ): Promise<{ KeyMetadata: KeyMetadata }> {
@@ -130,7 +140,7 @@ function chooseKeySpec(input: CreateKeyInput): KeySpec {
   return input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
 }
 
-async function metadataOf(kms: Kms, key: LoadedKey): Promise<KeyMetadata> {
+async function metadataOf(kms: KeyPorts, key: LoadedKey): Promise<KeyMetadata> {
   const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
   const metadata = keyMetadata(key.record, key.arn, material?.keyMaterialId ?? null);
   return Object.assign(metadata, await multiRegionMetadata(kms, key.record));
@@ -141,7 +151,7 @@ async function metadataOf(kms: Kms, key: LoadedKey): Promise<KeyMetadata> {
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function describeKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyMetadata: KeyMetadata }> {
@@ -164,7 +174,7 @@ export interface ListKeysResult {
  * @throws {InvalidMarkerException} a marker this KMS did not hand out.
  */
 export async function listKeys(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<ListKeysResult> {
@@ -190,7 +200,7 @@ function decodeKeyMarker(marker: string): string {
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function updateKeyDescription(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string; Description: string },
 ): Promise<Record<string, never>> {
@@ -204,7 +214,7 @@ export async function updateKeyDescription(
 }
 
 async function switchKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
   to: "Enabled" | "Disabled",
@@ -224,7 +234,7 @@ async function switchKey(
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export function enableKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
@@ -236,7 +246,7 @@ export function enableKey(
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export function disableKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
@@ -251,7 +261,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function scheduleKeyDeletion(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string; PendingWindowInDays?: number | undefined },
 ): Promise<{
@@ -301,7 +311,7 @@ export async function scheduleKeyDeletion(
  * @throws {NotFoundException} @throws {KMSInvalidStateException} a key not pending deletion.
  */
 export async function cancelKeyDeletion(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyId: string }> {

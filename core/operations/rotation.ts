@@ -33,10 +33,22 @@ import {
 } from "../errors.ts";
 import { generateKeyMaterial } from "../key_material.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
-import type { KeyRotation, MaterialVersionInfo, RotationType } from "../rotation_store.ts";
+import type { KeyPairSource, LoadedKey } from "../operation_ports.ts";
+import type { MultiRegionPorts } from "./multi_region.ts";
+import type {
+  KeyRotation,
+  MaterialVersionInfo,
+  RotationStore,
+  RotationType,
+} from "../rotation_store.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "../types.ts";
 import { newKeyMaterialId } from "./keys.ts";
+
+/** What rotation operations use of the KMS. */
+export type RotationPorts = MultiRegionPorts & {
+  readonly keyPairs: KeyPairSource;
+  readonly store: RotationStore;
+};
 
 /** RotationPeriodInDays: AWS's range and default. */
 export const MIN_ROTATION_PERIOD_DAYS = 90;
@@ -87,7 +99,7 @@ function externalAutomaticRotation(key: LoadedKey): UnsupportedOperationExceptio
  * @throws {KMSInvalidStateException} no new key material was imported for the rotation.
  */
 function rotateExternalKeyOnDemand(
-  _kms: Kms,
+  _kms: RotationPorts,
   _caller: Caller,
   key: LoadedKey,
 ): Promise<{ KeyId: string }> {
@@ -142,7 +154,7 @@ function rotationPeriod(days: number | undefined): number {
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {NotFoundException}
  */
 export async function enableKeyRotation(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string; RotationPeriodInDays?: number | undefined },
 ): Promise<Record<string, never>> {
@@ -180,7 +192,7 @@ export async function enableKeyRotation(
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {NotFoundException}
  */
 export async function disableKeyRotation(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
@@ -217,7 +229,7 @@ export interface KeyRotationStatus {
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function getKeyRotationStatus(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<KeyRotationStatus> {
@@ -251,7 +263,7 @@ export async function getKeyRotationStatus(
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {NotFoundException}
  */
 export async function rotateKeyOnDemand(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyId: string }> {
@@ -298,13 +310,17 @@ export async function rotateKeyOnDemand(
 }
 
 /** Rotations in progress in this process, per Kms and key id: one at a time per key. */
-const rotationsInProgress = new WeakMap<Kms, Map<string, Promise<unknown>>>();
+const rotationsInProgress = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 /**
  * Runs `work` after every rotation of the key this process started before it (rotations of one
  * key in one process never race each other; other processes' are settled by the store).
  */
-export function oneAtATime<T>(kms: Kms, keyId: string, work: () => Promise<T>): Promise<T> {
+export function oneAtATime<T>(
+  kms: RotationPorts,
+  keyId: string,
+  work: () => Promise<T>,
+): Promise<T> {
   let byKey = rotationsInProgress.get(kms);
   if (byKey === undefined) {
     byKey = new Map();
@@ -334,7 +350,7 @@ export interface RotateOptions {
  * null when another rotation or change came first (then nothing was written).
  */
 export async function rotateKey(
-  kms: Kms,
+  kms: RotationPorts,
   record: KeyRecord,
   type: RotationType,
   options: RotateOptions = {},
@@ -393,7 +409,7 @@ export interface ListKeyRotationsResult {
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function listKeyRotations(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: {
     KeyId: string;
