@@ -65,3 +65,9 @@ export async function sealUnder(
   });
   return { blob, material };
 }
+
+/** Fields every data-plane request may carry. */
+export interface CommonInput {
+  GrantTokens?: string[] | undefined;
+  DryRun?: boolean | undefined;
+}
