@@ -11,6 +11,11 @@
  * store, not the cache, so they never write back another instance's
  * overwritten state.
  *
+ * Operations (core/operations/) see it only through the small interfaces of
+ * core/operation_ports.ts, each family naming the ones it uses; what it needs
+ * of the operations (expiring imported material, a multi-Region primary's
+ * deletion) is injected as a `KeyLifecycle`, so this module imports no operation.
+ *
  * @module
  */
 import { generateKeyPair, isRsaSpec } from "./crypto/key_pairs.ts";
