@@ -172,7 +172,7 @@ interface OpenInput {
 }
 
 /** The condition values of opening a ciphertext. */
-function openConditions(input: OpenInput): RequestConditions {
+function openConditions(input: Omit<OpenInput, "ciphertext">): RequestConditions {
   return {
     encryptionContext: input.context,
     encryptionAlgorithm: input.algorithm ?? "SYMMETRIC_DEFAULT",
@@ -278,14 +278,7 @@ function openCiphertext(kms: CryptoPorts, caller: Caller, input: OpenInput): Pro
 async function dryRunIgnoringCiphertext(
   kms: CryptoPorts,
   caller: Caller,
-  input: {
-    keyId: string | undefined;
-    context: EncryptionContext | undefined;
-    algorithm: string | undefined;
-    operation: KeyOperation;
-    action: string;
-    enclave?: AttestedEnclave | undefined;
-  },
+  input: Omit<OpenInput, "ciphertext">,
 ): Promise<never> {
   if (input.keyId === undefined) {
     throw new ValidationException(
@@ -295,11 +288,7 @@ async function dryRunIgnoringCiphertext(
   const key = await kms.resolveKey(caller, input.keyId, {
     allowAlias: true,
     action: input.action,
-    conditions: {
-      encryptionContext: input.context,
-      encryptionAlgorithm: input.algorithm ?? "SYMMETRIC_DEFAULT",
-      recipient: input.enclave,
-    },
+    conditions: openConditions(input),
   });
   assertEncryptionUse(key, input.operation, input.algorithm);
   if (isAsymmetricEncryptionKey(key)) assertNoEncryptionContext(input.context);
