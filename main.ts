@@ -25,6 +25,7 @@ import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
 import { Kms } from "./core/kms.ts";
 import type { RotationScheduler } from "./core/rotation_scheduler.ts";
 import { BackgroundWork } from "./core/background.ts";
+import { keyLifecycle } from "./core/operations/lifecycle.ts";
 import { publicKeyId, RegionalStore } from "./core/regional_store.ts";
 import { Metrics } from "./core/metrics.ts";
 import { RequestQuotas } from "./core/quotas.ts";
@@ -313,6 +314,7 @@ export async function openService(
       rsaPool,
       recipients,
       principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
+      lifecycle: keyLifecycle,
     }),
   ]));
   const kms = regions.get(config.region)!;

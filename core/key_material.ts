@@ -20,7 +20,7 @@ import {
 } from "./crypto/ml_dsa.ts";
 import { randomBytes } from "./crypto/random.ts";
 import { SYMMETRIC_KEY_BYTES } from "./key_spec.ts";
-import type { KeyPairSource } from "./kms.ts";
+import type { KeyPairSource } from "./operation_ports.ts";
 import { SecretBytes } from "./secret.ts";
 import type { KeySpec } from "./types.ts";
 

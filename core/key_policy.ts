@@ -9,8 +9,14 @@ import { compilePolicyDocument } from "./access/access_control.ts";
 import type { CompiledPolicy } from "./access/policy.ts";
 import { MalformedPolicyDocumentException } from "./errors.ts";
 import { accountRootArn } from "./identifiers.ts";
-import type { Kms } from "./kms.ts";
+import type { AccessControl } from "./access/access_control.ts";
 import type { Caller, KeyRecord } from "./types.ts";
+
+/** What the key policy checks read: access control and whether an IAM principal exists. */
+export interface PolicyChecks {
+  readonly access: Pick<AccessControl, "policyAllows">;
+  principalExists(arn: string): Promise<boolean>;
+}
 
 /** AWS's default key policy: the owning account's root may do everything. */
 export function defaultKeyPolicy(accountId: string): string {
@@ -38,7 +44,7 @@ export function defaultKeyPolicy(accountId: string): string {
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-bypass-policy-lockout-safety-check
  */
 export async function checkKeyPolicy(
-  kms: Pick<Kms, "access" | "principalExists">,
+  kms: PolicyChecks,
   caller: Caller,
   record: KeyRecord,
   bypassLockoutSafetyCheck: boolean,

@@ -11,14 +11,14 @@
  * store, not the cache, so they never write back another instance's
  * overwritten state.
  *
+ * Operations (core/operations/) see it only through the small interfaces of
+ * core/operation_ports.ts, each family naming the ones it uses; what it needs
+ * of the operations (expiring imported material, a multi-Region primary's
+ * deletion) is injected as a `KeyLifecycle`, so this module imports no operation.
+ *
  * @module
  */
-import {
-  type DataKeyPairSpec,
-  type GeneratedKeyPair,
-  generateKeyPair,
-  isRsaSpec,
-} from "./crypto/key_pairs.ts";
+import { generateKeyPair, isRsaSpec } from "./crypto/key_pairs.ts";
 import type { RsaKeyPairPool } from "./crypto/rsa_pool.ts";
 import { AccessControl, type Allowance } from "./access/access_control.ts";
 import type { RequestConditions } from "./access/request_context.ts";
@@ -29,18 +29,22 @@ import type { ForeignChanges } from "./coherence.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
-import { expireImportedMaterial, importedMaterialExpired } from "./operations/import.ts";
-import { startPrimaryDeletionAfterLastReplica } from "./operations/multi_region.ts";
+import type {
+  Authorization,
+  KeyCommits,
+  KeyMaterials,
+  KeyPairSource,
+  KeyResolver,
+  LoadedKey,
+  Recipients,
+  ResolveOptions,
+} from "./operation_ports.ts";
 import type { Clock, Store } from "./ports.ts";
+
+export type { Authorization, KeyPairSource, LoadedKey, ResolveOptions } from "./operation_ports.ts";
 import { RecipientSealer } from "./recipient/recipient.ts";
 import { AWS_NITRO_ENCLAVES_ROOT_G1_PEM, parseTrustedRoots } from "./recipient/attestation.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "./types.ts";
-
-/** A key as the operations see it: its record plus its ARN. */
-export interface LoadedKey {
-  readonly record: KeyRecord;
-  readonly arn: string;
-}
 
 /** What `new Kms()` needs. */
 export interface KmsOptions {
@@ -58,29 +62,25 @@ export interface KmsOptions {
   principalExists?: (arn: string) => Promise<boolean>;
   /** The audit log's view for GetKeyLastUsage. */
   keyLastUsage?: KeyUsageLog | undefined;
+  /** What operations do when a key's material expires or a key is deleted (core/operations/lifecycle.ts). */
+  lifecycle: KeyLifecycle;
 }
 
-/** Where data key pairs come from: the RSA pool when there is one, else fresh generation. */
-export interface KeyPairSource {
-  generate(spec: DataKeyPairSpec): Promise<GeneratedKeyPair>;
-}
-
-/** How a KeyId field may be given for an operation, and what the request asks to do. */
-export interface ResolveOptions extends Authorization {
-  /** Whether alias names and alias ARNs are accepted (AWS accepts them for crypto and DescribeKey). */
-  allowAlias: boolean;
-}
-
-/** What a request asks to do with a key, for authorisation. */
-export interface Authorization {
-  /** The `kms:` action. */
-  action: KmsAction;
-  /** Condition values of the request (encryption context, algorithm, ...). */
-  conditions?: RequestConditions | undefined;
+/**
+ * The operations' rules the KMS applies while it finds and deletes keys, injected so that this
+ * module imports no operation (core/operations/lifecycle.ts provides them).
+ */
+export interface KeyLifecycle {
+  /** Whether a key's imported material is past its expiry at `now`. */
+  materialExpired(record: KeyRecord, now: number): boolean;
+  /** Deletes a key's expired imported material; resolves the key's record afterwards. */
+  expireMaterial(kms: Kms, record: KeyRecord): Promise<KeyRecord>;
+  /** Runs after a key is deleted for good (a multi-Region primary waiting on its last replica). */
+  afterDeletion(kms: Kms, keyId: string): Promise<void>;
 }
 
 /** The KMS: ports plus caches. Operations live in core/operations/. */
-export class Kms {
+export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
   readonly store: Store;
   readonly clock: Clock;
   readonly region: string;
@@ -100,6 +100,7 @@ export class Kms {
   readonly principalExists: (arn: string) => Promise<boolean>;
   /** The audit log's view for GetKeyLastUsage; absent without an audit log. */
   readonly keyLastUsage: KeyUsageLog | undefined;
+  readonly #lifecycle: KeyLifecycle;
   /**
    * Bumped whenever another instance's changes are forgotten: a record or alias read from the
    * store before the bump is returned but not cached (it may predate the change).
@@ -125,6 +126,7 @@ export class Kms {
     const size = options.cacheSize ?? 10_000;
     this.principalExists = options.principalExists ?? (() => Promise.resolve(true));
     this.keyLastUsage = options.keyLastUsage;
+    this.#lifecycle = options.lifecycle;
     const store = this.store;
     this.access = new AccessControl({
       facts: {
@@ -167,8 +169,8 @@ export class Kms {
       await this.deleteKeyNow(keyId);
       return null;
     }
-    if (importedMaterialExpired(loaded.record, this.clock.now())) {
-      return loadedKey(await expireImportedMaterial(this, loaded.record));
+    if (this.#lifecycle.materialExpired(loaded.record, this.clock.now())) {
+      return loadedKey(await this.#lifecycle.expireMaterial(this, loaded.record));
     }
     return loaded;
   }
@@ -222,7 +224,7 @@ export class Kms {
     this.access.forgetGrants(keyId);
     this.access.forgetTags(keyId);
     this.access.forgetAliases();
-    await startPrimaryDeletionAfterLastReplica(this, keyId);
+    await this.#lifecycle.afterDeletion(this, keyId);
   }
 
   /**
@@ -285,6 +287,16 @@ export class Kms {
   }
 
   /**
+   * A version of a key's material that must exist (the key's record names it).
+   * @throws {Error} when it is missing: the store lost what a record refers to.
+   */
+  async requiredMaterial(keyId: string, version: number): Promise<KeyMaterial> {
+    const material = await this.material(keyId, version);
+    if (material === null) throw new Error(`material ${version} of ${keyId} missing`);
+    return material;
+  }
+
+  /**
    * An object built once from a version of a key's material (an imported signing key, a MAC
    * key, the public key) and kept beside it: `kind` names what `build` makes. A failed build is
    * not kept.
@@ -301,9 +313,7 @@ export class Kms {
     const cached = entries.get(slot);
     if (cached !== undefined) return cached as Promise<T>;
     const made = (async () => {
-      const material = await this.material(keyId, version);
-      if (material === null) throw new Error(`material ${version} of ${keyId} missing`);
-      return await build(material);
+      return await build(await this.requiredMaterial(keyId, version));
     })();
     entries.set(slot, made);
     this.#prepared.set(keyId, entries);

@@ -20,7 +20,7 @@ import { generateKeyMaterial } from "./key_material.ts";
 import { isPolicyText, POLICY_MAX_LENGTH } from "./limits.ts";
 import { firstUnknownPrincipal } from "./key_policy.ts";
 import { algorithmsOf, KEY_SPECS, SYMMETRIC_KEY_BYTES } from "./key_spec.ts";
-import type { KeyPairSource } from "./kms.ts";
+import type { KeyPairSource } from "./operation_ports.ts";
 import { firstKeyMaterial, newKeyRecord } from "./new_key.ts";
 import type { Clock, Store } from "./ports.ts";
 import { SecretBytes } from "./secret.ts";

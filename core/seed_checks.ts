@@ -7,14 +7,15 @@
 import { hash } from "node:crypto";
 import {
   canonicalJson,
-  copyContext,
   type GrantConstraints,
   grantOperationsFor,
   type GrantRecord,
 } from "./access/grants.ts";
 import { accountRootArn } from "./identifiers.ts";
 import { ALIAS_NAME_MAX_LENGTH, TAG_KEY_MAX_LENGTH, TAG_VALUE_MAX_LENGTH } from "./limits.ts";
+import { ValidationException } from "./errors.ts";
 import { validateAliasName } from "./operations/aliases.ts";
+import { checkedGrantConstraints, IAM_PRINCIPAL } from "./operations/grants.ts";
 import { validateTags } from "./operations/tags.ts";
 import type { AliasStore } from "./ports.ts";
 import { seedError, type SeedGrantEntry, type SeedKeyEntry } from "./seed_file.ts";
@@ -103,12 +104,6 @@ export async function checkKeyAliases(
   return planned;
 }
 
-/** The principals CreateGrant accepts as grantee or retiring principal. */
-const IAM_PRINCIPAL =
-  /^(?:arn:aws:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|arn:aws:sts::\d{12}:(?:assumed-role|federated-user)\/[\w+=,.@/:-]+)$/;
-const MAX_CONSTRAINT_PAIRS = 8;
-const MAX_CONSTRAINT_VALUE = 384;
-
 /**
  * A grant entry on `key` as the grant to store, checked as CreateGrant checks one. Without a
  * `grantId` its id is derived from its key and parameters, so reloading the file finds it.
@@ -174,30 +169,16 @@ export function grantParameters(grant: Omit<GrantRecord, "grantId" | "createdAt"
   });
 }
 
+/** A seed grant's constraints, checked as CreateGrant checks them. @throws {ConfigError} */
 function _constraints(
   at: string,
   input: SeedGrantEntry["constraints"],
   key: KeyRecord,
 ): GrantConstraints | null {
-  if (input === undefined) return null;
-  const constraints: GrantConstraints = {};
-  for (const name of ["EncryptionContextEquals", "EncryptionContextSubset"] as const) {
-    const context = input[name];
-    if (context === undefined) continue;
-    if (key.keySpec !== "SYMMETRIC_DEFAULT") {
-      throw seedError(
-        `${at}.${name}: only grants on SYMMETRIC_DEFAULT keys take encryption context constraints`,
-      );
-    }
-    const keys = Object.keys(context);
-    if (keys.length > MAX_CONSTRAINT_PAIRS) {
-      throw seedError(`${at}.${name}: at most ${MAX_CONSTRAINT_PAIRS} pairs`);
-    }
-    if (keys.some((k) => (context[k] as string).length > MAX_CONSTRAINT_VALUE)) {
-      throw seedError(`${at}.${name}: values are at most ${MAX_CONSTRAINT_VALUE} characters`);
-    }
-    constraints[name] = copyContext(context);
+  try {
+    return checkedGrantConstraints(input, key.keySpec);
+  } catch (error) {
+    if (error instanceof ValidationException) throw seedError(`${at}: ${error.message}`);
+    throw error;
   }
-  if (input.SourceArn !== undefined) constraints.SourceArn = input.SourceArn;
-  return Object.keys(constraints).length === 0 ? null : constraints;
 }

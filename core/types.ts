@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PolicyDocument } from "./access/access_control.ts";
+import type { PolicyDocument } from "./access/policy.ts";
 import type { AuditEntry } from "./audit/entry.ts";
 import type { SecretBytes } from "./secret.ts";
 
@@ -107,22 +107,29 @@ export interface Credential {
   createdAt: number;
 }
 
-/** Who is calling, as established by SigV4, with the request facts policies and the audit log read. */
-export interface Caller {
-  accessKeyId: string;
-  accountId: string;
-  principalArn: string;
+/** Who signed a request, as SigV4 verification established it: read-only. */
+export interface SigV4Identity {
+  readonly accessKeyId: string;
+  readonly accountId: string;
+  readonly principalArn: string;
   /** Region of the request's credential scope. */
-  region: string;
+  readonly region: string;
+}
+
+/**
+ * The request as core sees it, built once by routes: the SigV4 identity plus the request facts
+ * policies and the audit log read. Read-only: operations never change who is calling.
+ */
+export interface Caller extends SigV4Identity {
   /** The caller's identity (IAM) policies; none for a principal without any. */
-  identityPolicies?: readonly PolicyDocument[];
+  readonly identityPolicies?: readonly PolicyDocument[];
   /** Source address of the request (`aws:SourceIp`). */
-  sourceIp?: string | undefined;
+  readonly sourceIp?: string | undefined;
   /** Whether the request came over TLS (`aws:SecureTransport`). */
-  secureTransport?: boolean;
-  userAgent?: string | undefined;
+  readonly secureTransport?: boolean;
+  readonly userAgent?: string | undefined;
   /** The request's GrantTokens. */
-  grantTokens?: readonly string[];
+  readonly grantTokens?: readonly string[];
   /** The audit record of this request, filled in as it is decided. */
-  audit?: AuditEntry;
+  readonly audit?: AuditEntry;
 }

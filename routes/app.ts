@@ -20,6 +20,7 @@ import type { CredentialCache } from "../core/credentials.ts";
 import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
 import type { RequestQuotas } from "../core/quotas.ts";
+import type { Caller, SigV4Identity } from "../core/types.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
 import { DISPATCH_TABLE } from "./dispatch_table.ts";
@@ -121,28 +122,33 @@ async function handleKmsRequest(
     },
   );
   const body = await readBody(request);
-  const caller = await pending.verify(body);
-  trace.principalArn = caller.principalArn;
-  const kms = deps.regions?.get(caller.region) ?? deps.kms;
-  if (entry !== undefined) {
-    entry.setRegion(kms.region);
-    entry.setPrincipal({
-      arn: caller.principalArn,
-      accountId: caller.accountId,
-      accessKeyId: caller.accessKeyId,
-    });
-    caller.audit = entry;
-  }
-  const credential = await deps.credentials.get(caller.accessKeyId);
-  caller.identityPolicies = credential?.identityPolicies ?? [];
-  caller.sourceIp = origin.sourceIp;
-  caller.secureTransport = new URL(request.url).protocol === "https:";
-  caller.userAgent = request.headers.get("user-agent") ?? undefined;
+  const identity: SigV4Identity = await pending.verify(body);
+  trace.principalArn = identity.principalArn;
+  const kms = deps.regions?.get(identity.region) ?? deps.kms;
+  entry?.setRegion(kms.region);
+  entry?.setPrincipal({
+    arn: identity.principalArn,
+    accountId: identity.accountId,
+    accessKeyId: identity.accessKeyId,
+  });
+  const credential = await deps.credentials.get(identity.accessKeyId);
   const json = parseJsonObject(body);
   const parsed = op.schema.safeParse(json);
   if (!parsed.success) throw validationError(parsed.error, json);
-  caller.grantTokens = grantTokensOf(parsed.data);
   entry?.setRequestParameters(name, parsed.data);
+  // The request context, built once: core reads it and never changes it.
+  const caller: Caller = {
+    accessKeyId: identity.accessKeyId,
+    accountId: identity.accountId,
+    principalArn: identity.principalArn,
+    region: identity.region,
+    identityPolicies: credential?.identityPolicies ?? [],
+    sourceIp: origin.sourceIp,
+    secureTransport: new URL(request.url).protocol === "https:",
+    userAgent: request.headers.get("user-agent") ?? undefined,
+    grantTokens: grantTokensOf(parsed.data),
+    ...(entry === undefined ? {} : { audit: entry }),
+  };
   if (deps.quotas) {
     await chargeQuota(deps.quotas, { kms, caller, operation: name, input: parsed.data });
   }

@@ -3,14 +3,12 @@
  *
  * @module
  */
+import { decrypt, encrypt, reEncrypt } from "../core/operations/crypto.ts";
 import {
-  decrypt,
-  encrypt,
   generateDataKey,
   generateDataKeyWithoutPlaintext,
   generateRandom,
-  reEncrypt,
-} from "../core/operations/crypto.ts";
+} from "../core/operations/data_keys.ts";
 import { type FamilyTable, operation } from "./operation_entry.ts";
 import {
   DecryptRequest,

@@ -32,7 +32,6 @@ import {
   isKeyUsage,
   recordFromEvent,
 } from "../core/audit/record.ts";
-import type { BatchClient } from "./write_queue.ts";
 import { column, int, text, textOrNull } from "./rows.ts";
 
 /** The migration that created the log; its `applied_at` is when tracking began. */
@@ -42,7 +41,10 @@ export const AUDIT_MIGRATION_VERSION = 3;
 const ROWS_PER_INSERT = 512;
 
 /** A chain's head: its last record (seq = chain_seq), or the empty chain. */
-export async function loadChainHead(db: BatchClient, chain: AuditChain): Promise<ChainHead> {
+export async function loadChainHead(
+  db: Pick<Client, "batch">,
+  chain: AuditChain,
+): Promise<ChainHead> {
   const [result] = await db.batch([{
     sql: "SELECT chain_seq, hash FROM audit_log WHERE chain = ? ORDER BY chain_seq DESC LIMIT 1",
     args: [chain],

@@ -8,6 +8,7 @@ import type { Client } from "@libsql/client";
 import { AuditEntry } from "../core/audit/entry.ts";
 import type { AuditRecord } from "../core/audit/record.ts";
 import { Kms } from "../core/kms.ts";
+import { keyLifecycle } from "../core/operations/lifecycle.ts";
 import { SecretBytes } from "../core/secret.ts";
 import type { KeyMaterial, KeyRecord } from "../core/types.ts";
 import { SqliteAuditStore } from "./audit_store.ts";
@@ -143,7 +144,7 @@ Deno.test("SqliteChangeCounter lists the keys deleted since the last look, by an
 Deno.test("Kms.forgetForeignChanges drops cached records and wipes a deleted key's material", async () => {
   await withTwoInstances(async (a, b) => {
     const clock = { now: () => Date.now() };
-    const kms = new Kms({ store: a.store, clock, region: "us-east-1" });
+    const kms = new Kms({ store: a.store, clock, region: "us-east-1", lifecycle: keyLifecycle });
     const key = await createKey(a.store);
     const kept = await createKey(a.store);
     const loaded = await kms.findKey(key.keyId);

@@ -28,28 +28,10 @@ import {
   keyHexOf,
   readGrantToken,
 } from "./grants.ts";
-import { type CompiledPolicy, parsePolicy, type PolicyKind } from "./policy.ts";
+import { compilePolicyDocument, type PolicyDocument } from "./policy.ts";
 import { conditionValues, type RequestConditions } from "./request_context.ts";
 
-/** A compiled policy and which resource facts it needs. */
-export interface PolicyDocument {
-  readonly compiled: CompiledPolicy;
-  readonly needsTags: boolean;
-  readonly needsAliases: boolean;
-}
-
-/**
- * Compiles a policy document.
- * @throws {MalformedPolicyDocumentException} for a document AWS would refuse.
- */
-export function compilePolicyDocument(text: string, kind: PolicyKind): PolicyDocument {
-  const lower = text.toLowerCase();
-  return {
-    compiled: parsePolicy(text, kind),
-    needsTags: lower.includes("aws:resourcetag/"),
-    needsAliases: lower.includes("kms:resourcealiases"),
-  };
-}
+export { compilePolicyDocument, type PolicyDocument } from "./policy.ts";
 
 /** What access control reads: grants, tags and aliases of keys. */
 export interface AccessFacts {

@@ -10,7 +10,7 @@
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String
  * @module
  */
-import type { CompileOptions, ConditionContext } from "./conditions.ts";
+import type { CompileOptions, ConditionContext } from "./condition_context.ts";
 
 /** Options for {@link PatternSet}. */
 export interface PatternOptions extends CompileOptions {

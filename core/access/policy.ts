@@ -287,3 +287,23 @@ function _excluded(p: PrincipalSet, r: PolicyRequest): boolean {
   if (!p.accounts.has(r.principalAccount)) return false;
   return p.arns.has(r.principalArn) || isAccountRootArn(r.principalArn);
 }
+
+/** A compiled policy and which resource facts it needs. */
+export interface PolicyDocument {
+  readonly compiled: CompiledPolicy;
+  readonly needsTags: boolean;
+  readonly needsAliases: boolean;
+}
+
+/**
+ * Compiles a policy document.
+ * @throws {MalformedPolicyDocumentException} for a document AWS would refuse.
+ */
+export function compilePolicyDocument(text: string, kind: PolicyKind): PolicyDocument {
+  const lower = text.toLowerCase();
+  return {
+    compiled: parsePolicy(text, kind),
+    needsTags: lower.includes("aws:resourcetag/"),
+    needsAliases: lower.includes("kms:resourcealiases"),
+  };
+}

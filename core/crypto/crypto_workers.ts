@@ -63,7 +63,7 @@
  *
  * @module
  */
-import type { SigningAlgorithmSpec, SigningKeySpec } from "./signatures.ts";
+import type { SigningAlgorithmSpec, SigningKeySpec } from "./signing_specs.ts";
 
 /** Whether a key signs (PKCS#8) or verifies (SPKI). */
 export type KeyKind = "signing" | "verifying";

@@ -4,18 +4,25 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import {
   AlreadyExistsException,
   InvalidAliasNameException,
-  InvalidMarkerException,
   NotFoundException,
   ValidationException,
 } from "../errors.ts";
 import { aliasArn } from "../identifiers.ts";
 import type { KmsAction } from "../catalogue.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyCommits, KeyResolver } from "../operation_ports.ts";
+import type { AliasStore } from "../ports.ts";
 import type { AliasRecord, Caller } from "../types.ts";
+
+/** What this family of operations uses of the KMS. */
+export type AliasPorts = KeyResolver & KeyCommits & {
+  readonly store: AliasStore;
+  forgetAlias(accountId: string, aliasName: string): void;
+};
 
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 
@@ -44,7 +51,7 @@ export function validateAliasName(name: string): void {
  * @throws {InvalidAliasNameException} @throws {AlreadyExistsException} @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function createAlias(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
@@ -77,17 +84,17 @@ export async function createAlias(
  * the alias ARN (the key side is the key policy's).
  * @throws {AccessDeniedException}
  */
-function authorizeOnAlias(kms: Kms, caller: Caller, action: KmsAction, name: string): void {
+function authorizeOnAlias(kms: AliasPorts, caller: Caller, action: KmsAction, name: string): void {
   kms.authorizeAccount(caller, action, {}, aliasArn(kms.region, caller.accountId, name));
 }
 
-function aliasExists(kms: Kms, caller: Caller, name: string): AlreadyExistsException {
+function aliasExists(kms: AliasPorts, caller: Caller, name: string): AlreadyExistsException {
   return new AlreadyExistsException(
     `An alias with the name ${aliasArn(kms.region, caller.accountId, name)} already exists`,
   );
 }
 
-async function existingAlias(kms: Kms, caller: Caller, name: string): Promise<AliasRecord> {
+async function existingAlias(kms: AliasPorts, caller: Caller, name: string): Promise<AliasRecord> {
   validateAliasName(name);
   const alias = await kms.store.getAlias(caller.accountId, kms.region, name);
   if (alias === null) {
@@ -103,7 +110,7 @@ async function existingAlias(kms: Kms, caller: Caller, name: string): Promise<Al
  * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {ValidationException} a key of another type.
  */
 export async function updateAlias(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
@@ -140,7 +147,7 @@ export async function updateAlias(
  * @throws {NotFoundException} @throws {InvalidAliasNameException}
  */
 export async function deleteAlias(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { AliasName: string },
 ): Promise<Record<string, never>> {
@@ -170,7 +177,7 @@ export interface AliasListEntry {
  * @throws {NotFoundException} @throws {InvalidMarkerException}
  */
 export async function listAliases(
-  kms: Kms,
+  kms: AliasPorts,
   caller: Caller,
   input: { KeyId?: string | undefined; Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<{ Aliases: AliasListEntry[]; NextMarker?: string; Truncated: boolean }> {
@@ -189,26 +196,17 @@ export async function listAliases(
     after,
     targetKeyId,
   });
-  const page = rows.slice(0, limit);
-  const aliases = page.map((a) => ({
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("alias", last.name));
+  const aliases = shown.map((a) => ({
     AliasName: a.name,
     AliasArn: aliasArn(a.region, a.accountId, a.name),
     TargetKeyId: a.targetKeyId,
     CreationDate: new Date(a.createdAt),
     LastUpdatedDate: new Date(a.updatedAt),
   }));
-  const last = page.at(-1);
-  return rows.length > limit && last !== undefined
-    ? { Aliases: aliases, NextMarker: btoa(`alias:${last.name}`), Truncated: true }
-    : { Aliases: aliases, Truncated: false };
+  return { Aliases: aliases, ...end };
 }
 
 function decodeAliasMarker(marker: string): string {
-  try {
-    const text = atob(marker);
-    if (text.startsWith("alias:alias/")) return text.slice(6);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(marker, "alias", (name) => name.startsWith("alias/") ? name : undefined);
 }

@@ -34,10 +34,13 @@ import { publicKeyOfMaterial } from "../key_material.ts";
 import { algorithmLists } from "../key_metadata.ts";
 import { KEY_SPECS } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyResolver, LoadedKey } from "../operation_ports.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller, KeySpec, KeyUsage } from "../types.ts";
 import { dryRunSucceeded } from "./data_plane.ts";
+
+/** What this family of operations uses of the KMS. */
+export type SigningPorts = KeyResolver & KeyMaterials;
 
 /** Sign's input after schema validation. */
 export interface SignInput {
@@ -98,7 +101,11 @@ const PREPARED = {
  * @throws {NotFoundException} @throws {DisabledException} @throws {KMSInvalidStateException}
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
-export async function sign(kms: Kms, caller: Caller, input: SignInput): Promise<SignOutput> {
+export async function sign(
+  kms: SigningPorts,
+  caller: Caller,
+  input: SignInput,
+): Promise<SignOutput> {
   const { key, spec, messageType } = await checkedSigningRequest(kms, caller, input, "Sign");
   if (input.DryRun === true) dryRunSucceeded();
   const signingKey = await kms.prepared<SigningKey>(
@@ -121,7 +128,11 @@ export async function sign(kms: Kms, caller: Caller, input: SignInput): Promise<
  * @throws {NotFoundException} @throws {DisabledException} @throws {KMSInvalidStateException}
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
-export async function verify(kms: Kms, caller: Caller, input: VerifyInput): Promise<VerifyOutput> {
+export async function verify(
+  kms: SigningPorts,
+  caller: Caller,
+  input: VerifyInput,
+): Promise<VerifyOutput> {
   const { key, spec, messageType } = await checkedSigningRequest(kms, caller, input, "Verify");
   if (input.DryRun === true) dryRunSucceeded();
   const verifyingKey = await kms.prepared<VerifyingKey>(
@@ -147,7 +158,7 @@ export async function verify(kms: Kms, caller: Caller, input: VerifyInput): Prom
  * @throws {NotFoundException} @throws {DisabledException} @throws {KMSInvalidStateException}
  */
 export async function getPublicKey(
-  kms: Kms,
+  kms: SigningPorts,
   caller: Caller,
   input: GetPublicKeyInput,
 ): Promise<GetPublicKeyOutput> {
@@ -178,7 +189,7 @@ export async function getPublicKey(
 }
 
 /** The DER SPKI of an asymmetric key's current material, built once per version. */
-function publicKeyOf(kms: Kms, key: LoadedKey): Promise<Uint8Array> {
+function publicKeyOf(kms: SigningPorts, key: LoadedKey): Promise<Uint8Array> {
   return kms.prepared(
     key.record.keyId,
     key.record.currentMaterialVersion,
@@ -193,7 +204,7 @@ function publicKeyOf(kms: Kms, key: LoadedKey): Promise<Uint8Array> {
  * @throws {InvalidKeyUsageException} @throws {ValidationException}
  */
 async function checkedSigningRequest(
-  kms: Kms,
+  kms: SigningPorts,
   caller: Caller,
   input: SignInput,
   operation: "Sign" | "Verify",

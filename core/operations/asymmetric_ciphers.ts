@@ -13,8 +13,11 @@ import { sm2Decrypt, sm2Encrypt } from "../crypto/sm2.ts";
 import { SM2_SCALAR_BYTES } from "../crypto/sm2_curve.ts";
 import type { EncryptionContext } from "../encryption_context.ts";
 import { ValidationException } from "../errors.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyResolver, LoadedKey } from "../operation_ports.ts";
 import type { SecretBytes } from "../secret.ts";
+
+/** What this family of operations uses of the KMS. */
+export type AsymmetricCipherPorts = KeyResolver & KeyMaterials;
 
 /**
  * An asymmetric key accepts no encryption context (an empty map counts as none).
@@ -68,7 +71,7 @@ async function importAsymmetricCipher(
 
 /** The key's current material imported for `algorithm`, built once per material version. */
 export function asymmetricCipher(
-  kms: Kms,
+  kms: AsymmetricCipherPorts,
   key: LoadedKey,
   algorithm: string,
 ): Promise<AsymmetricCipher> {
@@ -85,7 +88,7 @@ export function asymmetricCipher(
  * @throws {ValidationException} a plaintext over AWS's limit, with AWS's text.
  */
 export async function cipherFor(
-  kms: Kms,
+  kms: AsymmetricCipherPorts,
   key: LoadedKey,
   options: { algorithm: string; plaintextBytes: number },
 ): Promise<AsymmetricCipher> {

@@ -1,7 +1,7 @@
 /**
- * Data plane: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
- * GenerateDataKeyWithoutPlaintext, GenerateRandom. Served from memory: no SQL
- * statement and no durable write per request once a key is cached.
+ * Data plane: Encrypt, Decrypt and ReEncrypt (GenerateDataKey* and GenerateRandom are in
+ * data_keys.ts). Served from memory: no SQL statement and no durable write per request once a
+ * key is cached.
  *
  * Encrypt, Decrypt and ReEncrypt also take asymmetric ENCRYPT_DECRYPT keys:
  * RSA_2048/3072/4096 with RSAES_OAEP_SHA_1 / RSAES_OAEP_SHA_256 and SM2 with
@@ -32,11 +32,9 @@
  * @module
  */
 import { decodeCiphertextBlob } from "../ciphertext_blob.ts";
-import { randomBytes } from "../crypto/random.ts";
 import { decryptWithKeyMaterial } from "../crypto/symmetric.ts";
 import { canonicalEncryptionContext, type EncryptionContext } from "../encryption_context.ts";
 import {
-  CustomKeyStoreNotFoundException,
   IncorrectKeyException,
   InvalidCiphertextException,
   InvalidKeyUsageException,
@@ -46,19 +44,16 @@ import { algorithmsOf } from "../key_spec.ts";
 import type { KmsAction } from "../catalogue.ts";
 import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
 import type { RequestConditions } from "../access/request_context.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyResolver, LoadedKey, Recipients } from "../operation_ports.ts";
 import type { AttestedEnclave } from "../recipient/attestation.ts";
 import { SecretBytes } from "../secret.ts";
-import type { Caller, KeyMaterial } from "../types.ts";
+import type { Caller } from "../types.ts";
 import { assertNoEncryptionContext, asymmetricCipher, cipherFor } from "./asymmetric_ciphers.ts";
-import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
-import { attestRecipient, type RecipientField } from "./recipient.ts";
+import { assertSymmetricUse, type CommonInput, dryRunSucceeded, sealUnder } from "./data_plane.ts";
+import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
 
-/** Fields every data-plane request may carry. */
-interface CommonInput {
-  GrantTokens?: string[] | undefined;
-  DryRun?: boolean | undefined;
-}
+/** What this family of operations uses of the KMS. */
+export type CryptoPorts = KeyResolver & KeyMaterials & Recipients;
 
 /** Whether a key is an asymmetric ENCRYPT_DECRYPT key (RSA or SM2). */
 function isAsymmetricEncryptionKey(key: LoadedKey): boolean {
@@ -100,7 +95,7 @@ export function assertEncryptionUse(
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 async function encryptAsymmetric(
-  kms: Kms,
+  kms: CryptoPorts,
   key: LoadedKey,
   input: EncryptInput,
 ): Promise<EncryptResult> {
@@ -135,7 +130,7 @@ export interface EncryptResult {
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function encrypt(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: EncryptInput,
 ): Promise<EncryptResult> {
@@ -178,7 +173,7 @@ interface OpenInput {
 }
 
 /** The condition values of opening a ciphertext. */
-function openConditions(input: OpenInput): RequestConditions {
+function openConditions(input: Omit<OpenInput, "ciphertext">): RequestConditions {
   return {
     encryptionContext: input.context,
     encryptionAlgorithm: input.algorithm ?? "SYMMETRIC_DEFAULT",
@@ -192,7 +187,7 @@ function openConditions(input: OpenInput): RequestConditions {
  * @throws {InvalidCiphertextException} @throws {IncorrectKeyException} @throws {AccessDeniedException}
  */
 async function keyOfCiphertext(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   options: {
     keyId: string | undefined;
@@ -223,7 +218,7 @@ function invalidCiphertext(): InvalidCiphertextException {
   return new InvalidCiphertextException("The ciphertext is invalid.");
 }
 
-async function open(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+async function open(kms: CryptoPorts, caller: Caller, input: OpenInput): Promise<Opened> {
   const blob = decodeCiphertextBlob(input.ciphertext);
   const key = await keyOfCiphertext(kms, caller, {
     keyId: input.keyId,
@@ -251,7 +246,7 @@ async function open(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened>
  * to learn from the ciphertext.
  * @throws {InvalidCiphertextException} @throws {InvalidKeyUsageException} @throws {ValidationException}
  */
-async function openAsymmetric(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+async function openAsymmetric(kms: CryptoPorts, caller: Caller, input: OpenInput): Promise<Opened> {
   if (input.keyId === undefined) throw invalidCiphertext();
   const key = await kms.resolveKey(caller, input.keyId, {
     allowAlias: true,
@@ -271,7 +266,7 @@ async function openAsymmetric(kms: Kms, caller: Caller, input: OpenInput): Promi
 }
 
 /** Opens a ciphertext on the path its requested algorithm names (symmetric by default). */
-function openCiphertext(kms: Kms, caller: Caller, input: OpenInput): Promise<Opened> {
+function openCiphertext(kms: CryptoPorts, caller: Caller, input: OpenInput): Promise<Opened> {
   return isAsymmetricAlgorithm(input.algorithm)
     ? openAsymmetric(kms, caller, input)
     : open(kms, caller, input);
@@ -282,16 +277,9 @@ function openCiphertext(kms: Kms, caller: Caller, input: OpenInput): Promise<Ope
  * @throws {ValidationException} no KeyId to check.
  */
 async function dryRunIgnoringCiphertext(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
-  input: {
-    keyId: string | undefined;
-    context: EncryptionContext | undefined;
-    algorithm: string | undefined;
-    operation: KeyOperation;
-    action: KmsAction;
-    enclave?: AttestedEnclave | undefined;
-  },
+  input: Omit<OpenInput, "ciphertext">,
 ): Promise<never> {
   if (input.keyId === undefined) {
     throw new ValidationException(
@@ -301,11 +289,7 @@ async function dryRunIgnoringCiphertext(
   const key = await kms.resolveKey(caller, input.keyId, {
     allowAlias: true,
     action: input.action,
-    conditions: {
-      encryptionContext: input.context,
-      encryptionAlgorithm: input.algorithm ?? "SYMMETRIC_DEFAULT",
-      recipient: input.enclave,
-    },
+    conditions: openConditions(input),
   });
   assertEncryptionUse(key, input.operation, input.algorithm);
   if (isAsymmetricEncryptionKey(key)) assertNoEncryptionContext(input.context);
@@ -339,7 +323,7 @@ export interface DecryptResult {
  * @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function decrypt(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: DecryptInput,
 ): Promise<DecryptResult> {
@@ -369,15 +353,11 @@ export async function decrypt(
     dryRunSucceeded();
   }
   if (enclave !== undefined) {
-    try {
-      return {
-        KeyId: opened.key.arn,
-        CiphertextForRecipient: await kms.recipients.seal(enclave, opened.plaintext.expose()),
-        EncryptionAlgorithm: opened.algorithm,
-      };
-    } finally {
-      opened.plaintext.wipe();
-    }
+    return {
+      KeyId: opened.key.arn,
+      CiphertextForRecipient: await sealForRecipient(kms, enclave, opened.plaintext),
+      EncryptionAlgorithm: opened.algorithm,
+    };
   }
   return {
     KeyId: opened.key.arn,
@@ -426,7 +406,7 @@ export interface ReEncryptResult {
  * @throws {DryRunOperationException}
  */
 async function sealForDestination(
-  kms: Kms,
+  kms: CryptoPorts,
   destination: LoadedKey,
   input: {
     plaintext: Uint8Array;
@@ -454,7 +434,7 @@ async function sealForDestination(
  * @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function reEncrypt(
-  kms: Kms,
+  kms: CryptoPorts,
   caller: Caller,
   input: ReEncryptInput,
 ): Promise<ReEncryptResult> {
@@ -510,141 +490,5 @@ export async function reEncrypt(
     };
   } finally {
     opened.plaintext.wipe();
-  }
-}
-
-/** GenerateDataKey's input after schema validation. */
-export interface GenerateDataKeyInput extends CommonInput {
-  KeyId: string;
-  EncryptionContext?: EncryptionContext | undefined;
-  NumberOfBytes?: number | undefined;
-  KeySpec?: "AES_256" | "AES_128" | undefined;
-  Recipient?: RecipientField | undefined;
-}
-
-/**
- * The data key length: exactly one of KeySpec (AES_128 16, AES_256 32) or NumberOfBytes.
- * @throws {ValidationException} neither or both.
- */
-function dataKeyLength(input: GenerateDataKeyInput): number {
-  if (input.KeySpec !== undefined && input.NumberOfBytes !== undefined) {
-    throw new ValidationException("Please specify either number of bytes or key spec, not both.");
-  }
-  if (input.KeySpec !== undefined) return input.KeySpec === "AES_128" ? 16 : 32;
-  if (input.NumberOfBytes !== undefined) return input.NumberOfBytes;
-  throw new ValidationException("Please specify either number of bytes or key spec.");
-}
-
-async function generateDataKeyCommon(
-  kms: Kms,
-  caller: Caller,
-  input: GenerateDataKeyInput,
-  operation: "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext",
-): Promise<
-  {
-    blob: Uint8Array;
-    plaintext: SecretBytes;
-    key: LoadedKey;
-    material: KeyMaterial;
-    enclave: AttestedEnclave | undefined;
-  }
-> {
-  const length = dataKeyLength(input);
-  const enclave = await attestRecipient(kms, input.Recipient);
-  const key = await kms.resolveKey(caller, input.KeyId, {
-    allowAlias: true,
-    action: `kms:${operation}`,
-    conditions: { encryptionContext: input.EncryptionContext, recipient: enclave },
-  });
-  assertSymmetricUse(key, operation, undefined);
-  if (input.DryRun === true) dryRunSucceeded();
-  const plaintext = new SecretBytes(randomBytes(length));
-  const { blob, material } = await sealUnder(kms, key, plaintext.expose(), input.EncryptionContext);
-  return { blob, plaintext, key, material, enclave };
-}
-
-/**
- * GenerateDataKey: a random data key in plaintext and encrypted under a symmetric key.
- * @throws {ValidationException} @throws {NotFoundException} @throws {DisabledException}
- * @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
- */
-export async function generateDataKey(
-  kms: Kms,
-  caller: Caller,
-  input: GenerateDataKeyInput,
-): Promise<
-  {
-    CiphertextBlob: Uint8Array;
-    Plaintext?: SecretBytes;
-    CiphertextForRecipient?: Uint8Array;
-    KeyId: string;
-    KeyMaterialId: string;
-  }
-> {
-  const r = await generateDataKeyCommon(kms, caller, input, "GenerateDataKey");
-  if (r.enclave !== undefined) {
-    try {
-      return {
-        CiphertextBlob: r.blob,
-        CiphertextForRecipient: await kms.recipients.seal(r.enclave, r.plaintext.expose()),
-        KeyId: r.key.arn,
-        KeyMaterialId: r.material.keyMaterialId,
-      };
-    } finally {
-      r.plaintext.wipe();
-    }
-  }
-  return {
-    CiphertextBlob: r.blob,
-    Plaintext: r.plaintext,
-    KeyId: r.key.arn,
-    KeyMaterialId: r.material.keyMaterialId,
-  };
-}
-
-/**
- * GenerateDataKeyWithoutPlaintext: as GenerateDataKey, but only the encrypted copy leaves.
- * @throws {ValidationException} @throws {NotFoundException} @throws {DisabledException}
- * @throws {KMSInvalidStateException} @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
- */
-export async function generateDataKeyWithoutPlaintext(
-  kms: Kms,
-  caller: Caller,
-  input: GenerateDataKeyInput,
-): Promise<{ CiphertextBlob: Uint8Array; KeyId: string; KeyMaterialId: string }> {
-  const r = await generateDataKeyCommon(kms, caller, input, "GenerateDataKeyWithoutPlaintext");
-  r.plaintext.wipe();
-  return { CiphertextBlob: r.blob, KeyId: r.key.arn, KeyMaterialId: r.material.keyMaterialId };
-}
-
-/**
- * GenerateRandom: 1..1024 random bytes.
- * @throws {ValidationException} no NumberOfBytes. @throws {CustomKeyStoreNotFoundException}
- */
-export async function generateRandom(
-  kms: Kms,
-  caller: Caller,
-  input: {
-    NumberOfBytes?: number | undefined;
-    CustomKeyStoreId?: string | undefined;
-    Recipient?: RecipientField | undefined;
-  },
-): Promise<{ Plaintext?: SecretBytes; CiphertextForRecipient?: Uint8Array }> {
-  if (input.CustomKeyStoreId !== undefined) {
-    throw new CustomKeyStoreNotFoundException(
-      `Custom key store ${input.CustomKeyStoreId} does not exist.`,
-    );
-  }
-  if (input.NumberOfBytes === undefined) {
-    throw new ValidationException("Please specify the number of bytes.");
-  }
-  const enclave = await attestRecipient(kms, input.Recipient);
-  kms.authorizeAccount(caller, "kms:GenerateRandom", { recipient: enclave });
-  const plaintext = new SecretBytes(randomBytes(input.NumberOfBytes));
-  if (enclave === undefined) return { Plaintext: plaintext };
-  try {
-    return { CiphertextForRecipient: await kms.recipients.seal(enclave, plaintext.expose()) };
-  } finally {
-    plaintext.wipe();
   }
 }

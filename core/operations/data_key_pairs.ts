@@ -9,11 +9,17 @@
  */
 import type { DataKeyPairSpec, GeneratedKeyPair } from "../crypto/key_pairs.ts";
 import type { EncryptionContext } from "../encryption_context.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyMaterials, KeyPairSource, KeyResolver, Recipients } from "../operation_ports.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller } from "../types.ts";
 import { assertSymmetricUse, dryRunSucceeded, sealUnder } from "./data_plane.ts";
-import { attestRecipient, type RecipientField } from "./recipient.ts";
+import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
+import type { AttestedEnclave } from "../recipient/attestation.ts";
+
+/** What this family of operations uses of the KMS. */
+export type DataKeyPairPorts = KeyResolver & KeyMaterials & Recipients & {
+  readonly keyPairs: KeyPairSource;
+};
 
 /** GenerateDataKeyPairWithoutPlaintext's input after schema validation. */
 export interface GenerateDataKeyPairWithoutPlaintextInput {
@@ -51,11 +57,17 @@ type Operation = "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext";
  * The caller owns (and must wipe) the returned pair's private key.
  */
 async function generatePairUnderKey(
-  kms: Kms,
+  kms: DataKeyPairPorts,
   caller: Caller,
   input: GenerateDataKeyPairInput,
   operation: Operation,
-): Promise<{ result: DataKeyPairWithoutPlaintext; pair: GeneratedKeyPair; sealed?: Uint8Array }> {
+): Promise<
+  {
+    result: DataKeyPairWithoutPlaintext;
+    pair: GeneratedKeyPair;
+    enclave: AttestedEnclave | undefined;
+  }
+> {
   const enclave = await attestRecipient(kms, input.Recipient);
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,
@@ -77,9 +89,6 @@ async function generatePairUnderKey(
       pair.privateKey.expose(),
       input.EncryptionContext,
     );
-    const sealed = enclave === undefined
-      ? undefined
-      : await kms.recipients.seal(enclave, pair.privateKey.expose());
     const result: DataKeyPairWithoutPlaintext = {
       PrivateKeyCiphertextBlob: blob,
       PublicKey: pair.publicKey,
@@ -87,7 +96,7 @@ async function generatePairUnderKey(
       KeyPairSpec: spec,
       KeyMaterialId: material.keyMaterialId,
     };
-    return sealed === undefined ? { result, pair } : { result, pair, sealed };
+    return { result, pair, enclave };
   } catch (error) {
     pair.privateKey.wipe();
     throw error;
@@ -101,19 +110,21 @@ async function generatePairUnderKey(
  * @throws {InvalidKeyUsageException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function generateDataKeyPair(
-  kms: Kms,
+  kms: DataKeyPairPorts,
   caller: Caller,
   input: GenerateDataKeyPairInput,
 ): Promise<DataKeyPair> {
-  const { result, pair, sealed } = await generatePairUnderKey(
+  const { result, pair, enclave } = await generatePairUnderKey(
     kms,
     caller,
     input,
     "GenerateDataKeyPair",
   );
-  if (sealed !== undefined) {
-    pair.privateKey.wipe();
-    return { ...result, CiphertextForRecipient: sealed };
+  if (enclave !== undefined) {
+    return {
+      ...result,
+      CiphertextForRecipient: await sealForRecipient(kms, enclave, pair.privateKey),
+    };
   }
   return { ...result, PrivateKeyPlaintext: pair.privateKey };
 }
@@ -125,7 +136,7 @@ export async function generateDataKeyPair(
  * @throws {InvalidKeyUsageException} @throws {DryRunOperationException}
  */
 export async function generateDataKeyPairWithoutPlaintext(
-  kms: Kms,
+  kms: DataKeyPairPorts,
   caller: Caller,
   input: GenerateDataKeyPairWithoutPlaintextInput,
 ): Promise<DataKeyPairWithoutPlaintext> {

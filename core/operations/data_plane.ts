@@ -9,8 +9,11 @@ import { encryptWithKeyMaterial } from "../crypto/symmetric.ts";
 import { canonicalEncryptionContext, type EncryptionContext } from "../encryption_context.ts";
 import { DryRunOperationException, InvalidKeyUsageException } from "../errors.ts";
 import { assertKeyStateAllows, type KeyOperation } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, LoadedKey } from "../operation_ports.ts";
 import type { KeyMaterial } from "../types.ts";
+
+/** What this family of operations uses of the KMS. */
+export type DataPlanePorts = Pick<KeyMaterials, "requiredMaterial">;
 
 const DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set.";
 
@@ -41,17 +44,13 @@ export function assertSymmetricUse(
   }
 }
 
-async function currentMaterial(kms: Kms, key: LoadedKey): Promise<KeyMaterial> {
-  const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
-  if (material === null) {
-    throw new Error(`material ${key.record.currentMaterialVersion} of ${key.record.keyId} missing`);
-  }
-  return material;
+async function currentMaterial(kms: DataPlanePorts, key: LoadedKey): Promise<KeyMaterial> {
+  return await kms.requiredMaterial(key.record.keyId, key.record.currentMaterialVersion);
 }
 
 /** Encrypts `plaintext` under the key's current material with `context` as AAD. */
 export async function sealUnder(
-  kms: Kms,
+  kms: DataPlanePorts,
   key: LoadedKey,
   plaintext: Uint8Array,
   context: EncryptionContext | undefined,
@@ -65,4 +64,10 @@ export async function sealUnder(
     context: canonicalEncryptionContext(context),
   });
   return { blob, material };
+}
+
+/** Fields every data-plane request may carry. */
+export interface CommonInput {
+  GrantTokens?: string[] | undefined;
+  DryRun?: boolean | undefined;
 }

@@ -8,6 +8,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import { accessDenied } from "../access/access_control.ts";
 import {
   type Context,
@@ -21,17 +22,20 @@ import {
   newGrantToken,
   readGrantToken,
 } from "../access/grants.ts";
-import {
-  InvalidGrantIdException,
-  InvalidMarkerException,
-  NotFoundException,
-  ValidationException,
-} from "../errors.ts";
+import { InvalidGrantIdException, NotFoundException, ValidationException } from "../errors.ts";
 import { accountRootArn, keyArn } from "../identifiers.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyCommits, KeyResolver, LoadedKey } from "../operation_ports.ts";
+import type { GrantStore } from "../ports.ts";
+import type { AccessControl } from "../access/access_control.ts";
 import type { Caller } from "../types.ts";
 import { dryRunSucceeded } from "./data_plane.ts";
+
+/** What this family of operations uses of the KMS. */
+export type GrantPorts = KeyResolver & KeyCommits & {
+  readonly store: GrantStore;
+  readonly access: Pick<AccessControl, "forgetGrants">;
+};
 
 /** CreateGrant's input after schema validation. */
 export interface CreateGrantInput {
@@ -66,7 +70,8 @@ export interface GrantListEntry {
   Constraints?: GrantConstraints;
 }
 
-const IAM_PRINCIPAL =
+/** The principals CreateGrant (and a seed file grant) accepts as grantee or retiring principal. */
+export const IAM_PRINCIPAL =
   /^(?:arn:aws:iam::\d{12}:(?:root|user\/[\w+=,.@/-]+|role\/[\w+=,.@/-]+)|arn:aws:sts::\d{12}:(?:assumed-role|federated-user)\/[\w+=,.@/:-]+)$/;
 const MAX_CONSTRAINT_PAIRS = 8;
 const MAX_CONSTRAINT_VALUE = 384;
@@ -77,19 +82,24 @@ function assertPrincipal(field: string, value: string | undefined): void {
   }
 }
 
-/** Normalises and checks CreateGrant's constraints. @throws {ValidationException} */
-function checkedConstraints(
+/**
+ * Normalises and checks grant constraints for a key of `keySpec` (CreateGrant's and the seed
+ * file's): encryption-context constraints only on SYMMETRIC_DEFAULT keys, at most 8 pairs, values
+ * of at most 384 characters.
+ * @throws {ValidationException}
+ */
+export function checkedGrantConstraints(
   input: CreateGrantInput["Constraints"],
-  key: LoadedKey,
+  keySpec: string,
 ): GrantConstraints | null {
   if (input === undefined) return null;
   const constraints: GrantConstraints = {};
   for (const name of ["EncryptionContextEquals", "EncryptionContextSubset"] as const) {
     const context = input[name];
     if (context === undefined) continue;
-    if (key.record.keySpec !== "SYMMETRIC_DEFAULT") {
+    if (keySpec !== "SYMMETRIC_DEFAULT") {
       throw new ValidationException(
-        `${name} grant constraints are not supported for ${key.record.keySpec} KMS keys: their operations take no encryption context.`,
+        `${name} grant constraints are not supported for ${keySpec} KMS keys: their operations take no encryption context.`,
       );
     }
     const keys = Object.keys(context);
@@ -170,7 +180,7 @@ function checkOperations(operations: readonly GrantOperation[], key: LoadedKey):
  * @throws {DryRunOperationException}
  */
 export async function createGrant(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: CreateGrantInput,
 ): Promise<{ GrantToken: string; GrantId: string }> {
@@ -180,7 +190,7 @@ export async function createGrant(
     allowAlias: false,
     action: "kms:CreateGrant",
   });
-  const constraints = checkedConstraints(input.Constraints, named);
+  const constraints = checkedGrantConstraints(input.Constraints, named.record.keySpec);
   const allowance = await kms.authorize(caller, named, {
     action: "kms:CreateGrant",
     conditions: {
@@ -250,18 +260,8 @@ function assertGrantId(grantId: string): void {
   if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdException(`Invalid grant ID ${grantId}.`);
 }
 
-function encodeGrantMarker(grantId: string): string {
-  return btoa(`grant:${grantId}`);
-}
-
 function decodeGrantMarker(marker: string): string {
-  try {
-    const text = atob(marker);
-    if (text.startsWith("grant:") && GRANT_ID.test(text.slice(6))) return text.slice(6);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(marker, "grant", (grantId) => GRANT_ID.test(grantId) ? grantId : undefined);
 }
 
 /** One page of grants, AWS's paging shape. */
@@ -270,11 +270,8 @@ function page(
   limit: number,
   entry: (grant: GrantRecord) => GrantListEntry,
 ): { Grants: GrantListEntry[]; NextMarker?: string; Truncated: boolean } {
-  const shown = grants.slice(0, limit);
-  const last = shown.at(-1);
-  return grants.length > limit && last !== undefined
-    ? { Grants: shown.map(entry), NextMarker: encodeGrantMarker(last.grantId), Truncated: true }
-    : { Grants: shown.map(entry), Truncated: false };
+  const { shown, end } = cutPage(grants, limit, (last) => encodeMarker("grant", last.grantId));
+  return { Grants: shown.map(entry), ...end };
 }
 
 /**
@@ -283,7 +280,7 @@ function page(
  * @throws {InvalidMarkerException}
  */
 export async function listGrants(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: {
     KeyId: string;
@@ -313,7 +310,7 @@ export async function listGrants(
  * @throws {AccessDeniedException} @throws {InvalidMarkerException} @throws {ValidationException}
  */
 export async function listRetirableGrants(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: {
     Limit?: number | undefined;
@@ -358,7 +355,7 @@ function mayRetire(caller: Caller, grant: GrantRecord): boolean {
  * @throws {AccessDeniedException} @throws {ValidationException} @throws {DryRunOperationException}
  */
 export async function retireGrant(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: {
     GrantToken?: string | undefined;
@@ -403,7 +400,7 @@ export async function retireGrant(
  * @throws {DryRunOperationException}
  */
 export async function revokeGrant(
-  kms: Kms,
+  kms: GrantPorts,
   caller: Caller,
   input: { KeyId: string; GrantId: string; DryRun?: boolean | undefined },
 ): Promise<Record<string, never>> {

@@ -40,9 +40,18 @@ import {
   type WrappingKeySpec,
 } from "../imported_material.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
-import type { ImportParameters } from "../ports.ts";
+import type { KeyMaterials, KeyPairSource, LoadedKey } from "../operation_ports.ts";
+import type { MultiRegionPorts } from "./multi_region.ts";
+import type { ImportParameters, ImportStore, KeyStore } from "../ports.ts";
 import type { Caller, ExpirationModel, KeyMaterial, KeyRecord, KeyState } from "../types.ts";
+
+/** What import operations use of the KMS. */
+export type ImportPorts = MultiRegionPorts & KeyMaterials & {
+  readonly keyPairs: KeyPairSource;
+  readonly store: ImportStore & Pick<KeyStore, "getKey">;
+  /** Wipes and forgets a key's cached material. */
+  forgetKeyMaterial(keyId: string): void;
+};
 
 /** GetParametersForImport's input after schema validation. */
 export interface GetParametersForImportInput {
@@ -89,7 +98,7 @@ function isChinaRegion(region: string): boolean {
  * @throws {UnsupportedOperationException} a key of another origin.
  */
 async function importKey(
-  kms: Kms,
+  kms: ImportPorts,
   caller: Caller,
   keyId: string,
   operation: "GetParametersForImport" | "ImportKeyMaterial" | "DeleteImportedKeyMaterial",
@@ -119,7 +128,7 @@ async function importKey(
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function getParametersForImport(
-  kms: Kms,
+  kms: ImportPorts,
   caller: Caller,
   input: GetParametersForImportInput,
 ): Promise<GetParametersForImportResult> {
@@ -197,7 +206,7 @@ function checkWrapping(region: string, algorithm: WrappingAlgorithm, spec: Wrapp
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function importKeyMaterial(
-  kms: Kms,
+  kms: ImportPorts,
   caller: Caller,
   input: ImportKeyMaterialInput,
 ): Promise<{ KeyId: string; KeyMaterialId: string }> {
@@ -304,7 +313,7 @@ function checkExpiration(
  * @throws {InvalidImportTokenException} @throws {ExpiredImportTokenException}
  */
 async function parametersOfToken(
-  kms: Kms,
+  kms: ImportPorts,
   key: LoadedKey,
   token: Uint8Array,
   now: number,
@@ -347,7 +356,7 @@ function expiredToken(): ExpiredImportTokenException {
  * @throws {IncorrectKeyMaterialException} @throws {UnsupportedOperationException}
  */
 async function checkSameMaterial(
-  kms: Kms,
+  kms: ImportPorts,
   key: LoadedKey,
   keyMaterialId: string,
   input: ImportKeyMaterialInput,
@@ -399,7 +408,7 @@ function stateAfterImport(state: KeyState): KeyState {
  * @throws {KMSInvalidStateException}
  */
 export async function deleteImportedKeyMaterial(
-  kms: Kms,
+  kms: ImportPorts,
   caller: Caller,
   input: DeleteImportedKeyMaterialInput,
 ): Promise<{ KeyId: string; KeyMaterialId: string }> {
@@ -420,7 +429,7 @@ export async function deleteImportedKeyMaterial(
 }
 
 /** The KeyMaterialId of the key's current imported material (the last imported, or none). */
-async function currentMaterialId(kms: Kms, record: KeyRecord): Promise<string | null> {
+async function currentMaterialId(kms: ImportPorts, record: KeyRecord): Promise<string | null> {
   if (record.expirationModel === null || record.expirationModel === undefined) {
     const history = await kms.store.listImportedMaterial(record.keyId);
     return history.at(-1)?.keyMaterialId ?? null;
@@ -448,7 +457,10 @@ export function importedMaterialExpired(record: KeyRecord, now: number): boolean
  * Deletes a key's expired imported material (state PendingImport, or still PendingDeletion);
  * when another instance re-imported or expired it first, the stored record wins.
  */
-export async function expireImportedMaterial(kms: Kms, record: KeyRecord): Promise<KeyRecord> {
+export async function expireImportedMaterial(
+  kms: ImportPorts,
+  record: KeyRecord,
+): Promise<KeyRecord> {
   const validTo = record.validTo;
   if (validTo === null || validTo === undefined) return record;
   const expired = withoutMaterial(record);
@@ -468,7 +480,7 @@ export async function expireImportedMaterial(kms: Kms, record: KeyRecord): Promi
  * The periodic sweep: deletes every expired imported material and the import parameters
  * whose 24 hours are over; resolves how many keys of this KMS's region lost their material.
  */
-export async function expireDueImportedMaterial(kms: Kms): Promise<number> {
+export async function expireDueImportedMaterial(kms: ImportPorts): Promise<number> {
   const now = kms.clock.now();
   const due = await kms.store.listKeysWithExpiredMaterial(now);
   let expired = 0;

@@ -16,11 +16,14 @@
 import { deriveSharedSecret as ecdh, type EcdhCurve } from "../crypto/ecdh.ts";
 import { InvalidKeyUsageException } from "../errors.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyResolver, LoadedKey, Recipients } from "../operation_ports.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller, Origin } from "../types.ts";
 import { dryRunSucceeded } from "./data_plane.ts";
-import { attestRecipient, type RecipientField } from "./recipient.ts";
+import { attestRecipient, type RecipientField, sealForRecipient } from "./recipient.ts";
+
+/** What this family of operations uses of the KMS. */
+export type KeyAgreementPorts = KeyResolver & KeyMaterials & Recipients;
 
 /** DeriveSharedSecret's input after schema validation. */
 export interface DeriveSharedSecretInput {
@@ -70,11 +73,9 @@ export function assertKeyAgreementUse(key: LoadedKey): EcdhCurve {
 }
 
 /** The private key (PKCS#8) of the key's current material. */
-async function currentPrivateKey(kms: Kms, key: LoadedKey): Promise<SecretBytes> {
+async function currentPrivateKey(kms: KeyAgreementPorts, key: LoadedKey): Promise<SecretBytes> {
   const { keyId, currentMaterialVersion } = key.record;
-  const material = await kms.material(keyId, currentMaterialVersion);
-  if (material === null) throw new Error(`material ${currentMaterialVersion} of ${keyId} missing`);
-  return material.material;
+  return (await kms.requiredMaterial(keyId, currentMaterialVersion)).material;
 }
 
 /**
@@ -86,7 +87,7 @@ async function currentPrivateKey(kms: Kms, key: LoadedKey): Promise<SecretBytes>
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_DeriveSharedSecret.html
  */
 export async function deriveSharedSecret(
-  kms: Kms,
+  kms: KeyAgreementPorts,
   caller: Caller,
   input: DeriveSharedSecretInput,
 ): Promise<DeriveSharedSecretResult> {
@@ -108,12 +109,5 @@ export async function deriveSharedSecret(
     dryRunSucceeded();
   }
   if (enclave === undefined) return { ...answer, SharedSecret: secret };
-  try {
-    return {
-      ...answer,
-      CiphertextForRecipient: await kms.recipients.seal(enclave, secret.expose()),
-    };
-  } finally {
-    secret.wipe();
-  }
+  return { ...answer, CiphertextForRecipient: await sealForRecipient(kms, enclave, secret) };
 }

@@ -7,8 +7,12 @@
  * @module
  */
 import { UnsupportedOperationException } from "../errors.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyResolver } from "../operation_ports.ts";
+import type { KeyUsageLog } from "../audit/ports.ts";
 import type { Caller } from "../types.ts";
+
+/** What this family of operations uses of the KMS. */
+export type KeyLastUsagePorts = KeyResolver & { readonly keyLastUsage: KeyUsageLog | undefined };
 
 /** AWS's KeyLastUsageData. */
 export interface KeyLastUsageData {
@@ -36,7 +40,7 @@ export interface GetKeyLastUsageResult {
  * @throws {UnsupportedOperationException} the audit log is off.
  */
 export async function getKeyLastUsage(
-  kms: Kms,
+  kms: KeyLastUsagePorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<GetKeyLastUsageResult> {

@@ -8,8 +8,12 @@
 import { NotFoundException } from "../errors.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import { checkKeyPolicy } from "../key_policy.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyCommits, KeyResolver } from "../operation_ports.ts";
+import type { PolicyChecks } from "../key_policy.ts";
 import type { Caller } from "../types.ts";
+
+/** What this family of operations uses of the KMS. */
+export type KeyPolicyPorts = KeyResolver & KeyCommits & PolicyChecks;
 
 /** The one policy name AWS KMS knows. */
 export const DEFAULT_POLICY_NAME = "default";
@@ -26,7 +30,7 @@ function assertDefaultName(name: string | undefined, arn: string): void {
  * @throws {KMSInvalidStateException} @throws {AccessDeniedException}
  */
 export async function putKeyPolicy(
-  kms: Kms,
+  kms: KeyPolicyPorts,
   caller: Caller,
   input: {
     KeyId: string;
@@ -54,7 +58,7 @@ export async function putKeyPolicy(
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function getKeyPolicy(
-  kms: Kms,
+  kms: KeyPolicyPorts,
   caller: Caller,
   input: { KeyId: string; PolicyName?: string | undefined },
 ): Promise<{ Policy: string; PolicyName: string }> {
@@ -72,7 +76,7 @@ export async function getKeyPolicy(
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function listKeyPolicies(
-  kms: Kms,
+  kms: KeyPolicyPorts,
   caller: Caller,
   input: { KeyId: string; Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<{ PolicyNames: string[]; Truncated: boolean }> {

@@ -5,10 +5,10 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import { hasReplicas, multiRegionMetadata, newMultiRegionKeyId } from "./multi_region.ts";
 import {
   CustomKeyStoreNotFoundException,
-  InvalidMarkerException,
   UnsupportedOperationException,
   ValidationException,
 } from "../errors.ts";
@@ -19,9 +19,19 @@ import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import { checkKeyPolicy } from "../key_policy.ts";
 import { firstKeyMaterial, newKeyRecord } from "../new_key.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyPairSource, LoadedKey } from "../operation_ports.ts";
+import type { KeyStore } from "../ports.ts";
+import type { MultiRegionPorts } from "./multi_region.ts";
 import type { Caller, KeySpec, KeyUsage, Origin, Tag } from "../types.ts";
 import { validateTags } from "./tags.ts";
+
+/** What key operations use of the KMS. */
+export type KeyPorts = MultiRegionPorts & KeyMaterials & {
+  readonly keyPairs: KeyPairSource;
+  readonly store: Pick<KeyStore, "createKey" | "listKeys">;
+  /** Deletes every key whose deletion date has passed. */
+  purgeDueKeys(): Promise<number>;
+};
 
 /** CreateKey's input after schema validation. */
 export interface CreateKeyInput {
@@ -48,7 +58,7 @@ export { newKeyMaterialId } from "../new_key.ts";
  * @throws {TagException} @throws {LimitExceededException}
  */
 export async function createKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: CreateKeyInput,
 ): Promise<{ KeyMetadata: KeyMetadata }> {
@@ -119,7 +129,7 @@ function chooseKeySpec(input: CreateKeyInput): KeySpec {
   return input.KeySpec ?? input.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
 }
 
-async function metadataOf(kms: Kms, key: LoadedKey): Promise<KeyMetadata> {
+async function metadataOf(kms: KeyPorts, key: LoadedKey): Promise<KeyMetadata> {
   const material = await kms.material(key.record.keyId, key.record.currentMaterialVersion);
   const metadata = keyMetadata(key.record, key.arn, material?.keyMaterialId ?? null);
   return Object.assign(metadata, await multiRegionMetadata(kms, key.record));
@@ -130,7 +140,7 @@ async function metadataOf(kms: Kms, key: LoadedKey): Promise<KeyMetadata> {
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function describeKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyMetadata: KeyMetadata }> {
@@ -153,7 +163,7 @@ export interface ListKeysResult {
  * @throws {InvalidMarkerException} a marker this KMS did not hand out.
  */
 export async function listKeys(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<ListKeysResult> {
@@ -162,29 +172,16 @@ export async function listKeys(
   const after = input.Marker === undefined ? undefined : decodeKeyMarker(input.Marker);
   await kms.purgeDueKeys();
   const rows = await kms.store.listKeys(caller.accountId, kms.region, { limit: limit + 1, after });
-  const page = rows.slice(0, limit);
-  const keys = page.map((r) => {
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("key", last.keyId));
+  const keys = shown.map((r) => {
     const loaded = kms.rememberKey(r);
     return { KeyId: r.keyId, KeyArn: loaded.arn };
   });
-  const last = page.at(-1);
-  return rows.length > limit && last !== undefined
-    ? { Keys: keys, NextMarker: encodeKeyMarker(last.keyId), Truncated: true }
-    : { Keys: keys, Truncated: false };
-}
-
-function encodeKeyMarker(keyId: string): string {
-  return btoa(`key:${keyId}`);
+  return { Keys: keys, ...end };
 }
 
 function decodeKeyMarker(marker: string): string {
-  try {
-    const text = atob(marker);
-    if (text.startsWith("key:") && isKeyId(text.slice(4))) return text.slice(4);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(marker, "key", (keyId) => isKeyId(keyId) ? keyId : undefined);
 }
 
 /**
@@ -192,7 +189,7 @@ function decodeKeyMarker(marker: string): string {
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function updateKeyDescription(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string; Description: string },
 ): Promise<Record<string, never>> {
@@ -206,7 +203,7 @@ export async function updateKeyDescription(
 }
 
 async function switchKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
   to: "Enabled" | "Disabled",
@@ -226,7 +223,7 @@ async function switchKey(
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export function enableKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
@@ -238,7 +235,7 @@ export function enableKey(
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export function disableKey(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
@@ -253,7 +250,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function scheduleKeyDeletion(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string; PendingWindowInDays?: number | undefined },
 ): Promise<{
@@ -303,7 +300,7 @@ export async function scheduleKeyDeletion(
  * @throws {NotFoundException} @throws {KMSInvalidStateException} a key not pending deletion.
  */
 export async function cancelKeyDeletion(
-  kms: Kms,
+  kms: KeyPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyId: string }> {

@@ -22,10 +22,13 @@ import {
 } from "../crypto/hmac.ts";
 import { InvalidKeyUsageException, KMSInvalidMacException } from "../errors.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
+import type { KeyMaterials, KeyResolver, LoadedKey } from "../operation_ports.ts";
 import type { SecretBytes } from "../secret.ts";
 import type { Caller } from "../types.ts";
 import { dryRunSucceeded } from "./data_plane.ts";
+
+/** What this family of operations uses of the KMS. */
+export type MacPorts = KeyResolver & KeyMaterials;
 
 /** GenerateMac's input after schema validation. */
 export interface GenerateMacInput {
@@ -87,7 +90,7 @@ export function assertMacUse(
 }
 
 /** The imported HMAC key of the key's current material, built once per material version. */
-function macKeyOf(kms: Kms, key: LoadedKey, spec: HmacKeySpec): Promise<MacKey> {
+function macKeyOf(kms: MacPorts, key: LoadedKey, spec: HmacKeySpec): Promise<MacKey> {
   return kms.prepared(
     key.record.keyId,
     key.record.currentMaterialVersion,
@@ -98,7 +101,7 @@ function macKeyOf(kms: Kms, key: LoadedKey, spec: HmacKeySpec): Promise<MacKey> 
 
 /** Resolves and checks the key a request names; returns it with its imported HMAC key. */
 async function checkedMacKey(
-  kms: Kms,
+  kms: MacPorts,
   caller: Caller,
   request: { keyId: string; operation: MacOperation; algorithm: MacAlgorithmSpec },
 ): Promise<{ key: LoadedKey; macKey: MacKey }> {
@@ -118,7 +121,7 @@ async function checkedMacKey(
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateMac.html
  */
 export async function generateMac(
-  kms: Kms,
+  kms: MacPorts,
   caller: Caller,
   input: GenerateMacInput,
 ): Promise<GenerateMacResult> {
@@ -140,7 +143,7 @@ export async function generateMac(
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_VerifyMac.html
  */
 export async function verifyMac(
-  kms: Kms,
+  kms: MacPorts,
   caller: Caller,
   input: VerifyMacInput,
 ): Promise<VerifyMacResult> {

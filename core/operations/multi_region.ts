@@ -22,11 +22,28 @@ import {
 } from "../errors.ts";
 import { keyArn } from "../identifiers.ts";
 import { type KeyMetadata, keyMetadata, type MultiRegionConfiguration } from "../key_metadata.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyCommits, KeyMaterials, KeyResolver } from "../operation_ports.ts";
+import type { ImportStore, KeyStore } from "../ports.ts";
+import type { MultiRegionStore } from "../multi_region_store.ts";
+import type { RotationStore } from "../rotation_store.ts";
+import type { PolicyChecks } from "../key_policy.ts";
 import { isMultiRegionKeyId } from "../regional_store.ts";
 import type { ImportedMaterialRecord } from "../ports.ts";
 import type { Caller, KeyRecord, KeyState, Tag } from "../types.ts";
 import { validateTags } from "./tags.ts";
+
+/** What multi-Region operations use of the KMS of each served Region. */
+export interface MultiRegionPorts extends KeyResolver, KeyCommits, KeyMaterials, PolicyChecks {
+  readonly store:
+    & MultiRegionStore
+    & Pick<ImportStore, "listImportedMaterial">
+    & Pick<KeyStore, "updateKey">
+    & Pick<RotationStore, "getRotationSchedule">;
+  /** The KMS serving `region`, when this process serves it. */
+  peer(region: string): MultiRegionPorts | undefined;
+  /** Forgets a cached key record another Region's KMS changed. */
+  forgetKey(keyId: string): void;
+}
 
 /** A new multi-Region key id: `mrk-` and 32 random hex digits. */
 export function newMultiRegionKeyId(): string {
@@ -38,7 +55,7 @@ export function newMultiRegionKeyId(): string {
  * holds the primary and which hold replicas.
  */
 export async function multiRegionMetadata(
-  kms: Kms,
+  kms: MultiRegionPorts,
   key: KeyRecord,
 ): Promise<{ MultiRegionConfiguration?: MultiRegionConfiguration }> {
   if (!isMultiRegionKeyId(key.keyId)) return {};
@@ -90,7 +107,7 @@ const MANAGEABLE: ReadonlySet<KeyState> = new Set(["Enabled", "Disabled", "Pendi
  * @throws {TagException}
  */
 export async function replicateKey(
-  kms: Kms,
+  kms: MultiRegionPorts,
   caller: Caller,
   input: ReplicateKeyInput,
 ): Promise<ReplicateKeyResult> {
@@ -170,7 +187,7 @@ export async function replicateKey(
  * @throws {NotFoundException} no replica in that region. @throws {KMSInvalidStateException}
  */
 export async function updatePrimaryRegion(
-  kms: Kms,
+  kms: MultiRegionPorts,
   caller: Caller,
   input: { KeyId: string; PrimaryRegion: string },
 ): Promise<Record<string, never>> {
@@ -203,7 +220,7 @@ export async function updatePrimaryRegion(
  * @throws {UnsupportedOperationException} a single-Region key, or a replica.
  */
 async function requirePrimary(
-  kms: Kms,
+  kms: MultiRegionPorts,
   key: KeyRecord,
   what: string,
 ): Promise<{ regions: string[] }> {
@@ -244,7 +261,7 @@ function alreadyExists(key: KeyRecord, region: string): AlreadyExistsException {
  * on the primary key").
  * @throws {UnsupportedOperationException} a replica key.
  */
-export async function refuseReplicaRotation(kms: Kms, key: KeyRecord): Promise<void> {
+export async function refuseReplicaRotation(kms: MultiRegionPorts, key: KeyRecord): Promise<void> {
   if (!isMultiRegionKeyId(key.keyId)) return;
   const family = await kms.store.getMultiRegionFamily(key.keyId);
   if (family === null || family.primaryRegion === key.region) return;
@@ -260,7 +277,10 @@ export async function refuseReplicaRotation(kms: Kms, key: KeyRecord): Promise<v
  * The KMS whose store holds a key's rotation schedule: the primary region's for a multi-Region
  * key (replicas share the primary's), else the key's own.
  */
-export async function rotationHome(kms: Kms, key: KeyRecord): Promise<Kms> {
+export async function rotationHome(
+  kms: MultiRegionPorts,
+  key: KeyRecord,
+): Promise<MultiRegionPorts> {
   if (!isMultiRegionKeyId(key.keyId)) return kms;
   const family = await kms.store.getMultiRegionFamily(key.keyId);
   return (family === null ? undefined : kms.peer(family.primaryRegion)) ?? kms;
@@ -270,7 +290,7 @@ export async function rotationHome(kms: Kms, key: KeyRecord): Promise<Kms> {
  * After a multi-Region primary key rotated (the store gave every replica the new version in the
  * same transaction), the replicas' KMS of this process forget their cached record of it.
  */
-export async function forgetRotatedReplicas(kms: Kms, key: KeyRecord): Promise<void> {
+export async function forgetRotatedReplicas(kms: MultiRegionPorts, key: KeyRecord): Promise<void> {
   if (!isMultiRegionKeyId(key.keyId)) return;
   const family = await kms.store.getMultiRegionFamily(key.keyId);
   for (const region of family?.regions ?? []) {
@@ -283,7 +303,7 @@ export async function forgetRotatedReplicas(kms: Kms, key: KeyRecord): Promise<v
  * (a replica takes only the material imported into its primary), with whether `key` is a replica.
  */
 export async function familyImportHistory(
-  kms: Kms,
+  kms: MultiRegionPorts,
   key: KeyRecord,
 ): Promise<{ history: ImportedMaterialRecord[]; replica: boolean }> {
   const own = await kms.store.listImportedMaterial(key.keyId);
@@ -302,7 +322,7 @@ export async function familyImportHistory(
  * puts it in PendingReplicaDeletion, and its waiting period starts only when the last replica is
  * deleted (`startPrimaryDeletionAfterLastReplica`).
  */
-export async function hasReplicas(kms: Kms, key: KeyRecord): Promise<boolean> {
+export async function hasReplicas(kms: MultiRegionPorts, key: KeyRecord): Promise<boolean> {
   if (!isMultiRegionKeyId(key.keyId)) return false;
   const family = await kms.store.getMultiRegionFamily(key.keyId);
   return family !== null && family.primaryRegion === key.region && family.regions.length > 1;
@@ -314,7 +334,7 @@ export async function hasReplicas(kms: Kms, key: KeyRecord): Promise<boolean> {
  * (PendingWindowInDays) begins now, as AWS does.
  */
 export async function startPrimaryDeletionAfterLastReplica(
-  kms: Kms,
+  kms: MultiRegionPorts,
   keyId: string,
 ): Promise<void> {
   if (!isMultiRegionKeyId(keyId)) return;

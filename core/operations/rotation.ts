@@ -20,11 +20,11 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
  * @module
  */
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import { forgetRotatedReplicas, refuseReplicaRotation, rotationHome } from "./multi_region.ts";
 import type { AuditEntry } from "../audit/entry.ts";
 import {
   ConflictException,
-  InvalidMarkerException,
   KMSInvalidStateException,
   LimitExceededException,
   NotFoundException,
@@ -33,10 +33,22 @@ import {
 } from "../errors.ts";
 import { generateKeyMaterial } from "../key_material.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms, LoadedKey } from "../kms.ts";
-import type { KeyRotation, MaterialVersionInfo, RotationType } from "../rotation_store.ts";
+import type { KeyPairSource, LoadedKey } from "../operation_ports.ts";
+import type { MultiRegionPorts } from "./multi_region.ts";
+import type {
+  KeyRotation,
+  MaterialVersionInfo,
+  RotationStore,
+  RotationType,
+} from "../rotation_store.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "../types.ts";
 import { newKeyMaterialId } from "./keys.ts";
+
+/** What rotation operations use of the KMS. */
+export type RotationPorts = MultiRegionPorts & {
+  readonly keyPairs: KeyPairSource;
+  readonly store: RotationStore;
+};
 
 /** RotationPeriodInDays: AWS's range and default. */
 export const MIN_ROTATION_PERIOD_DAYS = 90;
@@ -88,7 +100,7 @@ function externalAutomaticRotation(key: LoadedKey): UnsupportedOperationExceptio
  * @throws {KMSInvalidStateException} no new key material was imported for the rotation.
  */
 function rotateExternalKeyOnDemand(
-  _kms: Kms,
+  _kms: RotationPorts,
   _caller: Caller,
   key: LoadedKey,
 ): Promise<{ KeyId: string }> {
@@ -143,7 +155,7 @@ function rotationPeriod(days: number | undefined): number {
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {NotFoundException}
  */
 export async function enableKeyRotation(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string; RotationPeriodInDays?: number | undefined },
 ): Promise<Record<string, never>> {
@@ -181,7 +193,7 @@ export async function enableKeyRotation(
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {NotFoundException}
  */
 export async function disableKeyRotation(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<Record<string, never>> {
@@ -218,7 +230,7 @@ export interface KeyRotationStatus {
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function getKeyRotationStatus(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<KeyRotationStatus> {
@@ -252,7 +264,7 @@ export async function getKeyRotationStatus(
  * @throws {DisabledException} @throws {KMSInvalidStateException} @throws {NotFoundException}
  */
 export async function rotateKeyOnDemand(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: { KeyId: string },
 ): Promise<{ KeyId: string }> {
@@ -299,13 +311,17 @@ export async function rotateKeyOnDemand(
 }
 
 /** Rotations in progress in this process, per Kms and key id: one at a time per key. */
-const rotationsInProgress = new WeakMap<Kms, Map<string, Promise<unknown>>>();
+const rotationsInProgress = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 /**
  * Runs `work` after every rotation of the key this process started before it (rotations of one
  * key in one process never race each other; other processes' are settled by the store).
  */
-export function oneAtATime<T>(kms: Kms, keyId: string, work: () => Promise<T>): Promise<T> {
+export function oneAtATime<T>(
+  kms: RotationPorts,
+  keyId: string,
+  work: () => Promise<T>,
+): Promise<T> {
   let byKey = rotationsInProgress.get(kms);
   if (byKey === undefined) {
     byKey = new Map();
@@ -335,7 +351,7 @@ export interface RotateOptions {
  * null when another rotation or change came first (then nothing was written).
  */
 export async function rotateKey(
-  kms: Kms,
+  kms: RotationPorts,
   record: KeyRecord,
   type: RotationType,
   options: RotateOptions = {},
@@ -394,7 +410,7 @@ export interface ListKeyRotationsResult {
  * @throws {NotFoundException} @throws {AccessDeniedException}
  */
 export async function listKeyRotations(
-  kms: Kms,
+  kms: RotationPorts,
   caller: Caller,
   input: {
     KeyId: string;
@@ -417,15 +433,11 @@ export async function listKeyRotations(
     after,
     rotationsOnly: (input.IncludeKeyMaterial ?? "ROTATIONS_ONLY") === "ROTATIONS_ONLY",
   });
-  const page = rows.slice(0, limit);
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("rotation", last.version));
   // The current version as stored (a cached record may predate another instance's rotation).
   const current = await kms.findKey(key.record.keyId, { fresh: true }) ?? key;
   const extra = support === "external" ? externalEntryFields(key) : {};
-  const rotations = page.map((row) => rotationEntry(current, row, extra));
-  const last = page.at(-1);
-  return rows.length > limit && last !== undefined
-    ? { Rotations: rotations, NextMarker: encodeRotationMarker(last.version), Truncated: true }
-    : { Rotations: rotations, Truncated: false };
+  return { Rotations: shown.map((row) => rotationEntry(current, row, extra)), ...end };
 }
 
 function rotationEntry(
@@ -444,16 +456,10 @@ function rotationEntry(
   };
 }
 
-function encodeRotationMarker(version: number): string {
-  return btoa(`rotation:${version}`);
-}
-
 function decodeRotationMarker(marker: string): number {
-  try {
-    const found = /^rotation:([1-9][0-9]{0,9})$/.exec(atob(marker));
-    if (found?.[1] !== undefined) return Number(found[1]);
-  } catch {
-    // falls through to the AWS error
-  }
-  throw new InvalidMarkerException("Invalid marker");
+  return decodeMarker(
+    marker,
+    "rotation",
+    (version) => /^[1-9][0-9]{0,9}$/.test(version) ? Number(version) : undefined,
+  );
 }

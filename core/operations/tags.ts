@@ -4,11 +4,20 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_TagResource.html
  * @module
  */
-import { InvalidMarkerException, LimitExceededException, TagException } from "../errors.ts";
+import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
+import { LimitExceededException, TagException } from "../errors.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
-import type { Kms } from "../kms.ts";
+import type { KeyCommits, KeyResolver } from "../operation_ports.ts";
+import type { TagStore } from "../ports.ts";
+import type { AccessControl } from "../access/access_control.ts";
 import { MAX_TAGS_PER_KEY } from "../limits.ts";
 import type { Caller, Tag } from "../types.ts";
+
+/** What this family of operations uses of the KMS. */
+export type TagPorts = KeyResolver & KeyCommits & {
+  readonly store: TagStore;
+  readonly access: Pick<AccessControl, "forgetTags">;
+};
 
 /**
  * Checks tags as AWS does: no reserved `aws:` prefix, at most 50.
@@ -31,7 +40,7 @@ export function validateTags(tags: readonly Tag[]): void {
  * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {TagException} @throws {LimitExceededException}
  */
 export async function tagResource(
-  kms: Kms,
+  kms: TagPorts,
   caller: Caller,
   input: { KeyId: string; Tags: Tag[] },
 ): Promise<Record<string, never>> {
@@ -57,7 +66,7 @@ export async function tagResource(
  * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {TagException}
  */
 export async function untagResource(
-  kms: Kms,
+  kms: TagPorts,
   caller: Caller,
   input: { KeyId: string; TagKeys: string[] },
 ): Promise<Record<string, never>> {
@@ -90,7 +99,7 @@ export interface ListResourceTagsResult {
  * @throws {NotFoundException} @throws {InvalidMarkerException}
  */
 export async function listResourceTags(
-  kms: Kms,
+  kms: TagPorts,
   caller: Caller,
   input: { KeyId: string; Limit?: number | undefined; Marker?: string | undefined },
 ): Promise<ListResourceTagsResult> {
@@ -101,28 +110,17 @@ export async function listResourceTags(
   const tags = await kms.store.listTags(key.record.keyId);
   const start = input.Marker === undefined ? 0 : decodeIndexMarker(input.Marker, tags.length);
   const limit = input.Limit ?? 50;
-  const page = tags.slice(start, start + limit);
-  const truncated = start + limit < tags.length;
-  return truncated
-    ? { Tags: page, NextMarker: encodeIndexMarker(start + limit), Truncated: true }
-    : { Tags: page, Truncated: false };
-}
-
-function encodeIndexMarker(index: number): string {
-  return btoa(`tags:${index}`);
+  const { shown, end } = cutPage(
+    tags.slice(start),
+    limit,
+    (_, count) => encodeMarker("tags", start + count),
+  );
+  return { Tags: shown, ...end };
 }
 
 function decodeIndexMarker(marker: string, length: number): number {
-  let text: string;
-  try {
-    text = atob(marker);
-  } catch {
-    throw new InvalidMarkerException("Invalid marker");
-  }
-  const match = /^tags:(\d+)$/.exec(text);
-  const index = match ? Number(match[1]) : NaN;
-  if (!Number.isSafeInteger(index) || index > length) {
-    throw new InvalidMarkerException("Invalid marker");
-  }
-  return index;
+  return decodeMarker(marker, "tags", (position) => {
+    const index = /^\d+$/.test(position) ? Number(position) : NaN;
+    return Number.isSafeInteger(index) && index <= length ? index : undefined;
+  });
 }

@@ -5,14 +5,12 @@
  * @module
  */
 import { z } from "zod";
+import type { DecryptInput, EncryptInput, ReEncryptInput } from "../../core/operations/crypto.ts";
 import type {
-  DecryptInput,
-  EncryptInput,
   GenerateDataKeyInput,
   generateDataKeyWithoutPlaintext,
   generateRandom,
-  ReEncryptInput,
-} from "../../core/operations/crypto.ts";
+} from "../../core/operations/data_keys.ts";
 import {
   blob,
   CustomKeyStoreId,
