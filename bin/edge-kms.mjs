@@ -3,8 +3,8 @@
  * `npx edge-kms`: starts the KMS (main.ts) with the permissions of `deno task start`, through the
  * Deno binary of the `deno` npm package (a dependency of this package), so nothing else needs to
  * be downloaded. Paths such as `./data` are relative to the caller's directory; the `KMS_*`
- * environment variables apply as for `deno task start`. Signals are passed on to the server, and
- * this process exits with the server's exit code.
+ * environment variables apply as for `deno task start`. SIGINT, SIGTERM and SIGHUP are passed on
+ * to the server (once), and this process exits with the server's exit code.
  *
  * Deno does not run TypeScript from inside a `node_modules` directory, which is where an installed
  * package lives. So the package's sources are copied once per version of their content to a
@@ -121,7 +121,8 @@ function main() {
     join(sources, "main.ts"),
     ...process.argv.slice(2),
   ];
-  const child = spawn(command, args, { stdio: "inherit" });
+  // Its own process group: a Ctrl-C or a signal to our group reaches the server once, from here.
+  const child = spawn(command, args, { stdio: "inherit", detached: true });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.on(signal, () => child.kill(signal));
   }
