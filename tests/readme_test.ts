@@ -9,7 +9,8 @@
  * files a block writes stay out of the checkout); `http://127.0.0.1:8080` is replaced by the
  * server's address, nothing else.
  *
- * A block that is not meant to run has `<!-- no-run: reason -->` on the line before it. Blocks
+ * A block that is not meant to run has `<!-- no-run: reason -->` before it (blank lines
+ * between are allowed). Blocks
  * in other languages (json, yaml, output without a language) are data and never run. New blocks
  * are found by the same scan, so they are covered as soon as they are written.
  *
@@ -40,7 +41,9 @@ export function fencedBlocks(markdown: string): Block[] {
     if (open === null) continue;
     const end = lines.findIndex((line, j) => j > i && line === "```");
     if (end < 0) throw new Error(`README.md:${i + 1}: unclosed code block`);
-    const before = /^<!-- no-run: (.+) -->$/.exec(lines[i - 1] ?? "");
+    let previous = i - 1;
+    while (previous > 0 && lines[previous]!.trim() === "") previous--;
+    const before = /^<!-- no-run: (.+) -->$/.exec(lines[previous] ?? "");
     blocks.push({
       lang: open[1]!,
       text: lines.slice(i + 1, end).join("\n"),
