@@ -6,6 +6,7 @@
  * @module
  */
 import { ensureAdminCredential } from "./core/bootstrap.ts";
+import { startupBanner } from "./core/banner.ts";
 import {
   type Config,
   ConfigError,
@@ -425,16 +426,8 @@ async function start(): Promise<{ config: Config; service: Service }> {
 async function main(): Promise<void> {
   const { config, service } = await start();
   const log = jsonLog(config.logLevel);
-  if (service.createdAdmin !== undefined) {
-    console.log(
-      [
-        "Created the admin credential for account " + config.accountId + " (shown only this once):",
-        `  AWS_ACCESS_KEY_ID=${service.createdAdmin.accessKeyId}`,
-        `  AWS_SECRET_ACCESS_KEY=${service.createdAdmin.secretAccessKey}`,
-        `  AWS_REGION=${config.region}`,
-      ].join("\n"),
-    );
-  }
+  const banner = startupBanner(config, service.createdAdmin);
+  if (banner.length > 0) console.log(banner.join("\n"));
   // routes/listener.ts: node:http with header, body and idle timeouts and a connection bound.
   const server = await listen(service.app.fetch, {
     hostname: config.host,
