@@ -28,6 +28,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/throttling.html
  * @module
  */
+import type { OperationName } from "./catalogue.ts";
 import { ThrottlingException } from "./errors.ts";
 import { LruMap } from "./lru.ts";
 import type { KeySpec } from "./types.ts";
@@ -43,7 +44,7 @@ export const THROTTLING_MESSAGE =
 export type CryptoKeyType = "symmetric" | "rsa" | "ecc" | "unlisted";
 
 /** Operations that count against the shared cryptographic quota of their key's type. */
-export const CRYPTOGRAPHIC_OPERATIONS: ReadonlySet<string> = new Set([
+export const CRYPTOGRAPHIC_OPERATIONS: ReadonlySet<string> = new Set<OperationName>([
   "Decrypt",
   "DeriveSharedSecret",
   "Encrypt",
@@ -58,7 +59,7 @@ export const CRYPTOGRAPHIC_OPERATIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Operations that count against the per-spec GenerateDataKeyPair quota. */
-export const DATA_KEY_PAIR_OPERATIONS: ReadonlySet<string> = new Set([
+export const DATA_KEY_PAIR_OPERATIONS: ReadonlySet<string> = new Set<OperationName>([
   "GenerateDataKeyPair",
   "GenerateDataKeyPairWithoutPlaintext",
 ]);
@@ -95,7 +96,7 @@ export const AWS_REQUEST_QUOTAS = Object.freeze({
     ECC_SECG_P256K1: 25,
   }),
   /** One quota per operation. */
-  operations: Object.freeze<Record<string, number>>({
+  operations: Object.freeze<Partial<Record<OperationName, number>>>({
     CancelKeyDeletion: 5,
     CreateAlias: 5,
     CreateGrant: 50,
@@ -168,7 +169,7 @@ export function quotaFor(request: QuotaRequest): Quota | undefined {
       : { name: `GenerateDataKeyPair (${spec})`, perSecond };
   }
   const perSecond = Object.hasOwn(AWS_REQUEST_QUOTAS.operations, operation)
-    ? AWS_REQUEST_QUOTAS.operations[operation]
+    ? AWS_REQUEST_QUOTAS.operations[operation as OperationName]
     : undefined;
   return perSecond === undefined ? undefined : { name: operation, perSecond };
 }

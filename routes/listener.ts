@@ -39,22 +39,9 @@ import {
   RequestEntityTooLargeException,
   SerializationException,
 } from "../core/errors.ts";
+import type { ConnectionLimits } from "../core/config.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { AMZ_JSON, MAX_BODY_BYTES } from "./protocol.ts";
-
-/** The connection limits (core/config.ts `KMS_*` variables). */
-export interface ConnectionLimits {
-  /** Time to receive a request's complete header section (`KMS_HEADERS_TIMEOUT_MS`). */
-  headersTimeoutMs: number;
-  /** Time to receive a whole request, body included (`KMS_REQUEST_TIMEOUT_MS`). */
-  requestTimeoutMs: number;
-  /** Time an idle keep-alive connection stays open (`KMS_KEEPALIVE_TIMEOUT_MS`). */
-  keepAliveTimeoutMs: number;
-  /** Open connections at most; more are closed at once (`KMS_MAX_CONNECTIONS`). */
-  maxConnections: number;
-  /** Largest request header section in bytes (`KMS_MAX_HEADER_BYTES`). */
-  maxHeaderBytes: number;
-}
 
 /** What the listener hands the app as `env`: the shape of Deno.serve's ServeHandlerInfo. */
 export interface ListenerEnv {
