@@ -355,6 +355,8 @@ export async function openService(
         }),
       onError: (error) =>
         log({ level: "error", message: "automatic key rotation failed", error: String(error) }),
+      onLook: (looks) =>
+        log({ level: "debug", message: "rotation look", region: regional.region, looks }),
     })
   );
   for (const scheduler of rotationSchedulers) scheduler.start();
