@@ -7,12 +7,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Caller } from "../types.ts";
-import { rejectionOf, ROOT_CALLER, withInProcessKms } from "../../tests/helpers/in_process.ts";
+import { rejectionOf, userCaller, withInProcessKms } from "../../tests/helpers/in_process.ts";
 import { ACCOUNT_ID } from "../../tests/helpers/server.ts";
 
 const BOB_ARN = `arn:aws:iam::${ACCOUNT_ID}:user/bob`;
-const BOB: Caller = { ...ROOT_CALLER, accessKeyId: "AKIABOBINPROCESS0001", principalArn: BOB_ARN };
+const BOB = userCaller("bob");
 const PLAINTEXT = new TextEncoder().encode("granted").toBase64();
 
 Deno.test("a grant lets its grantee call exactly the granted operations, until it is revoked", () =>

@@ -51,11 +51,46 @@ class ValidationException extends Error {
   override name = "ValidationException";
 }
 
-/** Opens a KMS over `:memory:`; `env` adds or overrides KMS_* settings. */
-export async function openInProcessKms(
-  options: { env?: Record<string, string>; clock?: ManualClock } = {},
-): Promise<InProcessKms> {
+/** Options of `openInProcessKms`. */
+export interface InProcessOptions {
+  /** KMS_* settings added or overridden. */
+  env?: Record<string, string>;
+  clock?: ManualClock;
+  /** IAM users of the test account that exist (KMS_PRINCIPALS_FILE), e.g. to name in a policy. */
+  users?: string[];
+}
+
+/** The Caller of IAM user `userName` of the test account (one of `users`). */
+export function userCaller(userName: string): Caller {
+  return {
+    ...ROOT_CALLER,
+    accessKeyId: accessKeyIdOf(userName),
+    principalArn: `arn:aws:iam::${ACCOUNT_ID}:user/${userName}`,
+  };
+}
+
+function accessKeyIdOf(userName: string): string {
+  return `AKIA${userName.toUpperCase().replace(/[^A-Z0-9]/g, "").padEnd(16, "0").slice(0, 16)}`;
+}
+
+/** Writes a principals file naming `users`; returns its path and directory. */
+async function principalsFile(users: string[]): Promise<{ path: string; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "kms-in-process-" });
+  const path = `${dir}/principals.json`;
+  const principals = users.map((userName) => ({
+    accountId: ACCOUNT_ID,
+    userName,
+    accessKeyId: accessKeyIdOf(userName),
+    secretAccessKey: `${userName}-secret-access-key-0000000000000000`,
+  }));
+  await Deno.writeTextFile(path, JSON.stringify({ principals }));
+  return { path, dir };
+}
+
+/** Opens a KMS over `:memory:`. */
+export async function openInProcessKms(options: InProcessOptions = {}): Promise<InProcessKms> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2025, 0, 1));
+  const users = options.users?.length ? await principalsFile(options.users) : undefined;
   const config = parseConfig({
     KMS_DB_URL: ":memory:",
     KMS_ROOT_KEY: TEST_ROOT_KEY,
@@ -69,9 +104,12 @@ export async function openInProcessKms(
     KMS_RSA_POOL_4096: "0",
     // The scheduler is driven by the test (`runDue()`), not by a timer.
     KMS_ROTATION_CHECK_INTERVAL_MS: "86400000",
+    ...(users ? { KMS_PRINCIPALS_FILE: users.path } : {}),
     ...options.env,
   });
-  const service = await openService(config, { log: () => {}, clock });
+  const service = await openService(config, { log: () => {}, clock }).finally(async () => {
+    if (users) await Deno.remove(users.dir, { recursive: true });
+  });
   const call = async (
     name: string,
     input: Record<string, unknown> = {},
@@ -90,7 +128,7 @@ export async function openInProcessKms(
 /** Runs `fn` against a fresh in-process KMS and closes it afterwards. */
 export async function withInProcessKms(
   fn: (kms: InProcessKms) => Promise<void>,
-  options?: { env?: Record<string, string>; clock?: ManualClock },
+  options?: InProcessOptions,
 ): Promise<void> {
   const opened = await openInProcessKms(options);
   try {
