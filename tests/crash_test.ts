@@ -281,7 +281,7 @@ Deno.test({
           await waitFor(
             () => acked.requests.size >= 10 && performance.now() - started >= killAfterMs,
             "ten acknowledged writes and the random kill moment",
-            { intervalMs: 5 },
+            { intervalMs: 5, timeoutMs: 120_000 },
           );
           killed = true;
           const killedAt = performance.now();
