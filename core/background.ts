@@ -73,6 +73,9 @@ export class BackgroundWork {
         audit: options.audit,
         onRun: (run) => logRotation(log, kms.region, run),
         onError: (error) => logFailure(log, "automatic key rotation failed", kms.region, error),
+        // Tests on several processes wait for looks (tests/rotation_multi_instance_test.ts).
+        onLook: (looks) =>
+          log({ level: "debug", message: "rotation look", region: kms.region, looks }),
       })
     );
   }

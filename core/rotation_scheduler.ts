@@ -52,6 +52,8 @@ export interface RotationSchedulerOptions {
   onRun?: ((run: RotationRun) => void) | undefined;
   /** A look that failed (the next one tries again). */
   onError?: ((error: unknown) => void) | undefined;
+  /** Told after every look of the timer, whatever it did (tests wait for a number of looks). */
+  onLook?: ((looks: number) => void) | undefined;
 }
 
 /** Rotates keys whose automatic rotation is due, on a timer. */
@@ -61,6 +63,8 @@ export class RotationScheduler {
   readonly #audit: boolean;
   readonly #onRun: (run: RotationRun) => void;
   readonly #onError: (error: unknown) => void;
+  readonly #onLook: (looks: number) => void;
+  #looks = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #running: Promise<RotationRun> | null = null;
 
@@ -70,6 +74,12 @@ export class RotationScheduler {
     this.#audit = options.audit ?? true;
     this.#onRun = options.onRun ?? (() => {});
     this.#onError = options.onError ?? (() => {});
+    this.#onLook = options.onLook ?? (() => {});
+  }
+
+  /** How many looks of the timer have finished (successful or not) since start. */
+  get looks(): number {
+    return this.#looks;
   }
 
   /** Starts looking every interval (the first look after one interval). */
@@ -82,7 +92,7 @@ export class RotationScheduler {
           if (run.rotated.length > 0 || run.lost > 0) this.#onRun(run);
         },
         (error) => this.#onError(error),
-      );
+      ).finally(() => this.#onLook(++this.#looks));
     }, this.#intervalMs);
   }
 

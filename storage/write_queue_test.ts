@@ -7,6 +7,7 @@ import { SqliteAuditStore } from "./audit_store.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
 import { type BatchClient, WriteQueue } from "./write_queue.ts";
+import { waitFor } from "../tests/helpers/wait.ts";
 
 /** A fake client: each statement's result carries its SQL in `columns`; "FAIL" throws. */
 function fakeClient(): BatchClient & { batches: string[][] } {
@@ -329,7 +330,7 @@ Deno.test("WriteQueue: a write still waiting for its turn at its deadline fails 
   const queue = new WriteQueue(db, { timeoutMs: 30 });
   const first = queue.submit(["first"]).catch((error) => error);
   // Let the first write's transaction start before the second is submitted.
-  while (db.batches.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  await waitFor(() => db.batches.length > 0, "the first write's transaction to start");
   const second = queue.submit(["second"]);
   await assert.rejects(second, (error: Error) => {
     assert.equal(error.name, "DependencyTimeoutException");

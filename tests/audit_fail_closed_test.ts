@@ -12,15 +12,7 @@ import { CreateKeyCommand, EncryptCommand } from "@aws-sdk/client-kms";
 import type { Client } from "@libsql/client";
 import { openDatabase } from "../storage/client.ts";
 import { errorName, startServer, type TestServer } from "./helpers/server.ts";
-
-/** Waits until `condition()` holds, polling; fails after a generous deadline. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { waitFor } from "./helpers/wait.ts";
 
 /** A second connection to the server's file, with a switch that makes buffered audit INSERTs fail. */
 async function auditFault(server: TestServer, dbUrl: string) {
@@ -73,13 +65,13 @@ Deno.test("batched: once an audit write fails, Encrypt answers KMSInternalExcept
       server.client.send(new EncryptCommand({ KeyId: KeyMetadata!.KeyId, Plaintext: PLAINTEXT }));
     await fault.set(true);
     const accepted = await encrypt();
-    await until(() => fault.buffer.failing, "the failed audit write");
+    await waitFor(() => fault.buffer.failing, "the failed audit write");
     assert.match(fault.buffer.status().unavailable ?? "", /audit log writes failing/);
     const size = fault.buffer.size;
     assert.equal(await errorName(encrypt()), "KMSInternalException");
     assert.equal(fault.buffer.size, size, "a refused call adds nothing to the buffer");
     await fault.set(false);
-    await until(() => !fault.buffer.failing, "a successful retry");
+    await waitFor(() => !fault.buffer.failing, "a successful retry");
     const after = await encrypt();
     await fault.buffer.flush();
     assert.ok(await fault.hasRecord(accepted.$metadata.requestId!), "the record accepted before");
@@ -98,7 +90,7 @@ Deno.test("strict: an Encrypt whose audit record cannot be committed is answered
     assert.equal(fault.buffer.failing, true);
     assert.equal(await errorName(encrypt()), "KMSInternalException");
     await fault.set(false);
-    await until(() => !fault.buffer.failing, "a successful retry");
+    await waitFor(() => !fault.buffer.failing, "a successful retry");
     const answered = await encrypt();
     // No flush: in strict mode the reply came after the commit.
     assert.ok(await fault.hasRecord(answered.$metadata.requestId!));

@@ -37,6 +37,7 @@ import { SqliteAuditStore } from "../storage/audit_store.ts";
 import { openDatabase } from "../storage/client.ts";
 import { ACCOUNT_ID } from "./helpers/server.ts";
 import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 type Mode = "strict" | "batched";
 
@@ -277,9 +278,11 @@ Deno.test({
           );
           // The kill moment is random; the load has run long enough to have acknowledged writes.
           const started = performance.now();
-          while (acked.requests.size < 10 || performance.now() - started < killAfterMs) {
-            await new Promise((resolve) => setTimeout(resolve, 5));
-          }
+          await waitFor(
+            () => acked.requests.size >= 10 && performance.now() - started >= killAfterMs,
+            "ten acknowledged writes and the random kill moment",
+            { intervalMs: 5, timeoutMs: 120_000 },
+          );
           killed = true;
           const killedAt = performance.now();
           await server.kill();

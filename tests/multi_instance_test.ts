@@ -32,6 +32,7 @@ import assert from "node:assert/strict";
 import { SqliteAuditStore } from "../storage/audit_store.ts";
 import { openDatabase } from "../storage/client.ts";
 import { ACCOUNT_ID, ADMIN, REGION } from "./helpers/server.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const ROOT_KEY = new Uint8Array(32).fill(9).toBase64();
@@ -503,7 +504,7 @@ Deno.test("a key disabled, a grant revoked or a key policy changed on one instan
 });
 
 Deno.test("a change of a key on one instance never writes back what another instance changed a moment before", async () => {
-  await withTwoInstances(async (a, b) => {
+  await withTwoInstances(async (a, b, world) => {
     const keyId = (await a.client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     // B holds the key's record in memory.
     await b.client.send(new DescribeKeyCommand({ KeyId: keyId }));
@@ -522,15 +523,27 @@ Deno.test("a change of a key on one instance never writes back what another inst
     );
     // At once, before B can have heard of it: a change of another field of the same key on B.
     await b.client.send(new UpdateKeyDescriptionCommand({ KeyId: keyId, Description: "on B" }));
-    // Past the bound, both instances answer from what is stored.
-    await new Promise((resolve) => setTimeout(resolve, BOUND_MS));
+    // What is stored holds both changes: A's policy was not written back by B.
+    const db = await openDatabase(world.dbUrl);
+    try {
+      const { rows } = await db.execute({
+        sql: "SELECT policy, description FROM keys WHERE key_id = ?",
+        args: [keyId],
+      });
+      assert.equal(rows[0]?.policy, policy, "the database keeps A's policy");
+      assert.equal(rows[0]?.description, "on B");
+    } finally {
+      db.close();
+    }
+    // And both instances come to answer what is stored (waiting, not sleeping, for B to hear).
     for (const instance of [a, b]) {
-      const stored = await instance.client.send(
-        new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: "default" }),
-      );
-      assert.equal(stored.Policy, policy, `${instance.name} keeps A's policy`);
-      const described = await instance.client.send(new DescribeKeyCommand({ KeyId: keyId }));
-      assert.equal(described.KeyMetadata?.Description, "on B");
+      await waitFor(async () => {
+        const stored = await instance.client.send(
+          new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: "default" }),
+        );
+        const described = await instance.client.send(new DescribeKeyCommand({ KeyId: keyId }));
+        return stored.Policy === policy && described.KeyMetadata?.Description === "on B";
+      }, `${instance.name} answers A's policy and B's description`);
     }
   });
 });

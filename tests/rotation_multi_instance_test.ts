@@ -1,7 +1,8 @@
 /**
  * Two `deno run main.ts` processes on one database, each with its automatic
  * rotation scheduler looking every 5 ms, never rotate the same key twice in
- * one period. Their lifecycle clock is moved through the test-only
+ * one period. Each logs its looks at debug level ("rotation look"), so the test
+ * waits for a number of looks, not for a time. Their lifecycle clock is moved through the test-only
  * KMS_TEST_CLOCK_OFFSET_FILE (main.ts): both read the same offset file.
  *
  * @module
@@ -18,6 +19,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { type KmsProcess, startKms } from "./helpers/kms_process.ts";
 import { ACCOUNT_ID, ADMIN, REGION } from "./helpers/server.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const ROOT_KEY = new Uint8Array(32).fill(11).toBase64();
 const DAY = 86_400_000;
@@ -39,6 +41,7 @@ function startInstance(dbUrl: string, offsetFile: string): Promise<KmsProcess> {
     KMS_RSA_POOL_4096: "0",
     KMS_ROTATION_CHECK_INTERVAL_MS: "5",
     KMS_TEST_CLOCK_OFFSET_FILE: offsetFile,
+    KMS_LOG_LEVEL: "debug",
   });
 }
 
@@ -59,14 +62,32 @@ function rotatedBy(instance: KmsProcess): { rotated: string[]; lost: number } {
   return { rotated, lost };
 }
 
-/** Waits until every key has `count` rotations (fails after 20 s). */
+/** How many looks the instance's scheduler has logged ("rotation look", debug level). */
+function looksOf(instance: KmsProcess): number {
+  let looks = 0;
+  for (const line of instance.lines()) {
+    if (!line.includes('"rotation look"')) continue;
+    looks = Math.max(looks, (JSON.parse(line) as { looks: number }).looks);
+  }
+  return looks;
+}
+
+/** Waits until both instances' schedulers have looked `more` more times than now. */
+async function untilLookedAgain(instances: KmsProcess[], more: number): Promise<void> {
+  const targets = instances.map((instance) => looksOf(instance) + more);
+  await waitFor(
+    () => instances.every((instance, i) => looksOf(instance) >= targets[i]!),
+    `${more} more looks of each scheduler`,
+  );
+}
+
+/** Waits until every key has `count` rotations. */
 async function untilRotated(client: KMSClient, keys: string[], count: number): Promise<void> {
-  const until = Date.now() + 20_000;
   for (const KeyId of keys) {
-    while ((await rotationsOf(client, KeyId)).length < count) {
-      if (Date.now() > until) throw new Error(`key ${KeyId} not rotated ${count} times`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(
+      async () => (await rotationsOf(client, KeyId)).length >= count,
+      `key ${KeyId} rotated ${count} times`,
+    );
   }
 }
 
@@ -96,7 +117,7 @@ Deno.test("two instances on one database never rotate the same key twice in one 
       await Deno.writeTextFile(offsetFile, String(offset));
       await untilRotated(a.client, keys, period);
       // Both schedulers keep looking (every 5 ms): give them many more chances to double up.
-      await new Promise((resolve) => setTimeout(resolve, 750));
+      await untilLookedAgain([a, b], 50);
       for (const KeyId of keys) {
         const rotations = await rotationsOf(period === 1 ? b.client : a.client, KeyId);
         assert.equal(rotations.length, period, `key ${KeyId} in period ${period}`);

@@ -31,7 +31,9 @@ import {
 } from "@aws-sdk/client-kms";
 import { SqliteAuditStore } from "../storage/audit_store.ts";
 import { openDatabase } from "../storage/client.ts";
+import type { Service } from "../main.ts";
 import { errorName, ManualClock, type StartOptions, withServer } from "./helpers/server.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const DAY = 86_400_000;
 const text = new TextEncoder();
@@ -68,21 +70,19 @@ async function allRotations(
   return { entries: pages.flatMap((page) => page.Rotations ?? []), pages };
 }
 
-/** Waits (real time) until `check` holds; fails after `ms`. */
-async function eventually(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!await check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 async function rotationCount(client: KMSClient, KeyId: string): Promise<number> {
   return (await allRotations(client, KeyId)).entries.length;
 }
 
-/** Lets the 20 ms scheduler look several times. */
-const severalLooks = () => new Promise((resolve) => setTimeout(resolve, 200));
+/**
+ * Waits until the server's scheduler has finished three more looks than now: at least two of
+ * them started after this call, so what they would rotate, they have rotated.
+ */
+async function severalLooks(service: Service): Promise<void> {
+  const scheduler = service.rotationSchedulers[0]!;
+  const target = scheduler.looks + 3;
+  await waitFor(() => scheduler.looks >= target, `${target} looks of the rotation scheduler`);
+}
 
 Deno.test("EnableKeyRotation turns on yearly rotation; GetKeyRotationStatus reports period and next date; DisableKeyRotation turns it off", async () => {
   const clock = new ManualClock(Date.UTC(2025, 0, 1));
@@ -249,7 +249,7 @@ Deno.test("key states: a disabled key refuses rotation changes with DisabledExce
 Deno.test("a ciphertext made before any number of rotations, on-demand or automatic, decrypts afterwards; ListKeyRotations tells the true history", async () => {
   const start = Date.UTC(2025, 2, 1);
   const clock = new ManualClock(start);
-  await withServer(async ({ client }) => {
+  await withServer(async ({ client, service }) => {
     const KeyId = await newKey(client);
     const described = async () =>
       (await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.CurrentKeyMaterialId!;
@@ -283,8 +283,8 @@ Deno.test("a ciphertext made before any number of rotations, on-demand or automa
     // Past the period the scheduler rotates by itself, once.
     clock.advance(90 * DAY);
     const automaticAt = clock.now();
-    await eventually(async () => await rotationCount(client, KeyId) === 4, "automatic rotation");
-    await severalLooks();
+    await waitFor(async () => await rotationCount(client, KeyId) === 4, "automatic rotation");
+    await severalLooks(service);
     assert.equal(await rotationCount(client, KeyId), 4);
     assert.equal(
       (await client.send(new GetKeyRotationStatusCommand({ KeyId }))).NextRotationDate!.getTime(),
@@ -407,16 +407,16 @@ Deno.test("RotateKeyOnDemand is a ConflictException while an automatic rotation 
 
 Deno.test("the scheduler does not rotate a disabled key; enabled again past its date, the key is rotated at once, and one late look rotates once, not once per missed period", async () => {
   const clock = new ManualClock(Date.UTC(2025, 5, 1));
-  await withServer(async ({ client }) => {
+  await withServer(async ({ client, service }) => {
     const KeyId = await newKey(client);
     await client.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 90 }));
     await client.send(new DisableKeyCommand({ KeyId }));
     clock.advance(250 * DAY);
-    await severalLooks();
+    await severalLooks(service);
     assert.equal(await rotationCount(client, KeyId), 0);
     await client.send(new EnableKeyCommand({ KeyId }));
-    await eventually(async () => await rotationCount(client, KeyId) === 1, "rotation on enable");
-    await severalLooks();
+    await waitFor(async () => await rotationCount(client, KeyId) === 1, "rotation on enable");
+    await severalLooks(service);
     assert.equal(await rotationCount(client, KeyId), 1);
     const next = (await client.send(new GetKeyRotationStatusCommand({ KeyId }))).NextRotationDate!;
     assert.equal(next.getTime(), clock.now() + 90 * DAY);
@@ -425,14 +425,14 @@ Deno.test("the scheduler does not rotate a disabled key; enabled again past its 
 
 Deno.test("changing the period of an enabled rotation to one already past rotates at once", async () => {
   const clock = new ManualClock();
-  await withServer(async ({ client }) => {
+  await withServer(async ({ client, service }) => {
     const KeyId = await newKey(client);
     await client.send(new EnableKeyRotationCommand({ KeyId }));
     clock.advance(120 * DAY);
-    await severalLooks();
+    await severalLooks(service);
     assert.equal(await rotationCount(client, KeyId), 0);
     await client.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 90 }));
-    await eventually(async () => await rotationCount(client, KeyId) === 1, "rotation");
+    await waitFor(async () => await rotationCount(client, KeyId) === 1, "rotation");
     const [entry] = (await allRotations(client, KeyId)).entries;
     assert.equal(entry!.RotationType, "AUTOMATIC");
   }, rotationServer(clock));
@@ -449,7 +449,7 @@ Deno.test("rotations are in the audit log: RotateKeyOnDemand by its caller, auto
       await client.send(new RotateKeyOnDemandCommand({ KeyId }));
       await client.send(new EnableKeyRotationCommand({ KeyId, RotationPeriodInDays: 90 }));
       clock.advance(91 * DAY);
-      await eventually(async () => await rotationCount(client, KeyId) === 2, "rotation");
+      await waitFor(async () => await rotationCount(client, KeyId) === 2, "rotation");
     }, { ...rotationServer(clock), dbUrl });
     const db = await openDatabase(dbUrl);
     try {

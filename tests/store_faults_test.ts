@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import type { Client } from "@libsql/client";
 import { startServer, type TestServer } from "./helpers/server.ts";
+import { waitFor } from "./helpers/wait.ts";
 import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
 import { signRequest } from "./helpers/signed_fetch.ts";
 import { readSmithyModel } from "./helpers/aws_model.ts";
@@ -79,13 +80,9 @@ async function get(url: string, path: string) {
   return { status: response.status, body, ms: performance.now() - started };
 }
 
-/** Waits (polling) until `condition` holds, failing after a generous deadline. */
-async function waitUntil(what: string, condition: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + CONDITION_DEADLINE_MS;
-  while (!await condition()) {
-    if (Date.now() > end) throw new Error(`not within ${CONDITION_DEADLINE_MS} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** Waits until `condition` holds (tests/helpers/wait.ts), failing after a generous deadline. */
+function waitUntil(what: string, condition: () => Promise<boolean>): Promise<void> {
+  return waitFor(condition, what, { timeoutMs: CONDITION_DEADLINE_MS, intervalMs: 50 });
 }
 
 async function createKey(url: string): Promise<string> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { KMSInternalException } from "../errors.ts";
+import { nextTurn, waitFor } from "../../tests/helpers/wait.ts";
 import { AuditBuffer } from "./buffer.ts";
 import { AuditEntry } from "./entry.ts";
 import type { AuditSink } from "./ports.ts";
@@ -39,19 +40,6 @@ class FakeSink implements AuditSink {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits until `condition()` holds, polling; fails after a generous deadline. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
 /** A gate: writes wait on `sink.gate` until `open()`. */
 function gated(sink: FakeSink): () => void {
   let open!: () => void;
@@ -68,7 +56,7 @@ Deno.test("AuditBuffer writes after the interval, all waiting records in one wri
   for (let i = 0; i < 5; i++) assert.equal(buffer.push(record(i)), undefined);
   assert.equal(buffer.size, 5);
   assert.equal(sink.attempts, 0);
-  await until(() => sink.writes.length > 0, "the timed write");
+  await waitFor(() => sink.writes.length > 0, "the timed write");
   assert.deepEqual(sink.writes, [["r0", "r1", "r2", "r3", "r4"]]);
   assert.equal(buffer.size, 0);
   await buffer.close();
@@ -82,12 +70,12 @@ Deno.test("AuditBuffer writes as soon as flushRows records wait", async () => {
   assert.equal(sink.attempts, 0);
   buffer.push(record(2));
   assert.equal(sink.attempts, 1);
-  await sleep(0);
+  await waitFor(() => sink.writes.length === 1, "the write of three records");
   assert.deepEqual(sink.writes, [["r0", "r1", "r2"]]);
   buffer.push(record(3));
   buffer.push(record(4));
-  await sleep(5);
-  assert.equal(sink.attempts, 1);
+  await nextTurn();
+  assert.equal(sink.attempts, 1, "two records (below flushRows) start no write");
   await buffer.close();
   assert.deepEqual(sink.writes, [["r0", "r1", "r2"], ["r3", "r4"]]);
 });
@@ -145,7 +133,7 @@ Deno.test("AuditBuffer keeps and retries records after a failed write, refusing 
   assert.equal(buffer.size, 2);
   assert.equal(buffer.failing, true);
   assert.throws(() => buffer.push(record(2)), KMSInternalException);
-  await until(() => !buffer.failing, "a successful retry");
+  await waitFor(() => !buffer.failing, "a successful retry");
   assert.deepEqual(sink.written, ["r0", "r1"]);
   assert.equal(buffer.push(record(3)), undefined);
   await buffer.flush();
@@ -163,7 +151,7 @@ Deno.test("AuditBuffer strict: push resolves only once its record is committed",
   const pushed = buffer.push(record(0));
   assert.ok(pushed instanceof Promise);
   void pushed.then(() => (committed = true));
-  await until(() => sink.attempts === 1, "the write to start without waiting for the interval");
+  await waitFor(() => sink.attempts === 1, "the write to start without waiting for the interval");
   assert.equal(committed, false);
   open();
   await pushed;
@@ -176,7 +164,7 @@ Deno.test("AuditBuffer strict: records pushed during a write share the next writ
   const open = gated(sink);
   const buffer = new AuditBuffer(sink, { mode: "strict" });
   const first = buffer.push(record(0));
-  await until(() => sink.attempts === 1, "the first write");
+  await waitFor(() => sink.attempts === 1, "the first write");
   const rest = [1, 2, 3].map((i) => buffer.push(record(i)));
   assert.equal(sink.attempts, 1, "no second write while one is in flight");
   open();
@@ -190,7 +178,7 @@ Deno.test("AuditBuffer strict: a failed write rejects its pushes with KMSInterna
   sink.fail = 1;
   const buffer = new AuditBuffer(sink, { mode: "strict", retryDelayMs: 5 });
   await assert.rejects(buffer.push(record(0)) as Promise<void>, KMSInternalException);
-  await until(() => sink.written.length === 1, "the retry");
+  await waitFor(() => sink.written.length === 1, "the retry");
   assert.equal(buffer.failing, false);
   await buffer.push(record(1));
   assert.deepEqual(sink.written, ["r0", "r1"]);
@@ -212,7 +200,7 @@ Deno.test("AuditBuffer fails a write still running after writeTimeoutMs for its 
   assert.throws(() => buffer.push(record(1)), KMSInternalException);
   assert.equal(sink.attempts, 1, "the hung write is not overtaken");
   open();
-  await until(() => !buffer.failing, "the hung write to end");
+  await waitFor(() => !buffer.failing, "the hung write to end");
   await buffer.push(record(2));
   assert.deepEqual(sink.written, ["r0", "r2"]);
   await buffer.close();
@@ -269,7 +257,8 @@ Deno.test("AuditBuffer close gives up after closeAttempts failures, keeping the 
   await assert.rejects(buffer.close(), /1 records unwritten/);
   assert.equal(buffer.size, 1);
   assert.equal(sink.attempts, 3);
-  await sleep(20);
+  // A retry would be a timer: pending at the end, the test's op sanitizer fails it; run, it counts.
+  await nextTurn();
   assert.equal(sink.attempts, 3, "no retries after close gave up");
   await assert.rejects(buffer.close(), /1 records unwritten/);
 });
@@ -280,10 +269,12 @@ Deno.test("AuditBuffer close waits for a write in flight", async () => {
   sink.gate = new Promise((resolve) => (open = resolve));
   const buffer = new AuditBuffer(sink, { flushRows: 1 });
   buffer.push(record(0));
-  await sleep(0);
+  await waitFor(() => sink.attempts === 1, "the write of r0 to start");
   buffer.push(record(1));
-  const closed = buffer.close();
-  await sleep(5);
+  let settled = false;
+  const closed = buffer.close().finally(() => settled = true);
+  await nextTurn();
+  assert.equal(settled, false, "close waits while the write is in flight");
   assert.deepEqual(sink.written, []);
   open();
   await closed;

@@ -4,6 +4,7 @@ import type { GeneratedKeyPair, RsaSpec } from "./key_pairs.ts";
 import { parseSpki } from "./key_encoding.ts";
 import { RsaKeyPairPool } from "./rsa_pool.ts";
 import { opensslCheckPrivateKey, opensslPublicFromPrivate } from "../../tests/helpers/openssl.ts";
+import { nextTurn } from "../../tests/helpers/wait.ts";
 
 /** A fake generator: pair #i has public key [i] and private key [i, i, i, i]; every call is logged. */
 function fakeGenerator() {
@@ -42,7 +43,7 @@ const sizes = (RSA_2048: number, RSA_3072 = 0, RSA_4096 = 0) => ({ RSA_2048, RSA
 
 /** Lets queued promise callbacks and macrotasks run until `done()` holds. */
 async function until(done: () => boolean, what: string, rounds = 200): Promise<void> {
-  for (let i = 0; i < rounds && !done(); i++) await new Promise((r) => setTimeout(r, 0));
+  for (let i = 0; i < rounds && !done(); i++) await nextTurn();
   assert.ok(done(), `timed out waiting until ${what}`);
 }
 
@@ -134,7 +135,7 @@ Deno.test("RsaKeyPairPool close waits for an in-flight generation and wipes its 
   pool.start();
   let closed = false;
   const closing = pool.close().then(() => closed = true);
-  await new Promise((r) => setTimeout(r, 0));
+  await nextTurn();
   assert.equal(closed, false);
   const late = gen.release(1);
   await closing;
@@ -155,7 +156,7 @@ Deno.test("RsaKeyPairPool pauses a size after a failed generation until the next
   });
   pool.start();
   await until(() => errors.length === 1, "the failure is reported");
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+  for (let i = 0; i < 5; i++) await nextTurn();
   assert.equal(fake.calls.length, 0, "the pool retried without a take");
   assert.equal(errors[0]![0], "RSA_2048");
   await pool.take("RSA_2048"); // on demand, and the refill resumes

@@ -24,3 +24,12 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * One turn of the event loop: every callback already queued (a resolved write, a zero-delay
+ * timer) runs before this resolves. Not a wait for time; use it to check that something did NOT
+ * happen in response to an action that would have done it at once.
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
