@@ -229,7 +229,7 @@ const COMMANDS: Record<string, Command> = {
       const principal = await policyHolder(ctx, arn!, name!);
       const document = source === "-"
         ? await new Response(Deno.stdin.readable).text()
-        : await Deno.readTextFile(source!);
+        : await Deno.readTextFile(callerPath(source!));
       try {
         validateIdentityPolicy(document);
       } catch (e) {
@@ -354,7 +354,7 @@ COMMANDS["root-key rotate"] = {
 COMMANDS["backup"] = {
   usage: "backup <path>",
   positionals: [1, 1],
-  run: (ctx, _v, [path]) => backup(ctx, path!),
+  run: (ctx, _v, [path]) => backup(ctx, callerPath(path!)),
 };
 
 function setPrincipalEnabled(enabled: boolean): Command {
@@ -527,6 +527,15 @@ async function openContext(rotating = false): Promise<Context> {
     db.close();
     throw e;
   }
+}
+
+/**
+ * A file argument as the caller meant it: `deno task` runs this script from the project root, so a
+ * relative path is resolved against the directory the task was started in (`INIT_CWD`).
+ */
+export function callerPath(path: string, initCwd = Deno.env.get("INIT_CWD")): string {
+  if (path.startsWith("/") || initCwd === undefined || initCwd === "") return path;
+  return `${initCwd.replace(/\/+$/, "")}/${path}`;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -9,6 +9,7 @@ import { AuditEntry } from "../core/audit/entry.ts";
 import { auditStatements, loadChainHead } from "../storage/audit_store.ts";
 import { openDatabase } from "../storage/client.ts";
 import { migrate } from "../storage/migrate.ts";
+import { callerPath } from "../scripts/admin.ts";
 import { startServer } from "./helpers/server.ts";
 import { waitFor } from "./helpers/wait.ts";
 
@@ -368,3 +369,10 @@ Deno.test("admin: audit list filters the log; audit verify checks its hash chain
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /does not verify at seq 2/);
   }));
+
+Deno.test("admin: a relative file argument is read from the directory the task was started in", () => {
+  assert.equal(callerPath("policy.json", "/home/me/project"), "/home/me/project/policy.json");
+  assert.equal(callerPath("a/b.json", "/home/me/"), "/home/me/a/b.json");
+  assert.equal(callerPath("/abs/policy.json", "/home/me"), "/abs/policy.json");
+  assert.equal(callerPath("policy.json", ""), "policy.json");
+});
