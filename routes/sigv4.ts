@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { createScope, getCanonicalHeaders, type SignatureV4 } from "@smithy/signature-v4";
 import type { HeaderBag, HttpRequest } from "@smithy/types";
 import { InvalidSignatureException, UnrecognizedClientException } from "../core/errors.ts";
-import type { Caller, Credential } from "../core/types.ts";
+import type { Credential, SigV4Identity } from "../core/types.ts";
 import {
   ALGORITHM,
   type AuthorizationParams,
@@ -65,14 +65,14 @@ const MSG_PAYLOAD_HASH =
 const utf8 = new TextEncoder();
 
 /** Verifies the SigV4 Authorization header of `req` and names the caller. @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException */
-export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promise<Caller> {
+export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promise<SigV4Identity> {
   return await (await checkSigV4Header(req, opts)).verify(req.body);
 }
 
 /** A request whose headers passed every SigV4 check that does not need the body. */
 export interface PendingSignature {
   /** Checks the payload hash and the signature over `body`; names the caller. @throws InvalidSignatureException */
-  verify(body: Uint8Array): Promise<Caller>;
+  verify(body: Uint8Array): Promise<SigV4Identity>;
 }
 
 /**
@@ -96,7 +96,7 @@ export async function checkSigV4Header(
   checkScope(scope, amzDate, opts);
   const credential = await authenticate(scope.accessKeyId, req.headers, opts);
   return {
-    async verify(body: Uint8Array): Promise<Caller> {
+    async verify(body: Uint8Array): Promise<SigV4Identity> {
       const signed = { ...req, body };
       const payloadHash = checkedPayloadHash(signed);
       if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);

@@ -56,18 +56,10 @@ import {
 } from "./key_encoding.ts";
 import { randomBytes } from "./random.ts";
 import { Sm2Point } from "./sm2_curve.ts";
+import type { SigningKeySpec } from "./signing_specs.ts";
 
-/** AWS `DataKeyPairSpec` (also the asymmetric `KeySpec`s that are not ML-DSA or HMAC). */
-export type DataKeyPairSpec =
-  | "RSA_2048"
-  | "RSA_3072"
-  | "RSA_4096"
-  | "ECC_NIST_P256"
-  | "ECC_NIST_P384"
-  | "ECC_NIST_P521"
-  | "ECC_SECG_P256K1"
-  | "SM2"
-  | "ECC_NIST_EDWARDS25519";
+/** AWS `DataKeyPairSpec`: the asymmetric `KeySpec`s that are not ML-DSA (nor HMAC). */
+export type DataKeyPairSpec = Exclude<SigningKeySpec, `ML_DSA_${string}`>;
 
 /** The RSA specs, the ones worth pooling. */
 export type RsaSpec = "RSA_2048" | "RSA_3072" | "RSA_4096";

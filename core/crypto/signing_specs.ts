@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { KeySpec } from "../types.ts";
 import type { RsaSigningAlgorithm } from "./rsa.ts";
 
 /** AWS `SigningAlgorithmSpec`. */
@@ -20,17 +21,5 @@ export type SigningAlgorithmSpec =
 /** AWS `MessageType`. */
 export type MessageType = "RAW" | "DIGEST" | "EXTERNAL_MU";
 
-/** Key specs with a signing key usage. */
-export type SigningKeySpec =
-  | "RSA_2048"
-  | "RSA_3072"
-  | "RSA_4096"
-  | "ECC_NIST_P256"
-  | "ECC_NIST_P384"
-  | "ECC_NIST_P521"
-  | "ECC_SECG_P256K1"
-  | "ECC_NIST_EDWARDS25519"
-  | "SM2"
-  | "ML_DSA_44"
-  | "ML_DSA_65"
-  | "ML_DSA_87";
+/** Key specs with a signing key usage: every asymmetric KeySpec (all but symmetric and HMAC). */
+export type SigningKeySpec = Exclude<KeySpec, "SYMMETRIC_DEFAULT" | `HMAC_${string}`>;
