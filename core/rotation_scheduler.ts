@@ -23,8 +23,13 @@
  * @module
  */
 import { AuditEntry } from "./audit/entry.ts";
-import type { Kms } from "./kms.ts";
-import { DAY_MS, oneAtATime, rotateKey, rotationSupport } from "./operations/rotation.ts";
+import {
+  DAY_MS,
+  oneAtATime,
+  rotateKey,
+  type RotationPorts,
+  rotationSupport,
+} from "./operations/rotation.ts";
 import type { DueRotation } from "./rotation_store.ts";
 
 /** How often the scheduler looks for due rotations, by default. */
@@ -43,7 +48,7 @@ export interface RotationRun {
 
 /** Options of a RotationScheduler. */
 export interface RotationSchedulerOptions {
-  kms: Kms;
+  kms: RotationPorts;
   /** Milliseconds between looks; default ROTATION_CHECK_INTERVAL_MS. */
   intervalMs?: number | undefined;
   /** Whether rotations are audited (false when the service runs without an audit log). */
@@ -58,7 +63,7 @@ export interface RotationSchedulerOptions {
 
 /** Rotates keys whose automatic rotation is due, on a timer. */
 export class RotationScheduler {
-  readonly #kms: Kms;
+  readonly #kms: RotationPorts;
   readonly #intervalMs: number;
   readonly #audit: boolean;
   readonly #onRun: (run: RotationRun) => void;
