@@ -33,15 +33,18 @@
  * @module
  */
 import { createDecipheriv, timingSafeEqual } from "node:crypto";
-import { p256, p384, p521 } from "@noble/curves/nist.js";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { decodePkcs8, type EcCurve, encodeEcPkcs8, encodeEcSpki } from "./crypto/key_encoding.ts";
+import {
+  decodePkcs8,
+  EC_POINTS,
+  type EcCurve,
+  encodeEcPkcs8,
+  encodeEcSpki,
+} from "./crypto/key_encoding.ts";
 import { encodeEd25519Pkcs8, publicKeyFromPkcs8 } from "./crypto/key_encoding.ts";
 import { type MlDsaParameterSet, mlDsaPublicKeyFromPkcs8 } from "./crypto/ml_dsa.ts";
 import { randomBytes } from "./crypto/random.ts";
 import { RsaOaepKey } from "./crypto/rsa_oaep.ts";
 import { sm2Decrypt } from "./crypto/sm2.ts";
-import { Sm2Point } from "./crypto/sm2_curve.ts";
 import { IncorrectKeyMaterialException, InvalidCiphertextException } from "./errors.ts";
 import { SecretBytes } from "./secret.ts";
 import type { KeySpec } from "./types.ts";
@@ -85,14 +88,6 @@ const EC_CURVE_OF: Readonly<Partial<Record<KeySpec, EcCurve>>> = {
   ECC_SECG_P256K1: "secp256k1",
   SM2: "SM2",
 };
-
-const POINTS = {
-  "P-256": p256.Point,
-  "P-384": p384.Point,
-  "P-521": p521.Point,
-  "secp256k1": secp256k1.Point,
-  "SM2": Sm2Point,
-} as const;
 
 const RSA_BITS: Readonly<Partial<Record<KeySpec, number>>> = {
   RSA_2048: 2048,
@@ -273,7 +268,7 @@ function importEc(curve: EcCurve, material: SecretBytes): ImportableMaterial {
     const scalar = decoded.scalar.expose();
     let d = 0n;
     for (const byte of scalar) d = (d << 8n) | BigInt(byte);
-    const point = POINTS[curve].BASE.multiply(d).toBytes(false);
+    const point = EC_POINTS[curve].BASE.multiply(d).toBytes(false);
     d = 0n;
     if (decoded.point !== undefined && !sameHash(decoded.point, point)) {
       throw incorrect("The public key in the key material does not belong to its private key.");

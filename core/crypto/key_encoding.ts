@@ -355,7 +355,8 @@ function _serializeParameters(parameters: ECParameters | undefined): ArrayBuffer
   return parameters === undefined ? undefined : AsnConvert.serialize(parameters);
 }
 
-const _POINTS = {
+/** The curve point classes of the EC curves, by curve name. */
+export const EC_POINTS = {
   "P-256": p256.Point,
   "P-384": p384.Point,
   "P-521": p521.Point,
@@ -364,7 +365,7 @@ const _POINTS = {
 } as const;
 
 function _computePoint(curve: EcCurve, scalar: SecretBytes): Uint8Array {
-  const Point = _POINTS[curve];
+  const Point = EC_POINTS[curve];
   try {
     return Point.BASE.multiply(_toBigInt(scalar.expose())).toBytes(false);
   } catch {

@@ -39,6 +39,7 @@
  * @module
  */
 import { InvalidKeyUsageException, ValidationException } from "../errors.ts";
+import { KEY_SPECS } from "../key_spec.ts";
 import type { SecretBytes } from "../secret.ts";
 import {
   type CryptoWorkerPool,
@@ -62,31 +63,19 @@ import type { MessageType, SigningAlgorithmSpec, SigningKeySpec } from "./signin
 
 export type { MessageType, SigningAlgorithmSpec, SigningKeySpec } from "./signing_specs.ts";
 
-const RSA_ALGORITHMS: readonly SigningAlgorithmSpec[] = [
-  "RSASSA_PKCS1_V1_5_SHA_256",
-  "RSASSA_PKCS1_V1_5_SHA_384",
-  "RSASSA_PKCS1_V1_5_SHA_512",
-  "RSASSA_PSS_SHA_256",
-  "RSASSA_PSS_SHA_384",
-  "RSASSA_PSS_SHA_512",
-];
-
-/** The signing algorithms of each key spec, in DescribeKey's `SigningAlgorithms` order. */
+/**
+ * The signing algorithms of each key spec, in DescribeKey's `SigningAlgorithms` order: the
+ * SIGN_VERIFY row of the key-spec table (core/key_spec.ts), the one home of that rule.
+ */
 export const SIGNING_ALGORITHMS: Readonly<Record<SigningKeySpec, readonly SigningAlgorithmSpec[]>> =
-  Object.freeze({
-    RSA_2048: RSA_ALGORITHMS,
-    RSA_3072: RSA_ALGORITHMS,
-    RSA_4096: RSA_ALGORITHMS,
-    ECC_NIST_P256: ["ECDSA_SHA_256"],
-    ECC_NIST_P384: ["ECDSA_SHA_384"],
-    ECC_NIST_P521: ["ECDSA_SHA_512"],
-    ECC_SECG_P256K1: ["ECDSA_SHA_256"],
-    ECC_NIST_EDWARDS25519: ["ED25519_SHA_512", "ED25519_PH_SHA_512"],
-    SM2: ["SM2DSA"],
-    ML_DSA_44: ["ML_DSA_SHAKE_256"],
-    ML_DSA_65: ["ML_DSA_SHAKE_256"],
-    ML_DSA_87: ["ML_DSA_SHAKE_256"],
-  });
+  Object.freeze(
+    Object.fromEntries(
+      Object.entries(KEY_SPECS).flatMap(([spec, info]) => {
+        const algorithms = info.usages.SIGN_VERIFY?.signingAlgorithms;
+        return algorithms === undefined ? [] : [[spec, algorithms as SigningAlgorithmSpec[]]];
+      }),
+    ) as unknown as Record<SigningKeySpec, readonly SigningAlgorithmSpec[]>,
+  );
 
 /** Message types an algorithm takes, and the exact length of a non-RAW message. */
 interface MessageRule {
