@@ -48,7 +48,7 @@ import {
   type KeyKind,
 } from "./crypto_workers.ts";
 import { type EcdsaCurve, EcdsaSigningKey, EcdsaVerifyingKey } from "./ecdsa.ts";
-import { decodePkcs8, parseSpki } from "./key_encoding.ts";
+import { parseSpki } from "./key_encoding.ts";
 import { Ed25519SigningKey, Ed25519VerifyingKey } from "./ed25519.ts";
 import {
   ML_DSA_MU_BYTES,
@@ -57,8 +57,7 @@ import {
   MlDsaVerifyingKey,
 } from "./ml_dsa.ts";
 import { type RsaSigningAlgorithm, RsaSigningKey, RsaVerifyingKey } from "./rsa.ts";
-import { sm2Digest, sm2SignDigest, sm2Verify, sm2VerifyDigest } from "./sm2.ts";
-import { SM2_CURVE, SM2_SCALAR_BYTES, Sm2Point } from "./sm2_curve.ts";
+import { sm2Digest, sm2KeyOfPkcs8, sm2SignDigest, sm2Verify, sm2VerifyDigest } from "./sm2.ts";
 import type { MessageType, SigningAlgorithmSpec, SigningKeySpec } from "./signing_specs.ts";
 
 export type { MessageType, SigningAlgorithmSpec, SigningKeySpec } from "./signing_specs.ts";
@@ -423,7 +422,7 @@ function mlDsaFamily(parameterSet: MlDsaParameterSet): Family {
  */
 const SM2_FAMILY: Family = {
   signer(pkcs8) {
-    const { scalar, point } = _sm2KeyOfPkcs8(pkcs8);
+    const { scalar, point } = sm2KeyOfPkcs8(pkcs8);
     return (_, message, prehashed) =>
       sm2SignDigest(scalar, prehashed ? message : sm2Digest(point, message));
   },
@@ -435,20 +434,6 @@ const SM2_FAMILY: Family = {
       prehashed ? sm2VerifyDigest(point, message, signature) : sm2Verify(point, message, signature);
   },
 };
-
-/** The 32-byte scalar d in [1, n-2] and the public point of an SM2 PKCS#8 key. */
-function _sm2KeyOfPkcs8(pkcs8: Uint8Array): { scalar: Uint8Array; point: Uint8Array } {
-  const key = decodePkcs8(pkcs8);
-  if (key.type !== "EC" || key.curve !== "SM2") throw new TypeError("not an SM2 key");
-  const scalar = new Uint8Array(SM2_SCALAR_BYTES);
-  const bytes = key.scalar.expose();
-  scalar.set(bytes, SM2_SCALAR_BYTES - bytes.length);
-  key.scalar.wipe();
-  const d = BigInt(`0x${scalar.toHex()}`);
-  if (d < 1n || d > SM2_CURVE.n - 2n) throw new TypeError("not an SM2 key");
-  const point = key.point ?? Sm2Point.BASE.multiply(d).toBytes(false);
-  return { scalar, point };
-}
 
 const FAMILIES: Readonly<Record<SigningKeySpec, Family>> = {
   RSA_2048: rsaFamily(2048),

@@ -39,6 +39,7 @@ import { invertCt, mapHashToField, mod } from "@noble/curves/abstract/modular.js
 import { bytesToNumberBE, equalBytes, numberToBytesBE } from "@noble/curves/utils.js";
 import { InvalidCiphertextException } from "../errors.ts";
 import { SecretBytes } from "../secret.ts";
+import { decodePkcs8 } from "./key_encoding.ts";
 import { randomBytes } from "./random.ts";
 import { SM2_CURVE, SM2_SCALAR_BYTES, Sm2Point } from "./sm2_curve.ts";
 import { sm3 } from "./sm3.ts";
@@ -363,4 +364,18 @@ function _fixedNonce(k: Uint8Array): () => bigint {
     used = true;
     return value;
   };
+}
+
+/** The 32-byte scalar d in [1, n-2] and the public point of an SM2 PKCS#8 key. */
+export function sm2KeyOfPkcs8(pkcs8: Uint8Array): { scalar: Uint8Array; point: Uint8Array } {
+  const key = decodePkcs8(pkcs8);
+  if (key.type !== "EC" || key.curve !== "SM2") throw new TypeError("not an SM2 key");
+  const scalar = new Uint8Array(SM2_SCALAR_BYTES);
+  const bytes = key.scalar.expose();
+  scalar.set(bytes, SM2_SCALAR_BYTES - bytes.length);
+  key.scalar.wipe();
+  const d = BigInt(`0x${scalar.toHex()}`);
+  if (d < 1n || d > SM2_CURVE.n - 2n) throw new TypeError("not an SM2 key");
+  const point = key.point ?? Sm2Point.BASE.multiply(d).toBytes(false);
+  return { scalar, point };
 }

@@ -7,10 +7,8 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/asymmetric-key-specs.html
  * @module
  */
-import { decodePkcs8, parseSpki, publicKeyFromPkcs8 } from "../crypto/key_encoding.ts";
 import { isRsaOaepAlgorithm, RsaOaepKey } from "../crypto/rsa_oaep.ts";
-import { sm2Decrypt, sm2Encrypt } from "../crypto/sm2.ts";
-import { SM2_SCALAR_BYTES } from "../crypto/sm2_curve.ts";
+import { sm2Decrypt, sm2Encrypt, sm2KeyOfPkcs8 } from "../crypto/sm2.ts";
 import type { EncryptionContext } from "../encryption_context.ts";
 import { ValidationException } from "../errors.ts";
 import type { KeyMaterials, KeyResolver, LoadedKey } from "../operation_ports.ts";
@@ -44,15 +42,7 @@ const SM2PKE_MAX_PLAINTEXT_BYTES = 1024;
 
 /** SM2PKE (GB/T 32918.4, OpenSSL's C1C3C2 DER) with an SM2 PKCS#8 key. */
 function sm2PkeCipher(pkcs8: Uint8Array): AsymmetricCipher {
-  const key = decodePkcs8(pkcs8);
-  if (key.type !== "EC" || key.curve !== "SM2") throw new TypeError("not an SM2 key");
-  const scalar = new Uint8Array(SM2_SCALAR_BYTES);
-  const bytes = key.scalar.expose();
-  scalar.set(bytes, SM2_SCALAR_BYTES - bytes.length);
-  key.scalar.wipe();
-  const spki = key.point === undefined ? parseSpki(publicKeyFromPkcs8(pkcs8)) : undefined;
-  const point = spki?.type === "EC" ? spki.point : key.point;
-  if (point === undefined) throw new TypeError("SM2 key without a public point");
+  const { scalar, point } = sm2KeyOfPkcs8(pkcs8);
   return {
     maxPlaintextBytes: SM2PKE_MAX_PLAINTEXT_BYTES,
     encrypt: (plaintext) => sm2Encrypt(point, plaintext),
