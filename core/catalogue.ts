@@ -77,7 +77,16 @@ export interface OperationFacts {
   readonly answered: boolean;
   /** The IAM action `kms:<Operation>`, or for ReEncrypt the actions it is made of, by name. */
   readonly iam: ActionFacts | Readonly<Record<string, ActionFacts>>;
+  /**
+   * Which of AWS's request quotas it counts against (core/quotas.ts): the cryptographic operations'
+   * quota shared per key type, the GenerateDataKeyPair quota per key pair spec, or (absent) a
+   * quota of its own.
+   */
+  readonly quota?: SharedQuota;
 }
+
+/** AWS's request quotas shared by several operations. */
+export type SharedQuota = "cryptographic" | "dataKeyPair";
 
 /** An action on a key that has no key-state row, is not cross-account and not grantable. */
 const OWN_ACCOUNT = { keyState: false, crossAccount: false, grantable: false } as const;
@@ -96,24 +105,27 @@ const CHANGE = {
 } as const;
 const READ = { audit: "read", dryRun: false, dependencyTimeout: true, answered: true } as const;
 const USAGE = { audit: "keyUsage", dryRun: true, dependencyTimeout: true, answered: true } as const;
+/** Counts against the cryptographic operations' quota of its key's type. */
+const CRYPTO_QUOTA = { quota: "cryptographic" } as const;
 /** Custom key store operations: AWS's model lists no DependencyTimeoutException for them. */
 const CUSTOM_KEY_STORE = { family: "customKeyStores", dependencyTimeout: false } as const;
 
 /** The catalogue: operation name -> facts. */
 export const CATALOGUE = {
-  Decrypt: { family: "crypto", ...USAGE, iam: USE_KEY },
-  Encrypt: { family: "crypto", ...USAGE, iam: USE_KEY },
-  GenerateDataKey: { family: "crypto", ...USAGE, iam: USE_KEY },
-  GenerateDataKeyWithoutPlaintext: { family: "crypto", ...USAGE, iam: USE_KEY },
+  Decrypt: { ...CRYPTO_QUOTA, family: "crypto", ...USAGE, iam: USE_KEY },
+  Encrypt: { ...CRYPTO_QUOTA, family: "crypto", ...USAGE, iam: USE_KEY },
+  GenerateDataKey: { ...CRYPTO_QUOTA, family: "crypto", ...USAGE, iam: USE_KEY },
+  GenerateDataKeyWithoutPlaintext: { ...CRYPTO_QUOTA, family: "crypto", ...USAGE, iam: USE_KEY },
   ReEncrypt: {
+    ...CRYPTO_QUOTA,
     family: "crypto",
     ...USAGE,
     iam: { ReEncryptFrom: USE_KEY, ReEncryptTo: USE_KEY },
   },
-  GenerateRandom: { family: "crypto", ...READ, iam: OWN_ACCOUNT },
+  GenerateRandom: { ...CRYPTO_QUOTA, family: "crypto", ...READ, iam: OWN_ACCOUNT },
 
-  Sign: { family: "asymmetric", ...USAGE, iam: USE_KEY },
-  Verify: { family: "asymmetric", ...USAGE, iam: USE_KEY },
+  Sign: { ...CRYPTO_QUOTA, family: "asymmetric", ...USAGE, iam: USE_KEY },
+  Verify: { ...CRYPTO_QUOTA, family: "asymmetric", ...USAGE, iam: USE_KEY },
   GetPublicKey: { family: "asymmetric", ...READ, iam: USE_KEY },
 
   CreateGrant: { family: "grants", ...CHANGE, dryRun: true, iam: USE_KEY },
@@ -131,13 +143,18 @@ export const CATALOGUE = {
   ScheduleKeyDeletion: { family: "keys", ...CHANGE, iam: MANAGE_KEY },
   UpdateKeyDescription: { family: "keys", ...CHANGE, iam: MANAGE_KEY },
 
-  GenerateDataKeyPair: { family: "dataKeyPairs", ...USAGE, iam: USE_KEY },
-  GenerateDataKeyPairWithoutPlaintext: { family: "dataKeyPairs", ...USAGE, iam: USE_KEY },
+  GenerateDataKeyPair: { family: "dataKeyPairs", ...USAGE, quota: "dataKeyPair", iam: USE_KEY },
+  GenerateDataKeyPairWithoutPlaintext: {
+    family: "dataKeyPairs",
+    ...USAGE,
+    quota: "dataKeyPair",
+    iam: USE_KEY,
+  },
 
-  GenerateMac: { family: "mac", ...USAGE, dependencyTimeout: false, iam: USE_KEY },
-  VerifyMac: { family: "mac", ...USAGE, dependencyTimeout: false, iam: USE_KEY },
+  GenerateMac: { ...CRYPTO_QUOTA, family: "mac", ...USAGE, dependencyTimeout: false, iam: USE_KEY },
+  VerifyMac: { ...CRYPTO_QUOTA, family: "mac", ...USAGE, dependencyTimeout: false, iam: USE_KEY },
 
-  DeriveSharedSecret: { family: "keyAgreement", ...USAGE, iam: USE_KEY },
+  DeriveSharedSecret: { ...CRYPTO_QUOTA, family: "keyAgreement", ...USAGE, iam: USE_KEY },
 
   CreateAlias: { family: "aliases", ...CHANGE, iam: MANAGE_KEY },
   DeleteAlias: { family: "aliases", ...CHANGE, iam: MANAGE_KEY },
@@ -250,6 +267,11 @@ export const ANSWERED_OPERATIONS: readonly AnsweredOperationName[] = OPERATION_N
 /** The operations whose audit category is `category`, in catalogue order. */
 export function operationsInAuditCategory(category: AuditCategory): OperationName[] {
   return OPERATION_NAMES.filter((name) => CATALOGUE[name].audit === category);
+}
+
+/** The operations that count against the shared quota `quota`, in catalogue order. */
+export function operationsSharingQuota(quota: SharedQuota): OperationName[] {
+  return OPERATION_NAMES.filter((name) => (CATALOGUE[name] as OperationFacts).quota === quota);
 }
 
 /** The action `kms:<name>` names, or undefined for anything else. */

@@ -17,6 +17,7 @@ import {
   KEY_STATE_OPERATIONS,
   type KmsAction,
   OPERATION_NAMES,
+  operationsSharingQuota,
 } from "./catalogue.ts";
 import { KEY_STATE_RULES } from "./key_state.ts";
 import { readSmithyModel } from "../tests/helpers/aws_model.ts";
@@ -129,4 +130,27 @@ Deno.test({
     }
     assert.equal(compared, ACTIONS.length);
   },
+});
+
+Deno.test("the shared request quotas: AWS's cryptographic operations and the two GenerateDataKeyPair operations", () => {
+  assert.deepEqual(
+    new Set(operationsSharingQuota("cryptographic")),
+    new Set([
+      "Decrypt",
+      "DeriveSharedSecret",
+      "Encrypt",
+      "GenerateDataKey",
+      "GenerateDataKeyWithoutPlaintext",
+      "GenerateMac",
+      "GenerateRandom",
+      "ReEncrypt",
+      "Sign",
+      "Verify",
+      "VerifyMac",
+    ]),
+  );
+  assert.deepEqual(operationsSharingQuota("dataKeyPair"), [
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+  ]);
 });

@@ -28,7 +28,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/throttling.html
  * @module
  */
-import type { OperationName } from "./catalogue.ts";
+import { type OperationName, operationsSharingQuota } from "./catalogue.ts";
 import { ThrottlingException } from "./errors.ts";
 import { LruMap } from "./lru.ts";
 import type { KeySpec } from "./types.ts";
@@ -44,25 +44,14 @@ export const THROTTLING_MESSAGE =
 export type CryptoKeyType = "symmetric" | "rsa" | "ecc" | "unlisted";
 
 /** Operations that count against the shared cryptographic quota of their key's type. */
-export const CRYPTOGRAPHIC_OPERATIONS: ReadonlySet<string> = new Set<OperationName>([
-  "Decrypt",
-  "DeriveSharedSecret",
-  "Encrypt",
-  "GenerateDataKey",
-  "GenerateDataKeyWithoutPlaintext",
-  "GenerateMac",
-  "GenerateRandom",
-  "ReEncrypt",
-  "Sign",
-  "Verify",
-  "VerifyMac",
-]);
+export const CRYPTOGRAPHIC_OPERATIONS: ReadonlySet<string> = new Set(
+  operationsSharingQuota("cryptographic"),
+);
 
 /** Operations that count against the per-spec GenerateDataKeyPair quota. */
-export const DATA_KEY_PAIR_OPERATIONS: ReadonlySet<string> = new Set<OperationName>([
-  "GenerateDataKeyPair",
-  "GenerateDataKeyPairWithoutPlaintext",
-]);
+export const DATA_KEY_PAIR_OPERATIONS: ReadonlySet<string> = new Set(
+  operationsSharingQuota("dataKeyPair"),
+);
 
 /** Requests per second of the AWS quotas, by quota. */
 export const AWS_REQUEST_QUOTAS = Object.freeze({
