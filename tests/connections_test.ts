@@ -16,6 +16,7 @@ import { CreateKeyCommand, GenerateDataKeyCommand, ListKeysCommand } from "@aws-
 import { ConfigError, DEFAULT_CONNECTION_LIMITS, parseConfig } from "../core/config.ts";
 import { connectionBound, descriptorLimit, listen, MIN_FD_RESERVE } from "../routes/listener.ts";
 import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -23,15 +24,6 @@ const decoder = new TextDecoder();
 function envNumber(name: string, fallback: number): number {
   const raw = Deno.env.get(name);
   return raw === undefined || raw === "" ? fallback : Number(raw);
-}
-
-/** Resolves once `condition()` holds; fails after `deadlineMs` naming `what`. */
-async function waitUntil(condition: () => boolean, deadlineMs: number, what: string) {
-  const deadline = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A connection attempt bounded by `timeoutMs` (a full backlog leaves a connect pending). */
@@ -122,7 +114,9 @@ Deno.test("idle connections beyond the descriptor limit are refused or closed; t
     for (const close of closes) close.then(() => closed++);
     assert.ok(alive(kms.pid), `the server died holding ${conns.length} connections`);
     // Every idle connection is closed by the server (bound or header timeout), none kept.
-    await waitUntil(() => closed === conns.length, 120_000, "the server to close idle connections");
+    await waitFor(() => closed === conns.length, "the server to close idle connections", {
+      timeoutMs: 120_000,
+    });
     const allClosedMs = performance.now() - started;
     assert.ok(alive(kms.pid), "the server died");
     const latencies: number[] = [];
@@ -187,11 +181,9 @@ Deno.test("slowloris connections are closed within the header timeout + 1 s", as
       })());
     }
     // Deadline-based: every connection's close is awaited, for at most 60 s past the timeout.
-    await waitUntil(
-      () => lifetimes.length === count,
-      60_000 + headersTimeoutMs,
-      `${count} slowloris connections to be closed`,
-    );
+    await waitFor(() => lifetimes.length === count, `${count} slowloris connections to be closed`, {
+      timeoutMs: 60_000 + headersTimeoutMs,
+    });
     await Promise.all(runs);
     lifetimes.sort((a, b) => a - b);
     const max = lifetimes.at(-1)!;
@@ -359,7 +351,9 @@ Deno.test("idle keep-alive connections and slow bodies are closed by their timeo
     const closedIdle = closedAt(idle);
     let idleClosed = false;
     closedIdle.then(() => idleClosed = true);
-    await waitUntil(() => idleClosed, 30_000, "the idle keep-alive connection to be closed");
+    await waitFor(() => idleClosed, "the idle keep-alive connection to be closed", {
+      timeoutMs: 30_000,
+    });
     idle.close();
     // Slow body: 100 bytes announced, one sent every 200 ms.
     const slow = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
@@ -372,7 +366,9 @@ Deno.test("idle keep-alive connections and slow bodies are closed by their timeo
       if (!slowClosed) await slow.write(encoder.encode("a")).catch(() => {});
       sent++;
     }
-    await waitUntil(() => slowClosed, 30_000, "the slow body's connection to be closed");
+    await waitFor(() => slowClosed, "the slow body's connection to be closed", {
+      timeoutMs: 30_000,
+    });
     assert.ok(sent < 100, "the whole slow body was accepted");
     slow.close();
   } finally {
@@ -391,7 +387,7 @@ Deno.test("shutdown stops accepting and lets the request in flight finish", asyn
   });
   const url = `http://127.0.0.1:${server.addr.port}/`;
   const inFlight = fetch(url, { method: "POST", body: "{}" });
-  await waitUntil(() => arrived, 30_000, "the request to reach the app");
+  await waitFor(() => arrived, "the request to reach the app", { timeoutMs: 30_000 });
   const stopped = server.shutdown(30_000);
   await assert.rejects(
     () => fetch(url).then((r) => r.body?.cancel()),
@@ -472,7 +468,7 @@ Deno.test("out of descriptors: the process lives, logs it, and accepts again onc
   const seen = (pattern: RegExp) => lines.some((line) => pattern.test(line));
   const conns: Deno.TcpConn[] = [];
   try {
-    await waitUntil(() => seen(/^port \d+$/), 60_000, "the fixture to listen");
+    await waitFor(() => seen(/^port \d+$/), "the fixture to listen", { timeoutMs: 60_000 });
     const port = Number(lines.find((line) => /^port /.test(line))!.slice(5));
     const url = `http://127.0.0.1:${port}/`;
     const served = async () => {
@@ -485,16 +481,22 @@ Deno.test("out of descriptors: the process lives, logs it, and accepts again onc
     };
     assert.ok(await served());
     await stdin.write(encoder.encode("exhaust\n"));
-    await waitUntil(() => seen(/^exhausted \d+$/), 30_000, "the fixture to use up its descriptors");
+    await waitFor(() => seen(/^exhausted \d+$/), "the fixture to use up its descriptors", {
+      timeoutMs: 30_000,
+    });
     // Connections now wait to be accepted; accepting them fails with EMFILE.
     for (let i = 0; i < 20; i++) {
       const conn = await connectWithin(port, 2_000);
       if (conn !== null) conns.push(conn);
     }
-    await waitUntil(() => seen(/"listener: /), 30_000, "the listener to log the problem");
+    await waitFor(() => seen(/"listener: /), "the listener to log the problem", {
+      timeoutMs: 30_000,
+    });
     assert.ok(alive(child.pid), "the process died out of descriptors");
     await stdin.write(encoder.encode("release\n"));
-    await waitUntil(() => seen(/^released$/), 30_000, "the fixture to free its descriptors");
+    await waitFor(() => seen(/^released$/), "the fixture to free its descriptors", {
+      timeoutMs: 30_000,
+    });
     const deadline = Date.now() + 60_000;
     let ok = false;
     while (!ok && Date.now() < deadline) ok = await served();
