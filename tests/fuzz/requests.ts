@@ -203,13 +203,23 @@ export class RequestArbitraries {
     return c;
   }
 
-  /** The sensitive string values of a valid request (long enough to search for). */
+  /**
+   * The sensitive string values of a valid request (long enough to search for), but not one that a
+   * non-sensitive member also holds (a generated password "aaaa…" inside a generated id "aaaa…aaaa"
+   * may come back in a message about the id).
+   */
   #secrets(operation: string, request: Record<string, Json>): string[] {
-    const input = this.#inputShape(operation);
-    return Object.entries(input.members ?? {})
-      .filter(([name, m]) => shape(this.#model, m.target).sensitive && name in request)
+    const members = Object.entries(this.#inputShape(operation).members ?? {})
+      .filter(([name]) => name in request);
+    const isSensitive = (target: string) => shape(this.#model, target).sensitive === true;
+    const openValues = members
+      .filter(([, m]) => !isSensitive(m.target))
+      .map(([name]) => JSON.stringify(request[name]));
+    return members
+      .filter(([, m]) => isSensitive(m.target))
       .map(([name]) => request[name])
-      .filter((v): v is string => typeof v === "string" && v.length >= 8);
+      .filter((v): v is string => typeof v === "string" && v.length >= 8)
+      .filter((secret) => !openValues.some((text) => text.includes(secret)));
   }
 
   #inputShape(operation: string): ModelShape {
