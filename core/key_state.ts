@@ -208,3 +208,15 @@ export function assertKeyStateAllows(
       throw new KMSInvalidStateException(message);
   }
 }
+
+/**
+ * UpdateAlias's `? [10]` cell, decided by which key is pending deletion: the alias's current
+ * (source) key may be, the new target (destination) key may not.
+ * @throws {KMSInvalidStateException} the destination key is pending deletion.
+ */
+export function assertUpdateAliasDestinationAllows(key: { arn: string; state: KeyState }): void {
+  assertKeyStateAllows("UpdateAlias", key);
+  if (columnOf(key.state) === "PendingDeletion*") {
+    throw new KMSInvalidStateException(`${key.arn} ${STATE_WORDS[key.state]}.`);
+  }
+}
