@@ -8,7 +8,9 @@
  * A refused cell (`X [n]`) is answered with its footnote's exception and message. A `?` cell
  * depends on another fact the operation itself knows (footnote 7: imported material or custom key
  * store; 9: whether the key can have imported material; 10: UpdateAlias source vs destination):
- * the table allows it and the operation decides. `N/A` cells name states the key type cannot be in.
+ * the table allows it and the operation decides. `N/A` cells name states the key type could not
+ * be in in 2023; a key of that type pending import (AWS imports asymmetric and HMAC material now)
+ * is refused as cryptographic use is ([5]).
  *
  * Operations newer than the table take the row of the nearest operation: ReEncryptFrom and
  * ReEncryptTo ReEncrypt's; DeriveSharedSecret and RotateKeyOnDemand cryptographic use's
@@ -166,15 +168,23 @@ export function cellFor(operation: KeyOperation, state: KeyState): Cell {
  * The footnote a refused cell is answered with: of two ([2/3], [1/7], [4/13], [8/9]) the one AWS
  * answers today ([2/3]: 3) or else the first.
  */
-export function refusingFootnote(cell: Cell): number | undefined {
+export function refusingFootnote(cell: Cell, column?: TableColumn): number | undefined {
+  if (cell === "N/A") return column === undefined ? undefined : NOT_APPLICABLE[column];
   if (!cell.startsWith("X")) return undefined;
   const notes = cell.slice(3, -1).split("/").map(Number);
   return notes.includes(3) ? 3 : notes[0];
 }
 
+/**
+ * The answer of an `N/A` cell whose state has since become reachable: AWS's 2023 table has no
+ * imported asymmetric or HMAC keys, which AWS now has; such a key pending import is refused as
+ * cryptographic use of it is ([5]).
+ */
+const NOT_APPLICABLE: Partial<Record<TableColumn, number>> = { PendingImport: 5, Unavailable: 11 };
+
 /** The exception AWS answers for `operation` on a key in `state`, or undefined when the table allows it. */
 export function refusalFor(operation: KeyOperation, state: KeyState): KmsErrorName | undefined {
-  const footnote = refusingFootnote(cellFor(operation, state));
+  const footnote = refusingFootnote(cellFor(operation, state), columnOf(state));
   return footnote === undefined ? undefined : FOOTNOTE_EXCEPTIONS[footnote];
 }
 
@@ -196,7 +206,7 @@ export function assertKeyStateAllows(
   operation: KeyOperation,
   key: { arn: string; state: KeyState },
 ): void {
-  const footnote = refusingFootnote(cellFor(operation, key.state));
+  const footnote = refusingFootnote(cellFor(operation, key.state), columnOf(key.state));
   if (footnote === undefined) return;
   const message = refusalMessage(footnote, key.arn, key.state);
   switch (FOOTNOTE_EXCEPTIONS[footnote]) {

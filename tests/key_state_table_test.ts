@@ -7,8 +7,9 @@
  * operations a user would call (DisableKey, ScheduleKeyDeletion, a multi-Region primary whose
  * replica keeps it PendingReplicaDeletion, an EXTERNAL key without material).
  *
- * Cells not checked are listed with the reason (`SKIPPED`): `N/A` cells (the key type cannot be in
- * that state) and `?` cells whose dependent fact this test does not set up.
+ * Cells not checked are listed with the reason (`SKIPPED`): `N/A` cells of states the key type
+ * cannot be in, and one state a probe's key cannot reach. `N/A` PendingImport cells of asymmetric
+ * and HMAC keys are checked: AWS imports such keys now, refused as cryptographic use is ([5]).
  *
  * @module
  */
@@ -29,16 +30,16 @@ function parseReference(text: string): Reference {
   const lines = text.split("\n");
   const tableLines = lines.filter((line) => line.startsWith("|"));
   const split = (line: string) => line.split("|").slice(1, -1).map((cell) => cell.trim());
-  const header = split(tableLines[0]);
+  const header = split(tableLines[0]!);
   const rows = new Map<string, Map<string, string>>();
   for (const line of tableLines.slice(2)) {
     const cells = split(line);
-    rows.set(cells[0], new Map(header.slice(1).map((column, i) => [column, cells[i + 1]])));
+    rows.set(cells[0]!, new Map(header.slice(1).map((column, i) => [column, cells[i + 1]!])));
   }
   const footnotes = new Map<number, string>();
   for (const line of lines) {
     const match = /^(\d+)\. (.*)$/.exec(line);
-    if (match) footnotes.set(Number(match[1]), match[2]);
+    if (match) footnotes.set(Number(match[1]), match[2]!);
   }
   return { rows, footnotes };
 }
@@ -94,6 +95,8 @@ interface Probe {
   external?: "withMaterial" | "always";
   /** Work done while the key is Enabled (ciphertexts, grants, aliases …). */
   prepare?: (kms: InProcessKms, keyId: string) => Promise<Record<string, unknown>>;
+  /** For a key pending import that cannot be prepared, what `call` is given instead. */
+  unprepared?: (keyId: string) => Record<string, unknown>;
   /** The call whose answer the cell gives. */
   call: (kms: InProcessKms, keyId: string, prepared: Record<string, unknown>) => Promise<unknown>;
   /** States this probe's key cannot be in, with the reason. */
@@ -365,6 +368,12 @@ const PROBES: Probe[] = [
       const { Signature } = await k.call("Sign", input);
       return { ...input, Signature: (Signature as Uint8Array).toBase64() };
     },
+    unprepared: (id) => ({
+      KeyId: id,
+      Message: MESSAGE,
+      SigningAlgorithm: "ECDSA_SHA_256",
+      Signature: new Uint8Array(72).fill(1).toBase64(),
+    }),
     call: (k, _id, p) => k.call("Verify", p),
   },
   {
@@ -375,6 +384,12 @@ const PROBES: Probe[] = [
       const { Mac } = await k.call("GenerateMac", input);
       return { ...input, Mac: (Mac as Uint8Array).toBase64() };
     },
+    unprepared: (id) => ({
+      KeyId: id,
+      Message: MESSAGE,
+      MacAlgorithm: "HMAC_SHA_256",
+      Mac: new Uint8Array(32).fill(1).toBase64(),
+    }),
     call: (k, _id, p) => k.call("VerifyMac", p),
   },
 ];
@@ -398,11 +413,15 @@ async function keyInState(
     ...(probe.multiRegion || state === "PendingReplicaDeletion" ? { MultiRegion: true } : {}),
   });
   const keyId: string = KeyMetadata.KeyId;
-  // A key prepared while usable reaches PendingImport by losing its imported material.
-  const withMaterial = probe.external !== undefined ||
-    (state === "PendingImport" && probe.prepare !== undefined);
+  // A key prepared while usable reaches PendingImport by losing its imported material; an
+  // asymmetric or HMAC key pending import is created without material (and not prepared).
+  const symmetric = (probe.kind ?? "symmetric") === "symmetric";
+  const withMaterial = symmetric &&
+    (probe.external !== undefined || (state === "PendingImport" && probe.prepare !== undefined));
   if (withMaterial) await kms.call("ImportKeyMaterial", await wrappedImport(kms, keyId, MATERIAL));
-  const prepared = await probe.prepare?.(kms, keyId) ?? {};
+  const prepared = symmetric || state !== "PendingImport"
+    ? await probe.prepare?.(kms, keyId) ?? {}
+    : { ...probe.unprepared?.(keyId) };
   if (state === "Disabled") await kms.call("DisableKey", { KeyId: keyId });
   if (state === "PendingDeletion") {
     await kms.call("ScheduleKeyDeletion", { KeyId: keyId, PendingWindowInDays: 7 });
@@ -433,7 +452,17 @@ function expectedOf(probe: Probe, state: KeyState): Expected | string {
   if (unreachable !== undefined) return unreachable;
   const column = COLUMN_OF(state);
   const cell = REFERENCE.rows.get(probe.row)!.get(column)!;
-  if (cell === "N/A") return "N/A: the key type cannot be in this state";
+  if (cell === "N/A" && column !== "PendingImport") {
+    return "N/A: the key type cannot be in this state";
+  }
+  // N/A in the 2023 table: asymmetric and HMAC keys are imported now, and one pending import is
+  // refused as cryptographic use of it is ([5]).
+  if (cell === "N/A") return expectedOfCell(probe, state, "X [5]");
+  return expectedOfCell(probe, state, cell);
+}
+
+function expectedOfCell(probe: Probe, state: KeyState, cell: string): Expected | string {
+  const column = COLUMN_OF(state);
   if (cell.startsWith("✓")) return { outcome: "ok" };
   if (cell.startsWith("?")) {
     const dependent = probe.dependent?.[column];
@@ -443,9 +472,9 @@ function expectedOf(probe: Probe, state: KeyState): Expected | string {
   }
   const notes = cell.slice(3, -1).split("/").map(Number);
   // [2/3]: AWS documents either; KMSInvalidStateException (3) is what it answers today.
-  const footnote = notes.includes(3) ? 3 : notes[0];
+  const footnote = notes.includes(3) ? 3 : notes[0]!;
   const text = REFERENCE.footnotes.get(footnote)!;
-  const exception = /(\w+Exception)/.exec(text)![1];
+  const exception = /(\w+Exception)/.exec(text)![1]!;
   const template = /`<key ARN> ([^`]*)`/.exec(text)?.[1];
   if (template === undefined) return { outcome: exception };
   const words = state === "PendingReplicaDeletion"
