@@ -543,3 +543,55 @@ Deno.test({
       );
     }, { env: { KMS_REGIONS: "us-east-1,eu-west-1,ap-southeast-2" } }),
 });
+
+/** The other side of the cells whose answer depends on imported material ([7], [9]). */
+const OTHER_SIDE: { label: string; probe: Probe; states: KeyState[]; expected: string }[] = [
+  {
+    label: "[9] GetParametersForImport of a key that cannot have imported material",
+    probe: {
+      row: "GetParametersForImport",
+      call: (k, id) =>
+        k.call("GetParametersForImport", {
+          KeyId: id,
+          WrappingAlgorithm: "RSAES_OAEP_SHA_256",
+          WrappingKeySpec: "RSA_2048",
+        }),
+    },
+    states: ["Enabled", "Disabled"],
+    expected: "UnsupportedOperationException",
+  },
+  {
+    label: "[9] DeleteImportedKeyMaterial of a key that cannot have imported material",
+    probe: {
+      row: "DeleteImportedKeyMaterial",
+      call: (k, id) => k.call("DeleteImportedKeyMaterial", { KeyId: id }),
+    },
+    states: ["Enabled", "Disabled", "PendingDeletion"],
+    expected: "UnsupportedOperationException",
+  },
+  ...(["EnableKeyRotation", "DisableKeyRotation"] as const).map((operation) => ({
+    label: `[7] ${operation} of a key with imported material`,
+    probe: {
+      row: operation,
+      external: "withMaterial" as const,
+      call: (k: InProcessKms, id: string) => k.call(operation, { KeyId: id }),
+    },
+    states: ["Enabled"] as KeyState[],
+    expected: "UnsupportedOperationException",
+  })),
+];
+
+Deno.test("the cells that depend on imported material answer UnsupportedOperationException on their other side", () =>
+  withInProcessKms(async (kms) => {
+    const mismatches: string[] = [];
+    for (const { label, probe, states, expected } of OTHER_SIDE) {
+      for (const state of states) {
+        const { keyId, prepared } = await keyInState(kms, probe, state);
+        const actual = await outcomeOf(probe.call(kms, keyId, prepared));
+        if (actual.outcome !== expected) {
+          mismatches.push(`${label} / ${state}: got ${actual.outcome} ${actual.message ?? ""}`);
+        }
+      }
+    }
+    assert.deepEqual(mismatches, []);
+  }));
