@@ -181,12 +181,12 @@ export const CATALOGUE = {
   ListKeyRotations: { family: "rotation", ...READ, dependencyTimeout: false, iam: MANAGE_KEY },
   RotateKeyOnDemand: { family: "rotation", ...CHANGE, iam: MANAGE_KEY },
 
-  ReplicateKey: { family: "multiRegion", ...CHANGE, dependencyTimeout: false, iam: OWN_ACCOUNT },
+  ReplicateKey: { family: "multiRegion", ...CHANGE, dependencyTimeout: false, iam: MANAGE_KEY },
   UpdatePrimaryRegion: {
     family: "multiRegion",
     ...CHANGE,
     dependencyTimeout: false,
-    iam: OWN_ACCOUNT,
+    iam: MANAGE_KEY,
   },
 
   ConnectCustomKeyStore: { ...CHANGE, ...CUSTOM_KEY_STORE, iam: OWN_ACCOUNT },

@@ -19,7 +19,7 @@ import {
   OPERATION_NAMES,
   operationsSharingQuota,
 } from "./catalogue.ts";
-import { KEY_STATE_RULES } from "./key_state.ts";
+import { KEY_STATE_TABLE } from "./key_state.ts";
 import { readSmithyModel } from "../tests/helpers/aws_model.ts";
 
 interface ModelExtract {
@@ -84,7 +84,7 @@ Deno.test("the key-usage operations of the audit log are AWS's KeyLastUsageTrack
 });
 
 Deno.test("the key-state table has a row for exactly the catalogue's key-state actions", () => {
-  assert.deepEqual(Object.keys(KEY_STATE_RULES).sort(), [...KEY_STATE_OPERATIONS].sort());
+  assert.deepEqual(Object.keys(KEY_STATE_TABLE).sort(), [...KEY_STATE_OPERATIONS].sort());
 });
 
 Deno.test("an action's name is its operation's, except ReEncrypt's two", () => {

@@ -13,7 +13,7 @@ import {
 } from "../errors.ts";
 import { aliasArn } from "../identifiers.ts";
 import type { KmsAction } from "../catalogue.ts";
-import { assertKeyStateAllows } from "../key_state.ts";
+import { assertKeyStateAllows, assertUpdateAliasDestinationAllows } from "../key_state.ts";
 import type { KeyCommits, KeyResolver } from "../operation_ports.ts";
 import type { AliasStore } from "../ports.ts";
 import type { AliasRecord, Caller } from "../types.ts";
@@ -120,7 +120,7 @@ export async function updateAlias(
     allowAlias: false,
     action: "kms:UpdateAlias",
   });
-  assertKeyStateAllows("UpdateAlias", { arn: key.arn, state: key.record.state });
+  assertUpdateAliasDestinationAllows({ arn: key.arn, state: key.record.state });
   const current = await kms.findKey(alias.targetKeyId);
   if (current !== null) await kms.authorize(caller, current, { action: "kms:UpdateAlias" });
   if (

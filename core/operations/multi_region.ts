@@ -15,7 +15,6 @@ import { randomBytes } from "../crypto/random.ts";
 import { checkKeyPolicy, defaultKeyPolicy } from "../key_policy.ts";
 import {
   AlreadyExistsException,
-  KMSInvalidStateException,
   NotFoundException,
   UnsupportedOperationException,
   ValidationException,
@@ -29,7 +28,8 @@ import type { RotationStore } from "../rotation_store.ts";
 import type { PolicyChecks } from "../key_policy.ts";
 import { isMultiRegionKeyId } from "../regional_store.ts";
 import type { ImportedMaterialRecord } from "../ports.ts";
-import type { Caller, KeyRecord, KeyState, Tag } from "../types.ts";
+import type { Caller, KeyRecord, Tag } from "../types.ts";
+import { assertKeyStateAllows } from "../key_state.ts";
 import { validateTags } from "./tags.ts";
 
 /** What multi-Region operations use of the KMS of each served Region. */
@@ -92,9 +92,6 @@ export interface ReplicateKeyResult {
   ReplicaTags: Tag[];
 }
 
-/** Key states in which a primary key may be replicated or handed its primary role. */
-const MANAGEABLE: ReadonlySet<KeyState> = new Set(["Enabled", "Disabled", "PendingImport"]);
-
 /**
  * ReplicateKey: a replica of a multi-Region primary key in another served region, with every
  * material version of the primary (none for imported material: the replica waits in
@@ -130,7 +127,7 @@ export async function replicateKey(
   if (primary.regions.includes(input.ReplicaRegion)) {
     throw alreadyExists(key.record, input.ReplicaRegion);
   }
-  requireState(key.record, MANAGEABLE);
+  assertKeyStateAllows("ReplicateKey", { arn: key.arn, state: key.record.state });
   target.authorizeAccount(caller, "kms:CreateKey", {
     keySpec: key.record.keySpec,
     keyUsage: key.record.keyUsage,
@@ -196,7 +193,7 @@ export async function updatePrimaryRegion(
     action: "kms:UpdatePrimaryRegion",
   });
   const primary = await requirePrimary(kms, key.record, "given another primary region");
-  requireState(key.record, MANAGEABLE);
+  assertKeyStateAllows("UpdatePrimaryRegion", { arn: key.arn, state: key.record.state });
   const arn = keyArn(input.PrimaryRegion, key.record.accountId, key.record.keyId);
   const peer = kms.peer(input.PrimaryRegion);
   const replica = primary.regions.includes(input.PrimaryRegion)
@@ -206,7 +203,7 @@ export async function updatePrimaryRegion(
     throw new NotFoundException(`Key '${arn}' does not exist`);
   }
   await peer.authorize(caller, replica, { action: "kms:UpdatePrimaryRegion" });
-  requireState(replica.record, MANAGEABLE);
+  assertKeyStateAllows("UpdatePrimaryRegion", { arn, state: replica.record.state });
   if (input.PrimaryRegion === key.record.region) return {};
   await kms.commit(
     caller,
@@ -240,14 +237,6 @@ async function requirePrimary(
     );
   }
   return { regions: family?.regions ?? [key.region] };
-}
-
-function requireState(key: KeyRecord, allowed: ReadonlySet<KeyState>): void {
-  if (!allowed.has(key.state)) {
-    throw new KMSInvalidStateException(
-      `${keyArn(key.region, key.accountId, key.keyId)} is ${key.state}`,
-    );
-  }
 }
 
 function alreadyExists(key: KeyRecord, region: string): AlreadyExistsException {
