@@ -312,9 +312,18 @@ async function withFixtures(fn: (f: Fixtures) => Promise<void>): Promise<void> {
   }
 }
 
-for (const statement of statements) {
-  const check = CHECKS.find((c) => c.rule.test(statement.text));
-  if (check === undefined) continue; // reported by the coverage test above
-  Deno.test(`${statement.operation} ${statement.member}: "${statement.text}"`, () =>
-    withFixtures((f) => check.check(f, statement)));
-}
+Deno.test({
+  name: "each presence statement of the model holds for the real operations",
+  ignore: model === undefined,
+  fn: (t) =>
+    withFixtures(async (f) => {
+      for (const statement of statements) {
+        const check = CHECKS.find((c) => c.rule.test(statement.text));
+        if (check === undefined) continue; // reported by the coverage test above
+        await t.step(
+          `${statement.operation} ${statement.member}: "${statement.text}"`,
+          () => check.check(f, statement),
+        );
+      }
+    }),
+});
