@@ -61,7 +61,15 @@ export function parseKeyIdentifier(value: string): KeyIdentifier {
   }
   if (isKeyId(value)) return { kind: "keyId", keyId: value };
   if (value.startsWith("arn:")) throw new NotFoundException(`Invalid arn ${value}`);
-  throw new NotFoundException(`Invalid keyId '${value}'`);
+  throw invalidKeyId(value);
+}
+
+/**
+ * AWS's NotFoundException for a KeyId that names no key in a form the operation takes: the value
+ * unquoted, `Invalid keyId x`, as moto's AWS-checked answers write it.
+ */
+export function invalidKeyId(value: string): NotFoundException {
+  return new NotFoundException(`Invalid keyId ${value}`);
 }
 
 /** `arn:<partition>:kms:<region>:<account>:key/<id>` (the partition of `region`). */

@@ -27,7 +27,7 @@ import type { AuditRecord } from "./audit/record.ts";
 import { allowsCrossAccount, isStateChangingAction, type KmsAction } from "./catalogue.ts";
 import type { ForeignChanges } from "./coherence.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
-import { aliasArn, keyArn, parseKeyIdentifier } from "./identifiers.ts";
+import { aliasArn, invalidKeyId, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
 import type {
   Authorization,
@@ -389,7 +389,7 @@ export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
   ): Promise<LoadedKey> {
     const id = parseKeyIdentifier(keyIdInput);
     if ((id.kind === "aliasName" || id.kind === "aliasArn") && !options.allowAlias) {
-      throw new NotFoundException(`Invalid keyId '${keyIdInput}'`);
+      throw invalidKeyId(keyIdInput);
     }
     const accountId = id.kind === "keyArn" || id.kind === "aliasArn"
       ? id.accountId

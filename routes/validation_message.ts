@@ -1,8 +1,9 @@
 /**
  * zod issues -> AWS's validation error text:
- * "2 validation errors detected: Value at 'keyId' failed to satisfy constraint: ...; ...".
- * Values are quoted only for enum and number fields, cut to a bounded length; blobs and secrets
- * are never quoted. A member of the wrong JSON type (a list or structure where a string or enum
+ * "2 validation errors detected: Value 'x' at 'keyId' failed to satisfy constraint: ...; ...".
+ * The offending value is quoted, cut to a bounded length (`echoed`), as AWS quotes it, except for
+ * members the model marks sensitive and blobs (routes/model_members.ts, generated from the model):
+ * their values never appear. A member of the wrong JSON type (a list or structure where a string or enum
  * belongs, a number where a string belongs, ...) is AWS's SerializationException, worded as
  * AWS's deserializer words it ("Start of list found where not expected", "NUMBER_VALUE can not
  * be converted to a String"); a missing or null required member reads "Value null at ...".
@@ -11,6 +12,7 @@
  */
 import type { z } from "zod";
 import { SerializationException, ValidationException } from "../core/errors.ts";
+import { BLOB_MEMBERS, SENSITIVE_MEMBERS } from "./model_members.ts";
 import { echoed, START_OF_LIST } from "./protocol.ts";
 
 function awsPath(path: readonly PropertyKey[]): string {
@@ -164,15 +166,26 @@ function serializationMessage(issue: z.core.$ZodIssue, input: unknown): string |
   return typeMismatch(jsonKind(value), expected);
 }
 
+/**
+ * Whether a message quotes the offending value, as AWS does: a string, number or boolean, unless
+ * the member (or a structure holding it) is one the model marks sensitive, or a blob.
+ */
+function isQuoted(path: readonly PropertyKey[], value: unknown): boolean {
+  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+    return false;
+  }
+  return !path.some((segment) =>
+    typeof segment === "string" && (SENSITIVE_MEMBERS.has(segment) || BLOB_MEMBERS.has(segment))
+  );
+}
+
 function describe(issue: z.core.$ZodIssue, input: unknown): string {
   const path = awsPath(issue.path);
   const value = valueAt(input, issue.path);
   if (value === undefined || value === null) {
     return `Value null at '${path}' failed to satisfy constraint: Member must not be null`;
   }
-  const quoted = issue.code === "invalid_value" || typeof value === "number"
-    ? `'${echoed(String(value))}' `
-    : "";
+  const quoted = isQuoted(issue.path, value) ? `'${echoed(String(value))}' ` : "";
   return `Value ${quoted}at '${path}' failed to satisfy constraint: ${constraint(issue)}`;
 }
 

@@ -41,7 +41,13 @@ Deno.test("CreateAlias rejects a taken name, a missing prefix, the reserved alia
       ),
       "AlreadyExistsException",
     );
-    for (const AliasName of ["taken2", "alias/aws/mine", "alias/"]) {
+    assert.equal(
+      await errorName(
+        client.send(new CreateAliasCommand({ AliasName: "taken2", TargetKeyId: KeyId })),
+      ),
+      "ValidationException",
+    );
+    for (const AliasName of ["alias/aws/mine", "alias/"]) {
       assert.equal(
         await errorName(client.send(new CreateAliasCommand({ AliasName, TargetKeyId: KeyId }))),
         "InvalidAliasNameException",
@@ -69,7 +75,7 @@ Deno.test("CreateAlias rejects a taken name, a missing prefix, the reserved alia
       await errorName(
         client.send(new CreateAliasCommand({ AliasName: "alias/y", TargetKeyId: "alias/taken" })),
       ),
-      "NotFoundException",
+      "ValidationException", // AWS: "Aliases must refer to keys. Not aliases"
     );
   }));
 

@@ -346,6 +346,14 @@ Deno.test("DryRun answers DryRunOperationException when the call would succeed a
         DryRun: true,
         DryRunModifiers: ["IGNORE_CIPHERTEXT"],
       }),
+      // No CiphertextBlob at all: optional in AWS's model for this dry run.
+      new DecryptCommand({ KeyId: keyId, DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] }),
+      new ReEncryptCommand({
+        SourceKeyId: keyId,
+        DestinationKeyId: keyId,
+        DryRun: true,
+        DryRunModifiers: ["IGNORE_CIPHERTEXT"],
+      }),
       new ReEncryptCommand({ CiphertextBlob, DestinationKeyId: keyId, DryRun: true }),
       new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: "AES_256", DryRun: true }),
       new GenerateDataKeyWithoutPlaintextCommand({

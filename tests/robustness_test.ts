@@ -88,7 +88,7 @@ Deno.test("Validation errors use AWS's text and never quote a blob", () =>
     assert.equal(r.type, "ValidationException");
     assert.equal(
       r.message,
-      "2 validation errors detected: Value at 'keyId' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
+      "2 validation errors detected: Value '' at 'keyId' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
         "Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096",
     );
     assert.ok(!r.message!.includes("QUFB"));

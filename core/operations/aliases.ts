@@ -27,13 +27,21 @@ export type AliasPorts = KeyResolver & KeyCommits & {
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 
 /**
+ * AWS's answer to an alias name without the `alias/` prefix, word for word (a ValidationException,
+ * as quoted from AWS in aws-controllers-k8s/community#1878).
+ */
+const MISSING_ALIAS_PREFIX = `Alias must start with the prefix "alias/". ` +
+  "Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
+
+/** AWS's answer to an alias name or alias ARN given as an alias's target (moto's tests of AWS). */
+const ALIAS_TARGETS_ALIAS = "Aliases must refer to keys. Not aliases";
+
+/**
  * Checks an alias name as AWS does: `alias/` then letters, digits, `/`, `_`, `-`; `alias/aws/` is reserved.
- * @throws {InvalidAliasNameException}
+ * @throws {ValidationException} no `alias/` prefix. @throws {InvalidAliasNameException}
  */
 export function validateAliasName(name: string): void {
-  if (!name.startsWith("alias/")) {
-    throw new InvalidAliasNameException(`Alias must start with the prefix "alias/".`);
-  }
+  if (!name.startsWith("alias/")) throw new ValidationException(MISSING_ALIAS_PREFIX);
   if (name.startsWith("alias/aws/")) {
     throw new InvalidAliasNameException(
       `Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`,
@@ -47,8 +55,21 @@ export function validateAliasName(name: string): void {
 }
 
 /**
+ * Refuses an alias (name or ARN) as the target of an alias, as AWS does.
+ * @throws {ValidationException}
+ */
+function assertTargetIsKey(targetKeyId: string): void {
+  if (targetKeyId.startsWith("alias/") || ALIAS_ARN.test(targetKeyId)) {
+    throw new ValidationException(ALIAS_TARGETS_ALIAS);
+  }
+}
+
+const ALIAS_ARN = /^arn:[^:]+:kms:[^:]*:[^:]*:alias\//;
+
+/**
  * CreateAlias: a new name for a key of the caller's account.
  * @throws {InvalidAliasNameException} @throws {AlreadyExistsException} @throws {NotFoundException} @throws {KMSInvalidStateException}
+ * @throws {ValidationException} a name without `alias/`, or an alias as the target.
  */
 export async function createAlias(
   kms: AliasPorts,
@@ -56,6 +77,7 @@ export async function createAlias(
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
   validateAliasName(input.AliasName);
+  assertTargetIsKey(input.TargetKeyId);
   authorizeOnAlias(kms, caller, "kms:CreateAlias", input.AliasName);
   const key = await kms.resolveKey(caller, input.TargetKeyId, {
     allowAlias: false,
@@ -107,7 +129,8 @@ async function existingAlias(kms: AliasPorts, caller: Caller, name: string): Pro
 
 /**
  * UpdateAlias: points an existing alias at another key of the same spec and usage.
- * @throws {NotFoundException} @throws {KMSInvalidStateException} @throws {ValidationException} a key of another type.
+ * @throws {NotFoundException} @throws {KMSInvalidStateException}
+ * @throws {ValidationException} a key of another type, or an alias as the target.
  */
 export async function updateAlias(
   kms: AliasPorts,
@@ -115,6 +138,7 @@ export async function updateAlias(
   input: { AliasName: string; TargetKeyId: string },
 ): Promise<Record<string, never>> {
   const alias = await existingAlias(kms, caller, input.AliasName);
+  assertTargetIsKey(input.TargetKeyId);
   authorizeOnAlias(kms, caller, "kms:UpdateAlias", input.AliasName);
   const key = await kms.resolveKey(caller, input.TargetKeyId, {
     allowAlias: false,

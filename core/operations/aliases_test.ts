@@ -37,15 +37,73 @@ Deno.test("CreateAlias of a name already taken is an AlreadyExistsException and 
 Deno.test("alias names without the alias/ prefix or in the reserved alias/aws/ space are refused and not created", () =>
   withInProcessKms(async ({ call }) => {
     const KeyId = (await call("CreateKey")).KeyMetadata.KeyId;
-    for (const AliasName of ["app", "alias/aws/mine"]) {
-      assert.equal(
-        await rejectionOf(call("CreateAlias", { AliasName, TargetKeyId: KeyId })),
-        "InvalidAliasNameException",
-        AliasName,
-      );
-    }
+    assert.deepEqual(
+      await failureOf(call("CreateAlias", { AliasName: "app", TargetKeyId: KeyId })),
+      {
+        name: "ValidationException",
+        message: 'Alias must start with the prefix "alias/". ' +
+          "Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+      },
+    );
+    assert.equal(
+      await rejectionOf(call("CreateAlias", { AliasName: "alias/aws/mine", TargetKeyId: KeyId })),
+      "InvalidAliasNameException",
+    );
     assert.deepEqual((await call("ListAliases", { KeyId })).Aliases, []);
   }));
+
+Deno.test("an alias cannot target an alias, by name or ARN: AWS's ValidationException, nothing created or changed", () =>
+  withInProcessKms(async ({ call }) => {
+    const KeyId = (await call("CreateKey")).KeyMetadata.KeyId;
+    await call("CreateAlias", { AliasName: "alias/first", TargetKeyId: KeyId });
+    const firstArn = (await call("ListAliases", { KeyId })).Aliases[0].AliasArn;
+    const refused = {
+      name: "ValidationException",
+      message: "Aliases must refer to keys. Not aliases",
+    };
+    for (const TargetKeyId of ["alias/first", firstArn]) {
+      assert.deepEqual(
+        await failureOf(call("CreateAlias", { AliasName: "alias/second", TargetKeyId })),
+        refused,
+        TargetKeyId,
+      );
+      assert.deepEqual(
+        await failureOf(call("UpdateAlias", { AliasName: "alias/first", TargetKeyId })),
+        refused,
+        TargetKeyId,
+      );
+    }
+    const aliases = (await call("ListAliases", { KeyId })).Aliases;
+    assert.deepEqual(aliases.map((a: { AliasName: string }) => a.AliasName), ["alias/first"]);
+    assert.equal(aliases[0].TargetKeyId, KeyId);
+  }));
+
+Deno.test("a KeyId that is no key id, ARN or alias is AWS's NotFoundException 'Invalid keyId x', unquoted", () =>
+  withInProcessKms(async ({ call }) => {
+    assert.deepEqual(await failureOf(call("DescribeKey", { KeyId: "not-a-key" })), {
+      name: "NotFoundException",
+      message: "Invalid keyId not-a-key",
+    });
+    await call("CreateAlias", {
+      AliasName: "alias/named",
+      TargetKeyId: (await call("CreateKey")).KeyMetadata.KeyId,
+    });
+    // An alias where only a key is taken (EnableKey takes no alias).
+    assert.deepEqual(await failureOf(call("EnableKey", { KeyId: "alias/named" })), {
+      name: "NotFoundException",
+      message: "Invalid keyId alias/named",
+    });
+  }));
+
+/** The error an operation rejects with, name and message. */
+async function failureOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return { name: (error as Error).name, message: (error as Error).message };
+  }
+  throw new Error("the call succeeded");
+}
 
 Deno.test("DeleteAlias removes the name and leaves the key; a deleted alias is not found", () =>
   withInProcessKms(async ({ call }) => {

@@ -296,9 +296,30 @@ async function dryRunIgnoringCiphertext(
   dryRunSucceeded();
 }
 
+/**
+ * The ciphertext to open, or undefined for a dry run with IGNORE_CIPHERTEXT (which never reads
+ * it, even when given). CiphertextBlob is optional in the model only for that dry run.
+ * @throws {ValidationException} no CiphertextBlob outside such a dry run.
+ */
+function ciphertextUnlessIgnored(
+  input: Pick<DecryptInput, "CiphertextBlob" | "DryRun" | "DryRunModifiers">,
+): Uint8Array | undefined {
+  const ignored = input.DryRun === true &&
+    input.DryRunModifiers?.includes("IGNORE_CIPHERTEXT") === true;
+  if (ignored) return undefined;
+  if (input.CiphertextBlob === undefined) {
+    throw new ValidationException(
+      "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: " +
+        "Member must not be null",
+    );
+  }
+  return input.CiphertextBlob;
+}
+
 /** Decrypt's input after schema validation. */
 export interface DecryptInput extends CommonInput {
-  CiphertextBlob: Uint8Array;
+  /** Absent only in a dry run with IGNORE_CIPHERTEXT (the model). */
+  CiphertextBlob?: Uint8Array | undefined;
   KeyId?: string | undefined;
   EncryptionContext?: EncryptionContext | undefined;
   EncryptionAlgorithm?: string | undefined;
@@ -327,9 +348,9 @@ export async function decrypt(
   caller: Caller,
   input: DecryptInput,
 ): Promise<DecryptResult> {
+  const ciphertext = ciphertextUnlessIgnored(input);
   const enclave = await attestRecipient(kms, input.Recipient);
-  const ignoreCiphertext = input.DryRunModifiers?.includes("IGNORE_CIPHERTEXT") === true;
-  if (input.DryRun === true && ignoreCiphertext) {
+  if (ciphertext === undefined) {
     return await dryRunIgnoringCiphertext(kms, caller, {
       keyId: input.KeyId,
       context: input.EncryptionContext,
@@ -340,7 +361,7 @@ export async function decrypt(
     });
   }
   const opened = await openCiphertext(kms, caller, {
-    ciphertext: input.CiphertextBlob,
+    ciphertext,
     keyId: input.KeyId,
     context: input.EncryptionContext,
     algorithm: input.EncryptionAlgorithm,
@@ -369,7 +390,8 @@ export async function decrypt(
 
 /** ReEncrypt's input after schema validation. */
 export interface ReEncryptInput extends CommonInput {
-  CiphertextBlob: Uint8Array;
+  /** Absent only in a dry run with IGNORE_CIPHERTEXT (the model). */
+  CiphertextBlob?: Uint8Array | undefined;
   SourceEncryptionContext?: EncryptionContext | undefined;
   SourceKeyId?: string | undefined;
   DestinationKeyId: string;
@@ -380,9 +402,9 @@ export interface ReEncryptInput extends CommonInput {
 }
 
 /** `kms:ReEncryptOnSameKey`: whether the ciphertext's key is the destination key. */
-function sameKeyAs(destination: LoadedKey, input: ReEncryptInput): boolean {
+function sameKeyAs(destination: LoadedKey, ciphertext: Uint8Array): boolean {
   try {
-    return decodeCiphertextBlob(input.CiphertextBlob).keyId === destination.record.keyId;
+    return decodeCiphertextBlob(ciphertext).keyId === destination.record.keyId;
   } catch {
     return false;
   }
@@ -438,6 +460,7 @@ export async function reEncrypt(
   caller: Caller,
   input: ReEncryptInput,
 ): Promise<ReEncryptResult> {
+  const ciphertext = ciphertextUnlessIgnored(input);
   const destination = await kms.resolveKey(caller, input.DestinationKeyId, {
     allowAlias: true,
     action: "kms:ReEncryptTo",
@@ -454,7 +477,7 @@ export async function reEncrypt(
   if (isAsymmetricEncryptionKey(destination)) {
     assertNoEncryptionContext(input.DestinationEncryptionContext);
   }
-  if (input.DryRun === true && input.DryRunModifiers?.includes("IGNORE_CIPHERTEXT") === true) {
+  if (ciphertext === undefined) {
     return await dryRunIgnoringCiphertext(kms, caller, {
       keyId: input.SourceKeyId,
       context: input.SourceEncryptionContext,
@@ -464,13 +487,13 @@ export async function reEncrypt(
     });
   }
   const opened = await openCiphertext(kms, caller, {
-    ciphertext: input.CiphertextBlob,
+    ciphertext,
     keyId: input.SourceKeyId,
     context: input.SourceEncryptionContext,
     algorithm: input.SourceEncryptionAlgorithm,
     operation: "ReEncryptFrom",
     action: "kms:ReEncryptFrom",
-    conditions: { reEncryptOnSameKey: sameKeyAs(destination, input) },
+    conditions: { reEncryptOnSameKey: sameKeyAs(destination, ciphertext) },
   });
   try {
     const sealed = await sealForDestination(kms, destination, {

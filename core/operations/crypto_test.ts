@@ -101,3 +101,61 @@ Deno.test("GenerateRandom returns NumberOfBytes bytes, different each call; 0 or
       );
     }
   }));
+
+/** The error an operation rejects with, name and message. */
+async function failureOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return { name: (error as Error).name, message: (error as Error).message };
+  }
+  throw new Error("the call succeeded");
+}
+
+Deno.test("Decrypt and ReEncrypt need no CiphertextBlob in a DryRun with IGNORE_CIPHERTEXT; outside it its absence is a ValidationException", () =>
+  withInProcessKms(async ({ call }) => {
+    const KeyId = (await call("CreateKey")).KeyMetadata.KeyId;
+    const ignore = { DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] };
+    assert.equal(
+      await rejectionOf(call("Decrypt", { KeyId, ...ignore })),
+      "DryRunOperationException",
+    );
+    assert.equal(
+      await rejectionOf(
+        call("ReEncrypt", { SourceKeyId: KeyId, DestinationKeyId: KeyId, ...ignore }),
+      ),
+      "DryRunOperationException",
+    );
+    const missing = "1 validation error detected: Value null at 'ciphertextBlob' " +
+      "failed to satisfy constraint: Member must not be null";
+    for (
+      const input of [
+        {},
+        { DryRun: true },
+        { DryRunModifiers: ["IGNORE_CIPHERTEXT"] },
+      ]
+    ) {
+      assert.deepEqual(
+        await failureOf(call("Decrypt", { KeyId, ...input })),
+        { name: "ValidationException", message: missing },
+        `Decrypt ${JSON.stringify(input)}`,
+      );
+      assert.deepEqual(
+        await failureOf(call("ReEncrypt", { DestinationKeyId: KeyId, ...input })),
+        { name: "ValidationException", message: missing },
+        `ReEncrypt ${JSON.stringify(input)}`,
+      );
+    }
+  }));
+
+Deno.test("a DryRun with IGNORE_CIPHERTEXT and no CiphertextBlob still answers the key's own error", () =>
+  withInProcessKms(async ({ call }) => {
+    const KeyId = (await call("CreateKey")).KeyMetadata.KeyId;
+    await call("DisableKey", { KeyId });
+    const ignore = { DryRun: true, DryRunModifiers: ["IGNORE_CIPHERTEXT"] };
+    assert.equal(await rejectionOf(call("Decrypt", { KeyId, ...ignore })), "DisabledException");
+    assert.equal(
+      await rejectionOf(call("Decrypt", { ...ignore })),
+      "ValidationException",
+    );
+  }));

@@ -84,16 +84,16 @@ export async function generateDataKey(
     Plaintext?: SecretBytes;
     CiphertextForRecipient?: Uint8Array;
     KeyId: string;
-    KeyMaterialId: string;
+    KeyMaterialId?: string;
   }
 > {
   const r = await generateDataKeyCommon(kms, caller, input, "GenerateDataKey");
   if (r.enclave !== undefined) {
+    // The model: KeyMaterialId "is omitted if the request includes the Recipient parameter".
     return {
       CiphertextBlob: r.blob,
       CiphertextForRecipient: await sealForRecipient(kms, r.enclave, r.plaintext),
       KeyId: r.key.arn,
-      KeyMaterialId: r.material.keyMaterialId,
     };
   }
   return {

@@ -37,9 +37,12 @@ export const EncryptRequest = requestOf<EncryptInput>()(z.object({
   DryRun: NullableBoolean.optional(),
 }));
 
-/** Decrypt: CiphertextBlob 1..6144 bytes. */
+/**
+ * Decrypt: CiphertextBlob 1..6144 bytes, optional in the model (a dry run with IGNORE_CIPHERTEXT
+ * needs none; core answers its absence otherwise).
+ */
 export const DecryptRequest = requestOf<DecryptInput>()(z.object({
-  CiphertextBlob: blob(1, 6144),
+  CiphertextBlob: blob(1, 6144).optional(),
   EncryptionContext: EncryptionContext.optional(),
   GrantTokens: GrantTokens.optional(),
   KeyId: KeyIdType.optional(),
@@ -49,9 +52,9 @@ export const DecryptRequest = requestOf<DecryptInput>()(z.object({
   DryRunModifiers: DryRunModifiers.optional(),
 }));
 
-/** ReEncrypt. */
+/** ReEncrypt: CiphertextBlob optional in the model, as for Decrypt. */
 export const ReEncryptRequest = requestOf<ReEncryptInput>()(z.object({
-  CiphertextBlob: blob(1, 6144),
+  CiphertextBlob: blob(1, 6144).optional(),
   SourceEncryptionContext: EncryptionContext.optional(),
   SourceKeyId: KeyIdType.optional(),
   DestinationKeyId: KeyIdType,
