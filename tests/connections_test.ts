@@ -6,8 +6,8 @@
  * The child-process tests run main.ts as deployed. Sizes are bounded for CI; deeper runs by
  * environment: CONN_IDLE (idle connections, default 3000, fewer when this process's own
  * descriptor limit is low), CONN_SLOWLORIS (default 500), CONN_SERVER_FDS (the server's
- * `ulimit -n`, default 1024), CONN_SLACK_MS (what CI may add to the slowloris bound of header
- * timeout + 1 s, default 4000). Measured figures are printed as `figure:` lines.
+ * `ulimit -n`, default 1024). Tests assert behaviour (survives, closes, serves again), never a
+ * time bound; measured times are printed as `figure:` lines (README "Connections and limits").
  *
  * @module
  */
@@ -136,7 +136,7 @@ Deno.test("idle connections beyond the descriptor limit are refused or closed; t
         `${refused} not accepted within 3 s, all closed after ${Math.round(allClosedMs)} ms; ` +
         `then GenerateDataKey p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (200 sequential)`,
     );
-    assert.ok(p99 <= 1_000, `p99 ${p99.toFixed(0)} ms after the idle flood`);
+    // Served again: all 200 calls above succeeded (their latency is a printed figure, not a bound).
     assert.doesNotMatch(kms.output(), /Uncaught|Too many open files/);
   } finally {
     for (const conn of conns) {
@@ -148,10 +148,9 @@ Deno.test("idle connections beyond the descriptor limit are refused or closed; t
   }
 });
 
-Deno.test("slowloris connections are closed within the header timeout + 1 s", async () => {
+Deno.test("slowloris connections are closed by the header timeout, and not before it", async () => {
   const count = envNumber("CONN_SLOWLORIS", 500);
   const headersTimeoutMs = 2_000;
-  const slackMs = envNumber("CONN_SLACK_MS", 4_000);
   const { dir, env } = await serverEnv({ KMS_HEADERS_TIMEOUT_MS: String(headersTimeoutMs) });
   const kms = await startKms(env);
   const conns: Deno.TcpConn[] = [];
@@ -193,9 +192,9 @@ Deno.test("slowloris connections are closed within the header timeout + 1 s", as
         `max ${Math.round(max)} ms`,
     );
     assert.equal(lifetimes.length, count);
-    // Not cut before the deadline, and not kept long after it.
+    // Each client keeps sending header lines, so only the header timeout can have closed them (the
+    // wait above is the proof); none was cut before that timeout. How soon after it is a figure.
     assert.ok(lifetimes[0]! >= headersTimeoutMs * 0.8, `closed after ${lifetimes[0]} ms`);
-    assert.ok(max <= headersTimeoutMs + 1_000 + slackMs, `the last closed after ${max} ms`);
     assert.ok(alive(kms.pid));
     await kms.client.send(new ListKeysCommand({}));
   } finally {
@@ -355,21 +354,22 @@ Deno.test("idle keep-alive connections and slow bodies are closed by their timeo
       timeoutMs: 30_000,
     });
     idle.close();
-    // Slow body: 100 bytes announced, one sent every 200 ms.
+    // Slow body: 1 MB announced, one byte sent every 200 ms: it never completes, so only the request
+    // timeout can close the connection (the waitFor deadline below fails the test otherwise).
     const slow = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-    await slow.write(encoder.encode("POST / HTTP/1.1\r\nHost: kms\r\ncontent-length: 100\r\n\r\n"));
+    await slow.write(
+      encoder.encode("POST / HTTP/1.1\r\nHost: kms\r\ncontent-length: 1000000\r\n\r\n"),
+    );
     let slowClosed = false;
     const closedSlow = closedAt(slow).then(() => slowClosed = true);
-    let sent = 0;
-    while (!slowClosed && sent < 100) {
+    const giveUp = Date.now() + 30_000;
+    while (!slowClosed && Date.now() < giveUp) {
       await Promise.race([closedSlow, new Promise((resolve) => setTimeout(resolve, 200))]);
       if (!slowClosed) await slow.write(encoder.encode("a")).catch(() => {});
-      sent++;
     }
     await waitFor(() => slowClosed, "the slow body's connection to be closed", {
       timeoutMs: 30_000,
     });
-    assert.ok(sent < 100, "the whole slow body was accepted");
     slow.close();
   } finally {
     await server.shutdown();
