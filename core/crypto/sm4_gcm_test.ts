@@ -36,7 +36,7 @@ const hex = (text: string) => Uint8Array.fromHex(text);
 
 function sm4Iterated(vector: Sm4Vector): string {
   const key = hex(vector.key);
-  let block = hex(vector.plaintext);
+  let block: Uint8Array = hex(vector.plaintext);
   for (let i = 0; i < vector.iterations; i++) block = sm4EncryptBlocks(key, block);
   return block.toHex();
 }
