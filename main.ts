@@ -316,6 +316,7 @@ export async function openService(
       recipients,
       principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
       lifecycle: keyLifecycle,
+      sm2AllRegions: config.sm2AllRegions,
     }),
   ]));
   const kms = regions.get(config.region)!;

@@ -6,7 +6,10 @@
  *
  * where `keyId` is a text string (UUID or `mrk-` + 32 hex), `materialVersion`
  * an unsigned integer below 2^32 and the rest byte strings; the tag is
- * AES-GCM's 16 bytes. Only the shortest (canonical) encoding is accepted: the
+ * AES-GCM's 16 bytes. The first item also names the cipher: 1 is AES-256-GCM,
+ * 2 (`SM4_GCM_FORMAT_VERSION`) the same envelope sealed with SM4-GCM under a
+ * China Region's SM4 key (core/region_profile.ts), with SM4-GCM's 12-byte IV
+ * and 16-byte tag. It is part of the header, hence of the AAD. Only the shortest (canonical) encoding is accepted: the
  * decoded fields are re-encoded and must give the input bytes back, which
  * rejects CBOR tags, indefinite lengths, non-minimal integers, floats and
  * trailing bytes alike.
@@ -32,10 +35,14 @@ export interface CiphertextBlob {
   iv: Uint8Array;
   /** AES-GCM ciphertext followed by its 16-byte tag. */
   ciphertext: Uint8Array;
+  /** Absent: AES-256-GCM (format version 1); `SM4_GCM`: SM4-GCM (format version 2). */
+  cipher?: "SM4_GCM";
 }
 
-/** The envelope format this module writes and the only one it reads. */
+/** The envelope format of AES-256-GCM blobs. */
 export const CIPHERTEXT_FORMAT_VERSION = 1;
+/** The same envelope sealed with SM4-GCM (China Regions). */
+export const SM4_GCM_FORMAT_VERSION = 2;
 /** Length of the key-derivation nonce in bytes. */
 export const NONCE_BYTES = 16;
 /** Length of the AES-GCM IV in bytes. */
@@ -82,8 +89,7 @@ export function encodeCiphertextBlob(
  */
 export function decodeCiphertextBlob(bytes: Uint8Array): CiphertextBlob {
   if (
-    !(bytes instanceof Uint8Array) || bytes[0] !== ARRAY_OF_6 ||
-    bytes[1] !== CIPHERTEXT_FORMAT_VERSION
+    !(bytes instanceof Uint8Array) || bytes[0] !== ARRAY_OF_6 || !isFormatVersion(bytes[1])
   ) {
     throw invalidCiphertext();
   }
@@ -97,7 +103,7 @@ export function decodeCiphertextBlob(bytes: Uint8Array): CiphertextBlob {
   if (!Array.isArray(decoded) || decoded.length !== 6) throw invalidCiphertext();
   const [version, keyId, materialVersion, nonce, iv, ciphertext] = decoded as unknown[];
   if (
-    version !== CIPHERTEXT_FORMAT_VERSION ||
+    !isFormatVersion(version) ||
     typeof keyId !== "string" || !isKeyId(keyId) ||
     !isMaterialVersion(materialVersion) ||
     !(nonce instanceof Uint8Array) || nonce.length !== NONCE_BYTES ||
@@ -109,7 +115,13 @@ export function decodeCiphertextBlob(bytes: Uint8Array): CiphertextBlob {
   // Canonical form: the input must be byte for byte what encodeCiphertextBlob would write for
   // these fields. Re-encoding the header and the ciphertext's length head is enough: with the
   // total length fixed, what remains is the ciphertext, taken straight from the input.
-  const blob = { keyId, materialVersion, nonce: copyBytes(nonce), iv: copyBytes(iv) };
+  const blob = {
+    keyId,
+    materialVersion,
+    nonce: copyBytes(nonce),
+    iv: copyBytes(iv),
+    ...cipherField(version),
+  };
   const header = headerBytes(blob);
   const head = byteStringHead(ciphertext.length);
   const start = header.length + head.length;
@@ -130,7 +142,7 @@ export function decodeCiphertextBlob(bytes: Uint8Array): CiphertextBlob {
 export function headerBytes(blob: Omit<CiphertextBlob, "ciphertext">): Uint8Array {
   checkHeader(blob);
   const header = encoder.encode([
-    CIPHERTEXT_FORMAT_VERSION,
+    formatVersionOf(blob),
     blob.keyId,
     blob.materialVersion,
     blob.nonce,
@@ -153,6 +165,20 @@ function checkHeader(blob: Omit<CiphertextBlob, "ciphertext">): void {
   if (!(blob.iv instanceof Uint8Array) || blob.iv.length !== IV_BYTES) {
     throw new TypeError("iv must be 12 bytes");
   }
+}
+
+// --- the cipher a blob names (format version 1: AES-256-GCM, 2: SM4-GCM) ---
+
+function isFormatVersion(value: unknown): value is 1 | 2 {
+  return value === CIPHERTEXT_FORMAT_VERSION || value === SM4_GCM_FORMAT_VERSION;
+}
+
+function formatVersionOf(blob: { cipher?: "SM4_GCM" }): number {
+  return blob.cipher === "SM4_GCM" ? SM4_GCM_FORMAT_VERSION : CIPHERTEXT_FORMAT_VERSION;
+}
+
+function cipherField(version: 1 | 2): { cipher?: "SM4_GCM" } {
+  return version === SM4_GCM_FORMAT_VERSION ? { cipher: "SM4_GCM" } : {};
 }
 
 function isMaterialVersion(value: unknown): value is number {

@@ -80,6 +80,11 @@ export interface Config {
    * `KMS_QUOTA_SCALE` (default 1); off (undefined) by default.
    */
   quotas?: { scale: number } | undefined;
+  /**
+   * SM2 keys and SM2 data key pairs in every Region (`KMS_SM2_ALL_REGIONS=true`); by default only
+   * in China Regions, as AWS (core/region_profile.ts).
+   */
+  sm2AllRegions: boolean;
 }
 
 // --- Connections (routes/listener.ts, README "Connections and limits") ---
@@ -266,6 +271,16 @@ function parseQuotas(env: Record<string, string | undefined>): { scale: number }
   return { scale };
 }
 
+/** `KMS_SM2_ALL_REGIONS`: `true` or `false` (default). */
+function parseSm2AllRegions(env: Record<string, string | undefined>): boolean {
+  const raw = env.KMS_SM2_ALL_REGIONS ?? "";
+  if (raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  throw new ConfigError(
+    `KMS_SM2_ALL_REGIONS must be "true" (SM2 in every Region) or "false" (China Regions only, as AWS), got "${raw}"`,
+  );
+}
+
 /**
  * A reason the process refuses to start, worded for the operator: what is wrong, where (the
  * variable or file) and how to fix it. main.ts prints its message as one line on stderr.
@@ -404,6 +419,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     auditMode: parseAuditMode(env),
     connectionLimits: parseConnectionLimits(env),
     quotas: parseQuotas(env),
+    sm2AllRegions: parseSm2AllRegions(env),
   };
 }
 

@@ -11,7 +11,8 @@
  *   padding (RFC 5649), the two concatenated; SM2PKE (China Regions only) is
  *   SM2 public-key encryption of the material. RSAES_PKCS1_V1_5 is no longer
  *   accepted (AWS stopped on 10 October 2023).
- * - Material, as AWS requires it: SYMMETRIC_DEFAULT 32 bytes; HMAC_224 28..64,
+ * - Material, as AWS requires it: SYMMETRIC_DEFAULT 32 bytes (16, SM4, in China
+ *   Regions: core/region_profile.ts); HMAC_224 28..64,
  *   HMAC_256 32..64, HMAC_384 48..128, HMAC_512 64..128 bytes; asymmetric keys
  *   a DER PKCS#8 private key of the spec's type and size. Asymmetric material is
  *   checked for consistency (an EC key's embedded public point must be its own,
@@ -46,6 +47,7 @@ import { randomBytes } from "./crypto/random.ts";
 import { RsaOaepKey } from "./crypto/rsa_oaep.ts";
 import { sm2Decrypt } from "./crypto/sm2.ts";
 import { IncorrectKeyMaterialException, InvalidCiphertextException } from "./errors.ts";
+import { symmetricKeyBytes } from "./region_profile.ts";
 import { SecretBytes } from "./secret.ts";
 import type { KeySpec } from "./types.ts";
 
@@ -78,8 +80,6 @@ export const HMAC_IMPORT_BYTES: Readonly<Partial<Record<KeySpec, readonly [numbe
   HMAC_384: [48, 128],
   HMAC_512: [64, 128],
 };
-
-const SYMMETRIC_IMPORT_BYTES = 32;
 
 const EC_CURVE_OF: Readonly<Partial<Record<KeySpec, EcCurve>>> = {
   ECC_NIST_P256: "P-256",
@@ -219,7 +219,8 @@ export interface ImportableMaterial {
 }
 
 /**
- * Checks unwrapped material against the key spec as AWS does and returns it in the form
+ * Checks unwrapped material against the key spec as AWS does (symmetric material by the key's
+ * `region`: 16 bytes in China Regions, else 32) and returns it in the form
  * generated material of that spec has (the input is wiped when it is re-encoded).
  * @throws {IncorrectKeyMaterialException} material of the wrong length, type, curve or size,
  *   malformed or inconsistent.
@@ -227,10 +228,12 @@ export interface ImportableMaterial {
 export async function importableMaterial(
   spec: KeySpec,
   material: SecretBytes,
+  region = "",
 ): Promise<ImportableMaterial> {
   if (spec === "SYMMETRIC_DEFAULT") {
-    if (material.length !== SYMMETRIC_IMPORT_BYTES) {
-      throw incorrect(`Key material for ${spec} keys must be ${SYMMETRIC_IMPORT_BYTES} bytes.`);
+    const bytes = symmetricKeyBytes(region);
+    if (material.length !== bytes) {
+      throw incorrect(`Key material for ${spec} keys must be ${bytes} bytes.`);
     }
     return { material, publicKey: null };
   }

@@ -2,7 +2,8 @@
  * Key material per key spec: what CreateKey generates and stores wrapped under
  * the root key, and the public key an asymmetric key's material yields.
  *
- * - SYMMETRIC_DEFAULT: 32 random bytes (AES-256, used through HKDF per message).
+ * - SYMMETRIC_DEFAULT: 32 random bytes (AES-256, used through HKDF per message); 16 (SM4) in China
+ *   Regions (core/region_profile.ts).
  * - HMAC_224/256/384/512: 28/32/48/64 random bytes.
  * - RSA, ECC, SM2, Ed25519: the private key as DER PKCS#8 (the same generator as
  *   GenerateDataKeyPair, RSA from the pool when it has pairs ready).
@@ -19,7 +20,7 @@ import {
   mlDsaPublicKeyFromPkcs8,
 } from "./crypto/ml_dsa.ts";
 import { randomBytes } from "./crypto/random.ts";
-import { SYMMETRIC_KEY_BYTES } from "./key_spec.ts";
+import { symmetricKeyBytes } from "./region_profile.ts";
 import type { KeyPairSource } from "./operation_ports.ts";
 import { SecretBytes } from "./secret.ts";
 import type { KeySpec } from "./types.ts";
@@ -34,12 +35,13 @@ function isKeyPairSpec(spec: KeySpec): spec is DataKeyPairSpec {
   return (DATA_KEY_PAIR_SPECS as readonly string[]).includes(spec);
 }
 
-/** Fresh material for a new key of `spec`. */
+/** Fresh material for a new key of `spec` in `region` (default: a Region outside China). */
 export async function generateKeyMaterial(
   spec: KeySpec,
   keyPairs: KeyPairSource,
+  region = "",
 ): Promise<SecretBytes> {
-  if (spec === "SYMMETRIC_DEFAULT") return new SecretBytes(randomBytes(SYMMETRIC_KEY_BYTES));
+  if (spec === "SYMMETRIC_DEFAULT") return new SecretBytes(randomBytes(symmetricKeyBytes(region)));
   if (spec in HMAC_KEY_BYTES) {
     return new SecretBytes(randomBytes(HMAC_KEY_BYTES[spec as HmacKeySpec]));
   }

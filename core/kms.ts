@@ -64,6 +64,8 @@ export interface KmsOptions {
   keyLastUsage?: KeyUsageLog | undefined;
   /** What operations do when a key's material expires or a key is deleted (core/operations/lifecycle.ts). */
   lifecycle: KeyLifecycle;
+  /** SM2 outside China Regions too (`KMS_SM2_ALL_REGIONS`, core/region_profile.ts); default false. */
+  sm2AllRegions?: boolean | undefined;
 }
 
 /**
@@ -84,6 +86,7 @@ export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
   readonly store: Store;
   readonly clock: Clock;
   readonly region: string;
+  readonly sm2AllRegions: boolean;
   readonly #keys: LruMap<string, LoadedKey>;
   /** Unwrapped material per key id, by version; wiped when the key is deleted. */
   readonly #materials: LruMap<string, Map<number, KeyMaterial>>;
@@ -113,6 +116,7 @@ export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
     this.store = options.store;
     this.clock = options.clock;
     this.region = options.region;
+    this.sm2AllRegions = options.sm2AllRegions ?? false;
     const pool = options.rsaPool;
     this.keyPairs = {
       generate: (spec) =>

@@ -39,6 +39,8 @@ export interface ResolveOptions extends Authorization {
 export interface KeyResolver {
   /** The Region this KMS serves. */
   readonly region: string;
+  /** SM2 offered outside China Regions too (`KMS_SM2_ALL_REGIONS`; core/region_profile.ts). */
+  readonly sm2AllRegions: boolean;
   readonly clock: Clock;
   /**
    * The key a KeyId field names, authorised for `caller`.

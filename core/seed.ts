@@ -155,7 +155,11 @@ async function _apply(plan: Plan, deps: SeedDeps): Promise<SeedSummary> {
     const { record } = key;
     if (key.action === "create") {
       const material = key.material === undefined
-        ? await generateKeyMaterial(record.keySpec, deps.keyPairs ?? { generate: generateKeyPair })
+        ? await generateKeyMaterial(
+          record.keySpec,
+          deps.keyPairs ?? { generate: generateKeyPair },
+          record.region,
+        )
         : new SecretBytes(key.material);
       try {
         await deps.store.createKey(record, firstKeyMaterial(record, material), key.tags);

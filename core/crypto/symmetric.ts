@@ -25,6 +25,11 @@ import { type CiphertextBlob, encodeCiphertextBlob, headerBytes } from "../ciphe
 import type { SecretBytes } from "../secret.ts";
 import { AES_GCM_IV_BYTES, AES_GCM_KEY_BYTES, aesGcmDecrypt, aesGcmEncrypt } from "./aes_gcm.ts";
 import { randomBytes } from "./random.ts";
+import {
+  isSm4Material,
+  sm4DecryptWithKeyMaterial,
+  sm4EncryptWithKeyMaterial,
+} from "./sm4_symmetric.ts";
 
 const NONCE_BYTES = 16;
 const INFO_PREFIX = new TextEncoder().encode("edge-kms/v1/symmetric-encrypt");
@@ -42,6 +47,8 @@ export async function encryptWithKeyMaterial(opts: {
   /** The canonical encryption context (`canonicalEncryptionContext`). */
   context: Uint8Array;
 }): Promise<Uint8Array> {
+  // China Regions' 128-bit SM4 material seals with SM4-GCM (core/region_profile.ts).
+  if (isSm4Material(opts.material)) return sm4EncryptWithKeyMaterial(opts);
   const random = randomBytes(NONCE_BYTES + AES_GCM_IV_BYTES);
   const header = {
     keyId: opts.keyId,
@@ -73,6 +80,9 @@ export async function decryptWithKeyMaterial(
     context: Uint8Array;
   },
 ): Promise<Uint8Array> {
+  if (blob.cipher !== undefined || isSm4Material(opts.material)) {
+    return sm4DecryptWithKeyMaterial(blob, opts);
+  }
   const aad = concat(headerBytes(blob), opts.context);
   const key = deriveKey(opts.material, blob.nonce, blob.keyId);
   try {

@@ -7,6 +7,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyPair.html
  * @module
  */
+import { assertSpecAvailable } from "../region_profile.ts";
 import type { DataKeyPairSpec, GeneratedKeyPair } from "../crypto/key_pairs.ts";
 import type { EncryptionContext } from "../encryption_context.ts";
 import type { KeyMaterials, KeyPairSource, KeyResolver, Recipients } from "../operation_ports.ts";
@@ -68,6 +69,7 @@ async function generatePairUnderKey(
     enclave: AttestedEnclave | undefined;
   }
 > {
+  assertSpecAvailable(kms.region, input.KeyPairSpec, "KeyPairSpec", kms);
   const enclave = await attestRecipient(kms, input.Recipient);
   const key = await kms.resolveKey(caller, input.KeyId, {
     allowAlias: true,

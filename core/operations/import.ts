@@ -40,6 +40,7 @@ import {
   type WrappingKeySpec,
 } from "../imported_material.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
+import { unavailableWrapping } from "../region_profile.ts";
 import type { KeyMaterials, KeyPairSource, LoadedKey } from "../operation_ports.ts";
 import type { MultiRegionPorts } from "./multi_region.ts";
 import type { ImportParameters, ImportStore, KeyStore } from "../ports.ts";
@@ -84,11 +85,6 @@ export interface ImportKeyMaterialInput {
 export interface DeleteImportedKeyMaterialInput {
   KeyId: string;
   KeyMaterialId?: string | undefined;
-}
-
-/** Whether this KMS serves a China Region (where SM2PKE wrapping is offered instead of RSA_AES). */
-function isChinaRegion(region: string): boolean {
-  return region.startsWith("cn-");
 }
 
 /**
@@ -136,7 +132,7 @@ export async function getParametersForImport(
     wrappingAlgorithm: input.WrappingAlgorithm,
     wrappingKeySpec: input.WrappingKeySpec,
   });
-  checkWrapping(kms.region, input.WrappingAlgorithm, input.WrappingKeySpec);
+  checkWrapping(kms, input.WrappingAlgorithm, input.WrappingKeySpec);
   const pair = await kms.keyPairs.generate(input.WrappingKeySpec);
   const now = kms.clock.now();
   const validTo = now + IMPORT_PARAMETERS_VALIDITY_MS;
@@ -164,25 +160,18 @@ export async function getParametersForImport(
   };
 }
 
-function checkWrapping(region: string, algorithm: WrappingAlgorithm, spec: WrappingKeySpec): void {
+function checkWrapping(
+  kms: Pick<ImportPorts, "region" | "sm2AllRegions">,
+  algorithm: WrappingAlgorithm,
+  spec: WrappingKeySpec,
+): void {
   if (algorithm === "RSAES_PKCS1_V1_5") {
     throw new UnsupportedOperationException(
       "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256.",
     );
   }
-  const china = isChinaRegion(region);
-  if ((algorithm === "SM2PKE" || spec === "SM2") && !china) {
-    throw new UnsupportedOperationException(
-      `${
-        algorithm === "SM2PKE" ? "The SM2PKE wrapping algorithm" : "The SM2 wrapping key spec"
-      } is supported only in China Regions.`,
-    );
-  }
-  if (algorithm.startsWith("RSA_AES_KEY_WRAP") && china) {
-    throw new UnsupportedOperationException(
-      `The ${algorithm} wrapping algorithm is not supported in China Regions.`,
-    );
-  }
+  const unavailable = unavailableWrapping(kms.region, algorithm, spec, kms);
+  if (unavailable !== undefined) throw new UnsupportedOperationException(unavailable);
   if ((algorithm === "SM2PKE") !== (spec === "SM2")) {
     throw new ValidationException(
       `The wrapping key spec ${spec} is not valid for the wrapping algorithm ${algorithm}.`,
@@ -238,7 +227,7 @@ export async function importKeyMaterial(
       parameters.privateKey,
       input.EncryptedKeyMaterial,
     );
-    imported = await importableMaterial(key.record.keySpec, unwrapped);
+    imported = await importableMaterial(key.record.keySpec, unwrapped, key.record.region);
   } finally {
     parameters.privateKey.wipe();
   }

@@ -15,6 +15,7 @@ import {
 import { isKeyId, keyArn } from "../identifiers.ts";
 import { type KeyMetadata, keyMetadata } from "../key_metadata.ts";
 import { generateKeyMaterial } from "../key_material.ts";
+import { assertSpecAvailable } from "../region_profile.ts";
 import { algorithmsOf } from "../key_spec.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import { checkKeyPolicy } from "../key_policy.ts";
@@ -76,6 +77,7 @@ export async function createKey(
   if (algorithmsOf(keySpec, keyUsage) === undefined) {
     throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
   }
+  assertSpecAvailable(kms.region, keySpec, "KeySpec", kms);
   if (input.CustomKeyStoreId !== undefined) {
     throw new CustomKeyStoreNotFoundException(
       `Custom key store ${input.CustomKeyStoreId} does not exist.`,
@@ -110,7 +112,7 @@ export async function createKey(
   // Origin EXTERNAL: no material until ImportKeyMaterial (core/operations/import.ts).
   const material = origin === "EXTERNAL"
     ? null
-    : firstKeyMaterial(record, await generateKeyMaterial(keySpec, kms.keyPairs));
+    : firstKeyMaterial(record, await generateKeyMaterial(keySpec, kms.keyPairs, record.region));
   const arn = keyArn(record.region, record.accountId, record.keyId);
   const result = { KeyMetadata: keyMetadata(record, arn, material?.keyMaterialId ?? null) };
   caller.audit?.addResource(arn);

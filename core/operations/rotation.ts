@@ -361,7 +361,7 @@ export async function rotateKey(
     keyId: record.keyId,
     version: record.currentMaterialVersion + 1,
     keyMaterialId: newKeyMaterialId(),
-    material: await generateKeyMaterial(record.keySpec, kms.keyPairs),
+    material: await generateKeyMaterial(record.keySpec, kms.keyPairs, record.region),
     createdAt: now,
   };
   try {
