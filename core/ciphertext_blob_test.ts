@@ -149,7 +149,7 @@ Deno.test("decode rejects every truncation and an appended byte", () => {
 });
 
 Deno.test("decode rejects an unknown format version", () => {
-  for (const version of [0, 2, 23, 255]) {
+  for (const version of [0, 3, 23, 255]) {
     const b = sample();
     assertInvalid(
       bytes(
@@ -310,4 +310,15 @@ Deno.test("encode and headerBytes refuse malformed fields with TypeError", () =>
     assert.throws(() => headerBytes(sample(c)), TypeError);
   }
   assert.throws(() => encodeCiphertextBlob(sample({ ciphertext: new Uint8Array(15) })), TypeError);
+});
+
+Deno.test("format version 2 names SM4-GCM: [2, keyId, …] decodes with cipher SM4_GCM and round-trips", () => {
+  const b = sample({ cipher: "SM4_GCM" });
+  const encoded = bytes(
+    array([uint(2), tstr(b.keyId), uint(1), bstr(b.nonce), bstr(b.iv), bstr(b.ciphertext)]),
+  );
+  assert.deepEqual(encodeCiphertextBlob(b), encoded);
+  assert.deepEqual(decodeCiphertextBlob(encoded), b);
+  assert.equal(headerBytes(b)[1], 2);
+  assert.equal(decodeCiphertextBlob(encodeCiphertextBlob(sample())).cipher, undefined);
 });

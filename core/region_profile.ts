@@ -115,3 +115,18 @@ export function unavailableWrapping(
   }
   return undefined;
 }
+
+/**
+ * Refuses a multi-Region replica in another partition (AWS: "in a different Region of the same
+ * partition"); the Region is as unknown there as one this KMS does not serve.
+ * @throws {UnsupportedOperationException} a replica Region of another partition.
+ */
+export function assertSamePartition(primaryRegion: string, replicaRegion: string): void {
+  if (partitionOf(primaryRegion) !== partitionOf(replicaRegion)) {
+    throw new UnsupportedOperationException(
+      `Region ${replicaRegion} is not in the ${
+        partitionOf(primaryRegion)
+      } partition of the primary key's Region ${primaryRegion}: multi-Region keys stay within a partition.`,
+    );
+  }
+}

@@ -255,8 +255,8 @@ Deno.test("the error for a bad ciphertext carries no bytes of it", async () => {
   }
 });
 
-Deno.test("key material other than 32 bytes is refused with TypeError", async () => {
-  await assert.rejects(seal(new SecretBytes(randomBytes(16)), new Uint8Array(1)), TypeError);
+Deno.test("key material other than 32 (AES) or 16 (SM4) bytes is refused with TypeError", async () => {
+  await assert.rejects(seal(new SecretBytes(randomBytes(24)), new Uint8Array(1)), TypeError);
   const blob = decodeCiphertextBlob(await seal(newMaterial(), new Uint8Array(1)));
   await assert.rejects(
     decryptWithKeyMaterial(blob, {

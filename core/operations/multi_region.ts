@@ -11,6 +11,7 @@
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html
  * @module
  */
+import { assertSamePartition } from "../region_profile.ts";
 import { randomBytes } from "../crypto/random.ts";
 import { checkKeyPolicy, defaultKeyPolicy } from "../key_policy.ts";
 import {
@@ -118,6 +119,7 @@ export async function replicateKey(
       `The replica region ${input.ReplicaRegion} must differ from the primary key's region.`,
     );
   }
+  assertSamePartition(key.record.region, input.ReplicaRegion);
   const target = kms.peer(input.ReplicaRegion);
   if (target === undefined) {
     throw new UnsupportedOperationException(
