@@ -27,6 +27,9 @@ import { newEnclave, openInEnclave } from "./helpers/enclave.ts";
 import { runOpenssl } from "./helpers/openssl.ts";
 import { errorName, type TestServer, withServer } from "./helpers/server.ts";
 
+/** SM2 keys and data key pairs outside China Regions need the switch (core/region_profile.ts). */
+const SM2_EVERYWHERE = { env: { KMS_SM2_ALL_REGIONS: "true" } };
+
 const text = new TextEncoder();
 const CONTEXT = { purpose: "test" };
 const OAEP_MD: Readonly<Record<string, string>> = {
@@ -132,7 +135,7 @@ Deno.test("Encrypt and Decrypt with RSA_2048 round-trip the longest plaintext of
           `${limit} bytes.`,
       });
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Encrypt and Decrypt with RSA_3072 and RSA_4096 keep AWS's plaintext limits", () =>
   withServer(async ({ client }) => {
@@ -171,7 +174,7 @@ Deno.test("Encrypt and Decrypt with RSA_3072 and RSA_4096 keep AWS's plaintext l
         `${spec} ${EncryptionAlgorithm} ${limit + 1} bytes`,
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Decrypt opens what OpenSSL encrypts with the RSA public key, and OpenSSL opens what Encrypt made", () =>
   withServer(async (server) => {
@@ -197,7 +200,7 @@ Deno.test("Decrypt opens what OpenSSL encrypts with the RSA public key, and Open
       );
       assert.deepEqual(opened, message);
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("SM2PKE round-trips 1024 bytes, refuses 1025, and interoperates with OpenSSL both ways", () =>
   withServer(async (server) => {
@@ -247,7 +250,7 @@ Deno.test("SM2PKE round-trips 1024 bytes, refuses 1025, and interoperates with O
       enc.CiphertextBlob!,
     );
     assert.deepEqual(opened, longest);
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Encrypt with an asymmetric key needs an algorithm of its key spec, else InvalidKeyUsageException", () =>
   withServer(async ({ client }) => {
@@ -297,7 +300,7 @@ Deno.test("Encrypt with an asymmetric key needs an algorithm of its key spec, el
         "InvalidKeyUsageException",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("An encryption context with an asymmetric key is ValidationException on Encrypt, Decrypt and ReEncrypt", () =>
   withServer(async ({ client }) => {
@@ -368,7 +371,7 @@ Deno.test("An encryption context with an asymmetric key is ValidationException o
       ),
       expected,
     );
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Decrypt of an RSA ciphertext fails with one InvalidCiphertextException for a missing KeyId, a wrong algorithm, key or byte", () =>
   withServer(async ({ client }) => {
@@ -396,7 +399,7 @@ Deno.test("Decrypt of an RSA ciphertext fails with one InvalidCiphertextExceptio
       failures.add(message);
     }
     assert.equal(failures.size, 1, "the same message whatever went wrong");
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Decrypt of a symmetric ciphertext with an RSA KeyId is IncorrectKeyException, or InvalidCiphertextException with an RSA algorithm", () =>
   withServer(async ({ client }) => {
@@ -433,7 +436,7 @@ Deno.test("Decrypt of a symmetric ciphertext with an RSA KeyId is IncorrectKeyEx
       ),
       "InvalidKeyUsageException",
     );
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Asymmetric Encrypt and Decrypt refuse disabled keys, keys pending deletion and unknown keys", () =>
   withServer(async ({ client }) => {
@@ -486,7 +489,7 @@ Deno.test("Asymmetric Encrypt and Decrypt refuse disabled keys, keys pending del
       ),
       "NotFoundException",
     );
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("DryRun of asymmetric Encrypt and Decrypt is DryRunOperationException, or the error the call would meet", () =>
   withServer(async ({ client }) => {
@@ -537,7 +540,7 @@ Deno.test("DryRun of asymmetric Encrypt and Decrypt is DryRunOperationException,
       await decrypt(new Uint8Array(1), { ...ignore, EncryptionAlgorithm: undefined }),
       "InvalidKeyUsageException",
     );
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("ReEncrypt moves an RSA ciphertext to a symmetric key and a symmetric one to an SM2 key", () =>
   withServer(async ({ client }) => {
@@ -613,7 +616,7 @@ Deno.test("ReEncrypt moves an RSA ciphertext to a symmetric key and a symmetric 
       }),
     );
     assert.deepEqual(fromRsaAgain.Plaintext, plaintext);
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("ReEncrypt checks the asymmetric sides: SourceKeyId, algorithms and the destination's plaintext limit", () =>
   withServer(async ({ client }) => {
@@ -672,7 +675,7 @@ Deno.test("ReEncrypt checks the asymmetric sides: SourceKeyId, algorithms and th
       }),
     );
     assert.deepEqual(back.Plaintext, new Uint8Array(191));
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Decrypt with Recipient seals an RSA-decrypted plaintext to the enclave, without KeyMaterialId", async () => {
   const pki = await TestAttestationPki.create();
@@ -713,7 +716,7 @@ Deno.test("Decrypt with Recipient seals an RSA-decrypted plaintext to the enclav
       );
       assert.deepEqual(await openInEnclave(enclave, sealed.CiphertextForRecipient!), secret);
       assert.equal(sealed.KeyMaterialId, undefined, "KeyMaterialId is omitted with a Recipient");
-    }, { env: { KMS_ATTESTATION_ROOTS: pki.rootPem } });
+    }, { env: { KMS_ATTESTATION_ROOTS: pki.rootPem, KMS_SM2_ALL_REGIONS: "true" } });
   } finally {
     await Deno.remove(enclave.dir, { recursive: true });
   }
@@ -732,4 +735,4 @@ Deno.test("The imported RSA-OAEP key is built once per key, material version and
     const cached = await kms.prepared(keyId, 1, `encryption/${EncryptionAlgorithm}`, never);
     assert.ok(cached !== undefined);
     await assert.rejects(kms.prepared(keyId, 1, "encryption/RSAES_OAEP_SHA_1", never), /rebuilt/);
-  }));
+  }, SM2_EVERYWHERE));

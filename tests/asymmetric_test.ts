@@ -32,6 +32,9 @@ import { sm2Digest } from "../core/crypto/sm2.ts";
 import { runOpenssl, SM2_DEFAULT_DISTID } from "./helpers/openssl.ts";
 import { ACCOUNT_ID, errorName, REGION, withServer } from "./helpers/server.ts";
 
+/** SM2 keys and data key pairs outside China Regions need the switch (core/region_profile.ts). */
+const SM2_EVERYWHERE = { env: { KMS_SM2_ALL_REGIONS: "true" } };
+
 const RSA_ALGORITHMS: SigningAlgorithmSpec[] = [
   "RSASSA_PKCS1_V1_5_SHA_256",
   "RSASSA_PKCS1_V1_5_SHA_384",
@@ -265,7 +268,7 @@ Deno.test("Sign and Verify work with every signing key spec and algorithm, RAW a
       })),
     );
     for (const key of keys) await assertSignsAndVerifies(client, key);
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Sign and Verify work with RSA_3072 and RSA_4096 keys, and OpenSSL verifies their signatures", () =>
   withServer(async ({ client }) => {
@@ -279,7 +282,7 @@ Deno.test("Sign and Verify work with RSA_3072 and RSA_4096 keys, and OpenSSL ver
       })),
     );
     for (const key of keys) await assertSignsAndVerifies(client, key);
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("ML-DSA Sign with EXTERNAL_MU, μ = SHAKE256(SHAKE256(pk, 64) || 0 || 0 || M, 64), gives a signature of M", () =>
   withServer(async ({ client }) => {
@@ -311,7 +314,7 @@ Deno.test("ML-DSA Sign with EXTERNAL_MU, μ = SHAKE256(SHAKE256(pk, 64) || 0 || 
         "a μ of 63 bytes",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 /** Each asymmetric spec and usage, with the one algorithm list GetPublicKey returns for it. */
 const PUBLIC_KEY_CASES: [KeySpec, KeyUsageType, Record<string, string[]>][] = [
@@ -357,7 +360,7 @@ Deno.test("GetPublicKey returns a DER SPKI of the key's spec, its usage and only
       assert.equal(parsed.code, 0, `${spec}: ${parsed.stderr}`);
       assert.match(new TextDecoder().decode(parsed.stdout), text, spec);
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("GetPublicKey refuses symmetric and HMAC keys with UnsupportedOperationException", () =>
   withServer(async ({ client }) => {
@@ -369,7 +372,7 @@ Deno.test("GetPublicKey refuses symmetric and HMAC keys with UnsupportedOperatio
         "UnsupportedOperationException",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Sign, Verify and GetPublicKey accept a key id, key ARN, alias name or alias ARN and answer with the key ARN", () =>
   withServer(async ({ client }) => {
@@ -393,7 +396,7 @@ Deno.test("Sign, Verify and GetPublicKey accept a key id, key ARN, alias name or
       assert.equal(verified.KeyId, arn);
       assert.equal((await client.send(new GetPublicKeyCommand({ KeyId }))).KeyId, arn);
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Sign and Verify refuse a wrong algorithm or key usage with InvalidKeyUsageException", () =>
   withServer(async ({ client }) => {
@@ -427,7 +430,7 @@ Deno.test("Sign and Verify refuse a wrong algorithm or key usage with InvalidKey
         `Verify ${SigningAlgorithm}`,
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Sign and Verify refuse a message type or length the algorithm does not take with ValidationException", () =>
   withServer(async ({ client }) => {
@@ -484,7 +487,7 @@ Deno.test("Sign and Verify refuse a message type or length the algorithm does no
       await errorName(client.send(new SignCommand(tooManyTokens))),
       "ValidationException",
     );
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Verify refuses a signature from another key, a malformed one and one made with another algorithm with KMSInvalidSignatureException", () =>
   withServer(async ({ client }) => {
@@ -509,7 +512,7 @@ Deno.test("Verify refuses a signature from another key, a malformed one and one 
         SigningAlgorithm,
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Sign, Verify and GetPublicKey follow the key state: DisabledException, KMSInvalidStateException, NotFoundException", () =>
   withServer(async ({ client }) => {
@@ -544,7 +547,7 @@ Deno.test("Sign, Verify and GetPublicKey follow the key state: DisabledException
     for (const call of calls("alias/none")) {
       assert.equal(await errorName(call()), "NotFoundException");
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Sign and Verify with DryRun answer DryRunOperationException when they would succeed, else the real error", () =>
   withServer(async ({ client }) => {
@@ -577,4 +580,4 @@ Deno.test("Sign and Verify with DryRun answer DryRunOperationException when they
       await errorName(client.send(new VerifyCommand({ ...request, Signature }))),
       "DisabledException",
     );
-  }));
+  }, SM2_EVERYWHERE));

@@ -12,6 +12,9 @@ import {
 } from "./helpers/openssl.ts";
 import { awsClientEnv, startServer } from "./helpers/server.ts";
 
+/** SM2 keys and data key pairs outside China Regions need the switch (core/region_profile.ts). */
+const SM2_EVERYWHERE = { env: { KMS_SM2_ALL_REGIONS: "true" } };
+
 /** The AWS CLI v2 binary: Debian's awscli at /usr/bin/aws (a pyenv shim may shadow it with v1), else `aws`. */
 const AWS = Deno.env.get("KMS_TEST_AWS_CLI") ?? "/usr/bin/aws";
 
@@ -56,7 +59,7 @@ Deno.test({
   name: "AWS CLI creates a key, names it, generates a data key under the alias and decrypts it",
   ignore: !available,
   async fn() {
-    const server = await startServer();
+    const server = await startServer(SM2_EVERYWHERE);
     try {
       const created = await aws(server.url, ["create-key", "--description", "cli key"]);
       assert.equal(created.code, 0, created.stderr);
@@ -111,7 +114,7 @@ for (const [spec, curve] of [["SM2", "SM2"], ["ECC_SECG_P256K1", "secp256k1"]] a
       `AWS CLI generate-data-key-pair ${spec} returns keys OpenSSL loads and decrypt returns the private key`,
     ignore: !available,
     async fn() {
-      const server = await startServer();
+      const server = await startServer(SM2_EVERYWHERE);
       const dir = await Deno.makeTempDir();
       try {
         const created = await aws(server.url, ["create-key"]);
@@ -172,7 +175,7 @@ Deno.test({
   name: "AWS CLI puts and gets a key policy, creates, lists and revokes a grant",
   ignore: !available,
   async fn() {
-    const server = await startServer();
+    const server = await startServer(SM2_EVERYWHERE);
     try {
       const created = await aws(server.url, ["create-key"]);
       assert.equal(created.code, 0, created.stderr);

@@ -20,6 +20,9 @@ import {
 } from "./helpers/openssl.ts";
 import { errorName, withServer } from "./helpers/server.ts";
 
+/** SM2 keys and data key pairs outside China Regions need the switch (core/region_profile.ts). */
+const SM2_EVERYWHERE = { env: { KMS_SM2_ALL_REGIONS: "true" } };
+
 async function newKey(client: KMSClient): Promise<string> {
   const { KeyMetadata } = await client.send(new CreateKeyCommand({}));
   return KeyMetadata!.KeyId!;
@@ -104,7 +107,7 @@ for (const spec of DATA_KEY_PAIR_SPECS) {
       assert.deepEqual(opened.Plaintext, pair.PrivateKeyPlaintext);
       assert.equal(opened.KeyId, pair.KeyId);
       assert.equal(opened.KeyMaterialId, pair.KeyMaterialId);
-    }));
+    }, SM2_EVERYWHERE));
 
   Deno.test(`GenerateDataKeyPairWithoutPlaintext ${spec}: no plaintext, and the blob decrypts to the matching private key`, () =>
     withServer(async ({ client }) => {
@@ -123,7 +126,7 @@ for (const spec of DATA_KEY_PAIR_SPECS) {
         pair.PublicKey! as Uint8Array<ArrayBuffer>,
         opened.Plaintext! as Uint8Array<ArrayBuffer>,
       );
-    }));
+    }, SM2_EVERYWHERE));
 }
 
 Deno.test("GenerateDataKeyPair accepts the key id, key ARN, alias name and alias ARN", () =>
@@ -139,7 +142,7 @@ Deno.test("GenerateDataKeyPair accepts the key id, key ARN, alias name and alias
       );
       assert.equal(pair.KeyId, arn, id);
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("GenerateDataKeyPair returns a fresh key pair on every call", () =>
   withServer(async ({ client }) => {
@@ -156,7 +159,7 @@ Deno.test("GenerateDataKeyPair returns a fresh key pair on every call", () =>
       }
     }
     assert.equal(seen.size, 4 * 5 * 3);
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("Decrypt of a private key blob rejects a changed or missing encryption context", () =>
   withServer(async ({ client }) => {
@@ -183,7 +186,7 @@ Deno.test("Decrypt of a private key blob rejects a changed or missing encryption
         "InvalidCiphertextException",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("GenerateDataKeyPair answers DryRun with DryRunOperationException and generates nothing", () =>
   withServer(async ({ client }) => {
@@ -198,7 +201,7 @@ Deno.test("GenerateDataKeyPair answers DryRun with DryRunOperationException and 
         "DryRunOperationException",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("GenerateDataKeyPair under a disabled key gives DisabledException, also with DryRun", () =>
   withServer(async ({ client }) => {
@@ -216,7 +219,7 @@ Deno.test("GenerateDataKeyPair under a disabled key gives DisabledException, als
         );
       }
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("GenerateDataKeyPair under a key pending deletion gives KMSInvalidStateException", () =>
   withServer(async ({ client }) => {
@@ -230,7 +233,7 @@ Deno.test("GenerateDataKeyPair under a key pending deletion gives KMSInvalidStat
         "KMSInvalidStateException",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("GenerateDataKeyPair with an unknown key or alias gives NotFoundException", () =>
   withServer(async ({ client }) => {
@@ -240,7 +243,7 @@ Deno.test("GenerateDataKeyPair with an unknown key or alias gives NotFoundExcept
         "NotFoundException",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("GenerateDataKeyPair rejects a bad spec, missing fields and grant tokens out of bounds", () =>
   withServer(async ({ client }) => {
@@ -296,4 +299,4 @@ Deno.test("GenerateDataKeyPair rejects a bad spec, missing fields and grant toke
       new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: "SM2", GrantTokens: tokens }),
     );
     assert.equal(ok.KeyPairSpec, "SM2");
-  }));
+  }, SM2_EVERYWHERE));

@@ -31,6 +31,9 @@ import { newEnclave, openInEnclave } from "./helpers/enclave.ts";
 import { runOpenssl } from "./helpers/openssl.ts";
 import { errorName, withServer } from "./helpers/server.ts";
 
+/** SM2 keys and data key pairs outside China Regions need the switch (core/region_profile.ts). */
+const SM2_EVERYWHERE = { env: { KMS_SM2_ALL_REGIONS: "true" } };
+
 type Curve = "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" | "SM2";
 
 const OPENSSL_CURVE: Readonly<Record<Exclude<Curve, "SM2">, string>> = {
@@ -175,7 +178,7 @@ Deno.test("DeriveSharedSecret on every curve equals the secret the peer derives 
         }
         assert.deepEqual(out.SharedSecret, await peer.derive(kmsSpki), curve);
       }
-    })
+    }, SM2_EVERYWHERE)
   ));
 
 Deno.test("DeriveSharedSecret gives two KMS key pairs on one curve the same secret from each other's public keys", () =>
@@ -192,7 +195,7 @@ Deno.test("DeriveSharedSecret gives two KMS key pairs on one curve the same secr
       });
       assert.deepEqual(fromAlice.SharedSecret, fromBob.SharedSecret, curve);
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("DeriveSharedSecret refuses a peer key on another curve, off the curve, or not DER SPKI with ValidationException", () =>
   withTempDir((dir) =>
@@ -228,7 +231,7 @@ Deno.test("DeriveSharedSecret refuses a peer key on another curve, off the curve
           label,
         );
       }
-    })
+    }, SM2_EVERYWHERE)
   ));
 
 Deno.test("DeriveSharedSecret refuses keys whose usage is not KEY_AGREEMENT with InvalidKeyUsageException", () =>
@@ -249,7 +252,7 @@ Deno.test("DeriveSharedSecret refuses keys whose usage is not KEY_AGREEMENT with
         "InvalidKeyUsageException",
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("DeriveSharedSecret on a disabled key gives DisabledException, pending deletion KMSInvalidStateException, unknown NotFoundException", () =>
   withServer(async ({ client }) => {
@@ -267,7 +270,7 @@ Deno.test("DeriveSharedSecret on a disabled key gives DisabledException, pending
     for (const [KeyId, expected] of cases) {
       assert.equal(await errorName(derive(client, { KeyId, PublicKey })), expected, KeyId);
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("DeriveSharedSecret with DryRun gives DryRunOperationException, or the error the real call would give", () =>
   withServer(async ({ client }) => {
@@ -279,7 +282,7 @@ Deno.test("DeriveSharedSecret with DryRun gives DryRunOperationException, or the
     assert.equal(await dryRun({ PublicKey: offCurve(PublicKey) }), "ValidationException");
     await client.send(new DisableKeyCommand({ KeyId: keyId }));
     assert.equal(await dryRun({}), "DisabledException");
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("DeriveSharedSecret accepts an alias and an alias ARN, and enforces its field constraints", () =>
   withServer(async ({ client }) => {
@@ -305,7 +308,7 @@ Deno.test("DeriveSharedSecret accepts an alias and an alias ARN, and enforces it
         JSON.stringify(Object.keys(change)),
       );
     }
-  }));
+  }, SM2_EVERYWHERE));
 
 Deno.test("DeriveSharedSecret with Recipient returns the shared secret only sealed to the attested enclave", async () => {
   const pki = await TestAttestationPki.create();
@@ -340,6 +343,6 @@ Deno.test("DeriveSharedSecret with Recipient returns the shared secret only seal
           "ValidationException",
         );
       }
-    }, { env: { KMS_ATTESTATION_ROOTS: pki.rootPem } });
+    }, { env: { KMS_ATTESTATION_ROOTS: pki.rootPem, KMS_SM2_ALL_REGIONS: "true" } });
   });
 });

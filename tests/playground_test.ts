@@ -18,6 +18,9 @@ import { chromiumForTests, launchChromium, outputDir } from "./helpers/browser.t
 import { opensslPublicFromPrivate } from "./helpers/openssl.ts";
 import { ADMIN, awsClientEnv, startServer } from "./helpers/server.ts";
 
+/** SM2 keys and data key pairs outside China Regions need the switch (core/region_profile.ts). */
+const SM2_EVERYWHERE = { env: { KMS_SM2_ALL_REGIONS: "true" } };
+
 const available = await chromiumForTests();
 
 /** The AWS CLI v2 (Debian's awscli), to run the commands the page offers; optional here. */
@@ -66,7 +69,7 @@ function pemDer(pem: string): Uint8Array {
 }
 
 Deno.test("GET /playground serves the page and its modules with a self-only CSP, without auth", async () => {
-  const server = await startServer();
+  const server = await startServer(SM2_EVERYWHERE);
   try {
     const page = await fetch(`${server.url}/playground`);
     assert.equal(page.status, 200);
@@ -192,7 +195,7 @@ Deno.test({
   ignore: !available,
   async fn() {
     const dir = await outputDir("playground");
-    const server = await startServer();
+    const server = await startServer(SM2_EVERYWHERE);
     const browser = await launchChromium();
     try {
       const { page, shot, problems } = await openTab(browser, server.url, dir);
@@ -319,7 +322,7 @@ Deno.test({
   ignore: !available,
   async fn() {
     const dir = await outputDir("playground-operations");
-    const server = await startServer();
+    const server = await startServer(SM2_EVERYWHERE);
     const browser = await launchChromium();
     try {
       const { page, shot, problems } = await openTab(browser, server.url, dir);
@@ -483,7 +486,9 @@ async function everyScreenAt(width: number): Promise<void> {
   const home = await Deno.makeTempDir({ prefix: "kms-playground-" });
   const principals = `${home}/principals.json`;
   await Deno.writeTextFile(principals, JSON.stringify(LIMITED_PRINCIPALS));
-  const server = await startServer({ env: { KMS_PRINCIPALS_FILE: principals } });
+  const server = await startServer({
+    env: { KMS_PRINCIPALS_FILE: principals, KMS_SM2_ALL_REGIONS: "true" },
+  });
   const browser = await launchChromium();
   try {
     const key = await server.client.send(

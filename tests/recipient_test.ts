@@ -19,6 +19,9 @@ import { type Enclave, newEnclave, openInEnclave } from "./helpers/enclave.ts";
 import { runOpenssl } from "./helpers/openssl.ts";
 import { errorName, type TestServer, withServer } from "./helpers/server.ts";
 
+/** SM2 keys and data key pairs outside China Regions need the switch (core/region_profile.ts). */
+const SM2_EVERYWHERE = { env: { KMS_SM2_ALL_REGIONS: "true" } };
+
 async function recipientFor(pki: TestAttestationPki, enclave: Enclave): Promise<RecipientInfo> {
   return {
     KeyEncryptionAlgorithm: "RSAES_OAEP_SHA_256",
@@ -41,7 +44,7 @@ async function withAttestedServer(
     await withServer(async (server) => {
       const { KeyMetadata } = await server.client.send(new CreateKeyCommand({}));
       await fn({ server, client: server.client, pki, enclave, keyId: KeyMetadata!.KeyId! });
-    }, { env: { KMS_ATTESTATION_ROOTS: pki.rootPem } });
+    }, { env: { KMS_ATTESTATION_ROOTS: pki.rootPem, KMS_SM2_ALL_REGIONS: "true" } });
   } finally {
     await Deno.remove(enclave.dir, { recursive: true });
   }
@@ -204,7 +207,7 @@ Deno.test("Without KMS_ATTESTATION_ROOTS only AWS's Nitro root is trusted, so a 
         ),
         "ValidationException",
       );
-    });
+    }, SM2_EVERYWHERE);
   } finally {
     await Deno.remove(enclave.dir, { recursive: true });
   }
