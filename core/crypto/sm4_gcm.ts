@@ -120,7 +120,10 @@ function keyBlocks(key: Uint8Array, iv: Uint8Array, length: number): KeyBlocks {
 
 /** `T = SM4_K(J0) xor GHASH_H(A, C, lengths)`. */
 function tag(stream: KeyBlocks, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  const hash = new GHASH(stream.hashKey, aad.length + ciphertext.length);
+  // No expected length: every message has a fresh one-time key, so GHASH's larger precomputed
+  // tables (sized by the expected length) would cost more than they save (measured: 4 KiB
+  // 400 -> 175 µs).
+  const hash = new GHASH(stream.hashKey);
   const lengths = new Uint8Array(16);
   const view = new DataView(lengths.buffer);
   view.setBigUint64(0, BigInt(aad.length) * 8n);

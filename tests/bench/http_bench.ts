@@ -226,6 +226,8 @@ class Bench {
         KMS_REGION: REGION,
         KMS_PORT: "0",
         KMS_LOG_LEVEL: "info",
+        // The SM2 data key pair and signing phases run in us-east-1 (core/region_profile.ts).
+        KMS_SM2_ALL_REGIONS: "true",
         ...RSA_POOLS_OFF,
       },
     };
