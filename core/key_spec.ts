@@ -109,5 +109,8 @@ export function algorithmsOf(spec: KeySpec, usage: KeyUsage): UsageAlgorithms | 
   return KEY_SPECS[spec].usages[usage];
 }
 
-/** Length in bytes of SYMMETRIC_DEFAULT key material (AES-256). */
+/**
+ * Length in bytes of SYMMETRIC_DEFAULT key material outside China Regions (AES-256); in China
+ * Regions 16 (SM4): core/region_profile.ts `symmetricKeyBytes` decides per Region.
+ */
 export const SYMMETRIC_KEY_BYTES = 32;
