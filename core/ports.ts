@@ -9,7 +9,7 @@ import type { GrantRecord } from "./access/grants.ts";
 import type { AuditSink } from "./audit/ports.ts";
 import type { AuditRecord } from "./audit/record.ts";
 import type { MultiRegionStore } from "./multi_region_store.ts";
-import type { RotationStore } from "./rotation_store.ts";
+import type { RotationSchedule, RotationStore } from "./rotation_store.ts";
 import type { SecretBytes } from "./secret.ts";
 import type { AliasRecord, Credential, KeyMaterial, KeyRecord, Tag } from "./types.ts";
 
@@ -31,6 +31,18 @@ export interface KeyStore {
     tags: readonly Tag[],
     audit?: AuditRecord,
   ): Promise<void>;
+  /**
+   * Inserts an AWS managed key (core/aws_managed_keys.ts) with its first material, its predefined
+   * alias and its yearly rotation schedule in one transaction. Resolves false, having written
+   * nothing, when the alias or the account's key of that service already exists (another first
+   * reference came first).
+   */
+  createAwsManagedKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    alias: AliasRecord,
+    rotation: RotationSchedule,
+  ): Promise<boolean>;
   getKey(keyId: string): Promise<KeyRecord | null>;
   /** Keys of an account in a region ordered by keyId. */
   listKeys(accountId: string, region: string, page: Page): Promise<KeyRecord[]>;

@@ -88,6 +88,16 @@ export class RegionalStore implements Store {
     );
   }
 
+  /** AWS managed keys are single-Region: their ids pass through. */
+  createAwsManagedKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    alias: AliasRecord,
+    rotation: RotationSchedule,
+  ): Promise<boolean> {
+    return this.#store.createAwsManagedKey(key, material, alias, rotation);
+  }
+
   async getKey(keyId: string): Promise<KeyRecord | null> {
     return outKey(await this.#store.getKey(this.#in(keyId)));
   }

@@ -116,6 +116,15 @@ export class SqliteStore implements Store {
     return this.#keys.createKey(key, material, tags, audit);
   }
 
+  createAwsManagedKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    alias: AliasRecord,
+    rotation: RotationSchedule,
+  ): Promise<boolean> {
+    return this.#keys.createAwsManagedKey(key, material, alias, rotation);
+  }
+
   getKey(keyId: string): Promise<KeyRecord | null> {
     return this.#keys.getKey(keyId);
   }
