@@ -39,8 +39,9 @@ const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 const MISSING_ALIAS_PREFIX = `Alias must start with the prefix "alias/". ` +
   "Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
 
-/** The message of CreateAlias, UpdateAlias and DeleteAlias on a predefined AWS alias. */
-const RESERVED_AWS_ALIAS = "The alias/aws/ prefix is reserved for AWS managed keys.";
+/** The message of CreateAlias, UpdateAlias and DeleteAlias on an alias name under `alias/aws/`. */
+const RESERVED_AWS_ALIAS =
+  `Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`;
 
 /** AWS's answer to an alias name or alias ARN given as an alias's target (moto's tests of AWS). */
 const ALIAS_TARGETS_ALIAS = "Aliases must refer to keys. Not aliases";
@@ -57,9 +58,7 @@ export function validateAliasName(name: string): void {
     throw new NotAuthorizedException(RESERVED_AWS_ALIAS);
   }
   if (isAwsAliasName(name)) {
-    throw new InvalidAliasNameException(
-      `Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`,
-    );
+    throw new InvalidAliasNameException(RESERVED_AWS_ALIAS);
   }
   if (!ALIAS_NAME.test(name)) {
     throw new InvalidAliasNameException(

@@ -49,7 +49,9 @@ import { newKeyMaterialId } from "./keys.ts";
 /** What rotation operations use of the KMS. */
 export type RotationPorts = MultiRegionPorts & {
   readonly keyPairs: KeyPairSource;
-  readonly store: RotationStore & Pick<ImportStore, "getPendingKeyMaterial" | "listImportedMaterial">;
+  readonly store:
+    & RotationStore
+    & Pick<ImportStore, "getPendingKeyMaterial" | "listImportedMaterial">;
 };
 
 /** RotationPeriodInDays: AWS's range and default. */
