@@ -316,9 +316,11 @@ async function importPendingMaterial(
 ): Promise<void> {
   const waiting = await kms.store.getPendingKeyMaterial(key.record.keyId);
   waiting?.material.wipe();
-  if (waiting !== null) throw pendingExists(key);
+  if (waiting !== null && !pendingExpired(waiting, pending.importedAt)) throw pendingExists(key);
   caller.audit?.succeeded(result);
   await kms.commit(caller, async (audit) => {
+    // Pending material past its ValidTo is gone, as AWS deletes expired material.
+    if (waiting !== null) await kms.store.deletePendingKeyMaterial(key.record.keyId);
     const stored = await kms.store.putPendingKeyMaterial(
       key.record,
       pending,
@@ -328,6 +330,11 @@ async function importPendingMaterial(
     // Thrown inside the commit: the audit record did not commit with it, so it is still to write.
     if (!stored) throw pendingExists(key);
   });
+}
+
+/** Whether material waiting for an on-demand rotation is past its ValidTo at `now`. */
+export function pendingExpired(pending: Pick<PendingKeyMaterial, "validTo">, now: number): boolean {
+  return pending.validTo !== null && pending.validTo <= now;
 }
 
 function pendingExists(key: LoadedKey): KMSInvalidStateException {

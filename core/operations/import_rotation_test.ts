@@ -43,6 +43,7 @@ async function importMaterial(
 }
 
 const material = () => crypto.getRandomValues(new Uint8Array(32));
+const DAY = 24 * 60 * 60 * 1000;
 
 async function encrypt(call: Call, keyId: string, text: string): Promise<string> {
   const result = await call("Encrypt", {
@@ -205,5 +206,32 @@ Deno.test("after DeleteImportedKeyMaterial a rotated key takes each material bac
     assert.equal(
       (await call("DescribeKey", { KeyId: keyId })).KeyMetadata.CurrentKeyMaterialId,
       second,
+    );
+  }));
+
+Deno.test("pending material past its ValidTo is gone: not listed, not rotated to, and new material may take its place", () =>
+  withInProcessKms(async ({ call, clock }) => {
+    const { keyId, first } = await importedKey(call);
+    await importMaterial(call, keyId, material(), {
+      ImportType: "NEW_KEY_MATERIAL",
+      ExpirationModel: "KEY_MATERIAL_EXPIRES",
+      ValidTo: (clock.now() + DAY) / 1000,
+    });
+    clock.advance(DAY + 1000);
+    assert.deepEqual(
+      (await rotations(call, keyId, "ALL_KEY_MATERIAL")).map((entry: { id: string }) => entry.id),
+      [first],
+    );
+    assert.equal(
+      await rejectionOf(call("RotateKeyOnDemand", { KeyId: keyId })),
+      "KMSInvalidStateException",
+    );
+    const next = (await importMaterial(call, keyId, material(), {
+      ImportType: "NEW_KEY_MATERIAL",
+    })).KeyMaterialId;
+    await call("RotateKeyOnDemand", { KeyId: keyId });
+    assert.equal(
+      (await call("DescribeKey", { KeyId: keyId })).KeyMetadata.CurrentKeyMaterialId,
+      next,
     );
   }));

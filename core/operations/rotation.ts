@@ -45,6 +45,7 @@ import type {
 import type { ImportStore, PendingKeyMaterial } from "../ports.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "../types.ts";
 import { newKeyMaterialId } from "./keys.ts";
+import { pendingExpired } from "./import.ts";
 
 /** What rotation operations use of the KMS. */
 export type RotationPorts = MultiRegionPorts & {
@@ -117,7 +118,7 @@ function rotateExternalKeyOnDemand(
     const now = kms.clock.now();
     const pending = await kms.store.getPendingKeyMaterial(fresh.record.keyId);
     try {
-      if (pending === null || (pending.validTo !== null && pending.validTo <= now)) {
+      if (pending === null || pendingExpired(pending, now)) {
         throw new KMSInvalidStateException(
           `${fresh.arn} has no key material in PENDING_ROTATION state. Import new key material ` +
             "before you rotate a key with imported key material on demand.",
@@ -516,10 +517,12 @@ export async function listKeyRotations(
     (await kms.store.listImportedMaterial(key.record.keyId))
       .map((entry) => [entry.keyMaterialId, entry.description]),
   );
-  const pending = input.IncludeKeyMaterial === "ALL_KEY_MATERIAL"
+  const waiting = input.IncludeKeyMaterial === "ALL_KEY_MATERIAL"
     ? await kms.store.getPendingKeyMaterial(key.record.keyId)
     : null;
-  pending?.material.wipe();
+  waiting?.material.wipe();
+  // Pending material past its ValidTo is gone (AWS deletes expired material).
+  const pending = waiting !== null && !pendingExpired(waiting, kms.clock.now()) ? waiting : null;
   const pendingVersion = current.record.currentMaterialVersion + 1;
   const listed: (MaterialVersionInfo | "pending")[] = [...rows];
   if (pending !== null && (after === undefined || after < pendingVersion)) listed.push("pending");
