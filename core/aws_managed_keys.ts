@@ -12,7 +12,7 @@
  * managed keys (below), and automatic rotation every 365 days, which nobody can change. The key,
  * its first material, its alias and its rotation schedule commit in one transaction that a
  * unique index guards, so two first references at once create exactly one key
- * (storage/sqlite_key_store.ts, migrations/0010_aws_managed_keys.sql).
+ * (storage/sqlite_key_store.ts, migrations/0011_aws_managed_keys.sql).
  *
  * **What the key policy does here.** The stored policy is AWS's, word for word: principals of
  * the account may use the key for cryptographic operations (and, for services that use grants,

@@ -27,7 +27,10 @@ const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_sp
 /** The columns migrations/0007_import.sql added to `keys`, read with every key. */
 const IMPORTED_KEY_COLUMNS = "expiration_model, valid_to";
 
-/** The column migrations/0010_aws_managed_keys.sql added to `keys`: an AWS managed key's service. */
+/**
+ * The column migrations/0011_aws_managed_keys.sql added to `keys`: an AWS managed key's
+ * service.
+ */
 const AWS_SERVICE_COLUMN = "aws_service";
 
 /** `SELECT <every key column> FROM keys`, for a WHERE to follow. */

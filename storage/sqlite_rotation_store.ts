@@ -235,8 +235,9 @@ function isLostRotation(error: unknown): boolean {
 }
 
 /**
- * The statements of an on-demand rotation to imported material (migrations/0010): the pending
- * row goes, the material's record gets its version, the key takes its expiration.
+ * The statements of an on-demand rotation to imported material
+ * (migrations/0011_aws_managed_keys.sql): the pending row goes, the material's record gets its
+ * version, the key takes its expiration.
  */
 function importedRotationStatements(rotation: KeyRotation): InStatement[] {
   const imported = rotation.imported;

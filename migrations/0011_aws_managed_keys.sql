@@ -1,4 +1,4 @@
--- 0010_aws_managed_keys: AWS managed keys and rotation of imported material.
+-- 0011_aws_managed_keys: AWS managed keys and rotation of imported material.
 --
 -- AWS managed keys (core/aws_managed_keys.ts), made for
 -- an account and Region the first time a request names a predefined alias
