@@ -177,7 +177,7 @@ Deno.test("RotateKeyOnDemand without pending material, and new material while so
     );
   }));
 
-Deno.test("after DeleteImportedKeyMaterial a rotated key takes each material back at its own version", () =>
+Deno.test("after DeleteImportedKeyMaterial a rotated key lists its materials PENDING_IMPORT and takes each back at its own version", () =>
   withInProcessKms(async ({ call }) => {
     const a = material();
     const b = material();
@@ -194,6 +194,14 @@ Deno.test("after DeleteImportedKeyMaterial a rotated key takes each material bac
       (await call("DescribeKey", { KeyId: keyId })).KeyMetadata.KeyState,
       "PendingImport",
     );
+    const importStates = async () =>
+      (await rotations(call, keyId, "ALL_KEY_MATERIAL")).map((
+        entry: { id: string; state: string; importState: string },
+      ) => [entry.id, entry.state, entry.importState]);
+    assert.deepEqual(await importStates(), [
+      [first, "NON_CURRENT", "PENDING_IMPORT"],
+      [second, "CURRENT", "PENDING_IMPORT"],
+    ]);
     // The current material first: the key is usable again, its old ciphertexts wait for A.
     await importMaterial(call, keyId, b, { ImportType: "EXISTING_KEY_MATERIAL" });
     const { KeyMetadata } = await call("DescribeKey", { KeyId: keyId });
@@ -201,8 +209,16 @@ Deno.test("after DeleteImportedKeyMaterial a rotated key takes each material bac
     assert.equal(KeyMetadata.CurrentKeyMaterialId, second);
     assert.deepEqual(await decrypt(call, underB), { text: "under B", materialId: second });
     assert.equal(await rejectionOf(decrypt(call, underA)), "InvalidCiphertextException");
+    assert.deepEqual(await importStates(), [
+      [first, "NON_CURRENT", "PENDING_IMPORT"],
+      [second, "CURRENT", "IMPORTED"],
+    ]);
     await importMaterial(call, keyId, a, { KeyMaterialId: first });
     assert.deepEqual(await decrypt(call, underA), { text: "under A", materialId: first });
+    assert.deepEqual(await importStates(), [
+      [first, "NON_CURRENT", "IMPORTED"],
+      [second, "CURRENT", "IMPORTED"],
+    ]);
     assert.equal(
       (await call("DescribeKey", { KeyId: keyId })).KeyMetadata.CurrentKeyMaterialId,
       second,

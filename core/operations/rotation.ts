@@ -500,6 +500,10 @@ export async function listKeyRotations(
   assertKeyStateAllows("ListKeyRotations", { arn: key.arn, state: key.record.state });
   const limit = input.Limit ?? 100;
   const after = input.Marker === undefined ? undefined : decodeRotationMarker(input.Marker);
+  if (support === "external") {
+    const stored = await kms.findKey(key.record.keyId, { fresh: true }) ?? key;
+    return await externalRotations(kms, stored, input.IncludeKeyMaterial, after, limit);
+  }
   const rows = await kms.store.listMaterialVersions(key.record.keyId, {
     limit: limit + 1,
     after,
@@ -507,34 +511,79 @@ export async function listKeyRotations(
   });
   // The current version as stored (a cached record may predate another instance's rotation).
   const current = await kms.findKey(key.record.keyId, { fresh: true }) ?? key;
-  if (support !== "external") {
-    const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("rotation", last.version));
-    return { Rotations: shown.map((row) => rotationEntry(current, row, {})), ...end };
-  }
-  // A key with imported material: ALL_KEY_MATERIAL lists the material waiting for an on-demand
-  // rotation last, as the version it would become.
-  const descriptions = new Map(
-    (await kms.store.listImportedMaterial(key.record.keyId))
-      .map((entry) => [entry.keyMaterialId, entry.description]),
-  );
-  const waiting = input.IncludeKeyMaterial === "ALL_KEY_MATERIAL"
-    ? await kms.store.getPendingKeyMaterial(key.record.keyId)
-    : null;
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("rotation", last.version));
+  return { Rotations: shown.map((row) => rotationEntry(current, row, {})), ...end };
+}
+
+/** The most material versions a key with imported material has: its first and 25 rotations. */
+const MAX_IMPORTED_VERSIONS = 1 + MAX_ON_DEMAND_ROTATIONS;
+
+/** A material of a key with imported material, and whether it is imported now. */
+interface ListedMaterial {
+  row: MaterialVersionInfo;
+  imported: boolean;
+}
+
+/**
+ * ListKeyRotations of a key with imported material, built in memory (at most 26 materials):
+ * every version, a deleted one (DeleteImportedKeyMaterial, expiry) with ImportState
+ * PENDING_IMPORT until it is imported again; ALL_KEY_MATERIAL adds the first material and, last,
+ * the material waiting for an on-demand rotation, as the version it would become.
+ */
+async function externalRotations(
+  kms: RotationPorts,
+  key: LoadedKey,
+  include: "ALL_KEY_MATERIAL" | "ROTATIONS_ONLY" | undefined,
+  after: number | undefined,
+  limit: number,
+): Promise<ListKeyRotationsResult> {
+  const keyId = key.record.keyId;
+  const present = await kms.store.listMaterialVersions(keyId, { limit: MAX_IMPORTED_VERSIONS });
+  const history = await kms.store.listImportedMaterial(keyId);
+  const waiting = await kms.store.getPendingKeyMaterial(keyId);
   waiting?.material.wipe();
   // Pending material past its ValidTo is gone (AWS deletes expired material).
   const pending = waiting !== null && !pendingExpired(waiting, kms.clock.now()) ? waiting : null;
-  const pendingVersion = current.record.currentMaterialVersion + 1;
-  const listed: (MaterialVersionInfo | "pending")[] = [...rows];
-  if (pending !== null && (after === undefined || after < pendingVersion)) listed.push("pending");
+  const materials: ListedMaterial[] = present.map((row) => ({ row, imported: true }));
+  const versions = new Set(present.map((row) => row.version));
+  for (const entry of history) {
+    if (entry.keyMaterialId === waiting?.keyMaterialId) continue;
+    const version = entry.version ?? key.record.currentMaterialVersion;
+    if (versions.has(version)) continue;
+    versions.add(version);
+    materials.push({
+      row: {
+        keyId,
+        version,
+        keyMaterialId: entry.keyMaterialId,
+        createdAt: entry.importedAt,
+        rotationType: null,
+        rotatedAt: null,
+      },
+      imported: false,
+    });
+  }
+  const all = include === "ALL_KEY_MATERIAL";
+  const listed: (ListedMaterial | "pending")[] = materials
+    .filter((m) => (all || m.row.version > 1) && (after === undefined || m.row.version > after))
+    .sort((a, b) => a.row.version - b.row.version);
+  const pendingVersion = key.record.currentMaterialVersion + 1;
+  if (all && pending !== null && (after === undefined || after < pendingVersion)) {
+    listed.push("pending");
+  }
   const { shown, end } = cutPage(
     listed,
     limit,
-    (last) => encodeMarker("rotation", last === "pending" ? pendingVersion : last.version),
+    (last) => encodeMarker("rotation", last === "pending" ? pendingVersion : last.row.version),
   );
-  const entries = shown.map((row) =>
-    row === "pending"
-      ? pendingEntry(current, pending!, descriptions.get(pending!.keyMaterialId))
-      : rotationEntry(current, row, externalEntryFields(current, row, descriptions))
+  const descriptions = new Map(history.map((entry) => [entry.keyMaterialId, entry.description]));
+  const entries = shown.map((m) =>
+    m === "pending"
+      ? pendingEntry(key, pending!, descriptions.get(pending!.keyMaterialId))
+      : rotationEntry(key, m.row, {
+        ...externalEntryFields(key, m.row, descriptions),
+        ...(m.imported ? {} : { ImportState: "PENDING_IMPORT" as const }),
+      })
   );
   return { Rotations: entries, ...end };
 }
