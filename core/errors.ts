@@ -35,6 +35,7 @@ export type KmsErrorName =
   | "LimitExceededException"
   | "MalformedPolicyDocumentException"
   | "MissingAuthenticationTokenException"
+  | "NotAuthorizedException"
   | "NotFoundException"
   | "RequestEntityTooLargeException"
   | "SerializationException"
@@ -185,6 +186,14 @@ export class MalformedPolicyDocumentException extends KmsError {
 /** AWS `MissingAuthenticationTokenException`. */
 export class MissingAuthenticationTokenException extends KmsError {
   override readonly name = "MissingAuthenticationTokenException" as const;
+}
+
+/**
+ * AWS `NotAuthorizedException`: CreateAlias, UpdateAlias or DeleteAlias naming a predefined AWS
+ * alias (`alias/aws/s3`); not in the KMS model, but what AWS answers (moto's tests of AWS).
+ */
+export class NotAuthorizedException extends KmsError {
+  override readonly name = "NotAuthorizedException" as const;
 }
 
 /** AWS `NotFoundException`. */

@@ -59,7 +59,7 @@ export function keyMetadata(
     KeyUsage: key.keyUsage,
     KeyState: key.state,
     Origin: key.origin,
-    KeyManager: "CUSTOMER",
+    KeyManager: key.awsService === undefined ? "CUSTOMER" : "AWS",
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
     MultiRegion: isMultiRegionKeyId(key.keyId),

@@ -26,6 +26,7 @@ import type { KeyUsageLog } from "./audit/ports.ts";
 import type { AuditRecord } from "./audit/record.ts";
 import { allowsCrossAccount, isStateChangingAction, type KmsAction } from "./catalogue.ts";
 import type { ForeignChanges } from "./coherence.ts";
+import { createAwsManagedKey, withAwsManagedConditions } from "./aws_managed_keys.ts";
 import { AccessDeniedException, NotFoundException } from "./errors.ts";
 import { aliasArn, invalidKeyId, keyArn, parseKeyIdentifier } from "./identifiers.ts";
 import { LruMap } from "./lru.ts";
@@ -411,7 +412,11 @@ export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
     const fresh = isStateChangingAction(options.action);
     let keyId: string;
     if (id.kind === "aliasName" || id.kind === "aliasArn") {
-      const target = await this.aliasTarget(accountId, id.aliasName, { fresh });
+      let target = await this.aliasTarget(accountId, id.aliasName, { fresh });
+      // A predefined alias/aws/<service> of the caller's account: its AWS managed key, made now.
+      if (target === null && !foreign) {
+        target = await createAwsManagedKey(this, accountId, id.aliasName);
+      }
       if (target === null) {
         if (foreign) throw accessDenied(caller, options.action, keyIdInput);
         throw new NotFoundException(
@@ -442,7 +447,7 @@ export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
         key: key.record,
         arn: key.arn,
         action: request.action,
-        conditions: request.conditions ?? {},
+        conditions: withAwsManagedConditions(key.record, request.conditions ?? {}),
       });
       caller.audit?.setDecision("Allow");
       return allowance;

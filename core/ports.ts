@@ -9,9 +9,16 @@ import type { GrantRecord } from "./access/grants.ts";
 import type { AuditSink } from "./audit/ports.ts";
 import type { AuditRecord } from "./audit/record.ts";
 import type { MultiRegionStore } from "./multi_region_store.ts";
-import type { RotationStore } from "./rotation_store.ts";
+import type { RotationSchedule, RotationStore } from "./rotation_store.ts";
 import type { SecretBytes } from "./secret.ts";
-import type { AliasRecord, Credential, KeyMaterial, KeyRecord, Tag } from "./types.ts";
+import type {
+  AliasRecord,
+  Credential,
+  ExpirationModel,
+  KeyMaterial,
+  KeyRecord,
+  Tag,
+} from "./types.ts";
 
 /** Paging request: at most `limit` rows strictly after `after` (exclusive), in stable order. */
 export interface Page {
@@ -31,6 +38,18 @@ export interface KeyStore {
     tags: readonly Tag[],
     audit?: AuditRecord,
   ): Promise<void>;
+  /**
+   * Inserts an AWS managed key (core/aws_managed_keys.ts) with its first material, its predefined
+   * alias and its yearly rotation schedule in one transaction. Resolves false, having written
+   * nothing, when the alias or the account's key of that service already exists (another first
+   * reference came first).
+   */
+  createAwsManagedKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    alias: AliasRecord,
+    rotation: RotationSchedule,
+  ): Promise<boolean>;
   getKey(keyId: string): Promise<KeyRecord | null>;
   /** Keys of an account in a region ordered by keyId. */
   listKeys(accountId: string, region: string, page: Page): Promise<KeyRecord[]>;
@@ -115,6 +134,25 @@ export interface ImportedMaterialRecord {
   keyMaterialId: string;
   description: string | null;
   importedAt: number;
+  /**
+   * The material's version of the key; null while it waits for an on-demand rotation (and for
+   * materials recorded before versions were: the key's current version).
+   */
+  version?: number | null;
+}
+
+/**
+ * New key material imported into a symmetric key of Origin EXTERNAL for an on-demand rotation
+ * (ImportType NEW_KEY_MATERIAL; AWS's KeyMaterialState PENDING_ROTATION), unwrapped.
+ */
+export interface PendingKeyMaterial {
+  keyId: string;
+  keyMaterialId: string;
+  material: SecretBytes;
+  expirationModel: ExpirationModel;
+  /** Epoch ms; null when the material does not expire. */
+  validTo: number | null;
+  importedAt: number;
 }
 
 /** Imported key material (Origin EXTERNAL keys) and import parameters. */
@@ -142,6 +180,21 @@ export interface ImportStore {
     key: KeyRecord,
     options?: { onlyIfValidTo?: number; audit?: AuditRecord | undefined },
   ): Promise<boolean>;
+  /**
+   * Stores new material for an on-demand rotation and records it (version null, `description`),
+   * in one transaction; resolves false, having written nothing, when the key has such material
+   * already.
+   */
+  putPendingKeyMaterial(
+    key: KeyRecord,
+    pending: PendingKeyMaterial,
+    description: string | null,
+    audit?: AuditRecord,
+  ): Promise<boolean>;
+  /** The key's material waiting for an on-demand rotation, or null. */
+  getPendingKeyMaterial(keyId: string): Promise<PendingKeyMaterial | null>;
+  /** Deletes the key's pending material and its record (it was never the key's). */
+  deletePendingKeyMaterial(keyId: string, audit?: AuditRecord): Promise<void>;
   /** Ids of keys whose imported material expired at or before `now` (epoch ms). */
   listKeysWithExpiredMaterial(now: number): Promise<string[]>;
   /** Deletes import parameters whose validity ended before `now`. */

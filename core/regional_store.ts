@@ -13,7 +13,13 @@
 import type { GrantRecord } from "./access/grants.ts";
 import type { AuditRecord } from "./audit/record.ts";
 import type { MultiRegionFamily } from "./multi_region_store.ts";
-import type { ImportedMaterialRecord, ImportParameters, Page, Store } from "./ports.ts";
+import type {
+  ImportedMaterialRecord,
+  ImportParameters,
+  Page,
+  PendingKeyMaterial,
+  Store,
+} from "./ports.ts";
 import type {
   DueRotation,
   KeyRotation,
@@ -86,6 +92,16 @@ export class RegionalStore implements Store {
       tags,
       audit,
     );
+  }
+
+  /** AWS managed keys are single-Region: their ids pass through. */
+  createAwsManagedKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    alias: AliasRecord,
+    rotation: RotationSchedule,
+  ): Promise<boolean> {
+    return this.#store.createAwsManagedKey(key, material, alias, rotation);
   }
 
   async getKey(keyId: string): Promise<KeyRecord | null> {
@@ -225,6 +241,29 @@ export class RegionalStore implements Store {
 
   listImportedMaterial(keyId: string): Promise<ImportedMaterialRecord[]> {
     return this.#store.listImportedMaterial(this.#in(keyId));
+  }
+
+  putPendingKeyMaterial(
+    key: KeyRecord,
+    pending: PendingKeyMaterial,
+    description: string | null,
+    audit?: AuditRecord,
+  ): Promise<boolean> {
+    return this.#store.putPendingKeyMaterial(
+      this.#key(key),
+      { ...pending, keyId: this.#in(pending.keyId) },
+      description,
+      audit,
+    );
+  }
+
+  async getPendingKeyMaterial(keyId: string): Promise<PendingKeyMaterial | null> {
+    const pending = await this.#store.getPendingKeyMaterial(this.#in(keyId));
+    return pending === null ? null : { ...pending, keyId };
+  }
+
+  deletePendingKeyMaterial(keyId: string, audit?: AuditRecord): Promise<void> {
+    return this.#store.deletePendingKeyMaterial(this.#in(keyId), audit);
   }
 
   importKeyMaterial(

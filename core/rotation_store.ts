@@ -6,7 +6,7 @@
  * @module
  */
 import type { AuditRecord } from "./audit/record.ts";
-import type { KeyMaterial, KeyRecord } from "./types.ts";
+import type { ExpirationModel, KeyMaterial, KeyRecord } from "./types.ts";
 
 /** AWS RotationType. */
 export type RotationType = "AUTOMATIC" | "ON_DEMAND";
@@ -59,6 +59,11 @@ export interface KeyRotation {
   claim?: { nextRotationDate: number; newNextRotationDate: number } | undefined;
   /** ON_DEMAND: nothing is written when the key already had this many on-demand rotations. */
   maxOnDemandRotations?: number | undefined;
+  /**
+   * ON_DEMAND of a key with imported material: `material` is the key's pending material, whose
+   * row goes, whose record gets its version, and whose expiration the key takes.
+   */
+  imported?: { expirationModel: ExpirationModel; validTo: number | null } | undefined;
 }
 
 /** A page of material versions: after version `after` (exclusive), at most `limit`. */

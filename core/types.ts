@@ -71,6 +71,11 @@ export interface KeyRecord {
   expirationModel?: ExpirationModel | null;
   /** Origin EXTERNAL with KEY_MATERIAL_EXPIRES: when the material expires (epoch ms). */
   validTo?: number | null;
+  /**
+   * An AWS managed key's service (`s3` for `alias/aws/s3`, core/aws_managed_keys.ts); absent for
+   * customer managed keys.
+   */
+  awsService?: string | undefined;
 }
 
 /** AWS ExpirationModelType of imported key material. */

@@ -55,6 +55,23 @@ export const WRAPPED_COLUMNS: readonly WrappedColumn[] = [
       ),
   },
   {
+    label: "pending key material",
+    table: "pending_key_material",
+    column: "wrapped_material",
+    keyColumns: ["key_id"],
+    start: [""],
+    selectFrom: "SELECT p.key_id, p.wrapped_material AS wrapped, k.region, k.account_id " +
+      "FROM pending_key_material p JOIN keys k ON k.key_id = p.key_id",
+    value: "p.wrapped_material",
+    key: ["p.key_id"],
+    // Version 0: pending material has no version of the key yet (storage/sqlite_import_store.ts).
+    aad: (row) =>
+      materialAad(
+        keyArn(String(row["region"]), String(row["account_id"]), String(row["key_id"])),
+        0,
+      ),
+  },
+  {
     label: "credential secrets",
     table: "credentials",
     column: "wrapped_secret",

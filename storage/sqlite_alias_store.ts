@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Row } from "@libsql/client";
+import type { InStatement, Row } from "@libsql/client";
 import type { AuditRecord } from "../core/audit/record.ts";
 import type { AliasStore, Page } from "../core/ports.ts";
 import type { AliasRecord } from "../core/types.ts";
@@ -12,6 +12,21 @@ import { auditRows, isUniqueViolation, type SqliteParts } from "./sqlite_parts.t
 import { int, text } from "./rows.ts";
 
 const ALIAS_COLUMNS = "account_id, region, name, target_key_id, created_at, updated_at";
+
+/** The INSERT of an alias (a taken name fails it). */
+export function insertAlias(alias: AliasRecord): InStatement {
+  return {
+    sql: `INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+    args: [
+      alias.accountId,
+      alias.region,
+      alias.name,
+      alias.targetKeyId,
+      alias.createdAt,
+      alias.updatedAt,
+    ],
+  };
+}
 
 /** Aliases on libSQL. */
 export class SqliteAliasStore implements AliasStore {
@@ -25,17 +40,7 @@ export class SqliteAliasStore implements AliasStore {
   async createAlias(alias: AliasRecord, audit?: AuditRecord): Promise<boolean> {
     // A plain INSERT: a taken name fails the whole write, so its audit record never commits.
     try {
-      await this.#parts.writes.submit([{
-        sql: `INSERT INTO aliases (${ALIAS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
-        args: [
-          alias.accountId,
-          alias.region,
-          alias.name,
-          alias.targetKeyId,
-          alias.createdAt,
-          alias.updatedAt,
-        ],
-      }], auditRows(audit));
+      await this.#parts.writes.submit([insertAlias(alias)], auditRows(audit));
       return true;
     } catch (error) {
       if (isUniqueViolation(error)) return false;

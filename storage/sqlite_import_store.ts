@@ -11,13 +11,21 @@
 import type { InStatement, Row, Value } from "@libsql/client";
 import type { AuditRecord } from "../core/audit/record.ts";
 import { keyArn } from "../core/identifiers.ts";
-import type { ImportedMaterialRecord, ImportParameters, ImportStore } from "../core/ports.ts";
+import type {
+  ImportedMaterialRecord,
+  ImportParameters,
+  ImportStore,
+  PendingKeyMaterial,
+} from "../core/ports.ts";
 import { SecretBytes } from "../core/secret.ts";
-import type { KeyMaterial, KeyRecord } from "../core/types.ts";
-import { importParametersAad } from "./root_wrapping.ts";
+import type { ExpirationModel, KeyMaterial, KeyRecord } from "../core/types.ts";
+import { importParametersAad, materialAad } from "./root_wrapping.ts";
 import { insertMaterial, keyFromRow, selectKey } from "./sqlite_key_rows.ts";
-import { auditRows, type SqliteParts } from "./sqlite_parts.ts";
-import { blob, column, int, text } from "./rows.ts";
+import { auditRows, isUniqueViolation, type SqliteParts } from "./sqlite_parts.ts";
+import { blob, column, int, intOrNull, text } from "./rows.ts";
+
+/** The version in the root-key AAD of pending material (it has no version of the key yet). */
+const PENDING_VERSION = 0;
 
 /** Imported key material and import parameters on libSQL. */
 export class SqliteImportStore implements ImportStore {
@@ -86,6 +94,83 @@ export class SqliteImportStore implements ImportStore {
       auditRows(options.audit),
     );
     return results.at(-1)?.rowsAffected === 1;
+  }
+
+  /**
+   * Stores pending material (wrapped with version 0 in its AAD) and its record in one
+   * transaction; false when the key has pending material already.
+   */
+  async putPendingKeyMaterial(
+    key: KeyRecord,
+    pending: PendingKeyMaterial,
+    description: string | null,
+    audit?: AuditRecord,
+  ): Promise<boolean> {
+    const wrapped = await this.#parts.rootKey.wrap(
+      pending.material.expose(),
+      materialAad(keyArn(key.region, key.accountId, key.keyId), PENDING_VERSION),
+    );
+    try {
+      await this.#parts.writes.submit([
+        {
+          sql: "INSERT INTO pending_key_material (key_id, key_material_id, wrapped_material, " +
+            "expiration_model, valid_to, imported_at) VALUES (?, ?, ?, ?, ?, ?)",
+          args: [
+            key.keyId,
+            pending.keyMaterialId,
+            wrapped,
+            pending.expirationModel,
+            pending.validTo,
+            pending.importedAt,
+          ],
+        },
+        {
+          sql: "INSERT INTO imported_material (key_id, key_material_id, description, " +
+            "imported_at, version) VALUES (?, ?, ?, ?, NULL)",
+          args: [key.keyId, pending.keyMaterialId, description, pending.importedAt],
+        },
+      ], auditRows(audit));
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The key's pending material, unwrapped, or null. */
+  async getPendingKeyMaterial(keyId: string): Promise<PendingKeyMaterial | null> {
+    const result = await this.#parts.reads.execute({
+      sql: "SELECT p.key_material_id, p.wrapped_material, p.expiration_model, p.valid_to, " +
+        "p.imported_at, k.region, k.account_id FROM pending_key_material p " +
+        "JOIN keys k ON k.key_id = p.key_id WHERE p.key_id = ?",
+      args: [keyId],
+    });
+    const row = result.rows[0];
+    if (row === undefined) return null;
+    const plain = await this.#parts.rootKey.unwrap(
+      blob(row, "wrapped_material"),
+      materialAad(keyArn(text(row, "region"), text(row, "account_id"), keyId), PENDING_VERSION),
+    );
+    return {
+      keyId,
+      keyMaterialId: text(row, "key_material_id"),
+      material: new SecretBytes(plain),
+      expirationModel: text(row, "expiration_model") as ExpirationModel,
+      validTo: intOrNull(row, "valid_to"),
+      importedAt: int(row, "imported_at"),
+    };
+  }
+
+  /** Deletes the key's pending material and its record. */
+  async deletePendingKeyMaterial(keyId: string, audit?: AuditRecord): Promise<void> {
+    await this.#parts.writes.submit([
+      {
+        sql: "DELETE FROM imported_material WHERE key_id = ? AND key_material_id = " +
+          "(SELECT key_material_id FROM pending_key_material WHERE key_id = ?)",
+        args: [keyId, keyId],
+      },
+      { sql: "DELETE FROM pending_key_material WHERE key_id = ?", args: [keyId] },
+    ], auditRows(audit));
   }
 
   /** Ids of keys whose imported material expired at or before `now`. */
@@ -159,7 +244,7 @@ function importParametersFromRow(row: Row): {
 /** Materials ever imported into a key, oldest first. */
 function selectImportedMaterial(keyId: string): InStatement {
   return {
-    sql: "SELECT key_material_id, description, imported_at FROM imported_material " +
+    sql: "SELECT key_material_id, description, imported_at, version FROM imported_material " +
       "WHERE key_id = ? ORDER BY imported_at, key_material_id",
     args: [keyId],
   };
@@ -172,6 +257,7 @@ function importedMaterialFromRow(row: Row): ImportedMaterialRecord {
     keyMaterialId: text(row, "key_material_id"),
     description: typeof description === "string" ? description : null,
     importedAt: int(row, "imported_at"),
+    version: intOrNull(row, "version"),
   };
 }
 
@@ -185,10 +271,17 @@ function importStatements(
 ): InStatement[] {
   return [
     {
-      sql: "INSERT INTO imported_material (key_id, key_material_id, description, imported_at) " +
-        "VALUES (?, ?, ?, ?) ON CONFLICT (key_id, key_material_id) DO UPDATE SET " +
-        "description = coalesce(excluded.description, imported_material.description)",
-      args: [key.keyId, imported.keyMaterialId, imported.description, imported.importedAt],
+      sql: "INSERT INTO imported_material (key_id, key_material_id, description, imported_at, " +
+        "version) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id, key_material_id) DO UPDATE SET " +
+        "description = coalesce(excluded.description, imported_material.description), " +
+        "version = coalesce(excluded.version, imported_material.version)",
+      args: [
+        key.keyId,
+        imported.keyMaterialId,
+        imported.description,
+        imported.importedAt,
+        imported.version ?? null,
+      ],
     },
     {
       sql: "UPDATE keys SET state = ?, expiration_model = ?, valid_to = ? WHERE key_id = ?",

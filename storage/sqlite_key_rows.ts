@@ -27,8 +27,15 @@ const KEY_COLUMNS = "key_id, account_id, region, created_at, description, key_sp
 /** The columns migrations/0007_import.sql added to `keys`, read with every key. */
 const IMPORTED_KEY_COLUMNS = "expiration_model, valid_to";
 
+/**
+ * The column migrations/0011_aws_managed_keys.sql added to `keys`: an AWS managed key's
+ * service.
+ */
+const AWS_SERVICE_COLUMN = "aws_service";
+
 /** `SELECT <every key column> FROM keys`, for a WHERE to follow. */
-export const SELECT_KEYS = `SELECT ${KEY_COLUMNS}, ${IMPORTED_KEY_COLUMNS} FROM keys`;
+export const SELECT_KEYS =
+  `SELECT ${KEY_COLUMNS}, ${IMPORTED_KEY_COLUMNS}, ${AWS_SERVICE_COLUMN} FROM keys`;
 
 /** Selects the key of this id (read it with `keyFromRow`). */
 export function selectKey(keyId: string): InStatement {
@@ -38,7 +45,8 @@ export function selectKey(keyId: string): InStatement {
 /** The INSERT of a key row. */
 export function insertKey(key: KeyRecord): InStatement {
   return {
-    sql: `INSERT INTO keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    sql: `INSERT INTO keys (${KEY_COLUMNS}, ${AWS_SERVICE_COLUMN}) ` +
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     args: [
       key.keyId,
       key.accountId,
@@ -53,6 +61,7 @@ export function insertKey(key: KeyRecord): InStatement {
       key.pendingWindowInDays,
       key.policy,
       key.currentMaterialVersion,
+      key.awsService ?? null,
     ],
   };
 }
@@ -93,6 +102,7 @@ export function keyFromRow(row: Row): KeyRecord {
     policy: text(row, "policy"),
     currentMaterialVersion: int(row, "current_material_version"),
     ...importedKeyFields(row),
+    ...(typeof row[AWS_SERVICE_COLUMN] === "string" ? { awsService: row[AWS_SERVICE_COLUMN] } : {}),
   };
 }
 

@@ -11,7 +11,8 @@ import type { AuditRecord } from "../core/audit/record.ts";
 import { keyArn } from "../core/identifiers.ts";
 import type { KeyStore, Page } from "../core/ports.ts";
 import { SecretBytes } from "../core/secret.ts";
-import type { KeyMaterial, KeyRecord, Tag } from "../core/types.ts";
+import type { RotationSchedule } from "../core/rotation_store.ts";
+import type { AliasRecord, KeyMaterial, KeyRecord, Tag } from "../core/types.ts";
 import { materialAad } from "./root_wrapping.ts";
 import { deleteKeyImportStatements } from "./sqlite_import_store.ts";
 import {
@@ -22,7 +23,8 @@ import {
   selectKey,
 } from "./sqlite_key_rows.ts";
 import { multiRegionFamilyRow } from "./sqlite_multi_region_store.ts";
-import { auditRows, type SqliteParts } from "./sqlite_parts.ts";
+import { insertAlias } from "./sqlite_alias_store.ts";
+import { auditRows, isUniqueViolation, type SqliteParts } from "./sqlite_parts.ts";
 import { upsertTag } from "./sqlite_tag_store.ts";
 import { blob, int, text } from "./rows.ts";
 
@@ -47,6 +49,39 @@ export class SqliteKeyStore implements KeyStore {
       ...tags.map((tag) => upsertTag(key.keyId, tag)),
       ...multiRegionFamilyRow(key),
     ], auditRows(audit));
+  }
+
+  /**
+   * Inserts an AWS managed key, its first material, its alias and its rotation schedule in one
+   * transaction; false when the alias or the account's key of that service exists already.
+   */
+  async createAwsManagedKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    alias: AliasRecord,
+    rotation: RotationSchedule,
+  ): Promise<boolean> {
+    try {
+      await this.#parts.writes.submit([
+        insertKey(key),
+        await insertMaterial(this.#parts.rootKey, key, material, ""),
+        insertAlias(alias),
+        {
+          sql: "INSERT INTO key_rotation (key_id, enabled, period_days, next_rotation_date, " +
+            "on_demand_rotations) VALUES (?, ?, ?, ?, 0)",
+          args: [
+            rotation.keyId,
+            rotation.enabled ? 1 : 0,
+            rotation.periodDays,
+            rotation.nextRotationDate,
+          ],
+        },
+      ]);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
   }
 
   /** The key with this id, or null. */

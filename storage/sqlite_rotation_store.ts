@@ -135,8 +135,12 @@ export class SqliteRotationStore implements RotationStore {
       args: [material.version, key.keyId],
     };
     const replicas = await this.#replicaStatements(rotation);
+    const imported = importedRotationStatements(rotation);
     try {
-      await this.#parts.writes.submit([insert, schedule, move, ...replicas], auditRows(audit));
+      await this.#parts.writes.submit(
+        [insert, schedule, move, ...imported, ...replicas],
+        auditRows(audit),
+      );
       return true;
     } catch (error) {
       if (isLostRotation(error)) return false;
@@ -228,4 +232,26 @@ export class SqliteRotationStore implements RotationStore {
 /** Whether a rotation's INSERT found its conditions broken (its version sub-select was NULL). */
 function isLostRotation(error: unknown): boolean {
   return /NOT NULL constraint failed: key_material\.version/.test(String(error));
+}
+
+/**
+ * The statements of an on-demand rotation to imported material
+ * (migrations/0011_aws_managed_keys.sql): the pending row goes, the material's record gets its
+ * version, the key takes its expiration.
+ */
+function importedRotationStatements(rotation: KeyRotation): InStatement[] {
+  const imported = rotation.imported;
+  if (imported === undefined) return [];
+  const { key, material } = rotation;
+  return [
+    { sql: "DELETE FROM pending_key_material WHERE key_id = ?", args: [key.keyId] },
+    {
+      sql: "UPDATE imported_material SET version = ? WHERE key_id = ? AND key_material_id = ?",
+      args: [material.version, key.keyId, material.keyMaterialId],
+    },
+    {
+      sql: "UPDATE keys SET expiration_model = ?, valid_to = ? WHERE key_id = ?",
+      args: [imported.expirationModel, imported.validTo, key.keyId],
+    },
+  ];
 }

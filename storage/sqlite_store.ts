@@ -25,7 +25,13 @@ import type { Client } from "@libsql/client";
 import type { GrantRecord } from "../core/access/grants.ts";
 import type { AuditRecord } from "../core/audit/record.ts";
 import type { MultiRegionFamily } from "../core/multi_region_store.ts";
-import type { ImportedMaterialRecord, ImportParameters, Page, Store } from "../core/ports.ts";
+import type {
+  ImportedMaterialRecord,
+  ImportParameters,
+  Page,
+  PendingKeyMaterial,
+  Store,
+} from "../core/ports.ts";
 import type {
   DueRotation,
   KeyRotation,
@@ -114,6 +120,15 @@ export class SqliteStore implements Store {
     audit?: AuditRecord,
   ): Promise<void> {
     return this.#keys.createKey(key, material, tags, audit);
+  }
+
+  createAwsManagedKey(
+    key: KeyRecord,
+    material: KeyMaterial,
+    alias: AliasRecord,
+    rotation: RotationSchedule,
+  ): Promise<boolean> {
+    return this.#keys.createAwsManagedKey(key, material, alias, rotation);
   }
 
   getKey(keyId: string): Promise<KeyRecord | null> {
@@ -241,6 +256,23 @@ export class SqliteStore implements Store {
 
   listImportedMaterial(keyId: string): Promise<ImportedMaterialRecord[]> {
     return this.#imports.listImportedMaterial(keyId);
+  }
+
+  putPendingKeyMaterial(
+    key: KeyRecord,
+    pending: PendingKeyMaterial,
+    description: string | null,
+    audit?: AuditRecord,
+  ): Promise<boolean> {
+    return this.#imports.putPendingKeyMaterial(key, pending, description, audit);
+  }
+
+  getPendingKeyMaterial(keyId: string): Promise<PendingKeyMaterial | null> {
+    return this.#imports.getPendingKeyMaterial(keyId);
+  }
+
+  deletePendingKeyMaterial(keyId: string, audit?: AuditRecord): Promise<void> {
+    return this.#imports.deletePendingKeyMaterial(keyId, audit);
   }
 
   importKeyMaterial(

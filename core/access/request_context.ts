@@ -27,6 +27,8 @@ export interface RequestConditions {
   keyUsage?: string | undefined;
   keyOrigin?: string | undefined;
   multiRegion?: boolean | undefined;
+  /** The AWS service the request came through (`kms:ViaService`, core/aws_managed_keys.ts). */
+  viaService?: string | undefined;
   /** The alias name the request named the key by (`kms:RequestAlias`). */
   requestAlias?: string | undefined;
   grantOperations?: readonly string[] | undefined;
@@ -120,6 +122,7 @@ export function conditionValues(
   set("kms:datakeypairspec", request.dataKeyPairSpec);
   set("kms:messagetype", request.messageType);
   set("kms:requestalias", request.requestAlias);
+  set("kms:viaservice", request.viaService);
   if (request.grantOperations !== undefined) {
     values.set("kms:grantoperations", [...request.grantOperations]);
   }

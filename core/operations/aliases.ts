@@ -8,10 +8,16 @@ import { cutPage, decodeMarker, encodeMarker } from "./paging.ts";
 import {
   AlreadyExistsException,
   InvalidAliasNameException,
+  NotAuthorizedException,
   NotFoundException,
   ValidationException,
 } from "../errors.ts";
 import { aliasArn } from "../identifiers.ts";
+import {
+  awsManagedServiceOf,
+  isAwsAliasName,
+  PREDEFINED_AWS_ALIASES,
+} from "../aws_managed_keys.ts";
 import type { KmsAction } from "../catalogue.ts";
 import { assertKeyStateAllows, assertUpdateAliasDestinationAllows } from "../key_state.ts";
 import type { KeyCommits, KeyResolver } from "../operation_ports.ts";
@@ -33,19 +39,26 @@ const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 const MISSING_ALIAS_PREFIX = `Alias must start with the prefix "alias/". ` +
   "Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
 
+/** The message of CreateAlias, UpdateAlias and DeleteAlias on an alias name under `alias/aws/`. */
+const RESERVED_AWS_ALIAS =
+  `Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`;
+
 /** AWS's answer to an alias name or alias ARN given as an alias's target (moto's tests of AWS). */
 const ALIAS_TARGETS_ALIAS = "Aliases must refer to keys. Not aliases";
 
 /**
- * Checks an alias name as AWS does: `alias/` then letters, digits, `/`, `_`, `-`; `alias/aws/` is reserved.
+ * Checks an alias name as AWS does: `alias/` then letters, digits, `/`, `_`, `-`; `alias/aws/` is
+ * reserved (AWS answers NotAuthorizedException for its predefined aliases, moto's tests of AWS).
  * @throws {ValidationException} no `alias/` prefix. @throws {InvalidAliasNameException}
+ * @throws {NotAuthorizedException} a predefined AWS alias.
  */
 export function validateAliasName(name: string): void {
   if (!name.startsWith("alias/")) throw new ValidationException(MISSING_ALIAS_PREFIX);
-  if (name.startsWith("alias/aws/")) {
-    throw new InvalidAliasNameException(
-      `Alias names beginning with "alias/aws/" are reserved for AWS managed keys.`,
-    );
+  if (awsManagedServiceOf(name) !== undefined) {
+    throw new NotAuthorizedException(RESERVED_AWS_ALIAS);
+  }
+  if (isAwsAliasName(name)) {
+    throw new InvalidAliasNameException(RESERVED_AWS_ALIAS);
   }
   if (!ALIAS_NAME.test(name)) {
     throw new InvalidAliasNameException(
@@ -187,13 +200,13 @@ export async function deleteAlias(
   return {};
 }
 
-/** One entry of ListAliases. */
+/** One entry of ListAliases; a predefined AWS alias with no key yet has only name and ARN. */
 export interface AliasListEntry {
   AliasName: string;
   AliasArn: string;
-  TargetKeyId: string;
-  CreationDate: Date;
-  LastUpdatedDate: Date;
+  TargetKeyId?: string;
+  CreationDate?: Date;
+  LastUpdatedDate?: Date;
 }
 
 /**
@@ -220,15 +233,47 @@ export async function listAliases(
     after,
     targetKeyId,
   });
-  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("alias", last.name));
-  const aliases = shown.map((a) => ({
-    AliasName: a.name,
-    AliasArn: aliasArn(a.region, a.accountId, a.name),
-    TargetKeyId: a.targetKeyId,
-    CreationDate: new Date(a.createdAt),
-    LastUpdatedDate: new Date(a.updatedAt),
-  }));
+  const entries: ListedAlias[] = targetKeyId === undefined
+    ? withPredefinedAliases(rows, after, limit + 1)
+    : rows;
+  const { shown, end } = cutPage(entries, limit, (last) => encodeMarker("alias", last.name));
+  const aliases = shown.map((a) => listEntry(kms.region, caller.accountId, a));
   return { Aliases: aliases, ...end };
+}
+
+/** A stored alias, or a predefined AWS alias with no key yet (a name only). */
+type ListedAlias = AliasRecord | { name: string };
+
+/**
+ * The first `count` of the stored aliases (`rows`, the first `count` after `after`) merged with
+ * the predefined AWS aliases after `after` that have no key yet, by name. AWS lists those too,
+ * without TargetKeyId; a stored alias of the same name wins.
+ */
+function withPredefinedAliases(
+  rows: readonly AliasRecord[],
+  after: string | undefined,
+  count: number,
+): ListedAlias[] {
+  const stored = new Set(rows.map((row) => row.name));
+  const predefined = PREDEFINED_AWS_ALIASES
+    .filter((name) => (after === undefined || name > after) && !stored.has(name))
+    .map((name) => ({ name }));
+  return [...rows, ...predefined]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .slice(0, count);
+}
+
+function listEntry(region: string, accountId: string, alias: ListedAlias): AliasListEntry {
+  if (!("targetKeyId" in alias)) {
+    return { AliasName: alias.name, AliasArn: aliasArn(region, accountId, alias.name) };
+  }
+  return {
+    AliasName: alias.name,
+    AliasArn: aliasArn(alias.region, alias.accountId, alias.name),
+    TargetKeyId: alias.targetKeyId,
+    CreationDate: new Date(alias.createdAt),
+    LastUpdatedDate: new Date(alias.updatedAt),
+  };
 }
 
 function decodeAliasMarker(marker: string): string {

@@ -5,11 +5,15 @@
  * when a key is loaded, core/kms.ts `findKey`, and by a periodic sweep,
  * main.ts).
  *
- * A key's material is fixed by its first import: a re-import must carry the
- * same material (compared through its KeyMaterialId, core/imported_material.ts,
- * which outlives the material itself). Importing new material into a symmetric
- * key for on-demand rotation (ImportType NEW_KEY_MATERIAL on a key that has
- * material) is not implemented: UnsupportedOperationException.
+ * A key's material is fixed by its imports: a re-import must carry material
+ * imported before (compared through its KeyMaterialId, core/imported_material.ts,
+ * which outlives the material itself) and puts it back at its own version.
+ * New material for a symmetric key that has some (ImportType NEW_KEY_MATERIAL)
+ * waits in state PENDING_ROTATION until RotateKeyOnDemand makes it the key's
+ * current material (core/operations/rotation.ts); older materials stay, so old
+ * ciphertexts decrypt under the material they were made with. At most one
+ * material waits at a time; DeleteImportedKeyMaterial with its KeyMaterialId
+ * deletes it. Multi-Region keys take no new material (UnsupportedOperationException).
  *
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_ImportKeyMaterial.html
@@ -22,6 +26,7 @@ import {
   ExpiredImportTokenException,
   IncorrectKeyMaterialException,
   InvalidImportTokenException,
+  KMSInvalidStateException,
   NotFoundException,
   UnsupportedOperationException,
   ValidationException,
@@ -41,9 +46,10 @@ import {
 } from "../imported_material.ts";
 import { assertKeyStateAllows } from "../key_state.ts";
 import { unavailableWrapping } from "../region_profile.ts";
+import { isMultiRegionKeyId } from "../regional_store.ts";
 import type { KeyMaterials, KeyPairSource, LoadedKey } from "../operation_ports.ts";
 import type { MultiRegionPorts } from "./multi_region.ts";
-import type { ImportParameters, ImportStore, KeyStore } from "../ports.ts";
+import type { ImportParameters, ImportStore, KeyStore, PendingKeyMaterial } from "../ports.ts";
 import type { Caller, ExpirationModel, KeyMaterial, KeyRecord, KeyState } from "../types.ts";
 
 /** What import operations use of the KMS. */
@@ -190,8 +196,10 @@ function checkWrapping(
  * @throws {InvalidCiphertextException} material that does not unwrap.
  * @throws {IncorrectKeyMaterialException} material the key spec does not accept, or not the
  *   material imported before (or the same material announced as new).
- * @throws {UnsupportedOperationException} key of another origin, or new material for a key that
- *   has some (rotation of imported material is not implemented).
+ * @throws {UnsupportedOperationException} key of another origin, or new material for a
+ *   multi-Region key.
+ * @throws {KMSInvalidStateException} new material while other new material waits, or for a key
+ *   whose current material is not imported.
  * @throws {NotFoundException} @throws {KMSInvalidStateException}
  */
 export async function importKeyMaterial(
@@ -232,37 +240,97 @@ export async function importKeyMaterial(
     parameters.privateKey.wipe();
   }
   const keyMaterialId = await importedKeyMaterialId(key.record.keyId, imported);
+  let plan: ImportPlan;
   try {
-    await checkSameMaterial(kms, key, keyMaterialId, input);
+    plan = await planImport(kms, key, keyMaterialId, input);
   } catch (error) {
     imported.material.wipe();
     throw error;
   }
-  const record: KeyRecord = {
-    ...key.record,
-    state: stateAfterImport(key.record.state),
-    expirationModel,
-    validTo,
-  };
+  const result = { KeyId: key.arn, KeyMaterialId: keyMaterialId };
+  if (plan.pending) {
+    const pending: PendingKeyMaterial = {
+      keyId: key.record.keyId,
+      keyMaterialId,
+      material: imported.material,
+      expirationModel,
+      validTo,
+      importedAt: now,
+    };
+    try {
+      await importPendingMaterial(kms, caller, key, pending, input.KeyMaterialDescription, result);
+    } finally {
+      imported.material.wipe();
+    }
+    return result;
+  }
+  // Imported at the current version, the key is usable again and takes the expiration; an older
+  // version (re-imported after DeleteImportedKeyMaterial) leaves the key as it is.
+  const current = plan.version === key.record.currentMaterialVersion;
+  const record: KeyRecord = current
+    ? { ...key.record, state: stateAfterImport(key.record.state), expirationModel, validTo }
+    : key.record;
   const material: KeyMaterial = {
     keyId: record.keyId,
-    version: record.currentMaterialVersion,
+    version: plan.version,
     keyMaterialId,
     material: imported.material,
     createdAt: now,
   };
-  const result = { KeyId: key.arn, KeyMaterialId: keyMaterialId };
   caller.audit?.succeeded(result);
   await kms.commit(caller, (audit) =>
     kms.store.importKeyMaterial(record, material, {
       keyMaterialId,
       description: input.KeyMaterialDescription ?? null,
       importedAt: now,
+      version: plan.version,
     }, audit));
   kms.forgetKeyMaterial(record.keyId);
   imported.material.wipe();
   kms.rememberKey(record);
   return result;
+}
+
+/**
+ * Stores new material for an on-demand rotation (PENDING_ROTATION); the key is unchanged.
+ * @throws {KMSInvalidStateException} the key has material waiting already.
+ */
+async function importPendingMaterial(
+  kms: ImportPorts,
+  caller: Caller,
+  key: LoadedKey,
+  pending: PendingKeyMaterial,
+  description: string | undefined,
+  result: { KeyId: string; KeyMaterialId: string },
+): Promise<void> {
+  const waiting = await kms.store.getPendingKeyMaterial(key.record.keyId);
+  waiting?.material.wipe();
+  if (waiting !== null && !pendingExpired(waiting, pending.importedAt)) throw pendingExists(key);
+  caller.audit?.succeeded(result);
+  await kms.commit(caller, async (audit) => {
+    // Pending material past its ValidTo is gone, as AWS deletes expired material.
+    if (waiting !== null) await kms.store.deletePendingKeyMaterial(key.record.keyId);
+    const stored = await kms.store.putPendingKeyMaterial(
+      key.record,
+      pending,
+      description ?? null,
+      audit,
+    );
+    // Thrown inside the commit: the audit record did not commit with it, so it is still to write.
+    if (!stored) throw pendingExists(key);
+  });
+}
+
+/** Whether material waiting for an on-demand rotation is past its ValidTo at `now`. */
+export function pendingExpired(pending: Pick<PendingKeyMaterial, "validTo">, now: number): boolean {
+  return pending.validTo !== null && pending.validTo <= now;
+}
+
+function pendingExists(key: LoadedKey): KMSInvalidStateException {
+  return new KMSInvalidStateException(
+    `${key.arn} already has key material in PENDING_ROTATION state. Rotate the key on demand ` +
+      "(RotateKeyOnDemand) or delete that key material before you import new key material.",
+  );
 }
 
 /**
@@ -339,20 +407,27 @@ function expiredToken(): ExpiredImportTokenException {
   );
 }
 
+/** Where imported material goes: a version of the key, or pending an on-demand rotation. */
+type ImportPlan = { pending: false; version: number } | { pending: true };
+
 /**
  * Checks the material against what was imported into the key before and the request's
- * ImportType and KeyMaterialId.
+ * ImportType and KeyMaterialId, and says where it goes: new material of a symmetric key that
+ * has some waits for an on-demand rotation; material imported before goes back to its version.
  * @throws {IncorrectKeyMaterialException} @throws {UnsupportedOperationException}
+ * @throws {KMSInvalidStateException} new material for a key whose current material is not
+ *   imported.
  */
-async function checkSameMaterial(
+async function planImport(
   kms: ImportPorts,
   key: LoadedKey,
   keyMaterialId: string,
   input: ImportKeyMaterialInput,
-): Promise<void> {
+): Promise<ImportPlan> {
   // A multi-Region replica takes only the material imported into its family's primary key.
   const { history, replica } = await familyImportHistory(kms, key.record);
-  const known = history.some((entry) => entry.keyMaterialId === keyMaterialId);
+  const entry = history.find((item) => item.keyMaterialId === keyMaterialId);
+  const known = entry !== undefined;
   if (history.length === 0 && replica) {
     throw new UnsupportedOperationException(
       `${key.arn} is a multi-Region replica key: import the key material into its primary key first, then the same material here.`,
@@ -366,9 +441,7 @@ async function checkSameMaterial(
     }
   } else if (!known) {
     if (input.ImportType === "NEW_KEY_MATERIAL" && key.record.keySpec === "SYMMETRIC_DEFAULT") {
-      throw new UnsupportedOperationException(
-        "Importing new key material for on-demand rotation is not supported by this KMS.",
-      );
+      return newMaterialForRotation(key);
     }
     throw new IncorrectKeyMaterialException(
       `The key material is not the key material that was previously imported into ${key.arn}.`,
@@ -383,6 +456,46 @@ async function checkSameMaterial(
       `The key material does not have the KeyMaterialId ${input.KeyMaterialId}.`,
     );
   }
+  if (known && await isPendingMaterial(kms, key.record.keyId, keyMaterialId)) {
+    throw new IncorrectKeyMaterialException(
+      `The key material is in PENDING_ROTATION state for ${key.arn}; rotate the key on demand to use it.`,
+    );
+  }
+  return { pending: false, version: entry?.version ?? key.record.currentMaterialVersion };
+}
+
+/**
+ * New material for an on-demand rotation of a single-Region key whose current material is
+ * imported. @throws {UnsupportedOperationException} @throws {KMSInvalidStateException}
+ */
+function newMaterialForRotation(key: LoadedKey): ImportPlan {
+  if (isMultiRegionKeyId(key.record.keyId)) {
+    throw new UnsupportedOperationException(
+      "Importing new key material into a multi-Region key for on-demand rotation is not supported by this KMS.",
+    );
+  }
+  if (key.record.state === "PendingImport") {
+    throw new KMSInvalidStateException(
+      `${key.arn} is pending import. Import its current key material again before you import new key material.`,
+    );
+  }
+  return { pending: true };
+}
+
+/** Whether `keyMaterialId` is the key's material waiting for an on-demand rotation. */
+async function isPendingMaterial(
+  kms: ImportPorts,
+  keyId: string,
+  keyMaterialId: string,
+): Promise<boolean> {
+  return (await pendingMaterialId(kms, keyId)) === keyMaterialId;
+}
+
+/** The KeyMaterialId of the key's material waiting for an on-demand rotation, or null. */
+async function pendingMaterialId(kms: ImportPorts, keyId: string): Promise<string | null> {
+  const pending = await kms.store.getPendingKeyMaterial(keyId);
+  pending?.material.wipe();
+  return pending?.keyMaterialId ?? null;
 }
 
 function stateAfterImport(state: KeyState): KeyState {
@@ -404,6 +517,9 @@ export async function deleteImportedKeyMaterial(
   const key = await importKey(kms, caller, input.KeyId, "DeleteImportedKeyMaterial");
   const current = await currentMaterialId(kms, key.record);
   if (input.KeyMaterialId !== undefined && input.KeyMaterialId !== current) {
+    if (await isPendingMaterial(kms, key.record.keyId, input.KeyMaterialId)) {
+      return await deletePendingMaterial(kms, caller, key, input.KeyMaterialId);
+    }
     throw new NotFoundException(
       `Key material ${input.KeyMaterialId} is not the current key material of ${key.arn}.`,
     );
@@ -417,11 +533,31 @@ export async function deleteImportedKeyMaterial(
   return result;
 }
 
-/** The KeyMaterialId of the key's current imported material (the last imported, or none). */
+/** Deletes the key's material waiting for an on-demand rotation; the key is unchanged. */
+async function deletePendingMaterial(
+  kms: ImportPorts,
+  caller: Caller,
+  key: LoadedKey,
+  keyMaterialId: string,
+): Promise<{ KeyId: string; KeyMaterialId: string }> {
+  const result = { KeyId: key.arn, KeyMaterialId: keyMaterialId };
+  caller.audit?.succeeded(result);
+  await kms.commit(caller, (audit) => kms.store.deletePendingKeyMaterial(key.record.keyId, audit));
+  return result;
+}
+
+/**
+ * The KeyMaterialId of the key's current imported material: that of its current version (the
+ * last imported at it when the material is deleted), or none.
+ */
 async function currentMaterialId(kms: ImportPorts, record: KeyRecord): Promise<string | null> {
   if (record.expirationModel === null || record.expirationModel === undefined) {
+    const pending = await pendingMaterialId(kms, record.keyId);
     const history = await kms.store.listImportedMaterial(record.keyId);
-    return history.at(-1)?.keyMaterialId ?? null;
+    return history.findLast((entry) =>
+      entry.keyMaterialId !== pending &&
+      (entry.version ?? record.currentMaterialVersion) === record.currentMaterialVersion
+    )?.keyMaterialId ?? null;
   }
   const material = await kms.material(record.keyId, record.currentMaterialVersion);
   return material?.keyMaterialId ?? null;

@@ -15,7 +15,8 @@
  * with Origin AWS_KMS, automatically and on demand. Asymmetric and HMAC keys:
  * UnsupportedOperationException (GetKeyRotationStatus answers false). Keys with
  * imported material (Origin EXTERNAL): no automatic rotation; on demand only
- * with new material imported for it (`rotateExternalKeyOnDemand`).
+ * to new material imported for it (ImportType NEW_KEY_MATERIAL, state
+ * PENDING_ROTATION: `rotateExternalKeyOnDemand`), which becomes the next version.
  *
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
  * @module
@@ -41,13 +42,17 @@ import type {
   RotationStore,
   RotationType,
 } from "../rotation_store.ts";
+import type { ImportStore, PendingKeyMaterial } from "../ports.ts";
 import type { Caller, KeyMaterial, KeyRecord } from "../types.ts";
 import { newKeyMaterialId } from "./keys.ts";
+import { pendingExpired } from "./import.ts";
 
 /** What rotation operations use of the KMS. */
 export type RotationPorts = MultiRegionPorts & {
   readonly keyPairs: KeyPairSource;
-  readonly store: RotationStore;
+  readonly store:
+    & RotationStore
+    & Pick<ImportStore, "getPendingKeyMaterial" | "listImportedMaterial">;
 };
 
 /** RotationPeriodInDays: AWS's range and default. */
@@ -93,35 +98,101 @@ function externalAutomaticRotation(key: LoadedKey): UnsupportedOperationExceptio
 }
 
 /**
- * RotateKeyOnDemand of a key with imported material (Origin EXTERNAL). AWS rotates such a key to
- * key material imported for the rotation (state PENDING_ROTATION); this KMS imports none
- * (ImportKeyMaterial answers UnsupportedOperationException for it), so the answer is AWS's for a
- * key without it.
- * @throws {KMSInvalidStateException} no new key material was imported for the rotation.
+ * RotateKeyOnDemand of a key with imported material (Origin EXTERNAL): the key's material
+ * imported for the rotation (ImportType NEW_KEY_MATERIAL, state PENDING_ROTATION) becomes its
+ * next version and current material, and the key takes that material's expiration, in one
+ * transaction; older versions stay for decryption. Counts against the 25 on-demand rotations.
+ * @throws {KMSInvalidStateException} no new key material (unexpired) was imported for it.
+ * @throws {LimitExceededException} @throws {ConflictException} another rotation came first.
  */
 function rotateExternalKeyOnDemand(
-  _kms: RotationPorts,
-  _caller: Caller,
+  kms: RotationPorts,
+  caller: Caller,
   key: LoadedKey,
 ): Promise<{ KeyId: string }> {
   assertKeyStateAllows("RotateKeyOnDemand", { arn: key.arn, state: key.record.state });
-  return Promise.reject(
-    new KMSInvalidStateException(
-      `${key.arn} has no key material in PENDING_ROTATION state. Import new key material ` +
-        "before you rotate a key with imported key material on demand.",
-    ),
-  );
+  const result = { KeyId: key.record.keyId };
+  return oneAtATime(kms, key.record.keyId, async () => {
+    const fresh = await kms.findKey(key.record.keyId, { fresh: true }) ?? key;
+    assertKeyStateAllows("RotateKeyOnDemand", { arn: fresh.arn, state: fresh.record.state });
+    const now = kms.clock.now();
+    const pending = await kms.store.getPendingKeyMaterial(fresh.record.keyId);
+    try {
+      if (pending === null || pendingExpired(pending, now)) {
+        throw new KMSInvalidStateException(
+          `${fresh.arn} has no key material in PENDING_ROTATION state. Import new key material ` +
+            "before you rotate a key with imported key material on demand.",
+        );
+      }
+      const schedule = await kms.store.getRotationSchedule(fresh.record.keyId);
+      if ((schedule?.onDemandRotations ?? 0) >= MAX_ON_DEMAND_ROTATIONS) {
+        throw new LimitExceededException(
+          `${fresh.arn} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`,
+        );
+      }
+      caller.audit?.succeeded(result);
+      const committed = await kms.store.rotateKeyMaterial({
+        key: fresh.record,
+        material: {
+          keyId: fresh.record.keyId,
+          version: fresh.record.currentMaterialVersion + 1,
+          keyMaterialId: pending.keyMaterialId,
+          material: pending.material,
+          createdAt: now,
+        },
+        type: "ON_DEMAND",
+        rotatedAt: now,
+        maxOnDemandRotations: MAX_ON_DEMAND_ROTATIONS,
+        imported: { expirationModel: pending.expirationModel, validTo: pending.validTo },
+      }, caller.audit?.record());
+      if (!committed) {
+        throw new ConflictException(`${fresh.arn} is being rotated by another request. Try again.`);
+      }
+      caller.audit?.markWritten();
+    } finally {
+      pending?.material.wipe();
+    }
+    await kms.findKey(fresh.record.keyId, { fresh: true });
+    return result;
+  });
 }
 
-/** Extra members of a ListKeyRotations entry of a key with imported material. */
-function externalEntryFields(key: LoadedKey): Partial<RotationsListEntry> {
+/**
+ * The members AWS adds to a ListKeyRotations entry of a symmetric key with imported material:
+ * its description, import state and expiration (the key's, for its current material).
+ */
+function externalEntryFields(
+  key: LoadedKey,
+  row: MaterialVersionInfo,
+  descriptions: ReadonlyMap<string, string | null>,
+): Partial<RotationsListEntry> {
+  const description = descriptions.get(row.keyMaterialId);
+  const current = row.version === key.record.currentMaterialVersion;
   const { expirationModel, validTo } = key.record;
   return {
+    ...(description ? { KeyMaterialDescription: description } : {}),
     ImportState: "IMPORTED",
-    ...(expirationModel ? { ExpirationModel: expirationModel } : {}),
-    ...(expirationModel === "KEY_MATERIAL_EXPIRES" && typeof validTo === "number"
+    ...(current && expirationModel ? { ExpirationModel: expirationModel } : {}),
+    ...(current && expirationModel === "KEY_MATERIAL_EXPIRES" && typeof validTo === "number"
       ? { ValidTo: new Date(validTo) }
       : {}),
+  };
+}
+
+/** The ListKeyRotations entry of material waiting for an on-demand rotation. */
+function pendingEntry(
+  key: LoadedKey,
+  pending: PendingKeyMaterial,
+  description: string | null | undefined,
+): RotationsListEntry {
+  return {
+    KeyId: key.record.keyId,
+    KeyMaterialId: pending.keyMaterialId,
+    ...(description ? { KeyMaterialDescription: description } : {}),
+    ImportState: "IMPORTED",
+    KeyMaterialState: "PENDING_ROTATION",
+    ExpirationModel: pending.expirationModel,
+    ...(pending.validTo !== null ? { ValidTo: new Date(pending.validTo) } : {}),
   };
 }
 
@@ -387,7 +458,8 @@ export async function rotateKey(
 export interface RotationsListEntry {
   KeyId: string;
   KeyMaterialId: string;
-  KeyMaterialState: "CURRENT" | "NON_CURRENT";
+  KeyMaterialDescription?: string;
+  KeyMaterialState: "CURRENT" | "NON_CURRENT" | "PENDING_ROTATION";
   RotationDate?: Date;
   RotationType?: RotationType;
   ImportState?: "IMPORTED" | "PENDING_IMPORT";
@@ -428,16 +500,92 @@ export async function listKeyRotations(
   assertKeyStateAllows("ListKeyRotations", { arn: key.arn, state: key.record.state });
   const limit = input.Limit ?? 100;
   const after = input.Marker === undefined ? undefined : decodeRotationMarker(input.Marker);
+  if (support === "external") {
+    const stored = await kms.findKey(key.record.keyId, { fresh: true }) ?? key;
+    return await externalRotations(kms, stored, input.IncludeKeyMaterial, after, limit);
+  }
   const rows = await kms.store.listMaterialVersions(key.record.keyId, {
     limit: limit + 1,
     after,
     rotationsOnly: (input.IncludeKeyMaterial ?? "ROTATIONS_ONLY") === "ROTATIONS_ONLY",
   });
-  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("rotation", last.version));
   // The current version as stored (a cached record may predate another instance's rotation).
   const current = await kms.findKey(key.record.keyId, { fresh: true }) ?? key;
-  const extra = support === "external" ? externalEntryFields(key) : {};
-  return { Rotations: shown.map((row) => rotationEntry(current, row, extra)), ...end };
+  const { shown, end } = cutPage(rows, limit, (last) => encodeMarker("rotation", last.version));
+  return { Rotations: shown.map((row) => rotationEntry(current, row, {})), ...end };
+}
+
+/** The most material versions a key with imported material has: its first and 25 rotations. */
+const MAX_IMPORTED_VERSIONS = 1 + MAX_ON_DEMAND_ROTATIONS;
+
+/** A material of a key with imported material, and whether it is imported now. */
+interface ListedMaterial {
+  row: MaterialVersionInfo;
+  imported: boolean;
+}
+
+/**
+ * ListKeyRotations of a key with imported material, built in memory (at most 26 materials):
+ * every version, a deleted one (DeleteImportedKeyMaterial, expiry) with ImportState
+ * PENDING_IMPORT until it is imported again; ALL_KEY_MATERIAL adds the first material and, last,
+ * the material waiting for an on-demand rotation, as the version it would become.
+ */
+async function externalRotations(
+  kms: RotationPorts,
+  key: LoadedKey,
+  include: "ALL_KEY_MATERIAL" | "ROTATIONS_ONLY" | undefined,
+  after: number | undefined,
+  limit: number,
+): Promise<ListKeyRotationsResult> {
+  const keyId = key.record.keyId;
+  const present = await kms.store.listMaterialVersions(keyId, { limit: MAX_IMPORTED_VERSIONS });
+  const history = await kms.store.listImportedMaterial(keyId);
+  const waiting = await kms.store.getPendingKeyMaterial(keyId);
+  waiting?.material.wipe();
+  // Pending material past its ValidTo is gone (AWS deletes expired material).
+  const pending = waiting !== null && !pendingExpired(waiting, kms.clock.now()) ? waiting : null;
+  const materials: ListedMaterial[] = present.map((row) => ({ row, imported: true }));
+  const versions = new Set(present.map((row) => row.version));
+  for (const entry of history) {
+    if (entry.keyMaterialId === waiting?.keyMaterialId) continue;
+    const version = entry.version ?? key.record.currentMaterialVersion;
+    if (versions.has(version)) continue;
+    versions.add(version);
+    materials.push({
+      row: {
+        keyId,
+        version,
+        keyMaterialId: entry.keyMaterialId,
+        createdAt: entry.importedAt,
+        rotationType: null,
+        rotatedAt: null,
+      },
+      imported: false,
+    });
+  }
+  const all = include === "ALL_KEY_MATERIAL";
+  const listed: (ListedMaterial | "pending")[] = materials
+    .filter((m) => (all || m.row.version > 1) && (after === undefined || m.row.version > after))
+    .sort((a, b) => a.row.version - b.row.version);
+  const pendingVersion = key.record.currentMaterialVersion + 1;
+  if (all && pending !== null && (after === undefined || after < pendingVersion)) {
+    listed.push("pending");
+  }
+  const { shown, end } = cutPage(
+    listed,
+    limit,
+    (last) => encodeMarker("rotation", last === "pending" ? pendingVersion : last.row.version),
+  );
+  const descriptions = new Map(history.map((entry) => [entry.keyMaterialId, entry.description]));
+  const entries = shown.map((m) =>
+    m === "pending"
+      ? pendingEntry(key, pending!, descriptions.get(pending!.keyMaterialId))
+      : rotationEntry(key, m.row, {
+        ...externalEntryFields(key, m.row, descriptions),
+        ...(m.imported ? {} : { ImportState: "PENDING_IMPORT" as const }),
+      })
+  );
+  return { Rotations: entries, ...end };
 }
 
 function rotationEntry(
