@@ -7,7 +7,6 @@
  * @module
  */
 import assert from "node:assert/strict";
-const assertEquals = assert.deepEqual;
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
 import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
 import { ACCOUNT_ID } from "./helpers/server.ts";
@@ -118,7 +117,7 @@ function serverEnv(dir: string): Record<string, string> {
 }
 
 const ok = (reply: Reply, what: string) =>
-  assertEquals(reply.status, 200, `${what}: ${JSON.stringify(reply.body)}`);
+  assert.deepEqual(reply.status, 200, `${what}: ${JSON.stringify(reply.body)}`);
 
 /** The JSON log lines a server printed that have `message`. */
 function logLines(kms: KmsProcess, message: string): Record<string, unknown>[] {
@@ -157,8 +156,8 @@ Deno.test("KMS_WORKERS=2: two isolates serve one port, see each other's changes 
       await t.step("requests are served by both isolates", async () => {
         await pinned.client("0");
         await pinned.client("1");
-        assertEquals(pinned.isolates(), ["0", "1"]);
-        assertEquals(logLines(kms, "KMS listening on " + kms.url)[0]?.workers, 2);
+        assert.deepEqual(pinned.isolates(), ["0", "1"]);
+        assert.deepEqual(logLines(kms, "KMS listening on " + kms.url)[0]?.workers, 2);
       });
 
       const created = await pinned.call("0", "CreateKey", {});
@@ -178,7 +177,7 @@ Deno.test("KMS_WORKERS=2: two isolates serve one port, see each other's changes 
             KeyId: keyId,
             Plaintext: PLAINTEXT,
           });
-          assertEquals(refused.type, "DisabledException");
+          assert.deepEqual(refused.type, "DisabledException");
           ok(await pinned.call(writer, "EnableKey", { KeyId: keyId }), "EnableKey");
           ok(await pinned.read(reader, "Encrypt", { KeyId: keyId, Plaintext: PLAINTEXT }), "again");
         });
@@ -191,7 +190,7 @@ Deno.test("KMS_WORKERS=2: two isolates serve one port, see each other's changes 
               KeyId: alias,
               Plaintext: PLAINTEXT,
             });
-            assertEquals(before.type, "NotFoundException");
+            assert.deepEqual(before.type, "NotFoundException");
             ok(
               await pinned.call(writer, "CreateAlias", { AliasName: alias, TargetKeyId: keyId }),
               "CreateAlias",
@@ -209,7 +208,7 @@ Deno.test("KMS_WORKERS=2: two isolates serve one port, see each other's changes 
               Plaintext: PLAINTEXT,
             });
             ok(moved, "via moved alias");
-            assertEquals(moved.body.KeyId, otherArn);
+            assert.deepEqual(moved.body.KeyId, otherArn);
           },
         );
 
@@ -230,7 +229,7 @@ Deno.test("KMS_WORKERS=2: two isolates serve one port, see each other's changes 
               KeyId: keyId,
               Plaintext: PLAINTEXT,
             });
-            assertEquals(denied.type, "AccessDeniedException");
+            assert.deepEqual(denied.type, "AccessDeniedException");
             const allow = {
               KeyId: keyId,
               PolicyName: "default",
@@ -247,11 +246,11 @@ Deno.test("KMS_WORKERS=2: two isolates serve one port, see each other's changes 
 
       await t.step("the background duties run in one isolate only", async () => {
         const started = logLines(kms, "isolate started");
-        assertEquals(started.map((r) => [r.isolate, r.duties]).sort(), [[0, true], [1, false]]);
+        assert.deepEqual(started.map((r) => [r.isolate, r.duties]).sort(), [[0, true], [1, false]]);
         // The rotation scheduler looks every 100 ms where it runs: several looks, all in one.
         await waitFor(() => logLines(kms, "rotation look").length >= 3, "three rotation looks");
         const looks = logLines(kms, "rotation look");
-        assertEquals(new Set(looks.map((r) => r.isolate)), new Set([0]));
+        assert.deepEqual(new Set(looks.map((r) => r.isolate)), new Set([0]));
       });
     });
   } finally {
@@ -284,15 +283,15 @@ Deno.test("KMS_WORKERS=2: SIGTERM drains both isolates and every acknowledged Cr
       await Promise.all([writer("0"), writer("1"), writer("0"), writer("1")]);
       await stopped;
       const complete = logLines(kms, "shutdown complete");
-      assertEquals(complete.length, 2, kms.output());
-      assertEquals(logLines(kms, "shutdown incomplete").length, 0);
+      assert.deepEqual(complete.length, 2, kms.output());
+      assert.deepEqual(logLines(kms, "shutdown incomplete").length, 0);
     });
     assert(acknowledged.length >= 10);
     // One isolate on the same database: every acknowledged key is there.
     await withServer({ ...serverEnv(dir), KMS_WORKERS: "1" }, async (kms) => {
       for (const keyId of acknowledged) {
         const described = await kms.client.send(new DescribeKeyCommand({ KeyId: keyId }));
-        assertEquals(described.KeyMetadata?.KeyId, keyId);
+        assert.deepEqual(described.KeyMetadata?.KeyId, keyId);
       }
     });
   } finally {
