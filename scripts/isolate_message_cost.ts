@@ -58,8 +58,9 @@ function roundTrip(): Promise<void> {
     );
   });
 }
-function mainThreadCpuUs(): number {
-  const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
+/** CPU µs (user + system, 10 ms ticks) of /proc/<path>/stat. */
+function cpuUs(path: string): number {
+  const stat = Deno.readTextFileSync(`/proc/${path}/stat`);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) * 10_000;
 }
@@ -70,14 +71,14 @@ async function run(rounds: number): Promise<void> {
   }));
 }
 await run(5_000); // warm-up
-const process0 = Deno.cpuUsage?.() ?? { user: 0, system: 0 };
-const main0 = mainThreadCpuUs();
+const process0 = cpuUs("self");
+const main0 = cpuUs(`self/task/${Deno.pid}`);
 const t0 = performance.now();
 await run(ROUNDS);
 const seconds = (performance.now() - t0) / 1000;
-const process1 = Deno.cpuUsage?.() ?? { user: 0, system: 0 };
-const main1 = mainThreadCpuUs();
-const processUs = (process1.user + process1.system - process0.user - process0.system) / ROUNDS;
+const process1 = cpuUs("self");
+const main1 = cpuUs(`self/task/${Deno.pid}`);
+const processUs = (process1 - process0) / ROUNDS;
 console.log(
   `${ROUNDS} round trips in ${seconds.toFixed(2)} s: main thread ${
     ((main1 - main0) / ROUNDS).toFixed(1)
