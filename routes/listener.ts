@@ -15,7 +15,8 @@
  *   later, and a burst of them must not reach the limit), so connections
  *   never exhaust descriptors: a connection over the bound is accepted and closed at once;
  * - when descriptors run out anyway (something else holds them), Deno's accept loop stops without
- *   an error event: a watchdog probes the listener and, when a probe connection is not accepted,
+ *   an error event: a watchdog probes the listener (unless it accepted a connection since its
+ *   last look: a busy listener is not probed) and, when a probe connection is not accepted,
  *   re-opens the listening socket with a back-off, logging at most once per `LOG_INTERVAL_MS`;
  * - a request the parser rejects (header section over `maxHeaderBytes`, malformed HTTP) gets an
  *   AWS JSON error reply (routes/errors.ts) instead of an empty 400; a timed-out connection is
@@ -472,7 +473,10 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
   const handler = bridge(fetch, options.log, options.replyHeaders);
   const sockets = new Set<Socket>();
   const probes = new Map<number, () => void>();
+  // A connection accepted since the last look proves accepting works: no probe needed then.
+  let acceptedSinceLook = false;
   const onSocket = (socket: Socket) => {
+    acceptedSinceLook = true;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     if (socket.remoteAddress === socket.localAddress) probes.get(socket.remotePort ?? -1)?.();
@@ -521,13 +525,18 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
 
   const watch = async () => {
     if (stopping) return;
-    if (sockets.size < maxConnections) {
+    const accepting = acceptedSinceLook;
+    acceptedSinceLook = false;
+    if (accepting && stalls === 0) {
+      backoffMs = 0;
+    } else if (sockets.size < maxConnections) {
       const outcome = await probeAnyAccepted(
         options.hostname,
         port,
         probesPerLook(isolates),
         waitAccepted,
       );
+      acceptedSinceLook = false; // this look's own probes prove nothing for the next look
       if (outcome === "accepted") {
         backoffMs = 0;
         stalls = 0;
