@@ -47,6 +47,13 @@ class Pinned {
     throw new Error(`no connection landed on isolate ${isolate} in 64 attempts`);
   }
 
+  /** GETs `path` (/ready, /health) on the connection of `isolate`: status and serving isolate. */
+  async get(isolate: string, path: string): Promise<{ status: number; isolate: string | null }> {
+    const response = await fetch(`${this.#url}${path}`, { client: await this.client(isolate) });
+    await response.body?.cancel();
+    return { status: response.status, isolate: response.headers.get("x-kms-isolate") };
+  }
+
   /** Which isolates the first connections landed on. */
   isolates(): string[] {
     return [...this.#clients.keys()].sort();
@@ -157,6 +164,10 @@ Deno.test("KMS_WORKERS=2: two isolates serve one port, see each other's changes 
         await pinned.client("0");
         await pinned.client("1");
         assert.deepEqual(pinned.isolates(), ["0", "1"]);
+        for (const isolate of ["0", "1"]) {
+          assert.deepEqual(await pinned.get(isolate, "/ready"), { status: 200, isolate });
+          assert.deepEqual(await pinned.get(isolate, "/health"), { status: 200, isolate });
+        }
         assert.deepEqual(logLines(kms, "KMS listening on " + kms.url)[0]?.workers, 2);
       });
 
