@@ -582,6 +582,8 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
     async shutdown(deadlineMs = 10_000) {
       stopping = true;
       clearTimeout(watchdog);
+      // A look under way stops waiting for its probes (those another isolate took never come).
+      for (const done of [...probes.values()]) done();
       await watching;
       const closed = [server, ...retired].map((s) =>
         new Promise<void>((resolve) => {
