@@ -1,13 +1,21 @@
 /**
  * Every core: `KMS_WORKERS` request-serving isolates on one port (issue 15, scope 1).
  *
- * The mechanism, chosen by measurement (README "Configuration", KMS_WORKERS): each isolate is a
- * Web Worker running the whole KMS (isolate_main.ts: SigV4, policy, crypto, storage, audit) behind
- * its own hardened `node:http` listener (routes/listener.ts) bound with `SO_REUSEPORT` to the
- * same port, so the kernel spreads connections over the isolates and no request crosses a
- * thread. The main thread serves nothing: it runs the start-up checks, the migrations, the
- * principals and seed files and the admin credential once (`prepare`), starts the isolates
- * (the first one binds the port, the others join it), and on SIGTERM/SIGINT drains them all.
+ * The mechanism, chosen by measurement (scripts/isolate_message_cost.ts,
+ * scripts/workers_bench.ts): each isolate is a Web Worker running the whole KMS (isolate_main.ts:
+ * SigV4, policy, crypto, storage, audit) behind its own hardened `node:http` listener
+ * (routes/listener.ts) bound with `SO_REUSEPORT` to the same port, so the kernel spreads the
+ * connections over the isolates and no request crosses a thread. Handing each request from one
+ * listening thread to worker isolates by postMessage (method, path, headers, body, peer; the
+ * reply back) costs ~28 µs of the listening thread's CPU and ~60 µs of all threads' per request
+ * by itself, about a fifth of a whole GenerateDataKey, on a thread that would also parse all
+ * HTTP: that hand-off was rejected. Deno.serve's `reusePort` is not needed (node:http honours it
+ * and keeps the listener's timeouts and bounds), nor `deno serve --parallel` (Deno.serve without
+ * them, and no place to run the start-up checks and migrations once).
+ *
+ * The main thread serves nothing: it runs the start-up checks, the migrations, the principals
+ * and seed files and the admin credential once (`prepare`), starts the isolates (the first one
+ * binds the port, the others join it), and on SIGTERM/SIGINT drains them all.
  *
  * Shared between isolates:
  * - the database: each isolate has its own libSQL connection to the same file (WAL; the write
@@ -20,8 +28,9 @@
  *   isolate 0 only (`IsolateRole.duties`);
  * - pools: the RSA pool sizes and the crypto worker threads are shared out (`isolateShare`), so
  *   N isolates hold about the pairs and threads one would;
- * - the audit log: each isolate buffers and appends its own records (storage/audit_writer.ts
- *   re-reads the chain head inside each write transaction).
+ * - the audit log: each isolate buffers and appends its own records through its own writer
+ *   thread; several appenders keep one hash chain as several processes do (storage/
+ *   write_queue.ts: a chain conflict reloads the head and retries).
  *
  * Metrics (`GET /metrics`) are per isolate: each answers with its own counters, and every reply
  * names the isolate that served it in the `x-kms-isolate` header.
