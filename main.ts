@@ -17,7 +17,7 @@ import {
 import { parsePolicy } from "./core/access/policy.ts";
 import { AuthFailureAggregator } from "./core/audit/auth_failures.ts";
 import { AuditBuffer } from "./core/audit/buffer.ts";
-import { Coherence } from "./core/coherence.ts";
+import { Coherence, IsolateChanges } from "./core/coherence.ts";
 import { CredentialCache } from "./core/credentials.ts";
 import { loadPrincipalsFile } from "./core/principals_file.ts";
 import { loadSeedFile } from "./core/seed.ts";
@@ -32,14 +32,17 @@ import { Metrics } from "./core/metrics.ts";
 import { RequestQuotas } from "./core/quotas.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
+import type { ForeignChanges } from "./core/coherence.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
-import { listen } from "./routes/listener.ts";
+import { type FetchHandler, listen } from "./routes/listener.ts";
 import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
 import { SqliteChangeCounter } from "./storage/change_counter.ts";
 import { migrate } from "./storage/migrate.ts";
 import { SqliteKeyStateCounter } from "./storage/metrics_store.ts";
 import { checkRootKeyring, reloadRootKeyring } from "./storage/root_key_table.ts";
+import { readKeyring } from "./storage/root_key_file.ts";
+import type { RootKeyring } from "./storage/root_keyring.ts";
 import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
 import { AuditWorkerSink } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
@@ -51,12 +54,24 @@ import {
   prepareRootKeyAndDatabase,
   startupFailureLine,
 } from "./startup.ts";
+import {
+  type IsolateRole,
+  isolateShare,
+  serveIsolates,
+  type WorkerCount,
+  workerCount,
+} from "./isolates.ts";
 import type { Client } from "@libsql/client";
 import type { Hono } from "hono";
 
 /** A wired KMS, not yet listening. */
 export interface Service {
   app: Hono;
+  /**
+   * What the listener serves: `app.fetch`, after dropping the caches another isolate made stale
+   * when this service is one of several (`KMS_WORKERS`).
+   */
+  fetch: FetchHandler;
   /** The KMS of the default region. */
   kms: Kms;
   /** The KMS of every served region (`KMS_REGIONS`), the default one included. */
@@ -239,37 +254,96 @@ function lifecycleClock(config: Config): Clock {
   };
 }
 
-/** Opens store, root key and app for `config`. */
-export async function openService(
+/** What another isolate's commit makes stale: every cached record (material follows a look). */
+const SIBLING_CHANGE: ForeignChanges = Object.freeze({ data: true, deletedKeys: [] });
+
+/** An isolate's root keyring: the main thread created it if needed; an isolate only reads it. */
+async function isolateKeyring(source: Parameters<typeof readKeyring>[0]): Promise<RootKeyring> {
+  const keyring = await readKeyring(source);
+  if (keyring === null) throw new StartupError("the root keyring disappeared after the start");
+  return keyring;
+}
+
+/**
+ * What a start writes once before serving: the principals and seed files, then the admin
+ * credential (which it returns).
+ */
+async function prepareData(
   config: Config,
-  options: {
-    clock?: Clock;
-    log?: LogSink;
-    /** False: record no request at all (benchmarks measure the audit log's cost against this). */
-    audit?: boolean;
-  } = {},
-): Promise<Service> {
-  const clock = options.clock ?? lifecycleClock(config);
-  const log = options.log ?? jsonLog(config.logLevel);
+  deps: { principals: SqlitePrincipalStore; store: SqliteStore; clock: Clock; log: LogSink },
+): Promise<Awaited<ReturnType<typeof ensureAdminCredential>>> {
+  try {
+    await applyPrincipalsFile(config.principalsFile, deps);
+    await applySeedFile(config, deps);
+  } catch (error) {
+    deps.store.close();
+    throw error;
+  }
+  return await ensureAdminCredential(deps.store, deps.clock, {
+    accountId: config.accountId,
+    accessKeyId: config.adminAccessKeyId,
+    secretAccessKey: config.adminSecretAccessKey,
+  });
+}
+
+/** The store of a service, checked against its root keyring, with what its start wrote. */
+interface OpenedStore {
+  db: Client;
+  store: SqliteStore;
+  changes: SqliteChangeCounter | undefined;
+  siblings: IsolateChanges | undefined;
+  trustedRoots: Awaited<ReturnType<typeof checkConfiguredFiles>>;
+  principals: SqlitePrincipalStore;
+  admin: Awaited<ReturnType<typeof ensureAdminCredential>> | undefined;
+  keyringSource: Parameters<typeof readKeyring>[0];
+  rootKey: RootKeyring;
+}
+
+/**
+ * Start-up checks, root keyring, database, migrations, principals and seed files and the admin
+ * credential; in an isolate (`role` set) only the keyring and the database: the main thread did
+ * the rest before starting it (`prepareIsolates`).
+ */
+async function openStore(
+  config: Config,
+  role: IsolateRole | undefined,
+  clock: Clock,
+  log: LogSink,
+): Promise<OpenedStore> {
   const keyringSource = {
     rootKey: config.rootKey,
     rootKeysPrevious: config.rootKeysPrevious,
     rootKeyFile: config.rootKeyFile,
   };
   // Start-up checks (startup.ts): everything is read and checked before anything is written.
+  // An isolate re-reads only what it needs: the main thread checked, created and migrated.
   const trustedRoots = await checkConfiguredFiles(config);
-  const { keyring: rootKey } = await prepareRootKeyAndDatabase(config, keyringSource);
+  const rootKey = role === undefined
+    ? (await prepareRootKeyAndDatabase(config, keyringSource)).keyring
+    : await isolateKeyring(keyringSource);
   const db = await openDatabase(config.dbUrl, config.dbAuthToken).catch((error) => {
     throw databaseStartupError(error);
   });
-  await migrate(db).catch((error) => {
-    db.close();
-    throw databaseStartupError(error);
-  });
+  if (role === undefined) {
+    await migrate(db).catch((error) => {
+      db.close();
+      throw databaseStartupError(error);
+    });
+  }
   // Several instances on one database: the change counter tells this process's writes from theirs.
   const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
+  // Several isolates of this process: each commit is told to the others at once (core/coherence.ts).
+  const siblings = role && new IsolateChanges(role.changes);
   const store = new SqliteStore(db, rootKey, {
-    observer: changes,
+    observer: changes && siblings
+      ? {
+        statement: changes.statement,
+        committed: (result) => {
+          changes.committed(result);
+          siblings.committed();
+        },
+      }
+      : changes,
     timeoutMs: config.storeTimeoutMs,
   });
   // Root keys (storage/root_key_table.ts): fail fast, naming key ids only, when one is missing.
@@ -285,22 +359,82 @@ export async function openService(
     );
   }
   const principals = new SqlitePrincipalStore(db);
-  try {
-    await applyPrincipalsFile(config.principalsFile, { principals, store, clock });
-    await applySeedFile(config, { principals, store, clock, log });
-  } catch (error) {
-    store.close();
-    throw error;
-  }
-  const admin = await ensureAdminCredential(store, clock, {
-    accountId: config.accountId,
-    accessKeyId: config.adminAccessKeyId,
-    secretAccessKey: config.adminSecretAccessKey,
+  const admin = role === undefined
+    ? await prepareData(config, { principals, store, clock, log })
+    : undefined;
+  return {
+    db,
+    store,
+    changes,
+    siblings,
+    trustedRoots,
+    principals,
+    admin,
+    keyringSource,
+    rootKey,
+  };
+}
+
+/**
+ * What the main thread does once before starting `KMS_WORKERS` isolates: every start-up check,
+ * the migrations, the principals and seed files and the admin credential; then it closes the
+ * database. Resolves to the admin credential this start created, if it did.
+ */
+export async function prepareIsolates(config: Config): Promise<Service["createdAdmin"]> {
+  const opened = await openStore(
+    config,
+    undefined,
+    lifecycleClock(config),
+    jsonLog(config.logLevel),
+  );
+  await opened.store.close();
+  return createdAdminOf(opened.admin);
+}
+
+function createdAdminOf(
+  admin: Awaited<ReturnType<typeof ensureAdminCredential>> | undefined,
+): Service["createdAdmin"] {
+  return admin?.created && admin.secretAccessKey
+    ? {
+      accessKeyId: admin.accessKeyId,
+      secretAccessKey: new TextDecoder().decode(admin.secretAccessKey.expose()),
+    }
+    : undefined;
+}
+
+/** Opens store, root key and app for `config`. */
+export async function openService(
+  config: Config,
+  options: {
+    clock?: Clock;
+    log?: LogSink;
+    /** False: record no request at all (benchmarks measure the audit log's cost against this). */
+    audit?: boolean;
+    /**
+     * Set when this service is one isolate of several (isolates.ts): the start-up checks,
+     * migrations, principals and seed files and the admin credential were done by the main
+     * thread; pools are shared out; background duties run only where `duties` says.
+     */
+    isolate?: IsolateRole;
+  } = {},
+): Promise<Service> {
+  const clock = options.clock ?? lifecycleClock(config);
+  const log = options.log ?? jsonLog(config.logLevel);
+  const role = options.isolate;
+  const { db, store, changes, siblings, trustedRoots, principals, admin, keyringSource, rootKey } =
+    await openStore(config, role, clock, log);
+  // N isolates share out the pre-generated pairs and the crypto threads (isolates.ts).
+  const share = (n: number) => role === undefined ? n : isolateShare(n, role.count);
+  const rsaPool = new RsaKeyPairPool({
+    sizes: {
+      RSA_2048: share(config.rsaPoolSizes.RSA_2048),
+      RSA_3072: share(config.rsaPoolSizes.RSA_3072),
+      RSA_4096: share(config.rsaPoolSizes.RSA_4096),
+    },
   });
-  const rsaPool = new RsaKeyPairPool({ sizes: config.rsaPoolSizes });
   const recipients = new RecipientSealer(trustedRoots, () => new Date(clock.now()));
   configureCryptoWorkers({
-    size: config.cryptoWorkers,
+    size: share(config.cryptoWorkers),
     onError: (e) => log({ level: "error", message: e.message }),
   });
   const audit = options.audit === false ? undefined : await openAuditLog(config, db, store, log);
@@ -334,16 +468,17 @@ export async function openService(
   });
   // Several instances on one database (core/coherence.ts): caches forget what the others changed.
   await changes?.start();
+  const forget = (changed: ForeignChanges) => {
+    // Deleted multi-Region keys are named by their regional storage ids: forget the key ids.
+    const forgotten = changed.deletedKeys === "unknown"
+      ? changed
+      : { ...changed, deletedKeys: changed.deletedKeys.map(publicKeyId) };
+    for (const regional of regions.values()) regional.forgetForeignChanges(forgotten);
+    if (changed.data) credentials.forgetAll();
+  };
   const coherence = changes && new Coherence({
     feed: changes,
-    forget: (changed) => {
-      // Deleted multi-Region keys are named by their regional storage ids: forget the key ids.
-      const forgotten = changed.deletedKeys === "unknown"
-        ? changed
-        : { ...changed, deletedKeys: changed.deletedKeys.map(publicKeyId) };
-      for (const regional of regions.values()) regional.forgetForeignChanges(forgotten);
-      if (changed.data) credentials.forgetAll();
-    },
+    forget,
     onError: (error) =>
       log({ level: "error", message: "change counter unreadable", error: String(error) }),
   });
@@ -353,9 +488,13 @@ export async function openService(
     regions: regions.values(),
     rotationIntervalMs: config.rotationCheckIntervalMs,
     audit: audit !== undefined,
-    log,
+    log: role === undefined ? log : (record) => log({ ...record, isolate: role.index }),
   });
-  background.start();
+  // Of several isolates, one runs the duties (isolates.ts); the others only serve.
+  if (role === undefined || role.duties) background.start();
+  if (role !== undefined) {
+    log({ level: "info", message: "isolate started", isolate: role.index, duties: role.duties });
+  }
   // Metrics (GET /metrics, KMS_METRICS): counters of this process, keys by state from the database.
   const metrics = config.metrics
     ? {
@@ -378,12 +517,11 @@ export async function openService(
     readiness,
     quotas: config.quotas && new RequestQuotas({ scale: config.quotas.scale }),
   });
-  const createdAdmin = admin?.created && admin.secretAccessKey
-    ? {
-      accessKeyId: admin.accessKeyId,
-      secretAccessKey: new TextDecoder().decode(admin.secretAccessKey.expose()),
-    }
-    : undefined;
+  const createdAdmin = createdAdminOf(admin);
+  const fetch: FetchHandler = siblings === undefined ? app.fetch : (request, env) => {
+    if (siblings.takeForeign()) forget(SIBLING_CHANGE);
+    return app.fetch(request, env);
+  };
   const close = async () => {
     await background.stop();
     await coherence?.stop();
@@ -396,6 +534,7 @@ export async function openService(
   const reloadRootKeys = () => reloadRootKeyring(db, rootKey, keyringSource, clock.now());
   return {
     app,
+    fetch,
     kms,
     regions,
     store,
@@ -413,11 +552,23 @@ export async function openService(
  * Parses the configuration, checks the port and opens the service; a failure is printed as one
  * line on stderr (startup.ts) and ends the process with exit code 1, nothing written.
  */
-async function start(): Promise<{ config: Config; service: Service }> {
+async function start(config: Config): Promise<Service> {
   try {
-    const config = parseConfig(Deno.env.toObject());
+    return await openService(config);
+  } catch (error) {
+    console.error(startupFailureLine(error));
+    Deno.exit(1);
+  }
+}
+
+/** The configuration and the number of isolates (`KMS_WORKERS`, isolates.ts); exits on an error. */
+function configure(): { config: Config; workers: WorkerCount } {
+  try {
+    const env = Deno.env.toObject();
+    const config = parseConfig(env);
+    const workers = workerCount(env.KMS_WORKERS, config.dbUrl);
     checkPortAvailable(config.host, config.port);
-    return { config, service: await openService(config) };
+    return { config, workers };
   } catch (error) {
     console.error(startupFailureLine(error));
     Deno.exit(1);
@@ -425,12 +576,21 @@ async function start(): Promise<{ config: Config; service: Service }> {
 }
 
 async function main(): Promise<void> {
-  const { config, service } = await start();
+  const { config, workers } = configure();
   const log = jsonLog(config.logLevel);
+  if (workers.note !== undefined) log({ level: "warn", message: workers.note });
+  if (workers.count > 1) {
+    // Several isolates on one port (isolates.ts); the checks and migrations run here, once.
+    return await serveIsolates(config, workers.count, {
+      prepare: async () => startupBanner(config, await prepareIsolates(config)),
+      log,
+    });
+  }
+  const service = await start(config);
   const banner = startupBanner(config, service.createdAdmin);
   if (banner.length > 0) console.log(banner.join("\n"));
   // routes/listener.ts: node:http with header, body and idle timeouts and a connection bound.
-  const server = await listen(service.app.fetch, {
+  const server = await listen(service.fetch, {
     hostname: config.host,
     port: config.port,
     log,
@@ -445,6 +605,7 @@ async function main(): Promise<void> {
     level: "info",
     message: `KMS listening on http://${server.addr.hostname}:${server.addr.port}`,
     region: config.region,
+    workers: 1,
     maxConnections: server.maxConnections,
   });
   // SIGTERM/SIGINT: drain, flush the audit log, close; exit by the deadline whatever happens

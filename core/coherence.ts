@@ -17,6 +17,14 @@
  * A request already past its authorisation when the look happens finishes as
  * it started.
  *
+ * Isolates of one process (`KMS_WORKERS`, isolates.ts) are also told at once,
+ * without waiting for a look: `IsolateChanges` is a counter in memory they all
+ * share (a SharedArrayBuffer), bumped by each isolate after each of its commits
+ * and before the change is acknowledged, and read at the start of every request.
+ * A request that starts after another isolate acknowledged a change thus finds
+ * the counter moved and drops its caches first (their deleted keys' material
+ * follows with the next look of the Coherence, as for other processes).
+ *
  * @module
  */
 
@@ -94,5 +102,42 @@ export class Coherence {
     } catch (error) {
       this.#onError(error);
     }
+  }
+}
+
+/** Bytes of the SharedArrayBuffer an `IsolateChanges` counts in. */
+export const ISOLATE_CHANGES_BYTES = 4;
+
+/**
+ * The change counter of the isolates of one process: one 32-bit cell of shared memory, bumped
+ * with `Atomics` by the isolate that committed, compared by the others on every request. Like
+ * storage/change_counter.ts, it tells other isolates' changes from this one's own: a bump that
+ * does not follow this isolate's last seen value means others committed in between.
+ */
+export class IsolateChanges {
+  readonly #cell: Int32Array;
+  #seen: number;
+  #foreign = false;
+
+  /** `shared`: a SharedArrayBuffer of ISOLATE_CHANGES_BYTES, the same for every isolate. */
+  constructor(shared: SharedArrayBuffer) {
+    this.#cell = new Int32Array(shared, 0, 1);
+    this.#seen = Atomics.load(this.#cell, 0);
+  }
+
+  /** This isolate committed a change: call after the commit, before it is acknowledged. */
+  committed(): void {
+    const before = Atomics.add(this.#cell, 0, 1);
+    if (before !== this.#seen) this.#foreign = true;
+    this.#seen = (before + 1) | 0;
+  }
+
+  /** Whether another isolate committed since the last call (then the caches must forget). */
+  takeForeign(): boolean {
+    const now = Atomics.load(this.#cell, 0);
+    const foreign = this.#foreign || now !== this.#seen;
+    this.#seen = now;
+    this.#foreign = false;
+    return foreign;
   }
 }

@@ -15,7 +15,8 @@
  *   later, and a burst of them must not reach the limit), so connections
  *   never exhaust descriptors: a connection over the bound is accepted and closed at once;
  * - when descriptors run out anyway (something else holds them), Deno's accept loop stops without
- *   an error event: a watchdog probes the listener and, when a probe connection is not accepted,
+ *   an error event: a watchdog probes the listener (unless it accepted a connection since its
+ *   last look: a busy listener is not probed) and, when a probe connection is not accepted,
  *   re-opens the listening socket with a back-off, logging at most once per `LOG_INTERVAL_MS`;
  * - a request the parser rejects (header section over `maxHeaderBytes`, malformed HTTP) gets an
  *   AWS JSON error reply (routes/errors.ts) instead of an empty 400; a timed-out connection is
@@ -26,6 +27,12 @@
  * length within `MAX_BODY_BYTES` is read before the app sees it (the hot path: no stream); any
  * other body is handed over as a stream the app reads within its limit. Replies are buffered
  * (every reply of the app is small) and written in one call.
+ *
+ * Several isolates of one process (`KMS_WORKERS`, isolates.ts) each run a listener on the same
+ * port with `reusePort` (SO_REUSEPORT; Deno's node:http honours it): the kernel spreads the
+ * connections over them. Each then takes its share of the connection bound, and its watchdog
+ * probes with several connections at once, since the kernel may hand any one of them to
+ * another isolate.
  *
  * deploy.ts (Deno Deploy) keeps Deno.serve: Deploy terminates connections itself.
  *
@@ -61,6 +68,12 @@ export interface ListenOptions extends ConnectionLimits {
   log: ListenerLog;
   /** Seconds between two looks of the accept watchdog (default 2 s). */
   watchdogIntervalMs?: number;
+  /** Binds with SO_REUSEPORT, to share the port with the other isolates of this process. */
+  reusePort?: boolean;
+  /** How many listeners of this process share the port and the connection bound (default 1). */
+  isolates?: number;
+  /** Headers added to every reply (the serving isolate's id). */
+  replyHeaders?: Readonly<Record<string, string>>;
 }
 
 /** A listening server. */
@@ -243,9 +256,13 @@ async function toRequest(req: IncomingMessage): Promise<Request> {
 }
 
 /** Writes a Fetch Response on a node response, body in one write. */
-async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+async function writeResponse(
+  res: ServerResponse,
+  response: Response,
+  extra?: Readonly<Record<string, string>>,
+): Promise<void> {
   const body = response.body === null ? undefined : new Uint8Array(await response.arrayBuffer());
-  const names: Record<string, string | string[]> = {};
+  const names: Record<string, string | string[]> = { ...extra };
   for (const [name, value] of response.headers) {
     const existing = names[name];
     names[name] = existing === undefined
@@ -260,7 +277,12 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
 }
 
 /** Answers `error` as routes/errors.ts does, unless a reply was already started. */
-function writeError(res: ServerResponse, error: unknown, log: ListenerLog): void {
+function writeError(
+  res: ServerResponse,
+  error: unknown,
+  log: ListenerLog,
+  extra?: Readonly<Record<string, string>>,
+): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
@@ -270,11 +292,15 @@ function writeError(res: ServerResponse, error: unknown, log: ListenerLog): void
     (e) => log({ level: "error", message: "listener: request failed", error: String(e) }),
   );
   const response = errorResponse(reply, crypto.randomUUID());
-  writeResponse(res, response).catch(() => res.destroy());
+  writeResponse(res, response, extra).catch(() => res.destroy());
 }
 
 /** The request handler: node request -> Fetch Request -> app -> node response. */
-function bridge(fetch: FetchHandler, log: ListenerLog) {
+function bridge(
+  fetch: FetchHandler,
+  log: ListenerLog,
+  extra: Readonly<Record<string, string>> | undefined,
+) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const socket = req.socket;
     const env: ListenerEnv = {
@@ -290,13 +316,18 @@ function bridge(fetch: FetchHandler, log: ListenerLog) {
     } catch {
       // A URL or header a Fetch Request cannot hold, or a body that ended early.
       res.shouldKeepAlive = false;
-      writeError(res, new SerializationException("The request is not valid HTTP/1.1."), log);
+      writeError(
+        res,
+        new SerializationException("The request is not valid HTTP/1.1."),
+        log,
+        extra,
+      );
       return;
     }
     try {
-      await writeResponse(res, await fetch(request, env));
+      await writeResponse(res, await fetch(request, env), extra);
     } catch (error) {
-      writeError(res, error, log);
+      writeError(res, error, log, extra);
     }
   };
 }
@@ -338,11 +369,16 @@ function configuredServer(
 }
 
 /** Opens `server` on hostname:port; rejects on a listen error (port in use...). */
-function openOn(server: Server, hostname: string, port: number): Promise<number> {
+function openOn(
+  server: Server,
+  hostname: string,
+  port: number,
+  reusePort: boolean,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once("error", onError);
-    server.listen({ port, host: hostname }, () => {
+    server.listen({ port, host: hostname, ...(reusePort ? { reusePort } : {}) }, () => {
       server.off("error", onError);
       const address = server.address();
       resolve(typeof address === "object" && address !== null ? address.port : port);
@@ -355,6 +391,38 @@ function loopbackFor(hostname: string): string {
   if (hostname === "0.0.0.0") return "127.0.0.1";
   if (hostname === "::" || hostname === "[::]") return "::1";
   return hostname;
+}
+
+/** Probe connections per look for `isolates` listeners sharing the port (see `probeAccepts`). */
+export function probesPerLook(isolates: number): number {
+  // The kernel picks a listener per connection: all of 8n probes miss this one with
+  // probability (1 - 1/n)^(8n) < e^-8, and two looks in a row (a re-open) < e^-16.
+  return isolates <= 1 ? 1 : Math.min(64, 8 * isolates);
+}
+
+/**
+ * Whether one of `probes` fresh connections to hostname:port is accepted by this listener
+ * (`accepted` waits for it); several when other isolates share the port.
+ */
+async function probeAnyAccepted(
+  hostname: string,
+  port: number,
+  probes: number,
+  accepted: (localPort: number) => Promise<boolean>,
+): Promise<"accepted" | "stalled" | "no-descriptor"> {
+  if (probes <= 1) return await probeAccepts(hostname, port, accepted);
+  // The first probe this listener accepts answers; the others end on their own.
+  return await new Promise((resolve) => {
+    let left = probes;
+    let noDescriptor = false;
+    for (let i = 0; i < probes; i++) {
+      probeAccepts(hostname, port, accepted).then((outcome) => {
+        if (outcome === "accepted") resolve(outcome);
+        if (outcome === "no-descriptor") noDescriptor = true;
+        if (--left === 0) resolve(noDescriptor ? "no-descriptor" : "stalled");
+      });
+    }
+  });
 }
 
 /** Whether a fresh connection to hostname:port is accepted (`accepted` waits for it). */
@@ -393,15 +461,22 @@ async function probeAccepts(
  * @throws the listen error (address in use, permission...).
  */
 export async function listen(fetch: FetchHandler, options: ListenOptions): Promise<KmsServer> {
-  const maxConnections = connectionBound(
-    options.maxConnections,
-    descriptorLimit(),
-    openDescriptors(),
+  const isolates = Math.max(1, options.isolates ?? 1);
+  const reusePort = options.reusePort ?? false;
+  // The descriptors are the process's: each isolate takes its share of the bound.
+  const maxConnections = Math.max(
+    1,
+    Math.floor(
+      connectionBound(options.maxConnections, descriptorLimit(), openDescriptors()) / isolates,
+    ),
   );
-  const handler = bridge(fetch, options.log);
+  const handler = bridge(fetch, options.log, options.replyHeaders);
   const sockets = new Set<Socket>();
   const probes = new Map<number, () => void>();
+  // A connection accepted since the last look proves accepting works: no probe needed then.
+  let acceptedSinceLook = false;
   const onSocket = (socket: Socket) => {
+    acceptedSinceLook = true;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     if (socket.remoteAddress === socket.localAddress) probes.get(socket.remotePort ?? -1)?.();
@@ -414,7 +489,7 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
       maxConnections,
     });
   let server = configuredServer(options, maxConnections, handler, onSocket, onDrop);
-  const port = await openOn(server, options.hostname, options.port);
+  const port = await openOn(server, options.hostname, options.port, reusePort);
   const retired: Server[] = [];
   let stopping = false;
   let backoffMs = 0;
@@ -445,13 +520,23 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
     NetServer.prototype.close.call(old);
     retired.push(old);
     server = configuredServer(options, maxConnections, handler, onSocket, onDrop);
-    await openOn(server, options.hostname, port);
+    await openOn(server, options.hostname, port, reusePort);
   };
 
   const watch = async () => {
     if (stopping) return;
-    if (sockets.size < maxConnections) {
-      const outcome = await probeAccepts(options.hostname, port, waitAccepted);
+    const accepting = acceptedSinceLook;
+    acceptedSinceLook = false;
+    if (accepting && stalls === 0) {
+      backoffMs = 0;
+    } else if (sockets.size < maxConnections) {
+      const outcome = await probeAnyAccepted(
+        options.hostname,
+        port,
+        probesPerLook(isolates),
+        waitAccepted,
+      );
+      acceptedSinceLook = false; // this look's own probes prove nothing for the next look
       if (outcome === "accepted") {
         backoffMs = 0;
         stalls = 0;
@@ -497,6 +582,8 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
     async shutdown(deadlineMs = 10_000) {
       stopping = true;
       clearTimeout(watchdog);
+      // A look under way stops waiting for its probes (those another isolate took never come).
+      for (const done of [...probes.values()]) done();
       await watching;
       const closed = [server, ...retired].map((s) =>
         new Promise<void>((resolve) => {
