@@ -58,7 +58,7 @@ export class EventLoopLag {
   #count = 0;
   #max = 0;
   #expected = 0;
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(intervalMs = DEFAULT_LAG_INTERVAL_MS) {
     this.#intervalMs = intervalMs;

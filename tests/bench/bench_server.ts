@@ -72,6 +72,7 @@ export interface LagReport {
   maxMs: number;
   /** Worst delay less the time the main thread waited for a CPU: what the process itself blocked. */
   maxOwnMs: number;
+  p50Ms: number;
   p99Ms: number;
   p999Ms: number;
   samples: number;
@@ -182,6 +183,7 @@ class LagMonitor {
     return {
       maxMs: this.#max,
       maxOwnMs: this.#maxOwn,
+      p50Ms: this.#quantile(0.5),
       p99Ms: this.#quantile(0.99),
       p999Ms: this.#quantile(0.999),
       samples: this.#samples,

@@ -87,10 +87,21 @@ import {
   signSettingsLine,
 } from "./signatures_bench.ts";
 import { quantile, RawConnection, serialise } from "./load.ts";
+import { lagReportBetween, scrapeLag } from "./metrics_lag.ts";
+import {
+  runScaling,
+  runSoak,
+  type ScalingResult,
+  type SoakResult,
+  WORKERS_OP,
+} from "./scaling_bench.ts";
+import type { LagSnapshot } from "../../core/event_loop_lag.ts";
 import {
   cpuSeconds,
+  freePort,
   loadAverage,
   machineBusySeconds,
+  residentMemory,
   type ServerOptions,
   ServerProcess,
 } from "./server_process.ts";
@@ -120,6 +131,7 @@ const KNOWN_OPS = [
   RSA_POOL_OP,
   ...SIGN_OPERATIONS,
   "restart",
+  WORKERS_OP,
 ];
 
 function envNumber(name: string, fallback: number, min = Number.MIN_VALUE): number {
@@ -141,7 +153,12 @@ const SETTINGS = {
   serverLog: Deno.env.get("BENCH_SERVER_LOG"),
   singleSeconds: envNumber("BENCH_SINGLE_SECONDS", 2, 0),
   lagEvents: Deno.env.get("BENCH_LAG_EVENTS") !== undefined,
+  json: Deno.env.get("BENCH_JSON"),
+  soakSeconds: envNumber("BENCH_SOAK_SECONDS", 0, 0),
 };
+
+/** Every measured phase of the run, in order, for BENCH_JSON. */
+const RECORDED: PhaseResult[] = [];
 
 /** What one measured phase gave. */
 export interface PhaseResult {
@@ -160,6 +177,11 @@ export interface PhaseResult {
   /** CPU the machine spent outside this benchmark's two processes (other processes), cores. */
   otherCpu: number;
   seconds: number;
+  /** Server resident memory at the end of the window and the most seen in it (sampled), MiB. */
+  rssMb: number;
+  peakRssMb: number;
+  /** Which server answered: `bench_server` or `main.ts`, and how many request-serving workers. */
+  server: string;
 }
 
 /** What one operation gave: the loaded phase and the one-request-at-a-time lag probe. */
@@ -254,12 +276,24 @@ class Bench {
   /**
    * Starts another server, on the database file `dbFile` in the bench directory, with `env`
    * added; it does not become the current server (see `using`). Stopped by `stopAll` at the
-   * latest.
+   * latest. `script: "main"` starts main.ts itself on a free port (lag then comes from its
+   * /metrics).
    */
-  async spawn(dbFile: string, env: Record<string, string>): Promise<ServerProcess> {
+  async spawn(
+    dbFile: string,
+    env: Record<string, string>,
+    script: "bench" | "main" = "bench",
+  ): Promise<ServerProcess> {
+    const port = script === "main" ? { KMS_PORT: String(freePort()), KMS_HOST: "127.0.0.1" } : {};
     const server = await ServerProcess.start({
       ...this.serverOptions,
-      env: { ...this.serverOptions.env, KMS_DB_URL: `file:${this.dir}/${dbFile}`, ...env },
+      script,
+      env: {
+        ...this.serverOptions.env,
+        KMS_DB_URL: `file:${this.dir}/${dbFile}`,
+        ...port,
+        ...env,
+      },
     });
     this.#started.add(server);
     return server;
@@ -299,14 +333,34 @@ class Bench {
     return JSON.parse(text) as Record<string, unknown>;
   }
 
+  /** Lag of main.ts servers at the last `resetLag`, from their /metrics. */
+  readonly #lagAtReset = new Map<ServerProcess, LagSnapshot | undefined>();
+
   async lag(): Promise<LagReport> {
+    if (this.server.script === "main") {
+      return lagReportBetween(this.#lagAtReset.get(this.server), await scrapeLag(this.base));
+    }
     const response = await fetch(`${this.base}/__bench/lag`);
     return await response.json() as LagReport;
   }
 
   async resetLag(): Promise<void> {
+    if (this.server.script === "main") {
+      this.#lagAtReset.set(this.server, await scrapeLag(this.base));
+      return;
+    }
     await (await fetch(`${this.base}/__bench/lag/reset`, { method: "POST" })).arrayBuffer();
   }
+
+  /** How the current server is labelled in the tables. */
+  serverLabel(): string {
+    const workers = this.serverWorkers.get(this.server);
+    const name = this.server.script === "main" ? "main.ts" : "bench_server";
+    return workers === undefined ? name : `${name} ×${workers}`;
+  }
+
+  /** Request-serving workers detected per server (scaling_bench.ts). */
+  readonly serverWorkers = new Map<ServerProcess, number>();
 
   /** Warm-up, then a measured window at `concurrency`. */
   async phase(
@@ -332,12 +386,18 @@ class Bench {
     const s0 = cpuSeconds(this.server.pid);
     const m0 = cpuSeconds(this.server.pid, this.server.pid);
     const b0 = machineBusySeconds();
-    await sleep(startAt + warmupMs + durationMs - Date.now());
+    let peakRssMb = 0;
+    const windowEnd = startAt + warmupMs + durationMs;
+    while (Date.now() < windowEnd) {
+      await sleep(Math.min(250, windowEnd - Date.now()));
+      peakRssMb = Math.max(peakRssMb, residentMemory(this.server.pid).rssMb);
+    }
     const seconds = (performance.now() - t0) / 1000;
     const c1 = cpuSeconds("self");
     const s1 = cpuSeconds(this.server.pid);
     const m1 = cpuSeconds(this.server.pid, this.server.pid);
     const b1 = machineBusySeconds();
+    const { rssMb } = residentMemory(this.server.pid);
     const lag = await this.lag();
     const all = await Promise.all(results);
     const latencies = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
@@ -352,7 +412,7 @@ class Bench {
       console.log(`    lag events of ${name} at concurrency ${concurrency}:`);
       for (const e of lag.events) console.log(`      ${JSON.stringify(e)}`);
     }
-    return {
+    const result: PhaseResult = {
       name,
       concurrency,
       rate: completed / (durationMs / 1000),
@@ -367,7 +427,12 @@ class Bench {
       serverMainThreadCpu: (m1 - m0) / seconds,
       otherCpu: Math.max(0, (b1 - b0) - (c1 - c0) - (s1 - s0)) / seconds,
       seconds,
+      rssMb,
+      peakRssMb: Math.max(peakRssMb, rssMb),
+      server: this.serverLabel(),
     };
+    RECORDED.push(result);
+    return result;
   }
 
   /** The loaded phase, then (unless BENCH_SINGLE_SECONDS=0) a lag probe one request at a time. */
@@ -503,8 +568,13 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", interrupt);
   try {
-    await bench.start();
-    await run(bench);
+    if (SETTINGS.soakSeconds > 0) {
+      const soak = await runSoak(bench, SETTINGS.soakSeconds, (line) => console.log(line));
+      await writeJson({ soak });
+    } else {
+      await bench.start();
+      await run(bench);
+    }
   } finally {
     bench.client.close();
     await bench.stopAll();
@@ -595,13 +665,149 @@ async function run(bench: Bench): Promise<void> {
   const onDemand: RsaBatch[] = rsa ? await runRsaOnDemand(bench, keyId) : [];
   const restart = SETTINGS.ops.includes("restart") ? await restartPhase(bench, keyId) : undefined;
   const pool: RsaPoolResult | undefined = rsa ? await runRsaPool(bench, keyId) : undefined;
+  let scaling: ScalingResult | undefined;
+  if (SETTINGS.ops.includes(WORKERS_OP)) {
+    console.log("Workers (main.ts at KMS_WORKERS=1 and =N, alternately):");
+    scaling = await runScaling(bench, {
+      concurrency: SETTINGS.concurrency,
+      warmupMs: SETTINGS.warmupSeconds * 1000,
+      durationMs: SETTINGS.seconds * 1000,
+    }, (r) => console.log(`${progress(r)}  (${r.server})`));
+  }
   console.log("");
   if (rows.length > 0) printTables(rows);
+  if (rows.length > 0 || scaling !== undefined) printSummary(rows, scaling);
   printAuditOverhead(audit);
   if (restart !== undefined) printRestart(restart);
   printFastPairs(fastPairs);
   printRsa(onDemand, pool);
   printSignatures(signatures);
+  await writeJson({ scaling });
+}
+
+/** BENCH_JSON: every measured phase (and the sections given) as one JSON document. */
+async function writeJson(
+  sections: { scaling?: ScalingResult | undefined; soak?: SoakResult | undefined },
+): Promise<void> {
+  if (SETTINGS.json === undefined || SETTINGS.json === "") return;
+  const phases = RECORDED.map((r) => ({
+    ...summaryOf(r),
+    lag: { ...r.lag, events: undefined, worst: r.lag.worst },
+    errors: r.errors,
+    firstError: r.firstError,
+    clientCpuCores: r.clientCpu,
+    serverCpuCores: r.serverCpu,
+    otherCpuCores: r.otherCpu,
+  }));
+  const document = {
+    command: commandShown(),
+    machine: machine(),
+    finishedAt: new Date().toISOString(),
+    settings: { ...SETTINGS, json: undefined },
+    phases,
+    ...sections,
+  };
+  await Deno.writeTextFile(SETTINGS.json, JSON.stringify(document, null, 2) + "\n");
+  console.log(`\nJSON written to ${SETTINGS.json}`);
+}
+
+/** The compact figures of one phase: what the summary table and the README quote. */
+function summaryOf(r: PhaseResult) {
+  const perRequest = (cores: number) =>
+    r.completed > 0 ? (cores * r.seconds * 1e6) / r.completed : Number.NaN;
+  const round = (n: number, digits: number) =>
+    Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null;
+  return {
+    name: r.name,
+    server: r.server,
+    concurrency: r.concurrency,
+    requestsPerSecond: round(r.rate, 0),
+    p50Ms: round(r.p50, 2),
+    p99Ms: round(r.p99, 2),
+    lagP50Ms: round(r.lag.p50Ms, 1),
+    lagP99Ms: round(r.lag.p99Ms, 1),
+    lagMaxMs: round(r.lag.maxMs, 1),
+    serverCpuUsPerRequest: round(perRequest(r.serverCpu), 1),
+    serverMainThreadCpuUsPerRequest: round(perRequest(r.serverMainThreadCpu), 1),
+    rssMb: round(r.rssMb, 0),
+    peakRssMb: round(r.peakRssMb, 0),
+  };
+}
+
+/**
+ * One compact table of every operation: at 1 worker beside the minimal endpoint (bench_server),
+ * then main.ts at 1 and N workers with the N/1 ratios of rate and CPU per request.
+ */
+function printSummary(rows: Row[], scaling: ScalingResult | undefined): void {
+  console.log("");
+  console.log(
+    `Summary at concurrency ${SETTINGS.concurrency}: lag from inside the server (p50/p99/max, ms); ` +
+      "CPU µs per request of the whole server process (all threads, /proc) and of its JS main " +
+      "thread; RSS at the end of the window and the most sampled in it:",
+  );
+  const line = (r: PhaseResult, note = "") => {
+    const s = summaryOf(r);
+    const f = (n: number | null, d = 0) => n === null ? "n/a" : fmt(n, d);
+    return [
+      r.name,
+      r.server,
+      f(s.requestsPerSecond),
+      f(s.p50Ms, 2),
+      f(s.p99Ms, 2),
+      `${f(s.lagP50Ms, 1)}/${f(s.lagP99Ms, 1)}/${f(s.lagMaxMs, 1)}`,
+      f(s.serverCpuUsPerRequest),
+      f(s.serverMainThreadCpuUsPerRequest),
+      `${f(s.rssMb)}/${f(s.peakRssMb)}`,
+      note,
+    ];
+  };
+  const out: string[][] = [];
+  for (const entry of entriesOf(rows)) out.push(line(entry.load));
+  if (scaling !== undefined) {
+    for (const row of scaling.rows) {
+      row.one.forEach((one, i) => {
+        out.push(line(one));
+        const many = row.many[i];
+        if (many === undefined) return;
+        const cpu = (r: PhaseResult) => (r.serverCpu * r.seconds) / Math.max(1, r.completed);
+        out.push(
+          line(
+            many,
+            `×${fmt(many.rate / one.rate, 2)} rate (≥ 1.3 ${
+              verdict(many.rate / one.rate >= 1.3)
+            }), ` +
+              `×${fmt(cpu(many) / cpu(one), 2)} CPU/req (≤ 1.1 ${
+                verdict(cpu(many) / cpu(one) <= 1.1)
+              })`,
+          ),
+        );
+      });
+    }
+  }
+  table(
+    [
+      "operation",
+      "server",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "lag ms",
+      "CPU µs",
+      "JS µs",
+      "RSS MiB",
+      "",
+    ],
+    [20, -18, 7, 7, 7, 14, 7, 7, 9, -40],
+    out,
+  );
+  if (scaling !== undefined) {
+    console.log(
+      `KMS_WORKERS=${scaling.requested}: the server runs ${scaling.detected} worker(s) ` +
+        `(${scaling.detectedBy})${
+          scaling.detected < 2 && scaling.requested > 1 ? "; no N-worker rows" : ""
+        }.`,
+    );
+  }
 }
 
 function progress(r: PhaseResult): string {
