@@ -910,8 +910,10 @@ function printTables(rows: Row[]): void {
       "own @1",
       `target: max @${SETTINGS.concurrency}`,
       "own @1",
+      "DB µs/req",
+      "DB max",
     ],
-    [20, 7, 5, 5, 9, 6, 6, -20, 6],
+    [20, 7, 5, 5, 9, 6, 6, -20, 6, 9, 6],
     entries.map(({ name, isOp, load, single }) => [
       name,
       fmt(load.lag.maxMs, 1),
@@ -922,8 +924,23 @@ function printTables(rows: Row[]): void {
       single === undefined ? "" : fmt(single.lag.maxOwnMs, 1),
       isOp ? `≤ 5 ms  ${verdict(load.lag.maxMs <= 5)}` : "",
       isOp && single !== undefined ? verdict(single.lag.maxOwnMs <= 5) : "",
+      load.lag.db === undefined ? "" : fmt((load.lag.db.totalMs * 1000) / load.completed, 1),
+      load.lag.db === undefined ? "" : fmt(load.lag.db.maxMs, 1),
     ]),
   );
+  console.log(
+    "DB µs/req, DB max: time the main thread spent inside libSQL calls (the native driver " +
+      "runs them synchronously), per request and the longest single call, ms.",
+  );
+  if (SETTINGS.lagEvents) {
+    for (const { name, load } of entries) {
+      for (const e of load.lag.db?.top ?? []) {
+        console.log(
+          `  ${name}: ${e.calls} × ${e.sql}: ${fmt(e.totalMs, 1)} ms, max ${fmt(e.maxMs, 2)} ms`,
+        );
+      }
+    }
+  }
 
   console.log("");
   console.log(
