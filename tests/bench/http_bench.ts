@@ -41,7 +41,25 @@
  * all), BENCH_SERVER_FLAGS (extra `deno run` flags for the server, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--v8-flags=--trace-gc`),
  * BENCH_SERVER_LOG (a file to append everything the server prints to),
- * BENCH_LAG_EVENTS (print each lag over 4 ms).
+ * BENCH_LAG_EVENTS (print each lag over 4 ms, and the libSQL statements that
+ * held the server's main thread longest), BENCH_GC=1 (the server runs with
+ * `--v8-flags=--trace-gc`; a table of its main isolate's scavenges and
+ * mark-compacts per phase), BENCH_JSON (a file to write every measured phase
+ * to as JSON: rate, p50/p99, lag p50/p99/max, server CPU µs per request of all
+ * threads and of the JS main thread, RSS at the end and peak, GC).
+ * `Workers` (in BENCH_OPS, default on; `scaling_bench.ts`): main.ts itself at
+ * KMS_WORKERS=1 and at KMS_WORKERS=N (N = this process's KMS_WORKERS, default
+ * the CPU count), alternately (BENCH_WORKER_ROUNDS, 1), GenerateDataKey,
+ * Encrypt and Decrypt of 1 KiB, lag from each server's /metrics; N-worker rows
+ * only when the server really runs N workers (detected). BENCH_SOAK_SECONDS
+ * (> 0: only the soak, see `scaling_bench.ts`: GenerateDataKey at
+ * BENCH_SOAK_CONCURRENCY 32 against main.ts, RSS printed every
+ * BENCH_SOAK_INTERVAL_SECONDS 30). Every phase's summary row gives, beside
+ * req/s and p50/p99: the event-loop lag measured inside the server
+ * (p50/p99/max), the server's CPU µs per request over all its threads
+ * (/proc/<pid>/stat utime+stime) and of its JS main thread, and its RSS
+ * (/proc/<pid>/status VmRSS) at the end of the window and the most sampled in
+ * it (every 250 ms).
  * The data key pair phases add BENCH_PAIR_SECONDS (3), BENCH_PAIR_WARMUP_SECONDS
  * (0.5), BENCH_PAIR_CONCURRENCY (`4,16`), BENCH_PAIR_SPECS (default the six
  * fast specs), BENCH_KEYGEN_SECONDS (1.5), BENCH_RSA_POOL_2048 / _3072 / _4096
@@ -99,6 +117,7 @@ import type { LagSnapshot } from "../../core/event_loop_lag.ts";
 import {
   cpuSeconds,
   freePort,
+  type GcPause,
   loadAverage,
   machineBusySeconds,
   residentMemory,
@@ -141,6 +160,44 @@ function envNumber(name: string, fallback: number, min = Number.MIN_VALUE): numb
   return n;
 }
 
+/** `flags` with `--trace-gc` added to its V8 flags when `on` (BENCH_GC=1). */
+function withTraceGc(flags: string[], on: boolean): string[] {
+  if (!on) return flags;
+  const i = flags.findIndex((f) => f.startsWith("--v8-flags="));
+  if (i < 0) return [...flags, "--v8-flags=--trace-gc"];
+  return flags.map((f, j) => (j === i ? `${f},--trace-gc` : f));
+}
+
+/** The garbage collections of the server's busiest isolate (its main thread) in a window. */
+export interface GcWindow {
+  scavenges: number;
+  scavengeMaxMs: number;
+  scavengeTotalMs: number;
+  markCompacts: number;
+  /** Largest final pause of a mark-compact, and largest incremental marking step, ms. */
+  markCompactMaxMs: number;
+  markStepMaxMs: number;
+}
+
+function gcWindow(pauses: readonly GcPause[]): GcWindow | undefined {
+  if (pauses.length === 0) return undefined;
+  const byIsolate = new Map<string, number>();
+  for (const p of pauses) byIsolate.set(p.isolate, (byIsolate.get(p.isolate) ?? 0) + 1);
+  const main = [...byIsolate].sort((a, b) => b[1] - a[1])[0]![0];
+  const mine = pauses.filter((p) => p.isolate === main);
+  const scavenges = mine.filter((p) => p.kind === "Scavenge");
+  const marks = mine.filter((p) => p.kind === "Mark-Compact");
+  const max = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), 0);
+  return {
+    scavenges: scavenges.length,
+    scavengeMaxMs: max(scavenges.map((p) => p.ms)),
+    scavengeTotalMs: scavenges.reduce((n, p) => n + p.ms, 0),
+    markCompacts: marks.length,
+    markCompactMaxMs: max(marks.map((p) => p.ms)),
+    markStepMaxMs: max(marks.map((p) => p.stepMs)),
+  };
+}
+
 const SETTINGS = {
   seconds: envNumber("BENCH_SECONDS", 5),
   warmupSeconds: envNumber("BENCH_WARMUP_SECONDS", 1),
@@ -149,7 +206,11 @@ const SETTINGS = {
   workers: Math.round(envNumber("BENCH_CLIENT_WORKERS", 1)),
   ops: (Deno.env.get("BENCH_OPS") ?? KNOWN_OPS.join(","))
     .split(",").map((s) => s.trim()).filter((s) => s !== ""),
-  serverFlags: (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((s) => s !== ""),
+  serverFlags: withTraceGc(
+    (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((s) => s !== ""),
+    Deno.env.get("BENCH_GC") === "1",
+  ),
+  gc: Deno.env.get("BENCH_GC") === "1",
   serverLog: Deno.env.get("BENCH_SERVER_LOG"),
   singleSeconds: envNumber("BENCH_SINGLE_SECONDS", 2, 0),
   lagEvents: Deno.env.get("BENCH_LAG_EVENTS") !== undefined,
@@ -182,6 +243,8 @@ export interface PhaseResult {
   peakRssMb: number;
   /** Which server answered: `bench_server` or `main.ts`, and how many request-serving workers. */
   server: string;
+  /** Its main isolate's garbage collections in the window (BENCH_GC=1), else undefined. */
+  gc: GcWindow | undefined;
 }
 
 /** What one operation gave: the loaded phase and the one-request-at-a-time lag probe. */
@@ -383,6 +446,7 @@ class Bench {
     await this.resetLag();
     const t0 = performance.now();
     const c0 = cpuSeconds("self");
+    const gc0 = this.server.gc.length;
     const s0 = cpuSeconds(this.server.pid);
     const m0 = cpuSeconds(this.server.pid, this.server.pid);
     const b0 = machineBusySeconds();
@@ -430,6 +494,7 @@ class Bench {
       rssMb,
       peakRssMb: Math.max(peakRssMb, rssMb),
       server: this.serverLabel(),
+      gc: gcWindow(this.server.gc.slice(gc0)),
     };
     RECORDED.push(result);
     return result;
@@ -698,6 +763,7 @@ async function writeJson(
     clientCpuCores: r.clientCpu,
     serverCpuCores: r.serverCpu,
     otherCpuCores: r.otherCpu,
+    gc: r.gc,
   }));
   const document = {
     command: commandShown(),
@@ -932,6 +998,7 @@ function printTables(rows: Row[]): void {
     "DB µs/req, DB max: time the main thread spent inside libSQL calls (the native driver " +
       "runs them synchronously), per request and the longest single call, ms.",
   );
+  if (SETTINGS.gc) printGc(entries);
   if (SETTINGS.lagEvents) {
     for (const { name, load } of entries) {
       for (const e of load.lag.db?.top ?? []) {
@@ -980,6 +1047,32 @@ function printTables(rows: Row[]): void {
       }
     }
   }
+}
+
+/** BENCH_GC=1: the pauses of the server's main isolate in each loaded window. */
+function printGc(entries: Entry[]): void {
+  console.log("");
+  console.log(
+    "Garbage collection of the server's main isolate in the loaded window (--trace-gc), ms:",
+  );
+  table(
+    ["operation", "scavenges", "max", "total", "µs/req", "mark-compacts", "max", "max step"],
+    [20, 9, 6, 7, 7, 13, 6, 8],
+    entries.map(({ name, load }) => {
+      const g = load.gc;
+      if (g === undefined) return [name, "n/a"];
+      return [
+        name,
+        fmt(g.scavenges),
+        fmt(g.scavengeMaxMs, 1),
+        fmt(g.scavengeTotalMs, 0),
+        fmt((g.scavengeTotalMs * 1000) / Math.max(1, load.completed), 1),
+        fmt(g.markCompacts),
+        fmt(g.markCompactMaxMs, 1),
+        fmt(g.markStepMaxMs, 1),
+      ];
+    }),
+  );
 }
 
 function printRestart(r: RestartResult): void {

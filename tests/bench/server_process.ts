@@ -27,6 +27,32 @@ const MAIN_SCRIPT = new URL("../../main.ts", import.meta.url).pathname;
 const PORT_LINE = /^\{"port":(\d+)|KMS listening on http:\/\/[^"]*:(\d+)/;
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
+/** One garbage collection the server reported (`--v8-flags=--trace-gc`, BENCH_GC=1). */
+export interface GcPause {
+  /** The V8 isolate (the main thread's, a worker's). */
+  isolate: string;
+  kind: "Scavenge" | "Mark-Compact";
+  /** Time the isolate was paused, ms (for an incremental mark-compact: its final pause). */
+  ms: number;
+  /** The largest incremental marking step before it, ms (0 for a scavenge). */
+  stepMs: number;
+}
+
+const GC_LINE =
+  /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|(?:Incremental )?Mark-Compact)\b.*? MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms(?:.*biggest step ([\d.]+) ms)?/;
+
+/** The pause a `--trace-gc` line reports, or undefined for any other line. */
+export function parseGcLine(line: string): GcPause | undefined {
+  const m = GC_LINE.exec(line);
+  if (m === null) return undefined;
+  return {
+    isolate: m[1]!,
+    kind: m[2] === "Scavenge" ? "Scavenge" : "Mark-Compact",
+    ms: Number(m[3]),
+    stepMs: Number(m[4] ?? 0),
+  };
+}
+
 /** A running `bench_server.ts`. */
 export class ServerProcess {
   readonly port: number;
@@ -35,8 +61,10 @@ export class ServerProcess {
   readonly script: "bench" | "main";
   readonly #child: Deno.ChildProcess;
   readonly #tail: string[];
-  /** Every line printed so far that matched `LOG_FACTS` (e.g. how many workers serve). */
+  /** Lines printed so far that mention workers (how many serve requests). */
   readonly facts: string[];
+  /** Every garbage collection reported so far (only with `--trace-gc`), in order. */
+  readonly gc: GcPause[];
   readonly #drained: Promise<void>;
 
   private constructor(
@@ -46,7 +74,9 @@ export class ServerProcess {
     drained: Promise<void>,
     facts: string[],
     script: "bench" | "main",
+    gc: GcPause[],
   ) {
+    this.gc = gc;
     this.script = script;
     this.#child = child;
     this.port = port;
@@ -75,11 +105,18 @@ export class ServerProcess {
     }).spawn();
     const tail: string[] = [];
     const facts: string[] = [];
+    const gc: GcPause[] = [];
     const log = options.logFile === undefined
       ? undefined
       : await Deno.open(options.logFile, { create: true, append: true });
     const utf8 = new TextEncoder();
     const remember = (line: string) => {
+      const pause = parseGcLine(line);
+      if (pause !== undefined) {
+        gc.push(pause);
+        log?.writeSync(utf8.encode(line + "\n"));
+        return;
+      }
       tail.push(line);
       if (tail.length > 40) tail.shift();
       if (facts.length < 20 && /worker/i.test(line) && !line.includes('"message":"request"')) {
@@ -105,7 +142,7 @@ export class ServerProcess {
     });
     const port = await Promise.race([portKnown, exited]);
     exited.catch(() => {});
-    return new ServerProcess(child, port, tail, drained, facts, options.script ?? "bench");
+    return new ServerProcess(child, port, tail, drained, facts, options.script ?? "bench", gc);
   }
 
   /** The last lines the server printed. */
