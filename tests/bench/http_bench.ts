@@ -828,7 +828,18 @@ function printSummary(rows: Row[], scaling: ScalingResult | undefined): void {
     ];
   };
   const out: string[][] = [];
-  for (const entry of entriesOf(rows)) out.push(line(entry.load));
+  const jsPerRequest = (r: PhaseResult) =>
+    (r.serverMainThreadCpu * r.seconds) / Math.max(1, r.completed);
+  for (const entry of entriesOf(rows)) {
+    const minimal = entry.isOp ? entry.row?.minimal : undefined;
+    const lagNote = entry.isOp ? `lag p99 ≤ 5 ${verdict(entry.load.lag.p99Ms <= 5)}` : "";
+    const cpuNote = minimal === undefined
+      ? ""
+      : `, JS µs ×${fmt(jsPerRequest(entry.load) / jsPerRequest(minimal), 2)} minimal (≤ 2 ${
+        verdict(jsPerRequest(entry.load) / jsPerRequest(minimal) <= 2)
+      })`;
+    out.push(line(entry.load, lagNote + cpuNote));
+  }
   if (scaling !== undefined) {
     for (const row of scaling.rows) {
       row.one.forEach((one, i) => {

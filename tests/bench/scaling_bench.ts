@@ -195,6 +195,18 @@ export interface SoakSample {
   lagP99Ms: number;
   rssMb: number;
   peakRssMb: number;
+  /** JS heap in use of the isolate that answered /metrics (`kms_heap_used_bytes`), MiB. */
+  heapMb: number;
+}
+
+/** The JS heap the current server's /metrics reports, MiB (NaN if it does not). */
+async function scrapeHeapMb(harness: ScalingHarness): Promise<number> {
+  try {
+    const text = await (await fetch(`http://${harness.target.host}/metrics`)).text();
+    return Number(/^kms_heap_used_bytes (\d+)$/m.exec(text)?.[1]) / 2 ** 20;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** What the soak gave. */
@@ -234,7 +246,7 @@ export async function runSoak(
         residentMemory(server.pid).rssMb.toFixed(0)
       } MiB):`,
   );
-  print("  at s    req/s   p99 ms  lag p99 ms  RSS MiB  per worker  peak MiB");
+  print("  at s    req/s   p99 ms  lag p99 ms  RSS MiB  per worker  peak MiB  JS heap MiB");
   const samples: SoakSample[] = [];
   let elapsed = 0;
   while (elapsed < seconds) {
@@ -249,7 +261,9 @@ export async function runSoak(
         }),
     );
     elapsed += chunk;
+    const heapMb = await harness.using(server, () => scrapeHeapMb(harness));
     const sample = {
+      heapMb,
       atSeconds: elapsed,
       rate: r.rate,
       p99: r.p99,
@@ -263,7 +277,7 @@ export async function runSoak(
         r.p99.toFixed(2).padStart(7)
       }  ${r.lag.p99Ms.toFixed(1).padStart(10)}  ${r.rssMb.toFixed(0).padStart(7)}  ${
         (r.rssMb / workers).toFixed(0).padStart(10)
-      }  ${r.peakRssMb.toFixed(0).padStart(8)}${
+      }  ${r.peakRssMb.toFixed(0).padStart(8)}  ${heapMb.toFixed(0).padStart(11)}${
         r.errors > 0 ? `  ${r.errors} errors: ${r.firstError}` : ""
       }`,
     );
