@@ -330,7 +330,11 @@ class Bench {
 
   async start(env: Record<string, string> = {}): Promise<number> {
     const started = performance.now();
-    const options = { ...this.serverOptions, env: { ...this.serverOptions.env, ...env } };
+    // bench_server serves at 1 worker: the in-process minimal endpoint's baseline.
+    const options = {
+      ...this.serverOptions,
+      env: { ...this.serverOptions.env, KMS_WORKERS: "1", ...env },
+    };
     this.server = await ServerProcess.start(options);
     this.#started.add(this.server);
     return performance.now() - started;
