@@ -1,9 +1,10 @@
 /**
  * In-process metrics in the Prometheus text exposition format (version 0.0.4): requests and
  * errors (by AWS exception name) per operation, a fixed-bucket latency histogram per operation,
- * requests refused before authentication (by AWS exception name), keys by key state, counted at scrape time through the `KeyStateCounter` port, the
- * event loop's lag (core/event_loop_lag.ts: a histogram and the largest lag) and the process's
- * resident memory and JS heap.
+ * requests refused before authentication (by AWS exception name), keys by key state (counted at
+ * scrape time through the `KeyStateCounter` port), the event loop's lag (core/event_loop_lag.ts:
+ * a histogram and the largest lag; only when asked for) and the process's resident memory and JS
+ * heap.
  *
  * Labels hold only operation names, exception names and key states, never a key id, principal or
  * anything from a request body, so a scrape shows no secret and its series stay few.
