@@ -498,7 +498,7 @@ export async function openService(
   // Metrics (GET /metrics, KMS_METRICS): counters of this process, keys by state from the database.
   const metrics = config.metrics
     ? {
-      metrics: new Metrics(),
+      metrics: new Metrics({ eventLoopLag: true }),
       keyStates: new SqliteKeyStateCounter(db),
       token: config.metricsToken,
     }
@@ -523,6 +523,7 @@ export async function openService(
     return app.fetch(request, env);
   };
   const close = async () => {
+    metrics?.metrics.close();
     await background.stop();
     await coherence?.stop();
     await rsaPool.close();

@@ -1,7 +1,10 @@
 /**
  * In-process metrics in the Prometheus text exposition format (version 0.0.4): requests and
  * errors (by AWS exception name) per operation, a fixed-bucket latency histogram per operation,
- * requests refused before authentication (by AWS exception name), and keys by key state, counted at scrape time through the `KeyStateCounter` port.
+ * requests refused before authentication (by AWS exception name), keys by key state (counted at
+ * scrape time through the `KeyStateCounter` port), the event loop's lag (core/event_loop_lag.ts:
+ * a histogram and the largest lag; only when asked for) and the process's resident memory and JS
+ * heap.
  *
  * Labels hold only operation names, exception names and key states, never a key id, principal or
  * anything from a request body, so a scrape shows no secret and its series stay few.
@@ -9,6 +12,7 @@
  * @see https://prometheus.io/docs/instrumenting/exposition_formats/
  * @module
  */
+import { EventLoopLag, LAG_BUCKETS } from "./event_loop_lag.ts";
 import type { KeyState } from "./types.ts";
 
 /** Upper bounds (seconds) of the latency histogram's buckets; `+Inf` is implied. */
@@ -76,11 +80,26 @@ class Histogram {
 
 /** The counters and histograms of one process; `render` writes them in the text format. */
 export class Metrics {
+  readonly #lag: EventLoopLag | undefined;
   readonly #requests = new Map<string, number>();
   readonly #errors = new Map<string, Map<string, number>>();
   readonly #latency = new Map<string, Histogram>();
   readonly #authFailures = new Map<string, number>();
   readonly #throttled = new Map<string, number>();
+
+  /**
+   * `eventLoopLag`: sample this isolate's event-loop lag (an unref'd timer, stopped by `close`)
+   * and render it.
+   */
+  constructor(options: { eventLoopLag?: boolean } = {}) {
+    this.#lag = options.eventLoopLag === true ? new EventLoopLag() : undefined;
+    this.#lag?.start();
+  }
+
+  /** Stops the event-loop lag sampler (the figures stay). */
+  close(): void {
+    this.#lag?.stop();
+  }
 
   /** Counts one answered request. */
   observe(observation: RequestObservation): void {
@@ -184,8 +203,49 @@ export class Metrics {
     for (const state of states) {
       lines.push(`kms_keys${labels({ state })} ${keyStates.get(state) ?? 0}`);
     }
+    this.#renderLag(lines);
+    renderMemory(lines);
     return lines.join("\n") + "\n";
   }
+
+  #renderLag(lines: string[]): void {
+    if (this.#lag === undefined) return;
+    const lag = this.#lag.snapshot();
+    family(
+      lines,
+      "kms_event_loop_lag_seconds",
+      "histogram",
+      "How late a timer of this isolate fired: the time its event loop was held by other work.",
+    );
+    let cumulative = 0;
+    LAG_BUCKETS.forEach((bound, i) => {
+      cumulative += lag.counts[i]!;
+      lines.push(
+        `kms_event_loop_lag_seconds_bucket${labels({ le: formatNumber(bound) })} ${cumulative}`,
+      );
+    });
+    lines.push(
+      `kms_event_loop_lag_seconds_bucket${labels({ le: "+Inf" })} ${lag.count}`,
+      `kms_event_loop_lag_seconds_sum ${formatNumber(lag.sum)}`,
+      `kms_event_loop_lag_seconds_count ${lag.count}`,
+    );
+    family(lines, "kms_event_loop_lag_max_seconds", "gauge", "Largest event-loop lag since start.");
+    lines.push(`kms_event_loop_lag_max_seconds ${formatNumber(lag.max)}`);
+  }
+}
+
+/** Resident memory and JS heap of the process, when the runtime tells them. */
+function renderMemory(lines: string[]): void {
+  let usage: Deno.MemoryUsage;
+  try {
+    usage = Deno.memoryUsage();
+  } catch {
+    return;
+  }
+  family(lines, "process_resident_memory_bytes", "gauge", "Resident memory of the process.");
+  lines.push(`process_resident_memory_bytes ${usage.rss}`);
+  family(lines, "kms_heap_used_bytes", "gauge", "JS heap in use in this isolate.");
+  lines.push(`kms_heap_used_bytes ${usage.heapUsed}`);
 }
 
 /** The content type of the text exposition format. */

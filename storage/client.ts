@@ -16,7 +16,14 @@
  *
  * @module
  */
-import { type Client, type Config, createClient as createWebClient } from "@libsql/client/web";
+import {
+  type Client,
+  type Config,
+  createClient as createWebClient,
+  type InStatement,
+  type ResultSet,
+  type TransactionMode,
+} from "@libsql/client/web";
 import { dirname } from "node:path";
 
 /** Which libSQL client opens a URL: the native driver (local files, memory) or the web client. */
@@ -78,6 +85,62 @@ export function localFilePath(url: string): string | null {
   return decodeURIComponent(rest);
 }
 
+/**
+ * Told how long each call on a local connection held the calling thread: the native driver runs
+ * the statement (and a commit's fsync) synchronously inside the call, so this is the time the
+ * event loop was blocked by it. `sql` is the statement text (placeholders, never arguments), or
+ * `batch(n): <first statement>`.
+ */
+export type DatabaseCallObserver = (call: { sql: string; heldMs: number }) => void;
+
+let callObserver: DatabaseCallObserver | undefined;
+
+/**
+ * Observes every call on local connections opened from now on in this isolate (benchmarks:
+ * tests/bench/bench_server.ts); undefined stops observing connections opened later.
+ */
+export function observeDatabaseCalls(observer: DatabaseCallObserver | undefined): void {
+  callObserver = observer;
+}
+
+function statementText(statement: InStatement): string {
+  return typeof statement === "string" ? statement : statement.sql;
+}
+
+/** `db` with `execute`, `batch` and `executeMultiple` timed for `observer`. */
+function observedClient(db: Client, observer: DatabaseCallObserver): Client {
+  const timed = <T>(sql: string, call: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return call();
+    } finally {
+      observer({ sql, heldMs: performance.now() - started });
+    }
+  };
+  const execute = db.execute.bind(db) as (statement: InStatement) => Promise<ResultSet>;
+  const batch = db.batch.bind(db);
+  const executeMultiple = db.executeMultiple.bind(db);
+  const wrapped: Partial<Client> = {
+    execute:
+      ((statement: InStatement) =>
+        timed(statementText(statement), () => execute(statement))) as Client["execute"],
+    batch: (statements: InStatement[], mode?: TransactionMode) =>
+      timed(
+        `batch(${statements.length}): ${statements[0] ? statementText(statements[0]) : ""}`,
+        () => batch(statements, mode),
+      ),
+    executeMultiple: (sql: string) => timed(sql, () => executeMultiple(sql)),
+  };
+  // A proxy, so every other member (close, protocol, closed...) is the client's own.
+  return new Proxy(db, {
+    get(target, name) {
+      if (Object.hasOwn(wrapped, name)) return wrapped[name as keyof Client];
+      const value = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 async function openLocal(config: Config, journalMode: string): Promise<Client> {
   const { createClient } = await import("@libsql/client");
   const db = createClient({ ...config, concurrency: 1, timeout: BUSY_TIMEOUT_MS });
@@ -89,7 +152,7 @@ async function openLocal(config: Config, journalMode: string): Promise<Client> {
     }
     // Pragmas cannot run inside a transaction, so not as one batch.
     for (const pragma of CONNECTION_PRAGMAS) await db.execute(pragma);
-    return db;
+    return callObserver === undefined ? db : observedClient(db, callObserver);
   } catch (e) {
     db.close();
     throw e;

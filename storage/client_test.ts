@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isMemoryUrl, localFilePath, openDatabase } from "./client.ts";
+import { isMemoryUrl, localFilePath, observeDatabaseCalls, openDatabase } from "./client.ts";
 
 Deno.test("openDatabase sets durable pragmas on a file database", async () => {
   const dir = await Deno.makeTempDir({ prefix: "kms_client_" });
@@ -36,4 +36,39 @@ Deno.test("openDatabase opens in-memory databases", async () => {
       db.close();
     }
   }
+});
+
+Deno.test("observeDatabaseCalls times each call of connections opened after it, by statement text", async () => {
+  const seen: { sql: string; heldMs: number }[] = [];
+  observeDatabaseCalls((call) => seen.push(call));
+  const db = await openDatabase(":memory:").finally(() => observeDatabaseCalls(undefined));
+  try {
+    await db.execute("CREATE TABLE t (x INTEGER)");
+    await db.batch([{ sql: "INSERT INTO t VALUES (?)", args: [7] }, "INSERT INTO t VALUES (8)"]);
+    await db.executeMultiple("INSERT INTO t VALUES (9);");
+    assert.deepEqual(
+      seen.map((call) => call.sql),
+      [
+        "CREATE TABLE t (x INTEGER)",
+        "batch(2): INSERT INTO t VALUES (?)",
+        "INSERT INTO t VALUES (9);",
+      ],
+    );
+    assert.ok(seen.every((call) => call.heldMs >= 0));
+    // The observed connection is still the connection: results, protocol and close are its own.
+    assert.equal((await db.execute("SELECT sum(x) FROM t")).rows[0]?.[0], 24);
+    assert.equal(db.protocol, "file");
+  } finally {
+    db.close();
+  }
+  assert.equal(db.closed, true);
+  const later = await openDatabase(":memory:");
+  const before = seen.length;
+  await later.execute("SELECT 1");
+  later.close();
+  assert.equal(
+    seen.length,
+    before + 1 - 1,
+    "a connection opened after observing stopped is not timed",
+  );
 });

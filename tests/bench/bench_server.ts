@@ -9,7 +9,8 @@
  *   the plaintext), one AES-256-GCM encryption under a WebCrypto key imported
  *   once, a JSON reply. No SigV4, no storage, no key derivation.
  * - `GET /__bench/lag`: the event loop's worst lag (and a few percentiles)
- *   since the last reset, measured by a 1 ms `setTimeout` chain.
+ *   since the last reset, measured by a 1 ms `setTimeout` chain, and the time
+ *   the main thread spent inside libSQL calls (`observeDatabaseCalls`).
  * - `POST /__bench/lag/reset`: starts a new lag window.
  * - `POST /__bench/raw-keygen` `{spec, ms, fn?}`: calls `rawGenerateAndExport(spec)`
  *   (or, with `fn: "generateKeyPair"`, the service's own `generateKeyPair`) one
@@ -55,6 +56,7 @@ import type { SecretBytes } from "../../core/secret.ts";
 import { openService } from "../../main.ts";
 import { cpuSeconds } from "./server_process.ts";
 import { listen, type ListenerEnv } from "../../routes/listener.ts";
+import { observeDatabaseCalls } from "../../storage/client.ts";
 
 /** One lag over 4 ms: when (ms since the server started), how long, and how the main thread spent it. */
 export interface LagEvent {
@@ -72,6 +74,7 @@ export interface LagReport {
   maxMs: number;
   /** Worst delay less the time the main thread waited for a CPU: what the process itself blocked. */
   maxOwnMs: number;
+  p50Ms: number;
   p99Ms: number;
   p999Ms: number;
   samples: number;
@@ -80,6 +83,57 @@ export interface LagReport {
   events: LagEvent[];
   /** The 10 worst lags over 4 ms, worst first. */
   worst: LagEvent[];
+  /**
+   * Calls on the server's main-thread database connection in the window (storage/client.ts
+   * `observeDatabaseCalls`): how many, the time they held the thread in all, the longest and
+   * its statement. Absent for main.ts (no /__bench routes).
+   */
+  db?: DatabaseHold | undefined;
+}
+
+/** Time the main thread spent inside libSQL calls. */
+export interface DatabaseHold {
+  calls: number;
+  totalMs: number;
+  maxMs: number;
+  maxSql: string;
+  /** Per statement (first 80 characters): calls, total ms, max ms; the 8 with most total. */
+  top: { sql: string; calls: number; totalMs: number; maxMs: number }[];
+}
+
+/** Adds up database calls (`observeDatabaseCalls`) since the last reset. */
+class DatabaseHoldMonitor {
+  #bySql = new Map<string, { calls: number; totalMs: number; maxMs: number }>();
+
+  observe = ({ sql, heldMs }: { sql: string; heldMs: number }): void => {
+    const key = sql.replace(/\s+/g, " ").slice(0, 80);
+    const entry = this.#bySql.get(key) ?? { calls: 0, totalMs: 0, maxMs: 0 };
+    entry.calls++;
+    entry.totalMs += heldMs;
+    entry.maxMs = Math.max(entry.maxMs, heldMs);
+    this.#bySql.set(key, entry);
+  };
+
+  reset(): void {
+    this.#bySql.clear();
+  }
+
+  report(): DatabaseHold {
+    const all = [...this.#bySql].map(([sql, e]) => ({ sql, ...e }));
+    const worst = all.reduce((a, b) => (b.maxMs > a.maxMs ? b : a), {
+      sql: "",
+      calls: 0,
+      totalMs: 0,
+      maxMs: 0,
+    });
+    return {
+      calls: all.reduce((n, e) => n + e.calls, 0),
+      totalMs: all.reduce((n, e) => n + e.totalMs, 0),
+      maxMs: worst.maxMs,
+      maxSql: worst.sql,
+      top: all.sort((a, b) => b.totalMs - a.totalMs).slice(0, 8),
+    };
+  }
 }
 
 /**
@@ -182,6 +236,7 @@ class LagMonitor {
     return {
       maxMs: this.#max,
       maxOwnMs: this.#maxOwn,
+      p50Ms: this.#quantile(0.5),
       p99Ms: this.#quantile(0.99),
       p999Ms: this.#quantile(0.999),
       samples: this.#samples,
@@ -414,6 +469,8 @@ function minimalHandler(key: CryptoKey): (request: Request) => Promise<Response>
 async function main(): Promise<void> {
   const config = parseConfig(Deno.env.toObject());
   // BENCH_AUDIT=off: no audit log at all, the baseline the audit log's cost is measured against.
+  const dbHold = new DatabaseHoldMonitor();
+  observeDatabaseCalls(dbHold.observe);
   const service = await openService(config, { audit: Deno.env.get("BENCH_AUDIT") !== "off" });
   const lag = new LagMonitor();
   lag.start();
@@ -437,9 +494,10 @@ async function main(): Promise<void> {
     if (at < 0) return appFetch(request, info);
     const path = url.slice(at);
     if (path === "/__bench/minimal" && request.method === "POST") return minimal(request);
-    if (path === "/__bench/lag") return Response.json(lag.report());
+    if (path === "/__bench/lag") return Response.json({ ...lag.report(), db: dbHold.report() });
     if (path === "/__bench/lag/reset" && request.method === "POST") {
       lag.reset();
+      dbHold.reset();
       return Response.json({ ok: true });
     }
     if (path === "/__bench/raw-keygen" && request.method === "POST") return keygenHandler(request);

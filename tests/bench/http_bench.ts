@@ -41,7 +41,25 @@
  * all), BENCH_SERVER_FLAGS (extra `deno run` flags for the server, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--v8-flags=--trace-gc`),
  * BENCH_SERVER_LOG (a file to append everything the server prints to),
- * BENCH_LAG_EVENTS (print each lag over 4 ms).
+ * BENCH_LAG_EVENTS (print each lag over 4 ms, and the libSQL statements that
+ * held the server's main thread longest), BENCH_GC=1 (the server runs with
+ * `--v8-flags=--trace-gc`; a table of its main isolate's scavenges and
+ * mark-compacts per phase), BENCH_JSON (a file to write every measured phase
+ * to as JSON: rate, p50/p99, lag p50/p99/max, server CPU µs per request of all
+ * threads and of the JS main thread, RSS at the end and peak, GC).
+ * `Workers` (in BENCH_OPS, default on; `scaling_bench.ts`): main.ts itself at
+ * KMS_WORKERS=1 and at KMS_WORKERS=N (N = this process's KMS_WORKERS, default
+ * the CPU count), alternately (BENCH_WORKER_ROUNDS, 1), GenerateDataKey,
+ * Encrypt and Decrypt of 1 KiB, lag from each server's /metrics; N-worker rows
+ * only when the server really runs N workers (detected). BENCH_SOAK_SECONDS
+ * (> 0: only the soak, see `scaling_bench.ts`: GenerateDataKey at
+ * BENCH_SOAK_CONCURRENCY 32 against main.ts, RSS printed every
+ * BENCH_SOAK_INTERVAL_SECONDS 30). Every phase's summary row gives, beside
+ * req/s and p50/p99: the event-loop lag measured inside the server
+ * (p50/p99/max), the server's CPU µs per request over all its threads
+ * (/proc/<pid>/stat utime+stime) and of its JS main thread, and its RSS
+ * (/proc/<pid>/status VmRSS) at the end of the window and the most sampled in
+ * it (every 250 ms).
  * The data key pair phases add BENCH_PAIR_SECONDS (3), BENCH_PAIR_WARMUP_SECONDS
  * (0.5), BENCH_PAIR_CONCURRENCY (`4,16`), BENCH_PAIR_SPECS (default the six
  * fast specs), BENCH_KEYGEN_SECONDS (1.5), BENCH_RSA_POOL_2048 / _3072 / _4096
@@ -87,10 +105,22 @@ import {
   signSettingsLine,
 } from "./signatures_bench.ts";
 import { quantile, RawConnection, serialise } from "./load.ts";
+import { lagReportBetween, scrapeLag } from "./metrics_lag.ts";
+import {
+  runScaling,
+  runSoak,
+  type ScalingResult,
+  type SoakResult,
+  WORKERS_OP,
+} from "./scaling_bench.ts";
+import type { LagSnapshot } from "../../core/event_loop_lag.ts";
 import {
   cpuSeconds,
+  freePort,
+  type GcPause,
   loadAverage,
   machineBusySeconds,
+  residentMemory,
   type ServerOptions,
   ServerProcess,
 } from "./server_process.ts";
@@ -120,6 +150,7 @@ const KNOWN_OPS = [
   RSA_POOL_OP,
   ...SIGN_OPERATIONS,
   "restart",
+  WORKERS_OP,
 ];
 
 function envNumber(name: string, fallback: number, min = Number.MIN_VALUE): number {
@@ -127,6 +158,44 @@ function envNumber(name: string, fallback: number, min = Number.MIN_VALUE): numb
   const n = value === undefined || value === "" ? fallback : Number(value);
   if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}`);
   return n;
+}
+
+/** `flags` with `--trace-gc` added to its V8 flags when `on` (BENCH_GC=1). */
+function withTraceGc(flags: string[], on: boolean): string[] {
+  if (!on) return flags;
+  const i = flags.findIndex((f) => f.startsWith("--v8-flags="));
+  if (i < 0) return [...flags, "--v8-flags=--trace-gc"];
+  return flags.map((f, j) => (j === i ? `${f},--trace-gc` : f));
+}
+
+/** The garbage collections of the server's busiest isolate (its main thread) in a window. */
+export interface GcWindow {
+  scavenges: number;
+  scavengeMaxMs: number;
+  scavengeTotalMs: number;
+  markCompacts: number;
+  /** Largest final pause of a mark-compact, and largest incremental marking step, ms. */
+  markCompactMaxMs: number;
+  markStepMaxMs: number;
+}
+
+function gcWindow(pauses: readonly GcPause[]): GcWindow | undefined {
+  if (pauses.length === 0) return undefined;
+  const byIsolate = new Map<string, number>();
+  for (const p of pauses) byIsolate.set(p.isolate, (byIsolate.get(p.isolate) ?? 0) + 1);
+  const main = [...byIsolate].sort((a, b) => b[1] - a[1])[0]![0];
+  const mine = pauses.filter((p) => p.isolate === main);
+  const scavenges = mine.filter((p) => p.kind === "Scavenge");
+  const marks = mine.filter((p) => p.kind === "Mark-Compact");
+  const max = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), 0);
+  return {
+    scavenges: scavenges.length,
+    scavengeMaxMs: max(scavenges.map((p) => p.ms)),
+    scavengeTotalMs: scavenges.reduce((n, p) => n + p.ms, 0),
+    markCompacts: marks.length,
+    markCompactMaxMs: max(marks.map((p) => p.ms)),
+    markStepMaxMs: max(marks.map((p) => p.stepMs)),
+  };
 }
 
 const SETTINGS = {
@@ -137,11 +206,20 @@ const SETTINGS = {
   workers: Math.round(envNumber("BENCH_CLIENT_WORKERS", 1)),
   ops: (Deno.env.get("BENCH_OPS") ?? KNOWN_OPS.join(","))
     .split(",").map((s) => s.trim()).filter((s) => s !== ""),
-  serverFlags: (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((s) => s !== ""),
+  serverFlags: withTraceGc(
+    (Deno.env.get("BENCH_SERVER_FLAGS") ?? "").split(" ").filter((s) => s !== ""),
+    Deno.env.get("BENCH_GC") === "1",
+  ),
+  gc: Deno.env.get("BENCH_GC") === "1",
   serverLog: Deno.env.get("BENCH_SERVER_LOG"),
   singleSeconds: envNumber("BENCH_SINGLE_SECONDS", 2, 0),
   lagEvents: Deno.env.get("BENCH_LAG_EVENTS") !== undefined,
+  json: Deno.env.get("BENCH_JSON"),
+  soakSeconds: envNumber("BENCH_SOAK_SECONDS", 0, 0),
 };
+
+/** Every measured phase of the run, in order, for BENCH_JSON. */
+const RECORDED: PhaseResult[] = [];
 
 /** What one measured phase gave. */
 export interface PhaseResult {
@@ -160,6 +238,13 @@ export interface PhaseResult {
   /** CPU the machine spent outside this benchmark's two processes (other processes), cores. */
   otherCpu: number;
   seconds: number;
+  /** Server resident memory at the end of the window and the most seen in it (sampled), MiB. */
+  rssMb: number;
+  peakRssMb: number;
+  /** Which server answered: `bench_server` or `main.ts`, and how many request-serving workers. */
+  server: string;
+  /** Its main isolate's garbage collections in the window (BENCH_GC=1), else undefined. */
+  gc: GcWindow | undefined;
 }
 
 /** What one operation gave: the loaded phase and the one-request-at-a-time lag probe. */
@@ -247,7 +332,11 @@ class Bench {
 
   async start(env: Record<string, string> = {}): Promise<number> {
     const started = performance.now();
-    const options = { ...this.serverOptions, env: { ...this.serverOptions.env, ...env } };
+    // bench_server serves at 1 worker: the in-process minimal endpoint's baseline.
+    const options = {
+      ...this.serverOptions,
+      env: { ...this.serverOptions.env, KMS_WORKERS: "1", ...env },
+    };
     this.server = await ServerProcess.start(options);
     this.#started.add(this.server);
     return performance.now() - started;
@@ -256,12 +345,24 @@ class Bench {
   /**
    * Starts another server, on the database file `dbFile` in the bench directory, with `env`
    * added; it does not become the current server (see `using`). Stopped by `stopAll` at the
-   * latest.
+   * latest. `script: "main"` starts main.ts itself on a free port (lag then comes from its
+   * /metrics).
    */
-  async spawn(dbFile: string, env: Record<string, string>): Promise<ServerProcess> {
+  async spawn(
+    dbFile: string,
+    env: Record<string, string>,
+    script: "bench" | "main" = "bench",
+  ): Promise<ServerProcess> {
+    const port = script === "main" ? { KMS_PORT: String(freePort()), KMS_HOST: "127.0.0.1" } : {};
     const server = await ServerProcess.start({
       ...this.serverOptions,
-      env: { ...this.serverOptions.env, KMS_DB_URL: `file:${this.dir}/${dbFile}`, ...env },
+      script,
+      env: {
+        ...this.serverOptions.env,
+        KMS_DB_URL: `file:${this.dir}/${dbFile}`,
+        ...port,
+        ...env,
+      },
     });
     this.#started.add(server);
     return server;
@@ -301,14 +402,34 @@ class Bench {
     return JSON.parse(text) as Record<string, unknown>;
   }
 
+  /** Lag of main.ts servers at the last `resetLag`, from their /metrics. */
+  readonly #lagAtReset = new Map<ServerProcess, LagSnapshot | undefined>();
+
   async lag(): Promise<LagReport> {
+    if (this.server.script === "main") {
+      return lagReportBetween(this.#lagAtReset.get(this.server), await scrapeLag(this.base));
+    }
     const response = await fetch(`${this.base}/__bench/lag`);
     return await response.json() as LagReport;
   }
 
   async resetLag(): Promise<void> {
+    if (this.server.script === "main") {
+      this.#lagAtReset.set(this.server, await scrapeLag(this.base));
+      return;
+    }
     await (await fetch(`${this.base}/__bench/lag/reset`, { method: "POST" })).arrayBuffer();
   }
+
+  /** How the current server is labelled in the tables. */
+  serverLabel(): string {
+    const workers = this.serverWorkers.get(this.server);
+    const name = this.server.script === "main" ? "main.ts" : "bench_server";
+    return workers === undefined ? name : `${name} ×${workers}`;
+  }
+
+  /** Request-serving workers detected per server (scaling_bench.ts). */
+  readonly serverWorkers = new Map<ServerProcess, number>();
 
   /** Warm-up, then a measured window at `concurrency`. */
   async phase(
@@ -331,15 +452,22 @@ class Bench {
     await this.resetLag();
     const t0 = performance.now();
     const c0 = cpuSeconds("self");
+    const gc0 = this.server.gc.length;
     const s0 = cpuSeconds(this.server.pid);
     const m0 = cpuSeconds(this.server.pid, this.server.pid);
     const b0 = machineBusySeconds();
-    await sleep(startAt + warmupMs + durationMs - Date.now());
+    let peakRssMb = 0;
+    const windowEnd = startAt + warmupMs + durationMs;
+    while (Date.now() < windowEnd) {
+      await sleep(Math.min(250, windowEnd - Date.now()));
+      peakRssMb = Math.max(peakRssMb, residentMemory(this.server.pid).rssMb);
+    }
     const seconds = (performance.now() - t0) / 1000;
     const c1 = cpuSeconds("self");
     const s1 = cpuSeconds(this.server.pid);
     const m1 = cpuSeconds(this.server.pid, this.server.pid);
     const b1 = machineBusySeconds();
+    const { rssMb } = residentMemory(this.server.pid);
     const lag = await this.lag();
     const all = await Promise.all(results);
     const latencies = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
@@ -354,7 +482,7 @@ class Bench {
       console.log(`    lag events of ${name} at concurrency ${concurrency}:`);
       for (const e of lag.events) console.log(`      ${JSON.stringify(e)}`);
     }
-    return {
+    const result: PhaseResult = {
       name,
       concurrency,
       rate: completed / (durationMs / 1000),
@@ -369,7 +497,13 @@ class Bench {
       serverMainThreadCpu: (m1 - m0) / seconds,
       otherCpu: Math.max(0, (b1 - b0) - (c1 - c0) - (s1 - s0)) / seconds,
       seconds,
+      rssMb,
+      peakRssMb: Math.max(peakRssMb, rssMb),
+      server: this.serverLabel(),
+      gc: gcWindow(this.server.gc.slice(gc0)),
     };
+    RECORDED.push(result);
+    return result;
   }
 
   /** The loaded phase, then (unless BENCH_SINGLE_SECONDS=0) a lag probe one request at a time. */
@@ -505,8 +639,13 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", interrupt);
   try {
-    await bench.start();
-    await run(bench);
+    if (SETTINGS.soakSeconds > 0) {
+      const soak = await runSoak(bench, SETTINGS.soakSeconds, (line) => console.log(line));
+      await writeJson({ soak });
+    } else {
+      await bench.start();
+      await run(bench);
+    }
   } finally {
     bench.client.close();
     await bench.stopAll();
@@ -597,13 +736,161 @@ async function run(bench: Bench): Promise<void> {
   const onDemand: RsaBatch[] = rsa ? await runRsaOnDemand(bench, keyId) : [];
   const restart = SETTINGS.ops.includes("restart") ? await restartPhase(bench, keyId) : undefined;
   const pool: RsaPoolResult | undefined = rsa ? await runRsaPool(bench, keyId) : undefined;
+  let scaling: ScalingResult | undefined;
+  if (SETTINGS.ops.includes(WORKERS_OP)) {
+    console.log("Workers (main.ts at KMS_WORKERS=1 and =N, alternately):");
+    scaling = await runScaling(bench, {
+      concurrency: SETTINGS.concurrency,
+      warmupMs: SETTINGS.warmupSeconds * 1000,
+      durationMs: SETTINGS.seconds * 1000,
+    }, (r) => console.log(`${progress(r)}  (${r.server})`));
+  }
   console.log("");
   if (rows.length > 0) printTables(rows);
+  if (rows.length > 0 || scaling !== undefined) printSummary(rows, scaling);
   printAuditOverhead(audit);
   if (restart !== undefined) printRestart(restart);
   printFastPairs(fastPairs);
   printRsa(onDemand, pool);
   printSignatures(signatures);
+  await writeJson({ scaling });
+}
+
+/** BENCH_JSON: every measured phase (and the sections given) as one JSON document. */
+async function writeJson(
+  sections: { scaling?: ScalingResult | undefined; soak?: SoakResult | undefined },
+): Promise<void> {
+  if (SETTINGS.json === undefined || SETTINGS.json === "") return;
+  const phases = RECORDED.map((r) => ({
+    ...summaryOf(r),
+    lag: { ...r.lag, events: undefined, worst: r.lag.worst },
+    errors: r.errors,
+    firstError: r.firstError,
+    clientCpuCores: r.clientCpu,
+    serverCpuCores: r.serverCpu,
+    otherCpuCores: r.otherCpu,
+    gc: r.gc,
+  }));
+  const document = {
+    command: commandShown(),
+    machine: machine(),
+    finishedAt: new Date().toISOString(),
+    settings: { ...SETTINGS, json: undefined },
+    phases,
+    ...sections,
+  };
+  await Deno.writeTextFile(SETTINGS.json, JSON.stringify(document, null, 2) + "\n");
+  console.log(`\nJSON written to ${SETTINGS.json}`);
+}
+
+/** The compact figures of one phase: what the summary table and the README quote. */
+function summaryOf(r: PhaseResult) {
+  const perRequest = (cores: number) =>
+    r.completed > 0 ? (cores * r.seconds * 1e6) / r.completed : Number.NaN;
+  const round = (n: number, digits: number) =>
+    Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : null;
+  return {
+    name: r.name,
+    server: r.server,
+    concurrency: r.concurrency,
+    requestsPerSecond: round(r.rate, 0),
+    p50Ms: round(r.p50, 2),
+    p99Ms: round(r.p99, 2),
+    lagP50Ms: round(r.lag.p50Ms, 1),
+    lagP99Ms: round(r.lag.p99Ms, 1),
+    lagMaxMs: round(r.lag.maxMs, 1),
+    serverCpuUsPerRequest: round(perRequest(r.serverCpu), 1),
+    serverMainThreadCpuUsPerRequest: round(perRequest(r.serverMainThreadCpu), 1),
+    rssMb: round(r.rssMb, 0),
+    peakRssMb: round(r.peakRssMb, 0),
+  };
+}
+
+/**
+ * One compact table of every operation: at 1 worker beside the minimal endpoint (bench_server),
+ * then main.ts at 1 and N workers with the N/1 ratios of rate and CPU per request.
+ */
+function printSummary(rows: Row[], scaling: ScalingResult | undefined): void {
+  console.log("");
+  console.log(
+    `Summary at concurrency ${SETTINGS.concurrency}: lag from inside the server (p50/p99/max, ms); ` +
+      "CPU µs per request of the whole server process (all threads, /proc) and of its JS main " +
+      "thread; RSS at the end of the window and the most sampled in it:",
+  );
+  const line = (r: PhaseResult, note = "") => {
+    const s = summaryOf(r);
+    const f = (n: number | null, d = 0) => n === null ? "n/a" : fmt(n, d);
+    return [
+      r.name,
+      r.server,
+      f(s.requestsPerSecond),
+      f(s.p50Ms, 2),
+      f(s.p99Ms, 2),
+      `${f(s.lagP50Ms, 1)}/${f(s.lagP99Ms, 1)}/${f(s.lagMaxMs, 1)}`,
+      f(s.serverCpuUsPerRequest),
+      f(s.serverMainThreadCpuUsPerRequest),
+      `${f(s.rssMb)}/${f(s.peakRssMb)}`,
+      note,
+    ];
+  };
+  const out: string[][] = [];
+  const jsPerRequest = (r: PhaseResult) =>
+    (r.serverMainThreadCpu * r.seconds) / Math.max(1, r.completed);
+  for (const entry of entriesOf(rows)) {
+    const minimal = entry.isOp ? entry.row?.minimal : undefined;
+    const lagNote = entry.isOp ? `lag p99 ≤ 5 ${verdict(entry.load.lag.p99Ms <= 5)}` : "";
+    const cpuNote = minimal === undefined
+      ? ""
+      : `, JS µs ×${fmt(jsPerRequest(entry.load) / jsPerRequest(minimal), 2)} minimal (≤ 2 ${
+        verdict(jsPerRequest(entry.load) / jsPerRequest(minimal) <= 2)
+      })`;
+    out.push(line(entry.load, lagNote + cpuNote));
+  }
+  if (scaling !== undefined) {
+    for (const row of scaling.rows) {
+      row.one.forEach((one, i) => {
+        out.push(line(one));
+        const many = row.many[i];
+        if (many === undefined) return;
+        const cpu = (r: PhaseResult) => (r.serverCpu * r.seconds) / Math.max(1, r.completed);
+        out.push(
+          line(
+            many,
+            `×${fmt(many.rate / one.rate, 2)} rate (≥ 1.3 ${
+              verdict(many.rate / one.rate >= 1.3)
+            }), ` +
+              `×${fmt(cpu(many) / cpu(one), 2)} CPU/req (≤ 1.1 ${
+                verdict(cpu(many) / cpu(one) <= 1.1)
+              })`,
+          ),
+        );
+      });
+    }
+  }
+  table(
+    [
+      "operation",
+      "server",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "lag ms",
+      "CPU µs",
+      "JS µs",
+      "RSS MiB",
+      "",
+    ],
+    [20, -18, 7, 7, 7, 14, 7, 7, 9, -40],
+    out,
+  );
+  if (scaling !== undefined) {
+    console.log(
+      `KMS_WORKERS=${scaling.requested}: the server runs ${scaling.detected} worker(s) ` +
+        `(${scaling.detectedBy})${
+          scaling.detected < 2 && scaling.requested > 1 ? "; no N-worker rows" : ""
+        }.`,
+    );
+  }
 }
 
 function progress(r: PhaseResult): string {
@@ -706,8 +993,10 @@ function printTables(rows: Row[]): void {
       "own @1",
       `target: max @${SETTINGS.concurrency}`,
       "own @1",
+      "DB µs/req",
+      "DB max",
     ],
-    [20, 7, 5, 5, 9, 6, 6, -20, 6],
+    [20, 7, 5, 5, 9, 6, 6, -20, 6, 9, 6],
     entries.map(({ name, isOp, load, single }) => [
       name,
       fmt(load.lag.maxMs, 1),
@@ -718,8 +1007,24 @@ function printTables(rows: Row[]): void {
       single === undefined ? "" : fmt(single.lag.maxOwnMs, 1),
       isOp ? `≤ 5 ms  ${verdict(load.lag.maxMs <= 5)}` : "",
       isOp && single !== undefined ? verdict(single.lag.maxOwnMs <= 5) : "",
+      load.lag.db === undefined ? "" : fmt((load.lag.db.totalMs * 1000) / load.completed, 1),
+      load.lag.db === undefined ? "" : fmt(load.lag.db.maxMs, 1),
     ]),
   );
+  console.log(
+    "DB µs/req, DB max: time the main thread spent inside libSQL calls (the native driver " +
+      "runs them synchronously), per request and the longest single call, ms.",
+  );
+  if (SETTINGS.gc) printGc(entries);
+  if (SETTINGS.lagEvents) {
+    for (const { name, load } of entries) {
+      for (const e of load.lag.db?.top ?? []) {
+        console.log(
+          `  ${name}: ${e.calls} × ${e.sql}: ${fmt(e.totalMs, 1)} ms, max ${fmt(e.maxMs, 2)} ms`,
+        );
+      }
+    }
+  }
 
   console.log("");
   console.log(
@@ -759,6 +1064,32 @@ function printTables(rows: Row[]): void {
       }
     }
   }
+}
+
+/** BENCH_GC=1: the pauses of the server's main isolate in each loaded window. */
+function printGc(entries: Entry[]): void {
+  console.log("");
+  console.log(
+    "Garbage collection of the server's main isolate in the loaded window (--trace-gc), ms:",
+  );
+  table(
+    ["operation", "scavenges", "max", "total", "µs/req", "mark-compacts", "max", "max step"],
+    [20, 9, 6, 7, 7, 13, 6, 8],
+    entries.map(({ name, load }) => {
+      const g = load.gc;
+      if (g === undefined) return [name, "n/a"];
+      return [
+        name,
+        fmt(g.scavenges),
+        fmt(g.scavengeMaxMs, 1),
+        fmt(g.scavengeTotalMs, 0),
+        fmt((g.scavengeTotalMs * 1000) / Math.max(1, load.completed), 1),
+        fmt(g.markCompacts),
+        fmt(g.markCompactMaxMs, 1),
+        fmt(g.markStepMaxMs, 1),
+      ];
+    }),
+  );
 }
 
 function printRestart(r: RestartResult): void {

@@ -1,6 +1,8 @@
 /**
- * The benchmark's server subprocess (`bench_server.ts` in its own Deno
- * process) and CPU accounting of processes from /proc.
+ * The benchmark's server subprocess (`bench_server.ts`, or `main.ts` itself,
+ * in its own Deno process), CPU and memory accounting of processes from /proc,
+ * and how many sockets listen on a port (request-serving workers with
+ * `reusePort` each listen on their own).
  *
  * @module
  */
@@ -12,17 +14,57 @@ export interface ServerOptions {
   env: Record<string, string>;
   /** A file that receives everything the server prints (appended), if set. */
   logFile?: string | undefined;
+  /**
+   * `bench`: bench_server.ts (the service plus the /__bench routes; default); `main`: main.ts as
+   * the README starts it (then KMS_PORT must name a free port: see `freePort`).
+   */
+  script?: "bench" | "main" | undefined;
 }
 
 const SERVER_SCRIPT = new URL("./bench_server.ts", import.meta.url).pathname;
+const MAIN_SCRIPT = new URL("../../main.ts", import.meta.url).pathname;
+/** The port in bench_server.ts's first line or in main.ts's "KMS listening on" log line. */
+const PORT_LINE = /^\{"port":(\d+)|KMS listening on http:\/\/[^"]*:(\d+)/;
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+
+/** One garbage collection the server reported (`--v8-flags=--trace-gc`, BENCH_GC=1). */
+export interface GcPause {
+  /** The V8 isolate (the main thread's, a worker's). */
+  isolate: string;
+  kind: "Scavenge" | "Mark-Compact";
+  /** Time the isolate was paused, ms (for an incremental mark-compact: its final pause). */
+  ms: number;
+  /** The largest incremental marking step before it, ms (0 for a scavenge). */
+  stepMs: number;
+}
+
+const GC_LINE =
+  /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|(?:Incremental )?Mark-Compact)\b.*? MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms(?:.*biggest step ([\d.]+) ms)?/;
+
+/** The pause a `--trace-gc` line reports, or undefined for any other line. */
+export function parseGcLine(line: string): GcPause | undefined {
+  const m = GC_LINE.exec(line);
+  if (m === null) return undefined;
+  return {
+    isolate: m[1]!,
+    kind: m[2] === "Scavenge" ? "Scavenge" : "Mark-Compact",
+    ms: Number(m[3]),
+    stepMs: Number(m[4] ?? 0),
+  };
+}
 
 /** A running `bench_server.ts`. */
 export class ServerProcess {
   readonly port: number;
   readonly pid: number;
+  /** Which script runs: bench_server.ts (with the /__bench routes) or main.ts. */
+  readonly script: "bench" | "main";
   readonly #child: Deno.ChildProcess;
   readonly #tail: string[];
+  /** Lines printed so far that mention workers (how many serve requests). */
+  readonly facts: string[];
+  /** Every garbage collection reported so far (only with `--trace-gc`), in order. */
+  readonly gc: GcPause[];
   readonly #drained: Promise<void>;
 
   private constructor(
@@ -30,17 +72,24 @@ export class ServerProcess {
     port: number,
     tail: string[],
     drained: Promise<void>,
+    facts: string[],
+    script: "bench" | "main",
+    gc: GcPause[],
   ) {
+    this.gc = gc;
+    this.script = script;
     this.#child = child;
     this.port = port;
     this.pid = child.pid;
     this.#tail = tail;
+    this.facts = facts;
     this.#drained = drained;
   }
 
   /** The command line that starts the server. */
   static commandLine(options: ServerOptions): string[] {
-    return [Deno.execPath(), "run", "-A", ...options.denoFlags, SERVER_SCRIPT];
+    const script = options.script === "main" ? MAIN_SCRIPT : SERVER_SCRIPT;
+    return [Deno.execPath(), "run", "-A", ...options.denoFlags, script];
   }
 
   /** Spawns the server and waits until it listens. */
@@ -55,13 +104,24 @@ export class ServerProcess {
       stderr: "piped",
     }).spawn();
     const tail: string[] = [];
+    const facts: string[] = [];
+    const gc: GcPause[] = [];
     const log = options.logFile === undefined
       ? undefined
       : await Deno.open(options.logFile, { create: true, append: true });
     const utf8 = new TextEncoder();
     const remember = (line: string) => {
+      const pause = parseGcLine(line);
+      if (pause !== undefined) {
+        gc.push(pause);
+        log?.writeSync(utf8.encode(line + "\n"));
+        return;
+      }
       tail.push(line);
       if (tail.length > 40) tail.shift();
+      if (facts.length < 20 && /worker/i.test(line) && !line.includes('"message":"request"')) {
+        facts.push(line);
+      }
       log?.writeSync(utf8.encode(line + "\n"));
     };
     let resolvePort: (port: number) => void = () => {};
@@ -69,7 +129,8 @@ export class ServerProcess {
     const drainStdout = (async () => {
       for await (const line of lines(child.stdout)) {
         remember(line);
-        if (line.startsWith('{"port"')) resolvePort((JSON.parse(line) as { port: number }).port);
+        const port = PORT_LINE.exec(line);
+        if (port !== null) resolvePort(Number(port[1] ?? port[2]));
       }
     })();
     const drainStderr = (async () => {
@@ -81,7 +142,7 @@ export class ServerProcess {
     });
     const port = await Promise.race([portKnown, exited]);
     exited.catch(() => {});
-    return new ServerProcess(child, port, tail, drained);
+    return new ServerProcess(child, port, tail, drained, facts, options.script ?? "bench", gc);
   }
 
   /** The last lines the server printed. */
@@ -112,6 +173,50 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
     }
   }
   if (pending !== "") yield pending;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server that must be told its port). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * How many sockets listen on `port` (/proc/net/tcp and tcp6, state LISTEN): one per
+ * request-serving worker when they share the port with `reusePort`; NaN off Linux.
+ */
+export function listeningSockets(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  let count = 0;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(table);
+    } catch {
+      if (table.endsWith("tcp")) return Number.NaN;
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is "ADDR:PORT" in hex; state 0A is LISTEN.
+      if (fields[1]?.endsWith(`:${hex}`) && fields[3] === "0A") count++;
+    }
+  }
+  return count;
+}
+
+/** Memory of a process from /proc/<pid>/status: resident now and its peak (VmHWM), MiB. */
+export function residentMemory(pid: number): { rssMb: number; peakMb: number } {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+  } catch {
+    return { rssMb: Number.NaN, peakMb: Number.NaN };
+  }
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
