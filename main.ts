@@ -23,6 +23,7 @@ import { loadPrincipalsFile } from "./core/principals_file.ts";
 import { loadSeedFile } from "./core/seed.ts";
 import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
+import { eccKeyPairPool, KeyPairPools } from "./core/crypto/key_pair_pool.ts";
 import { Kms } from "./core/kms.ts";
 import type { RotationScheduler } from "./core/rotation_scheduler.ts";
 import { BackgroundWork } from "./core/background.ts";
@@ -62,8 +63,8 @@ export interface Service {
   /** The KMS of every served region (`KMS_REGIONS`), the default one included. */
   regions: ReadonlyMap<string, Kms>;
   store: SqliteStore;
-  /** The pool of pre-generated RSA key pairs behind GenerateDataKeyPair. */
-  rsaPool: RsaKeyPairPool;
+  /** The pools of pre-generated RSA and ECC key pairs behind GenerateDataKeyPair. */
+  keyPairPool: KeyPairPools;
   /** Set when this start created the admin credential: print it once. */
   createdAdmin: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** The audit log; undefined when the service was opened with `audit: false`. */
@@ -297,7 +298,10 @@ export async function openService(
     accessKeyId: config.adminAccessKeyId,
     secretAccessKey: config.adminSecretAccessKey,
   });
-  const rsaPool = new RsaKeyPairPool({ sizes: config.rsaPoolSizes });
+  const keyPairPool = new KeyPairPools(
+    new RsaKeyPairPool({ sizes: config.rsaPoolSizes }),
+    eccKeyPairPool(config.eccPoolSize),
+  );
   const recipients = new RecipientSealer(trustedRoots, () => new Date(clock.now()));
   configureCryptoWorkers({
     size: config.cryptoWorkers,
@@ -312,7 +316,7 @@ export async function openService(
       store: new RegionalStore(store, region),
       clock,
       region,
-      rsaPool,
+      keyPairPool,
       recipients,
       principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
       lifecycle: keyLifecycle,
@@ -320,7 +324,7 @@ export async function openService(
   ]));
   const kms = regions.get(config.region)!;
   for (const regional of regions.values()) regional.connectRegions(regions);
-  rsaPool.start();
+  keyPairPool.start();
   const credentials = new CredentialCache(store, clock, {
     identities: principals,
     onPolicyError: (principalArn, error) =>
@@ -386,7 +390,7 @@ export async function openService(
   const close = async () => {
     await background.stop();
     await coherence?.stop();
-    await rsaPool.close();
+    await keyPairPool.close();
     await closeCryptoWorkers();
     await authFailures?.close();
     await audit?.close();
@@ -398,7 +402,7 @@ export async function openService(
     kms,
     regions,
     store,
-    rsaPool,
+    keyPairPool,
     audit,
     createdAdmin,
     close,

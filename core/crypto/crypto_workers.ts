@@ -63,6 +63,8 @@
  *
  * @module
  */
+import { SecretBytes } from "../secret.ts";
+import type { DataKeyPairSpec, GeneratedKeyPair } from "./key_pairs.ts";
 import type { SigningAlgorithmSpec, SigningKeySpec } from "./signing_specs.ts";
 
 /** Whether a key signs (PKCS#8) or verifies (SPKI). */
@@ -95,14 +97,26 @@ export type WorkerRequest =
     readonly prehashed: boolean;
     readonly signature: Uint8Array;
   }
+  | {
+    readonly op: "generate";
+    readonly id: number;
+    readonly spec: DataKeyPairSpec;
+    readonly count: number;
+  }
   | { readonly op: "forget"; readonly handle: number };
 
 /** A request that gets a reply. */
 type AnsweredRequest = Exclude<WorkerRequest, { op: "forget" }>;
 
-/** A worker's reply: the signature, the verdict, or an error's class name and message. */
+/**
+ * What a worker answers: a signature, a verdict, nothing (an import), or generated key pairs as
+ * [SPKI, PKCS#8, SPKI, PKCS#8, ...] (every buffer transferred).
+ */
+export type WorkerValue = Uint8Array | boolean | null | Uint8Array[];
+
+/** A worker's reply: its value, or an error's class name and message. */
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: Uint8Array | boolean | null }
+  | { readonly id: number; readonly ok: true; readonly value: WorkerValue }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string };
 
 /** Options of `CryptoWorkerPool`. */
@@ -148,7 +162,7 @@ interface Registered {
 }
 
 interface Pending {
-  resolve(value: Uint8Array | boolean | null): void;
+  resolve(value: WorkerValue): void;
   reject(error: Error): void;
 }
 
@@ -160,6 +174,14 @@ interface Slot {
   /** Whether the worker has answered anything yet (it loaded). */
   answered: boolean;
 }
+
+/** A request lost because its worker died (or the pool closed); `#run` retries it once. */
+export class CryptoWorkerFailure extends Error {
+  override name = "CryptoWorkerFailure";
+}
+
+/** Most key pairs one `generatePairs` call asks a worker for. */
+export const MAX_PAIRS_PER_CALL = 256;
 
 /** A bounded pool of crypto workers; see the module doc. */
 export class CryptoWorkerPool {
@@ -263,6 +285,35 @@ export class CryptoWorkerPool {
     return value;
   }
 
+  /**
+   * Generates `count` fresh key pairs of `spec` in a worker (background refill of the key pair
+   * pools); the private keys exist only in the returned `SecretBytes` (the worker's buffers moved).
+   * @throws {RangeError} when `count` is not an integer in 1..MAX_PAIRS_PER_CALL.
+   * @throws {Error} when the pool has no workers, or the worker failed.
+   */
+  async generatePairs(spec: DataKeyPairSpec, count: number): Promise<GeneratedKeyPair[]> {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_PAIRS_PER_CALL) {
+      throw new RangeError(`pairs per call must be an integer 1..${MAX_PAIRS_PER_CALL}`);
+    }
+    const value = await this.#call(this.#pick(), {
+      op: "generate",
+      id: this.#nextId++,
+      spec,
+      count,
+    }, []);
+    if (!Array.isArray(value) || value.length % 2 !== 0) {
+      throw new Error("crypto worker answered no key pairs");
+    }
+    const pairs: GeneratedKeyPair[] = [];
+    for (let index = 0; index < value.length; index += 2) {
+      pairs.push({
+        publicKey: value[index] as Uint8Array<ArrayBuffer>,
+        privateKey: new SecretBytes(value[index + 1]!),
+      });
+    }
+    return pairs;
+  }
+
   /** Forgets a key now instead of when its handle is garbage collected. */
   release(handle: KeyHandle): void {
     const id = this.#handles.get(handle);
@@ -293,12 +344,28 @@ export class CryptoWorkerPool {
     };
   }
 
-  /** Sends one operation on a registered key to the least busy worker, importing it there first. */
-  #run(
+  /**
+   * Sends one operation on a registered key to the least busy worker, importing it there first;
+   * if that worker dies before answering, the operation is sent once more (to a fresh worker).
+   */
+  async #run(
     handle: KeyHandle,
     kind: KeyKind,
     request: (id: number, key: number) => AnsweredRequest,
-  ): Promise<Uint8Array | boolean | null> {
+  ): Promise<WorkerValue> {
+    try {
+      return await this.#runOnce(handle, kind, request);
+    } catch (error) {
+      if (!(error instanceof CryptoWorkerFailure)) throw error;
+      return await this.#runOnce(handle, kind, request);
+    }
+  }
+
+  #runOnce(
+    handle: KeyHandle,
+    kind: KeyKind,
+    request: (id: number, key: number) => AnsweredRequest,
+  ): Promise<WorkerValue> {
     const key = this.#handles.get(handle);
     if (key === undefined || handle.kind !== kind) {
       return Promise.reject(new TypeError(`not a ${kind} key of this pool`));
@@ -335,11 +402,7 @@ export class CryptoWorkerPool {
     }
   }
 
-  #call(
-    slot: Slot,
-    request: AnsweredRequest,
-    transfer: Transferable[],
-  ): Promise<Uint8Array | boolean | null> {
+  #call(slot: Slot, request: AnsweredRequest, transfer: Transferable[]): Promise<WorkerValue> {
     return new Promise((resolve, reject) => {
       slot.pending.set(request.id, { resolve, reject });
       try {
@@ -378,7 +441,7 @@ export class CryptoWorkerPool {
       if (!slot.answered) this.#unavailable = true;
       const detail = event instanceof ErrorEvent ? event.message : event.type;
       this.#onError?.(new Error(`crypto worker failed: ${detail}`));
-      this.#stop(index, slot, new Error("crypto worker failed"));
+      this.#stop(index, slot, new CryptoWorkerFailure("crypto worker failed"));
     };
     worker.onerror = fail;
     worker.onmessageerror = fail;

@@ -115,7 +115,7 @@ Deno.test("close terminates the workers and rejects requests in flight; a later 
   });
 });
 
-Deno.test("a crashed worker's requests reject, it is reported, and the next request runs on a replacement", async () => {
+Deno.test("a request that crashes every worker is retried once on a replacement, then rejects; the next request runs", async () => {
   const url = crashingWorkerUrl();
   const reported: Error[] = [];
   try {
@@ -125,15 +125,55 @@ Deno.test("a crashed worker's requests reject, it is reported, and the next requ
         pool.sign(key, { algorithm: "RSASSA_PSS_SHA_256", message, prehashed: false });
       await sign(MESSAGE);
       await assert.rejects(sign(new Uint8Array(13)), { message: "crypto worker failed" });
-      assert.equal(reported.length, 1);
+      assert.equal(reported.length, 2, "the first worker and the retry's worker both died");
       assert.match(reported[0]!.message, /boom/);
       assert.equal(pool.stats().workers, 0);
       const verifying = importVerifyingEngine("RSA_2048", spkiOf("RSA_2048"));
       assert.equal(verifying("RSASSA_PSS_SHA_256", MESSAGE, false, await sign(MESSAGE)), true);
-      assert.deepEqual([pool.stats().started, pool.available], [2, true]);
+      assert.deepEqual([pool.stats().started, pool.available], [3, true]);
     });
   } finally {
     URL.revokeObjectURL(url);
+  }
+});
+
+/** A worker module that is the real one, except that the first worker to see `marker` dies. */
+function crashOnceWorkerUrl(marker: string, op: string): string {
+  const real = new URL("./crypto_worker.ts", import.meta.url).href;
+  const source = `import ${JSON.stringify(real)};
+const serve = globalThis.onmessage;
+globalThis.onmessage = (event) => {
+  if (event.data.op === ${JSON.stringify(op)}) {
+    let first = true;
+    try { Deno.removeSync(${JSON.stringify(marker)}); } catch { first = false; }
+    if (first) throw new Error("boom once");
+  }
+  serve(event);
+};`;
+  return URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+}
+
+Deno.test("a signature whose worker crashes once is answered by a replacement worker", async () => {
+  const marker = await Deno.makeTempFile();
+  const url = crashOnceWorkerUrl(marker, "sign");
+  const reported: Error[] = [];
+  try {
+    await withPool({ size: 1, workerUrl: url, onError: (e) => reported.push(e) }, async (pool) => {
+      const key = await pool.register("signing", "RSA_2048", pkcs8Of("RSA_2048"));
+      const signature = await pool.sign(key, {
+        algorithm: "RSASSA_PSS_SHA_256",
+        message: MESSAGE.slice(),
+        prehashed: false,
+      });
+      assert.equal(reported.length, 1);
+      assert.match(reported[0]!.message, /boom once/);
+      const verifying = importVerifyingEngine("RSA_2048", spkiOf("RSA_2048"));
+      assert.equal(verifying("RSASSA_PSS_SHA_256", MESSAGE, false, signature), true);
+      assert.equal(pool.stats().started, 2);
+    });
+  } finally {
+    URL.revokeObjectURL(url);
+    await Deno.remove(marker).catch(() => {});
   }
 });
 
