@@ -39,6 +39,10 @@ export interface KeyPairPoolStats {
   readonly capacity: number;
   /** Pairs being generated in the background. */
   readonly generating: number;
+  /** Takes answered from the pool since it was made. */
+  readonly pooledTakes: number;
+  /** Takes answered by generating on demand (the pool was empty) since it was made. */
+  readonly onDemandTakes: number;
 }
 
 /** Options of `KeyPairPool`. */
@@ -74,6 +78,7 @@ export class KeyPairPool<S extends DataKeyPairSpec> {
   readonly #ready = new Map<S, GeneratedKeyPair[]>();
   readonly #generating = new Map<S, number>();
   readonly #paused = new Set<S>();
+  readonly #takes = new Map<S, { pooled: number; onDemand: number }>();
   readonly #inFlight = new Set<Promise<void>>();
   #started = false;
   #closed = false;
@@ -90,6 +95,7 @@ export class KeyPairPool<S extends DataKeyPairSpec> {
       }
       this.#ready.set(spec, []);
       this.#generating.set(spec, 0);
+      this.#takes.set(spec, { pooled: 0, onDemand: 0 });
     }
     this.#batch = positiveInteger(options.batch ?? 1, "batch");
     this.#concurrency = positiveInteger(options.concurrency ?? 1, "concurrency");
@@ -123,7 +129,13 @@ export class KeyPairPool<S extends DataKeyPairSpec> {
     const pooled = ready.shift();
     this.#paused.delete(spec);
     this.#refill();
-    return pooled === undefined ? this.#onDemand(spec) : Promise.resolve(pooled);
+    const takes = this.#takes.get(spec)!;
+    if (pooled !== undefined) {
+      takes.pooled++;
+      return Promise.resolve(pooled);
+    }
+    takes.onDemand++;
+    return this.#onDemand(spec);
   }
 
   /** Ready, capacity and in-flight counts per spec. */
@@ -134,6 +146,8 @@ export class KeyPairPool<S extends DataKeyPairSpec> {
         ready: this.#ready.get(spec)!.length,
         capacity: this.#sizes[spec],
         generating: this.#generating.get(spec)!,
+        pooledTakes: this.#takes.get(spec)!.pooled,
+        onDemandTakes: this.#takes.get(spec)!.onDemand,
       };
     }
     return stats;

@@ -59,7 +59,13 @@ Deno.test("KeyPairPool fills every spec in batches up to its size and refills af
   for (let i = 0; i < 7; i++) await pool.take("SM2");
   await waitFor(() => pool.stats().SM2.ready === 10, "SM2's pool is full again");
   assert.equal(gen.made(), 37);
-  assert.deepEqual(pool.stats().SM2, { ready: 10, capacity: 10, generating: 0 });
+  assert.deepEqual(pool.stats().SM2, {
+    ready: 10,
+    capacity: 10,
+    generating: 0,
+    pooledTakes: 7,
+    onDemandTakes: 0,
+  });
   await pool.close();
 });
 
@@ -75,6 +81,7 @@ Deno.test("KeyPairPool answers from an emptied pool by generating on demand", as
   pool.start();
   const pairs = await Promise.all(Array.from({ length: 5 }, () => pool.take("ECC_SECG_P256K1")));
   assert.equal(onDemand, 5);
+  assert.equal(pool.stats().ECC_SECG_P256K1.onDemandTakes, 5);
   assert.equal(new Set(pairs.map((p) => p.publicKey.toHex())).size, 5);
 });
 
