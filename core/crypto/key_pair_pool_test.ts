@@ -10,7 +10,8 @@ import {
   opensslPublicFromPrivate,
   opensslSignAndVerify,
 } from "../../tests/helpers/openssl.ts";
-import { waitFor } from "../../tests/helpers/wait.ts";
+import { nextTurn, waitFor } from "../../tests/helpers/wait.ts";
+import { ConfigError, parseConfig } from "../config.ts";
 
 /** A counting generator: pair #i has public key [i >> 8, i & 255] and private key [i, i, i, i]. */
 function countingGenerator() {
@@ -161,6 +162,39 @@ Deno.test("KeyPairPool close wipes the pooled private keys and a disabled pool d
   await disabled.take("SM2");
   assert.equal(disabled.stats().SM2.ready, 0);
   assert.equal(disabled.stats().SM2.generating, 0);
+});
+
+Deno.test("a lazy KeyPairPool fills a spec only after its first take", async () => {
+  const gen = countingGenerator();
+  const pool = new KeyPairPool({
+    specs: ECC_SPECS,
+    sizes: sizesOf(3),
+    generate: gen.batch,
+    onDemand: gen.single,
+    lazy: true,
+  });
+  pool.start();
+  await nextTurn();
+  assert.equal(gen.made(), 0, "nothing generated before a take");
+  await pool.take("SM2");
+  await waitFor(() => pool.stats().SM2.ready === 3, "SM2's pool is full");
+  assert.deepEqual([pool.stats().ECC_SECG_P256K1.ready, pool.stats().ECC_NIST_EDWARDS25519.ready], [
+    0,
+    0,
+  ]);
+  assert.equal(gen.made(), 4, "one on demand, three pooled");
+  await pool.close();
+});
+
+Deno.test("KMS_ECC_POOL: 0..1024 pairs per spec, default 128; anything else is a ConfigError", () => {
+  assert.equal(parseConfig({}).eccPoolSize, 128);
+  assert.equal(parseConfig({ KMS_ECC_POOL: "" }).eccPoolSize, 128);
+  for (const ok of [0, 1, 1024]) {
+    assert.equal(parseConfig({ KMS_ECC_POOL: String(ok) }).eccPoolSize, ok);
+  }
+  for (const bad of ["-1", "1.5", "1025", "many"]) {
+    assert.throws(() => parseConfig({ KMS_ECC_POOL: bad }), ConfigError, bad);
+  }
 });
 
 Deno.test("KeyPairPools takes each spec from the pool that holds it and generates the others", async () => {
