@@ -14,8 +14,10 @@ import {
   importVerifyingEngine,
   importVerifyingKey,
   OFFLOADED,
+  type SigningAlgorithmSpec,
   type SigningKeySpec,
 } from "./signatures.ts";
+import { generateKeyPair } from "./key_pairs.ts";
 
 const KEYS: Record<string, { pkcs8: string; spki: string }> = JSON.parse(
   await Deno.readTextFile(new URL("./testdata/signing_test_keys.json", import.meta.url)),
@@ -248,6 +250,66 @@ Deno.test("importSigningKey offloads RSA_4096 signing: a timer runs while the si
       true,
     );
     assert.ok(cryptoWorkers().stats().started >= 1);
+  } finally {
+    await closeCryptoWorkers();
+  }
+});
+
+Deno.test("ECDSA and SM2 signing and RSA verification run in the crypto workers, Ed25519 in-process, and every signature verifies", async () => {
+  try {
+    const sm2 = await generateKeyPair("SM2");
+    const cases: {
+      spec: SigningKeySpec;
+      algorithm: SigningAlgorithmSpec;
+      pkcs8: Uint8Array;
+      spki: Uint8Array;
+    }[] = [
+      {
+        spec: "ECC_NIST_P256",
+        algorithm: "ECDSA_SHA_256",
+        pkcs8: pkcs8Of("ECC_NIST_P256"),
+        spki: spkiOf("ECC_NIST_P256"),
+      },
+      {
+        spec: "ECC_SECG_P256K1",
+        algorithm: "ECDSA_SHA_256",
+        pkcs8: pkcs8Of("ECC_SECG_P256K1"),
+        spki: spkiOf("ECC_SECG_P256K1"),
+      },
+      { spec: "SM2", algorithm: "SM2DSA", pkcs8: sm2.privateKey.expose(), spki: sm2.publicKey },
+      {
+        spec: "RSA_2048",
+        algorithm: "RSASSA_PSS_SHA_256",
+        pkcs8: pkcs8Of("RSA_2048"),
+        spki: spkiOf("RSA_2048"),
+      },
+      {
+        spec: "ECC_NIST_EDWARDS25519",
+        algorithm: "ED25519_SHA_512",
+        pkcs8: pkcs8Of("ECC_NIST_EDWARDS25519"),
+        spki: spkiOf("ECC_NIST_EDWARDS25519"),
+      },
+    ];
+    for (const c of cases) {
+      const keys = () => cryptoWorkers().stats().keys;
+      const before = keys();
+      const signing = await importSigningKey(c.spec, new SecretBytes(c.pkcs8.slice()));
+      const verifying = await importVerifyingKey(c.spec, c.spki);
+      const inWorkers = c.spec !== "ECC_NIST_EDWARDS25519";
+      assert.equal(
+        keys() - before,
+        inWorkers ? 2 : 0,
+        `${c.spec}: both keys in the workers or none`,
+      );
+      assert.deepEqual(OFFLOADED[c.spec], { sign: inWorkers, verify: inWorkers });
+      const signature = await signing.sign(c.algorithm, MESSAGE, "RAW");
+      assert.equal(await verifying.verify(c.algorithm, MESSAGE, "RAW", signature), true);
+      const inProcess = importVerifyingEngine(c.spec, c.spki);
+      assert.equal(inProcess(c.algorithm, MESSAGE, false, signature), true, `${c.spec} in-process`);
+      const forged = signature.slice();
+      forged[forged.length - 1]! ^= 1;
+      assert.equal(await verifying.verify(c.algorithm, MESSAGE, "RAW", forged), false);
+    }
   } finally {
     await closeCryptoWorkers();
   }
