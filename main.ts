@@ -23,6 +23,7 @@ import { loadPrincipalsFile } from "./core/principals_file.ts";
 import { loadSeedFile } from "./core/seed.ts";
 import { closeCryptoWorkers, configureCryptoWorkers } from "./core/crypto/crypto_workers.ts";
 import { RsaKeyPairPool } from "./core/crypto/rsa_pool.ts";
+import { eccKeyPairPool, KeyPairPools } from "./core/crypto/key_pair_pool.ts";
 import { Kms } from "./core/kms.ts";
 import type { RotationScheduler } from "./core/rotation_scheduler.ts";
 import { BackgroundWork } from "./core/background.ts";
@@ -77,8 +78,8 @@ export interface Service {
   /** The KMS of every served region (`KMS_REGIONS`), the default one included. */
   regions: ReadonlyMap<string, Kms>;
   store: SqliteStore;
-  /** The pool of pre-generated RSA key pairs behind GenerateDataKeyPair. */
-  rsaPool: RsaKeyPairPool;
+  /** The pools of pre-generated RSA and ECC key pairs behind GenerateDataKeyPair. */
+  keyPairPool: KeyPairPools;
   /** Set when this start created the admin credential: print it once. */
   createdAdmin: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** The audit log; undefined when the service was opened with `audit: false`. */
@@ -432,6 +433,7 @@ export async function openService(
       RSA_4096: share(config.rsaPoolSizes.RSA_4096),
     },
   });
+  const keyPairPool = new KeyPairPools(rsaPool, eccKeyPairPool(share(config.eccPoolSize)));
   const recipients = new RecipientSealer(trustedRoots, () => new Date(clock.now()));
   configureCryptoWorkers({
     size: share(config.cryptoWorkers),
@@ -446,7 +448,7 @@ export async function openService(
       store: new RegionalStore(store, region),
       clock,
       region,
-      rsaPool,
+      keyPairPool,
       recipients,
       principalExists: async (arn) => (await principals.getPrincipal(arn)) !== null,
       lifecycle: keyLifecycle,
@@ -455,7 +457,7 @@ export async function openService(
   ]));
   const kms = regions.get(config.region)!;
   for (const regional of regions.values()) regional.connectRegions(regions);
-  rsaPool.start();
+  keyPairPool.start();
   const credentials = new CredentialCache(store, clock, {
     identities: principals,
     onPolicyError: (principalArn, error) =>
@@ -526,7 +528,7 @@ export async function openService(
     metrics?.metrics.close();
     await background.stop();
     await coherence?.stop();
-    await rsaPool.close();
+    await keyPairPool.close();
     await closeCryptoWorkers();
     await authFailures?.close();
     await audit?.close();
@@ -539,7 +541,7 @@ export async function openService(
     kms,
     regions,
     store,
-    rsaPool,
+    keyPairPool,
     audit,
     createdAdmin,
     close,

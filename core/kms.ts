@@ -18,8 +18,8 @@
  *
  * @module
  */
-import { generateKeyPair, isRsaSpec } from "./crypto/key_pairs.ts";
-import type { RsaKeyPairPool } from "./crypto/rsa_pool.ts";
+import { generateKeyPair } from "./crypto/key_pairs.ts";
+import type { KeyPairPools } from "./crypto/key_pair_pool.ts";
 import { AccessControl, type Allowance } from "./access/access_control.ts";
 import type { RequestConditions } from "./access/request_context.ts";
 import type { KeyUsageLog } from "./audit/ports.ts";
@@ -55,8 +55,8 @@ export interface KmsOptions {
   region: string;
   /** Bound of the key and material caches. */
   cacheSize?: number;
-  /** Pre-generated RSA key pairs for GenerateDataKeyPair; without one, RSA pairs are made on demand. */
-  rsaPool?: RsaKeyPairPool;
+  /** Pre-generated key pairs for GenerateDataKeyPair; without them, pairs are made on demand. */
+  keyPairPool?: KeyPairPools;
   /** Verifies `Recipient` attestation documents and seals responses to enclaves. */
   recipients?: RecipientSealer;
   /** Whether an IAM user or role ARN exists (key policies may name only existing ones). */
@@ -118,10 +118,9 @@ export class Kms implements KeyResolver, KeyMaterials, KeyCommits, Recipients {
     this.clock = options.clock;
     this.region = options.region;
     this.sm2AllRegions = options.sm2AllRegions ?? false;
-    const pool = options.rsaPool;
+    const pool = options.keyPairPool;
     this.keyPairs = {
-      generate: (spec) =>
-        pool !== undefined && isRsaSpec(spec) ? pool.take(spec) : generateKeyPair(spec),
+      generate: (spec) => pool !== undefined ? pool.take(spec) : generateKeyPair(spec),
     };
     this.recipients = options.recipients ??
       new RecipientSealer(

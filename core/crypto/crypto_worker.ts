@@ -4,13 +4,16 @@
  * the same engines as in-process signing (`signatures.ts`). It answers each
  * request with its id; an error answers with the error's class name and
  * message only, which never carry key bytes. Received key DER and messages to
- * sign are wiped once used.
+ * sign are wiped once used. It also generates key pairs in batches for the
+ * key pair pools (`key_pair_pool.ts`) with `generateKeyPair`; their buffers
+ * move to the pool with the reply, so no private key stays here.
  *
  * Not to be imported: it installs the worker's message handler when loaded.
  *
  * @module
  */
-import type { WorkerReply, WorkerRequest } from "./crypto_workers.ts";
+import type { WorkerReply, WorkerRequest, WorkerValue } from "./crypto_workers.ts";
+import { generateKeyPair } from "./key_pairs.ts";
 import {
   importSigningEngine,
   importVerifyingEngine,
@@ -36,6 +39,13 @@ scope.onmessage = (event) => {
     verifiers.delete(request.handle);
     return;
   }
+  if (request.op === "generate") {
+    generatePairs(request).then(
+      (value) => scope.postMessage({ id: request.id, ok: true, value }, transferOf(value)),
+      (error) => scope.postMessage({ id: request.id, ok: false, ...describe(error) }, []),
+    );
+    return;
+  }
   try {
     const value = perform(request);
     scope.postMessage({ id: request.id, ok: true, value }, transferOf(value));
@@ -44,8 +54,38 @@ scope.onmessage = (event) => {
   }
 };
 
+/**
+ * Generates `count` pairs as [SPKI, PKCS#8, ...], each in a buffer of its own that the reply
+ * moves to the pool (the private keys leave nothing behind here).
+ */
+async function generatePairs(
+  request: Extract<WorkerRequest, { op: "generate" }>,
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  try {
+    for (let index = 0; index < request.count; index++) {
+      const pair = await generateKeyPair(request.spec);
+      out.push(ownBuffer(pair.publicKey), ownBuffer(pair.privateKey.expose()));
+    }
+    return out;
+  } catch (error) {
+    for (const bytes of out) bytes.fill(0);
+    throw error;
+  }
+}
+
+/** `bytes` if it is all of its buffer, else a copy that is (the original is wiped). */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const copy = bytes.slice();
+  bytes.fill(0);
+  return copy;
+}
+
 /** Runs one request; a signature is the answer's only bytes. */
-function perform(request: Exclude<WorkerRequest, { op: "forget" }>): Uint8Array | boolean | null {
+function perform(
+  request: Exclude<WorkerRequest, { op: "forget" | "generate" }>,
+): Uint8Array | boolean | null {
   switch (request.op) {
     case "import":
       importKey(request);
@@ -86,11 +126,11 @@ function engineOf<T>(engines: Map<number, T>, handle: number): T {
   return engine;
 }
 
-/** A signature's buffer moves back when the signature is all of it; otherwise it is copied. */
-function transferOf(value: Uint8Array | boolean | null): Transferable[] {
-  return value instanceof Uint8Array && value.byteLength === value.buffer.byteLength
-    ? [value.buffer as ArrayBuffer]
-    : [];
+/** The buffers that move with a reply: every byte array that is all of its buffer. */
+function transferOf(value: WorkerValue): Transferable[] {
+  const arrays = Array.isArray(value) ? value : value instanceof Uint8Array ? [value] : [];
+  return arrays.filter((bytes) => bytes.byteLength === bytes.buffer.byteLength)
+    .map((bytes) => bytes.buffer as ArrayBuffer);
 }
 
 /** The class name and message of a thrown value; nothing else of it leaves the worker. */

@@ -1,8 +1,9 @@
 /**
  * A small, bounded pool of Worker threads for the signing work that would stall
- * the event loop: `signatures.ts` sends the private-key (and slow public-key)
- * operations of the specs below here, so no request handler blocks the loop for
- * more than about a millisecond.
+ * or load the event loop: `signatures.ts` sends every Sign and Verify but
+ * Ed25519's here, and the key pair pools (`key_pair_pool.ts`) have the
+ * secp256k1, SM2 and Ed25519 pairs generated here (`generatePairs`), so the
+ * request-serving thread keeps its CPU for requests.
  *
  * What runs in a worker (`OFFLOADED` in `signatures.ts`) follows from the
  * in-process cost of each operation, p50/p99 in ms (1 KiB RAW message; DIGEST
@@ -14,29 +15,48 @@
  * | ML_DSA_87             | 4.5/15 (4.7/24)   | 1.7/3.1               | sign and verify |
  * | ML_DSA_65             | 4.0/21 (3.7/18)   | 1.1/1.9               | sign and verify |
  * | ML_DSA_44             | 2.6/10 (2.3/11)   | 0.67/1.2              | sign and verify |
- * | RSA_4096              | 6.6/8.3 (7.6/11)  | 0.49/0.55             | sign            |
- * | RSA_3072              | 2.9/3.9 (3.6/4.2) | 0.30/0.53             | sign            |
- * | RSA_2048              | 0.95/1.1 (1.3/1.5)| 0.12/0.16             | sign            |
- * | ECC_NIST_P521         | 0.61/1.0          | 1.3/1.5 (2.7/3.1)     | verify          |
- * | ECC_NIST_P384         | 0.37/0.86         | 1.0/1.1 (1.4/1.6)     | verify          |
- * | SM2                   | 0.23/0.53         | 0.73/1.0              | verify          |
- * | ECC_NIST_P256         | 0.22/0.59         | 0.44/0.50 (0.68/0.93) | none            |
- * | ECC_SECG_P256K1       | 0.21/0.51         | 0.43/0.68             | none            |
+ * | RSA_4096              | 6.6/8.3 (7.6/11)  | 0.49/0.55             | sign and verify |
+ * | RSA_3072              | 2.9/3.9 (3.6/4.2) | 0.30/0.53             | sign and verify |
+ * | RSA_2048              | 0.95/1.1 (1.3/1.5)| 0.12/0.16             | sign and verify |
+ * | ECC_NIST_P521         | 0.61/1.0          | 1.3/1.5 (2.7/3.1)     | sign and verify |
+ * | ECC_NIST_P384         | 0.37/0.86         | 1.0/1.1 (1.4/1.6)     | sign and verify |
+ * | SM2                   | 0.23/0.53         | 0.73/1.0              | sign and verify |
+ * | ECC_NIST_P256         | 0.22/0.59         | 0.44/0.50 (0.68/0.93) | sign and verify |
+ * | ECC_SECG_P256K1       | 0.21/0.51         | 0.43/0.68             | sign and verify |
  * | ECC_NIST_EDWARDS25519 | 0.02 (0.24/0.54)  | 0.03 (0.40/0.66)      | none            |
  *
- * The rule: offload an operation whose usual cost is ~0.7 ms or more. A round
- * trip to a worker costs the main thread ~15-20 µs of structured cloning and
- * adds ~0.15-0.2 ms of latency (thread wake-ups). Measured over HTTP at
- * concurrency 4 (operations per second, in-process → offloaded, 2 workers):
- * P-256 sign 3300 → 2700 (a loss), P-384 sign 2100 → 2400, P-256 verify
- * 2000 → 2500, RSA_4096 verify 1800 → 2450, SM2 verify 1200 → 1700, P-384
- * verify 930 → 1360, ML-DSA-44 verify 1260 → 1790, RSA_2048 sign 970 → 1500,
- * ML-DSA-65 sign 190 → 350. At concurrency 1 offloaded calls are 0.15-0.2 ms
- * slower (P-256 verify 0.64 → 0.84 ms, RSA_2048 sign 1.15 → 1.37 ms), so the
- * 0.4-0.7 ms operations, which gain only 10-35% under load and cannot break
- * the 5 ms bound, stay in-process; from ~0.7 ms the gain is 40% or more, and
- * the event-loop lag while signing ML-DSA-87 or RSA_4096 at concurrency 4
- * falls from 20-40 ms p99 to 2-4 ms.
+ * The rule: offload every operation that costs the main thread more than the
+ * round trip does, i.e. all but Ed25519's. The round trip costs the main
+ * thread ~15-20 µs of structured cloning and wake-ups on a quiet machine
+ * (~50-150 µs on a saturated one) and adds ~0.15-0.2 ms of latency; the
+ * request-serving thread is the bottleneck of this server, so its CPU per
+ * request decides. `tests/bench/crypto_offload_bench.ts` measures it: 16 calls
+ * in flight, in-process against 2 workers, calls/s and main-thread / whole-
+ * process CPU µs per call (2 vCPUs under a load average of 10.8 from other
+ * work, so absolute figures are ~2x a quiet machine's):
+ *
+ * | op, spec               | in-process/s, main µs, proc µs | worker/s, main µs, proc µs |
+ * | ---------------------- | ------------------------------ | -------------------------- |
+ * | sign P-256             | 585, 511, 616                  | 365, 141, 1,197            |
+ * | verify P-256           | 309, 842, 839                  | 269, 113, 1,185            |
+ * | sign secp256k1         | 541, 431, 486                  | 674, 86, 667               |
+ * | verify secp256k1       | 170, 1,145, 1,272              | 389, 85, 1,085             |
+ * | sign SM2               | 403, 611, 702                  | 391, 100, 775              |
+ * | verify SM2             | 134, 1,733, 1,888              | 157, 157, 2,006            |
+ * | sign Ed25519           | 10,810, 27, 28                 | 3,781, 32, 99              |
+ * | verify Ed25519         | 6,137, 48, 48                  | 8,498, 27, 108             |
+ * | sign RSA_2048          | 122, 2,283, 2,251              | 138, 163, 2,406            |
+ * | verify RSA_2048        | 978, 259, 261                  | 1,389, 52, 435             |
+ *
+ * Offloading cuts the main thread's CPU per ECDSA/SM2/RSA call 3-11x; an
+ * Ed25519 call costs the main thread as much as the round trip, so it stays
+ * in-process. Over HTTP (`BENCH_OPS=Sign,Verify npx -y deno@2.9.6 task
+ * bench`, which runs every phase also against a `KMS_CRYPTO_WORKERS=0` server)
+ * the gain needs a core for the workers: on a quiet machine (earlier
+ * measurement, concurrency 4) P-384 sign 2100 → 2400, P-256 verify 2000 →
+ * 2500, RSA_4096 verify 1800 → 2450, RSA_2048 sign 970 → 1500, ML-DSA-65 sign
+ * 190 → 350 req/s, but P-256 sign 3300 → 2700; with other processes taking
+ * both cores, every hop waits for a CPU and the offloaded phases lose.
  *
  * Design:
  * - Size `min(2, navigator.hardwareConcurrency)` by default; a worker starts on
@@ -53,8 +73,11 @@
  *   worker. Key bytes never appear in a message other than an import, nor in
  *   an error.
  * - A worker that dies (uncaught error) is terminated and reported to
- *   `onError`; its requests in flight reject with an `Error` (a 500 for the
- *   client) and the next request starts a replacement. A worker that dies
+ *   `onError`; its requests in flight reject with a `CryptoWorkerFailure`, and
+ *   a sign or verify is sent once more, to a replacement worker (the key is
+ *   imported there again); if that one dies too, the request rejects (a 500
+ *   KMSInternalException for the client, never a hang). A batch of generated
+ *   key pairs is not retried: the pool generates on demand instead. A worker that dies
  *   before it ever answered (its module cannot load, e.g. a binary compiled
  *   without `--include core/crypto/crypto_worker.ts`) makes the pool
  *   unavailable, and `signatures.ts` then works in-process.
@@ -63,6 +86,8 @@
  *
  * @module
  */
+import { SecretBytes } from "../secret.ts";
+import type { DataKeyPairSpec, GeneratedKeyPair } from "./key_pairs.ts";
 import type { SigningAlgorithmSpec, SigningKeySpec } from "./signing_specs.ts";
 
 /** Whether a key signs (PKCS#8) or verifies (SPKI). */
@@ -95,14 +120,26 @@ export type WorkerRequest =
     readonly prehashed: boolean;
     readonly signature: Uint8Array;
   }
+  | {
+    readonly op: "generate";
+    readonly id: number;
+    readonly spec: DataKeyPairSpec;
+    readonly count: number;
+  }
   | { readonly op: "forget"; readonly handle: number };
 
 /** A request that gets a reply. */
 type AnsweredRequest = Exclude<WorkerRequest, { op: "forget" }>;
 
-/** A worker's reply: the signature, the verdict, or an error's class name and message. */
+/**
+ * What a worker answers: a signature, a verdict, nothing (an import), or generated key pairs as
+ * [SPKI, PKCS#8, SPKI, PKCS#8, ...] (every buffer transferred).
+ */
+export type WorkerValue = Uint8Array | boolean | null | Uint8Array[];
+
+/** A worker's reply: its value, or an error's class name and message. */
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: Uint8Array | boolean | null }
+  | { readonly id: number; readonly ok: true; readonly value: WorkerValue }
   | { readonly id: number; readonly ok: false; readonly name: string; readonly message: string };
 
 /** Options of `CryptoWorkerPool`. */
@@ -148,7 +185,7 @@ interface Registered {
 }
 
 interface Pending {
-  resolve(value: Uint8Array | boolean | null): void;
+  resolve(value: WorkerValue): void;
   reject(error: Error): void;
 }
 
@@ -160,6 +197,14 @@ interface Slot {
   /** Whether the worker has answered anything yet (it loaded). */
   answered: boolean;
 }
+
+/** A request lost because its worker died (or the pool closed); `#run` retries it once. */
+export class CryptoWorkerFailure extends Error {
+  override name = "CryptoWorkerFailure";
+}
+
+/** Most key pairs one `generatePairs` call asks a worker for. */
+export const MAX_PAIRS_PER_CALL = 256;
 
 /** A bounded pool of crypto workers; see the module doc. */
 export class CryptoWorkerPool {
@@ -263,6 +308,35 @@ export class CryptoWorkerPool {
     return value;
   }
 
+  /**
+   * Generates `count` fresh key pairs of `spec` in a worker (background refill of the key pair
+   * pools); the private keys exist only in the returned `SecretBytes` (the worker's buffers moved).
+   * @throws {RangeError} when `count` is not an integer in 1..MAX_PAIRS_PER_CALL.
+   * @throws {Error} when the pool has no workers, or the worker failed.
+   */
+  async generatePairs(spec: DataKeyPairSpec, count: number): Promise<GeneratedKeyPair[]> {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_PAIRS_PER_CALL) {
+      throw new RangeError(`pairs per call must be an integer 1..${MAX_PAIRS_PER_CALL}`);
+    }
+    const value = await this.#call(this.#pick(), {
+      op: "generate",
+      id: this.#nextId++,
+      spec,
+      count,
+    }, []);
+    if (!Array.isArray(value) || value.length % 2 !== 0) {
+      throw new Error("crypto worker answered no key pairs");
+    }
+    const pairs: GeneratedKeyPair[] = [];
+    for (let index = 0; index < value.length; index += 2) {
+      pairs.push({
+        publicKey: value[index] as Uint8Array<ArrayBuffer>,
+        privateKey: new SecretBytes(value[index + 1]!),
+      });
+    }
+    return pairs;
+  }
+
   /** Forgets a key now instead of when its handle is garbage collected. */
   release(handle: KeyHandle): void {
     const id = this.#handles.get(handle);
@@ -293,12 +367,28 @@ export class CryptoWorkerPool {
     };
   }
 
-  /** Sends one operation on a registered key to the least busy worker, importing it there first. */
-  #run(
+  /**
+   * Sends one operation on a registered key to the least busy worker, importing it there first;
+   * if that worker dies before answering, the operation is sent once more (to a fresh worker).
+   */
+  async #run(
     handle: KeyHandle,
     kind: KeyKind,
     request: (id: number, key: number) => AnsweredRequest,
-  ): Promise<Uint8Array | boolean | null> {
+  ): Promise<WorkerValue> {
+    try {
+      return await this.#runOnce(handle, kind, request);
+    } catch (error) {
+      if (!(error instanceof CryptoWorkerFailure)) throw error;
+      return await this.#runOnce(handle, kind, request);
+    }
+  }
+
+  #runOnce(
+    handle: KeyHandle,
+    kind: KeyKind,
+    request: (id: number, key: number) => AnsweredRequest,
+  ): Promise<WorkerValue> {
     const key = this.#handles.get(handle);
     if (key === undefined || handle.kind !== kind) {
       return Promise.reject(new TypeError(`not a ${kind} key of this pool`));
@@ -335,11 +425,7 @@ export class CryptoWorkerPool {
     }
   }
 
-  #call(
-    slot: Slot,
-    request: AnsweredRequest,
-    transfer: Transferable[],
-  ): Promise<Uint8Array | boolean | null> {
+  #call(slot: Slot, request: AnsweredRequest, transfer: Transferable[]): Promise<WorkerValue> {
     return new Promise((resolve, reject) => {
       slot.pending.set(request.id, { resolve, reject });
       try {
@@ -378,7 +464,7 @@ export class CryptoWorkerPool {
       if (!slot.answered) this.#unavailable = true;
       const detail = event instanceof ErrorEvent ? event.message : event.type;
       this.#onError?.(new Error(`crypto worker failed: ${detail}`));
-      this.#stop(index, slot, new Error("crypto worker failed"));
+      this.#stop(index, slot, new CryptoWorkerFailure("crypto worker failed"));
     };
     worker.onerror = fail;
     worker.onmessageerror = fail;

@@ -14,8 +14,10 @@ import {
   importVerifyingEngine,
   importVerifyingKey,
   OFFLOADED,
+  type SigningAlgorithmSpec,
   type SigningKeySpec,
 } from "./signatures.ts";
+import { generateKeyPair } from "./key_pairs.ts";
 
 const KEYS: Record<string, { pkcs8: string; spki: string }> = JSON.parse(
   await Deno.readTextFile(new URL("./testdata/signing_test_keys.json", import.meta.url)),
@@ -115,7 +117,7 @@ Deno.test("close terminates the workers and rejects requests in flight; a later 
   });
 });
 
-Deno.test("a crashed worker's requests reject, it is reported, and the next request runs on a replacement", async () => {
+Deno.test("a request that crashes every worker is retried once on a replacement, then rejects; the next request runs", async () => {
   const url = crashingWorkerUrl();
   const reported: Error[] = [];
   try {
@@ -125,15 +127,55 @@ Deno.test("a crashed worker's requests reject, it is reported, and the next requ
         pool.sign(key, { algorithm: "RSASSA_PSS_SHA_256", message, prehashed: false });
       await sign(MESSAGE);
       await assert.rejects(sign(new Uint8Array(13)), { message: "crypto worker failed" });
-      assert.equal(reported.length, 1);
+      assert.equal(reported.length, 2, "the first worker and the retry's worker both died");
       assert.match(reported[0]!.message, /boom/);
       assert.equal(pool.stats().workers, 0);
       const verifying = importVerifyingEngine("RSA_2048", spkiOf("RSA_2048"));
       assert.equal(verifying("RSASSA_PSS_SHA_256", MESSAGE, false, await sign(MESSAGE)), true);
-      assert.deepEqual([pool.stats().started, pool.available], [2, true]);
+      assert.deepEqual([pool.stats().started, pool.available], [3, true]);
     });
   } finally {
     URL.revokeObjectURL(url);
+  }
+});
+
+/** A worker module that is the real one, except that the first worker to see `marker` dies. */
+function crashOnceWorkerUrl(marker: string, op: string): string {
+  const real = new URL("./crypto_worker.ts", import.meta.url).href;
+  const source = `import ${JSON.stringify(real)};
+const serve = globalThis.onmessage;
+globalThis.onmessage = (event) => {
+  if (event.data.op === ${JSON.stringify(op)}) {
+    let first = true;
+    try { Deno.removeSync(${JSON.stringify(marker)}); } catch { first = false; }
+    if (first) throw new Error("boom once");
+  }
+  serve(event);
+};`;
+  return URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+}
+
+Deno.test("a signature whose worker crashes once is answered by a replacement worker", async () => {
+  const marker = await Deno.makeTempFile();
+  const url = crashOnceWorkerUrl(marker, "sign");
+  const reported: Error[] = [];
+  try {
+    await withPool({ size: 1, workerUrl: url, onError: (e) => reported.push(e) }, async (pool) => {
+      const key = await pool.register("signing", "RSA_2048", pkcs8Of("RSA_2048"));
+      const signature = await pool.sign(key, {
+        algorithm: "RSASSA_PSS_SHA_256",
+        message: MESSAGE.slice(),
+        prehashed: false,
+      });
+      assert.equal(reported.length, 1);
+      assert.match(reported[0]!.message, /boom once/);
+      const verifying = importVerifyingEngine("RSA_2048", spkiOf("RSA_2048"));
+      assert.equal(verifying("RSASSA_PSS_SHA_256", MESSAGE, false, signature), true);
+      assert.equal(pool.stats().started, 2);
+    });
+  } finally {
+    URL.revokeObjectURL(url);
+    await Deno.remove(marker).catch(() => {});
   }
 });
 
@@ -208,6 +250,66 @@ Deno.test("importSigningKey offloads RSA_4096 signing: a timer runs while the si
       true,
     );
     assert.ok(cryptoWorkers().stats().started >= 1);
+  } finally {
+    await closeCryptoWorkers();
+  }
+});
+
+Deno.test("ECDSA and SM2 signing and RSA verification run in the crypto workers, Ed25519 in-process, and every signature verifies", async () => {
+  try {
+    const sm2 = await generateKeyPair("SM2");
+    const cases: {
+      spec: SigningKeySpec;
+      algorithm: SigningAlgorithmSpec;
+      pkcs8: Uint8Array;
+      spki: Uint8Array;
+    }[] = [
+      {
+        spec: "ECC_NIST_P256",
+        algorithm: "ECDSA_SHA_256",
+        pkcs8: pkcs8Of("ECC_NIST_P256"),
+        spki: spkiOf("ECC_NIST_P256"),
+      },
+      {
+        spec: "ECC_SECG_P256K1",
+        algorithm: "ECDSA_SHA_256",
+        pkcs8: pkcs8Of("ECC_SECG_P256K1"),
+        spki: spkiOf("ECC_SECG_P256K1"),
+      },
+      { spec: "SM2", algorithm: "SM2DSA", pkcs8: sm2.privateKey.expose(), spki: sm2.publicKey },
+      {
+        spec: "RSA_2048",
+        algorithm: "RSASSA_PSS_SHA_256",
+        pkcs8: pkcs8Of("RSA_2048"),
+        spki: spkiOf("RSA_2048"),
+      },
+      {
+        spec: "ECC_NIST_EDWARDS25519",
+        algorithm: "ED25519_SHA_512",
+        pkcs8: pkcs8Of("ECC_NIST_EDWARDS25519"),
+        spki: spkiOf("ECC_NIST_EDWARDS25519"),
+      },
+    ];
+    for (const c of cases) {
+      const keys = () => cryptoWorkers().stats().keys;
+      const before = keys();
+      const signing = await importSigningKey(c.spec, new SecretBytes(c.pkcs8.slice()));
+      const verifying = await importVerifyingKey(c.spec, c.spki);
+      const inWorkers = c.spec !== "ECC_NIST_EDWARDS25519";
+      assert.equal(
+        keys() - before,
+        inWorkers ? 2 : 0,
+        `${c.spec}: both keys in the workers or none`,
+      );
+      assert.deepEqual(OFFLOADED[c.spec], { sign: inWorkers, verify: inWorkers });
+      const signature = await signing.sign(c.algorithm, MESSAGE, "RAW");
+      assert.equal(await verifying.verify(c.algorithm, MESSAGE, "RAW", signature), true);
+      const inProcess = importVerifyingEngine(c.spec, c.spki);
+      assert.equal(inProcess(c.algorithm, MESSAGE, false, signature), true, `${c.spec} in-process`);
+      const forged = signature.slice();
+      forged[forged.length - 1]! ^= 1;
+      assert.equal(await verifying.verify(c.algorithm, MESSAGE, "RAW", forged), false);
+    }
   } finally {
     await closeCryptoWorkers();
   }

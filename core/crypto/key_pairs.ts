@@ -13,6 +13,8 @@
  *   PKCS#8 export already carries the public point, so only the PKCS#8 is
  *   exported and the SPKI is built from its point.
  * - ECC_SECG_P256K1: @noble/curves secp256k1 (WebCrypto has no secp256k1).
+ *   It, SM2 and Ed25519 run on the calling thread, so the data plane takes
+ *   their pairs from `key_pair_pool.ts`, filled by the crypto workers.
  * - SM2: @noble/curves over `sm2_curve.ts`, private key in [1, n-2] (GB/T 32918.1 §6.1).
  * - ECC_NIST_EDWARDS25519: `node:crypto`. WebCrypto generates Ed25519 keys at
  *   47k/s but each export costs ~60 µs, so generate + export both runs at

@@ -73,7 +73,13 @@ Deno.test("RsaKeyPairPool generates on demand when the pool is empty, not starte
   pool.start(); // starts filling RSA_3072 (pair 2)
   const zero = await pool.take("RSA_2048");
   assert.deepEqual(zero.publicKey, Uint8Array.of(3));
-  assert.deepEqual(pool.stats().RSA_2048, { ready: 0, capacity: 0, generating: 0 });
+  assert.deepEqual(pool.stats().RSA_2048, {
+    ready: 0,
+    capacity: 0,
+    generating: 0,
+    pooledTakes: 0,
+    onDemandTakes: 1,
+  });
   await until(() => pool.stats().RSA_3072.ready === 1, "the RSA_3072 pool is full");
   assert.deepEqual(fake.calls, ["RSA_3072", "RSA_3072", "RSA_2048"]);
   await pool.close();

@@ -2,7 +2,8 @@
  * GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext: a fresh
  * asymmetric key pair whose private key leaves encrypted under a symmetric
  * KMS key (and, for GenerateDataKeyPair, in plaintext or sealed to an attested
- * enclave). RSA pairs come from the in-memory pool when it has one ready.
+ * enclave). RSA, secp256k1, SM2 and Ed25519 pairs come from the in-memory pools
+ * (`core/crypto/key_pair_pool.ts`) when they have one ready.
  *
  * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyPair.html
  * @module

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { rejectionOf, withInProcessKms } from "../../tests/helpers/in_process.ts";
+import { waitFor } from "../../tests/helpers/wait.ts";
 
 const CONTEXT = { purpose: "in-process" };
 
@@ -86,6 +87,28 @@ Deno.test("two GenerateDataKeyPair calls never return the same pair", () =>
     }
     assert.equal(seen.size, 10);
   }));
+
+Deno.test("GenerateDataKeyPair serves secp256k1, SM2 and Ed25519 pairs from the worker-filled pool, each pair once, each decrypting to the private key returned", () =>
+  withInProcessKms(async ({ call, service }) => {
+    const KeyId = (await call("CreateKey")).KeyMetadata.KeyId;
+    const specs = ["ECC_SECG_P256K1", "SM2", "ECC_NIST_EDWARDS25519"] as const;
+    for (const KeyPairSpec of specs) await call("GenerateDataKeyPair", { KeyId, KeyPairSpec });
+    const stats = () => service.keyPairPool.stats();
+    await waitFor(() => specs.every((s) => stats()[s]!.ready === 8), "the pools are full");
+    const seen = new Set<string>();
+    for (const KeyPairSpec of specs) {
+      for (let i = 0; i < 6; i++) {
+        const pair = await call("GenerateDataKeyPair", { KeyId, KeyPairSpec });
+        seen.add(pair.PublicKey.toHex());
+        const opened = await call("Decrypt", {
+          CiphertextBlob: pair.PrivateKeyCiphertextBlob.toBase64(),
+        });
+        assert.deepEqual(opened.Plaintext.expose(), pair.PrivateKeyPlaintext.expose());
+      }
+      assert.equal(stats()[KeyPairSpec]!.pooledTakes, 6, `${KeyPairSpec}: 6 pairs from the pool`);
+    }
+    assert.equal(seen.size, 18);
+  }, { env: { KMS_ECC_POOL: "8" } }));
 
 Deno.test("GenerateDataKeyPair refuses a disabled key (DisabledException), an asymmetric key (InvalidKeyUsageException) and an unknown pair spec (ValidationException)", () =>
   withInProcessKms(async ({ call }) => {

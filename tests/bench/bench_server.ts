@@ -26,7 +26,7 @@
  *   random `messageBytes`-byte (256) RAW message one call at a time for `ms`
  *   milliseconds after a short warm-up, and answers a `SignReport` (a
  *   `KeygenReport` plus the longest single call).
- * - `GET /__bench/pool`: `service.rsaPool.stats()`.
+ * - `GET /__bench/pool`: `service.keyPairPool.stats()`.
  *
  * Configuration comes from the `KMS_*` environment as for `main.ts`. Prints
  * one JSON line `{"port":…,"pid":…}` once listening; exits on SIGTERM/SIGINT
@@ -502,7 +502,7 @@ async function main(): Promise<void> {
     }
     if (path === "/__bench/raw-keygen" && request.method === "POST") return keygenHandler(request);
     if (path === "/__bench/raw-sign" && request.method === "POST") return rawSign(request);
-    if (path === "/__bench/pool") return Response.json(service.rsaPool.stats());
+    if (path === "/__bench/pool") return Response.json(service.keyPairPool.stats());
     return new Response("not found", { status: 404 });
   };
   // main.ts's listener (routes/listener.ts); BENCH_LISTENER=deno measures plain Deno.serve.

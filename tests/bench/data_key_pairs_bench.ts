@@ -28,7 +28,20 @@
  * main-thread ones, the rate one main thread can reach given the measured
  * per-request cost besides the generation.
  *
- * Environment (besides `http_bench.ts`'s): BENCH_PAIR_SECONDS (measured
+ * A/B in the same run (BENCH_PAIR_AB=1, the default): each fast-spec phase
+ * is followed by the same phase against a second server on the same database
+ * started with `KMS_ECC_POOL=0` (every pair generated on the request's
+ * thread), so the pool's effect shows as a ratio of two rates taken seconds
+ * apart under the same outside load, and as main-thread CPU µs per request
+ * (robust to that load). The NIST curves are not pooled: their A/B shows the
+ * noise. `/__bench/pool` before and after each pooled phase gives the share of
+ * takes the pool answered (the rest were generated on demand).
+ *
+ * One command for the pair ratios: `BENCH_OPS=GenerateDataKeyPair
+ * BENCH_PAIR_SPECS=ECC_SECG_P256K1,SM2,ECC_NIST_EDWARDS25519
+ * npx -y deno@2.9.6 task bench`.
+ *
+ * Environment (besides `http_bench.ts`'s): BENCH_PAIR_AB (1: the A/B above; 0: off), BENCH_PAIR_SECONDS (measured
  * seconds per fast-spec phase, 3), BENCH_PAIR_WARMUP_SECONDS (0.5),
  * BENCH_PAIR_CONCURRENCY (comma list, `4,16`), BENCH_PAIR_SPECS (comma list
  * of fast specs, default all six), BENCH_KEYGEN_SECONDS (each in-process
@@ -43,10 +56,11 @@
  */
 import type { DataKeyPairSpec, RsaSpec } from "../../core/crypto/key_pairs.ts";
 import type { RsaPoolSizeStats } from "../../core/crypto/rsa_pool.ts";
+import type { KeyPairPoolStats } from "../../core/crypto/key_pair_pool.ts";
 import type { KeygenReport, LagReport } from "./bench_server.ts";
 import type { PhaseResult } from "./http_bench.ts";
 import { type BatchResult, quantile, runBatch } from "./load.ts";
-import { cpuSeconds, machineBusySeconds } from "./server_process.ts";
+import { cpuSeconds, machineBusySeconds, type ServerProcess } from "./server_process.ts";
 import { type PresignedRequest, presignMany, type SigningTarget } from "./signing.ts";
 
 /** The two operations. */
@@ -78,6 +92,10 @@ export interface PairHarness {
   resetLag(): Promise<void>;
   /** Restarts the server on the same database with `env` added; ms until it listens. */
   restartWith(env: Record<string, string>): Promise<number>;
+  /** Starts another server on the database file `dbFile` with `env` added (not made current). */
+  spawn(dbFile: string, env: Record<string, string>): Promise<ServerProcess>;
+  /** Runs `fn` with `server` as the current server. */
+  using<T>(server: ServerProcess, fn: () => Promise<T>): Promise<T>;
 }
 
 const FAST_SPECS: readonly DataKeyPairSpec[] = [
@@ -138,6 +156,7 @@ const requestedSpecs = envList("BENCH_PAIR_SPECS", FAST_SPECS.join(","));
 /** The settings of these phases, from the environment (see the module doc). */
 export const PAIR_SETTINGS = {
   seconds: envNumber("BENCH_PAIR_SECONDS", 3, 0.1),
+  ab: envNumber("BENCH_PAIR_AB", 1, 0, 1) === 1,
   warmupSeconds: envNumber("BENCH_PAIR_WARMUP_SECONDS", 0.5),
   concurrencies: envList("BENCH_PAIR_CONCURRENCY", "4,16").map((s) => {
     const n = Number(s);
@@ -183,6 +202,10 @@ export function pairSettingsLine(): string {
 export interface FastPairPhase {
   operation: PairOperation;
   result: PhaseResult;
+  /** Share of the phase's takes (warm-up included) the pool answered; undefined: not pooled. */
+  fromPool: number | undefined;
+  /** The same phase against the server with `KMS_ECC_POOL=0` (BENCH_PAIR_AB). */
+  baseline: PhaseResult | undefined;
 }
 
 /** A fast spec's phases beside its in-process generation rates. */
@@ -236,7 +259,46 @@ export async function runFastPairs(
   keyId: string,
   operations: readonly PairOperation[],
 ): Promise<FastPairResult[]> {
+  const unpooled = PAIR_SETTINGS.ab ? await h.spawn("kms.db", { KMS_ECC_POOL: "0" }) : undefined;
+  try {
+    return await runFastPairsAgainst(h, keyId, operations, unpooled);
+  } finally {
+    await unpooled?.stop();
+  }
+}
+
+/** Share of a spec's takes between two `/__bench/pool` readings the pool answered. */
+function poolShare(
+  before: Partial<Record<DataKeyPairSpec, KeyPairPoolStats>>,
+  after: Partial<Record<DataKeyPairSpec, KeyPairPoolStats>>,
+  spec: DataKeyPairSpec,
+): number | undefined {
+  const [b, a] = [before[spec], after[spec]];
+  if (a === undefined || b === undefined || a.capacity === 0) return undefined;
+  const pooled = a.pooledTakes - b.pooledTakes;
+  const total = pooled + a.onDemandTakes - b.onDemandTakes;
+  return total > 0 ? pooled / total : undefined;
+}
+
+async function keyPairPoolStats(
+  h: PairHarness,
+): Promise<Partial<Record<DataKeyPairSpec, KeyPairPoolStats>>> {
+  const response = await fetch(`${h.base}/__bench/pool`);
+  return await response.json();
+}
+
+async function runFastPairsAgainst(
+  h: PairHarness,
+  keyId: string,
+  operations: readonly PairOperation[],
+  unpooled: ServerProcess | undefined,
+): Promise<FastPairResult[]> {
   const results: FastPairResult[] = [];
+  const timing = (concurrency: number) => ({
+    concurrency,
+    warmupMs: PAIR_SETTINGS.warmupSeconds * 1000,
+    durationMs: PAIR_SETTINGS.seconds * 1000,
+  });
   for (const spec of PAIR_SETTINGS.specs) {
     const rawBefore = await measureKeygen(h, spec, "rawGenerateAndExport");
     const ours = await measureKeygen(h, spec, "generateKeyPair");
@@ -244,13 +306,19 @@ export async function runFastPairs(
     for (const operation of operations) {
       for (const concurrency of PAIR_SETTINGS.concurrencies) {
         const requests = await signPairRequests(h, operation, keyId, spec);
-        const result = await h.phase(`${SHORT[operation]} ${spec}`, "/", requests, {
-          concurrency,
-          warmupMs: PAIR_SETTINGS.warmupSeconds * 1000,
-          durationMs: PAIR_SETTINGS.seconds * 1000,
+        const poolBefore = await keyPairPoolStats(h);
+        const name = `${SHORT[operation]} ${spec}`;
+        const result = await h.phase(name, "/", requests, timing(concurrency));
+        const fromPool = poolShare(poolBefore, await keyPairPoolStats(h), spec);
+        const pooled = fromPool === undefined ? "" : `  (${fmt(fromPool * 100)}% from the pool)`;
+        console.log(phaseLine(result) + pooled);
+        const baseline = unpooled === undefined ? undefined : await h.using(unpooled, async () => {
+          const again = await signPairRequests(h, operation, keyId, spec);
+          const r = await h.phase(`${name} (pool 0)`, "/", again, timing(concurrency));
+          console.log(phaseLine(r));
+          return r;
         });
-        console.log(phaseLine(result));
-        phases.push({ operation, result });
+        phases.push({ operation, result, fromPool, baseline });
       }
     }
     const rawAfter = await measureKeygen(h, spec, "rawGenerateAndExport");
@@ -295,6 +363,12 @@ function median(values: number[]): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** Whether most of a spec's HTTP takes came from the pool (median over its phases). */
+function servedByPool(r: FastPairResult): boolean {
+  const shares = r.phases.map((p) => p.fromPool).filter((x) => x !== undefined);
+  return shares.length > 0 && median(shares) >= 0.5;
+}
+
 /** What the measurements say about the ratios: where each spec generates, and its bound. */
 function printFastPairNotes(results: FastPairResult[]): void {
   console.log("");
@@ -311,6 +385,20 @@ function printFastPairNotes(results: FastPairResult[]): void {
   }
   for (const r of results.filter((r) => !generatesOffMainThread(r.rawBefore))) {
     const raw = rawRate(r);
+    const shares = r.phases.map((p) => p.fromPool).filter((x) => x !== undefined);
+    if (servedByPool(r)) {
+      const js = median(
+        r.phases.map(({ result }) => perRequestUs(result, result.serverMainThreadCpu)),
+      );
+      console.log(
+        `  - ${r.spec}: pairs come from the pool the crypto workers fill (median ` +
+          `${fmt(median(shares) * 100)}% of takes; the rest generated on demand), so the main ` +
+          `thread spends a median ${fmt(js)} µs per request (generating one in process costs ` +
+          `${fmt(mainThreadUsPerCall(r.ours))} µs): one main thread serves at most ` +
+          `${fmt(1e6 / js)}/s = ${fmt(1e6 / js / raw, 2)}× raw.`,
+      );
+      continue;
+    }
     const keygen = mainThreadUsPerCall(r.ours);
     const rest = median(
       r.phases.map(({ result }) => perRequestUs(result, result.serverMainThreadCpu) - keygen),
@@ -392,13 +480,14 @@ export function printFastPairs(results: FastPairResult[]): void {
     "Cost per request during the loaded window, µs of CPU: server JS main thread, whole " +
       "server process, client process; 'keygen' = the main thread's CPU per generateKeyPair " +
       "call in process; 'rest' = JS − keygen: SigV4, JSON, base64, AES-GCM seal, HTTP (not " +
-      "shown when generation runs mostly off the main thread); 'JS busy' = main thread CPU " +
+      "shown when generation runs mostly off the main thread or pairs come from the pool); " +
+      "'JS busy' = main thread CPU " +
       "share; 'others' = CPU of every other process on the machine, cores; max event loop lag:",
   );
   const costRows: string[][] = [];
   for (const r of results) {
     const keygenUs = mainThreadUsPerCall(r.ours);
-    const offThread = generatesOffMainThread(r.ours);
+    const offThread = generatesOffMainThread(r.ours) || servedByPool(r);
     for (const { operation, result } of r.phases) {
       const js = perRequestUs(result, result.serverMainThreadCpu);
       costRows.push([
@@ -433,7 +522,62 @@ export function printFastPairs(results: FastPairResult[]): void {
     [-7, -21, 4, 9, 9, 9, 6, 6, 7, 6, 5],
     costRows,
   );
+  printFastPairAb(results);
   printFastPairNotes(results);
+}
+
+/** The A/B table: each phase beside the same phase against the server with `KMS_ECC_POOL=0`. */
+function printFastPairAb(results: FastPairResult[]): void {
+  const rows: string[][] = [];
+  for (const r of results) {
+    const raw = rawRate(r);
+    for (const { operation, result, fromPool, baseline } of r.phases) {
+      if (baseline === undefined) continue;
+      rows.push([
+        SHORT[operation],
+        r.spec,
+        String(result.concurrency),
+        fromPool === undefined ? "—" : `${fmt(fromPool * 100)}%`,
+        fmt(result.rate),
+        fmt(baseline.rate),
+        fmt(result.rate / baseline.rate, 2),
+        fmt(result.rate / raw, 2),
+        fmt(baseline.rate / raw, 2),
+        fmt(perRequestUs(result, result.serverMainThreadCpu), 1),
+        fmt(perRequestUs(baseline, baseline.serverMainThreadCpu), 1),
+        fmt(perRequestUs(result, result.serverCpu), 1),
+        fmt(perRequestUs(baseline, baseline.serverCpu), 1),
+      ]);
+    }
+  }
+  if (rows.length === 0) return;
+  console.log("");
+  console.log(
+    "A/B in the same run: 'pool' = the server as configured (KMS_ECC_POOL), 'pool 0' = a " +
+      "second server on the same database with KMS_ECC_POOL=0 (pairs generated on the " +
+      "request's thread), phases back to back; 'from pool' = share of takes the pool " +
+      "answered; ratios to the raw in-process rate; µs = CPU per request (JS main thread, " +
+      "whole server process):",
+  );
+  table(
+    [
+      "op",
+      "spec",
+      "conc",
+      "from pool",
+      "req/s pool",
+      "pool 0",
+      "A/B",
+      "ratio pool",
+      "pool 0",
+      "JS µs pool",
+      "pool 0",
+      "server µs pool",
+      "pool 0",
+    ],
+    [-7, -21, 4, 9, 10, 6, 5, 10, 6, 10, 6, 14, 6],
+    rows,
+  );
 }
 
 // --- RSA -------------------------------------------------------------------------------

@@ -32,7 +32,17 @@
  * reach with both, and the worst lags split into time the main thread ran and
  * time it waited for a CPU.
  *
- * Environment (besides `http_bench.ts`'s): BENCH_SIGN_SECONDS (measured
+ * A/B in the same run (BENCH_SIGN_AB=1, the default): each phase is
+ * followed by the same phase against a second server on the same database
+ * started with `KMS_CRYPTO_WORKERS=0` (everything on the main thread), so
+ * routing an operation to the workers shows as a ratio of two rates taken
+ * seconds apart under the same outside load, and as main-thread CPU µs per
+ * request. This is the measurement `OFFLOADED` follows.
+ *
+ * One command for the Sign/Verify ratios: `BENCH_OPS=Sign,Verify
+ * npx -y deno@2.9.6 task bench` (BENCH_SIGN_SPECS to narrow it).
+ *
+ * Environment (besides `http_bench.ts`'s): BENCH_SIGN_AB (1: the A/B above; 0: off), BENCH_SIGN_SECONDS (measured
  * seconds per phase, 3), BENCH_SIGN_WARMUP_SECONDS (0.5),
  * BENCH_SIGN_CONCURRENCY (comma list, `4,16`), BENCH_SIGN_SPECS (comma list,
  * default all six), BENCH_SIGN_RAW_SECONDS (each in-process measurement, 1).
@@ -48,6 +58,7 @@ import {
 import type { LagEvent, SignReport } from "./bench_server.ts";
 import type { PhaseResult } from "./http_bench.ts";
 import { type PresignedRequest, presignMany, type SigningTarget } from "./signing.ts";
+import type { ServerProcess } from "./server_process.ts";
 
 /** The two operations. */
 export type SignOperation = "Sign" | "Verify";
@@ -69,6 +80,10 @@ export interface SignHarness {
   ): Promise<PhaseResult>;
   /** One signed call; the parsed reply. @throws on a non-200 reply */
   call(operation: string, payload: unknown): Promise<Record<string, unknown>>;
+  /** Starts another server on the database file `dbFile` with `env` added (not made current). */
+  spawn(dbFile: string, env: Record<string, string>): Promise<ServerProcess>;
+  /** Runs `fn` with `server` as the current server. */
+  using<T>(server: ServerProcess, fn: () => Promise<T>): Promise<T>;
 }
 
 /** A key spec and the signing algorithm its phases use. */
@@ -125,6 +140,7 @@ const requestedSpecs = envList("BENCH_SIGN_SPECS", CASES.map((c) => c.spec).join
 /** The settings of these phases, from the environment (see the module doc). */
 export const SIGN_SETTINGS = {
   seconds: envNumber("BENCH_SIGN_SECONDS", 3, 0.1),
+  ab: envNumber("BENCH_SIGN_AB", 1, 0, 1) === 1,
   warmupSeconds: envNumber("BENCH_SIGN_WARMUP_SECONDS", 0.5),
   concurrencies: envList("BENCH_SIGN_CONCURRENCY", "4,16").map((s) => {
     const n = Number(s);
@@ -162,6 +178,8 @@ export interface SignOpResult {
   rawBefore: SignReport;
   rawAfter: SignReport;
   phases: PhaseResult[];
+  /** The same phases against the server with `KMS_CRYPTO_WORKERS=0` (BENCH_SIGN_AB). */
+  baselines: (PhaseResult | undefined)[];
 }
 
 /** A spec's key and its operations. */
@@ -286,25 +304,38 @@ async function runCase(
   h: SignHarness,
   c: SignCase,
   operations: readonly SignOperation[],
+  inProcess: ServerProcess | undefined,
 ): Promise<SignResult> {
   const s = SIGN_SETTINGS;
   const keyId = await createSigningKey(h, c.spec);
   const signed = await signMessages(h, keyId, c.algorithm);
   const before = await measureRawAll(h, c, keyId, operations);
   const phases = new Map<SignOperation, PhaseResult[]>();
+  const baselines = new Map<SignOperation, (PhaseResult | undefined)[]>();
   for (const operation of operations) {
     const results: PhaseResult[] = [];
+    const others: (PhaseResult | undefined)[] = [];
     for (const concurrency of s.concurrencies) {
-      const requests = await signRequests(h, operation, keyId, c.algorithm, signed);
-      const result = await h.phase(`${operation} ${c.spec}`, "/", requests, {
+      const timing = {
         concurrency,
         warmupMs: s.warmupSeconds * 1000,
         durationMs: s.seconds * 1000,
-      });
+      };
+      const requests = await signRequests(h, operation, keyId, c.algorithm, signed);
+      const result = await h.phase(`${operation} ${c.spec}`, "/", requests, timing);
       console.log(phaseLine(result));
       results.push(result);
+      others.push(
+        inProcess === undefined ? undefined : await h.using(inProcess, async () => {
+          const again = await signRequests(h, operation, keyId, c.algorithm, signed);
+          const r = await h.phase(`${operation} ${c.spec} (workers 0)`, "/", again, timing);
+          console.log(phaseLine(r));
+          return r;
+        }),
+      );
     }
     phases.set(operation, results);
+    baselines.set(operation, others);
   }
   const after = await measureRawAll(h, c, keyId, operations);
   const ops = operations.map((operation) => ({
@@ -312,6 +343,7 @@ async function runCase(
     rawBefore: before.get(operation)!,
     rawAfter: after.get(operation)!,
     phases: phases.get(operation)!,
+    baselines: baselines.get(operation)!,
   }));
   console.log(
     `  ${c.spec}: raw ` +
@@ -331,9 +363,16 @@ export async function runSignatures(
   h: SignHarness,
   operations: readonly SignOperation[],
 ): Promise<SignResult[]> {
-  const results: SignResult[] = [];
-  for (const c of SIGN_SETTINGS.cases) results.push(await runCase(h, c, operations));
-  return results;
+  const inProcess = SIGN_SETTINGS.ab && SIGN_SETTINGS.cryptoWorkers > 0
+    ? await h.spawn("kms.db", { KMS_CRYPTO_WORKERS: "0" })
+    : undefined;
+  try {
+    const results: SignResult[] = [];
+    for (const c of SIGN_SETTINGS.cases) results.push(await runCase(h, c, operations, inProcess));
+    return results;
+  } finally {
+    await inProcess?.stop();
+  }
 }
 
 // --- report ----------------------------------------------------------------------------
@@ -540,6 +579,62 @@ function printCosts(results: SignResult[]): void {
   );
 }
 
+/** The A/B table: each phase beside the same phase with `KMS_CRYPTO_WORKERS=0`. */
+function printAb(results: SignResult[]): void {
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const o of r.ops) {
+      const raw = rawRate(o);
+      o.phases.forEach((p, i) => {
+        const b = o.baselines[i];
+        if (b === undefined) return;
+        rows.push([
+          o.operation,
+          r.spec,
+          whereText(r, o),
+          String(p.concurrency),
+          fmt(p.rate),
+          fmt(b.rate),
+          fmt(p.rate / b.rate, 2),
+          fmt(p.rate / raw, 2),
+          fmt(b.rate / raw, 2),
+          fmt(perRequestUs(p, p.serverMainThreadCpu), 1),
+          fmt(perRequestUs(b, b.serverMainThreadCpu), 1),
+          fmt(perRequestUs(p, p.serverCpu), 1),
+          fmt(perRequestUs(b, b.serverCpu), 1),
+        ]);
+      });
+    }
+  }
+  if (rows.length === 0) return;
+  console.log("");
+  console.log(
+    "A/B in the same run: the server as configured ('where' it runs the operation) against a " +
+      "second server on the same database with KMS_CRYPTO_WORKERS=0 (everything on the main " +
+      "thread), phases back to back; ratios to the raw in-process rate; µs = CPU per request " +
+      "(JS main thread, whole server process):",
+  );
+  table(
+    [
+      "op",
+      "spec",
+      "where",
+      "conc",
+      "req/s",
+      "workers 0",
+      "A/B",
+      "ratio",
+      "workers 0",
+      "JS µs",
+      "workers 0",
+      "server µs",
+      "workers 0",
+    ],
+    [-6, -21, -6, 4, 6, 9, 5, 5, 9, 6, 9, 9, 9],
+    rows,
+  );
+}
+
 /** Why a ratio missed: the main thread's budget per request against the target's. */
 function ratioNote(r: SignResult, o: SignOpResult): string | undefined {
   const missed = o.phases.filter((p) => !ratioPasses(o, p));
@@ -627,6 +722,7 @@ export function printSignatures(results: SignResult[]): void {
   printThroughput(results);
   printInProcess(results);
   printCosts(results);
+  printAb(results);
   const notes = results.flatMap((r) =>
     r.ops.flatMap((o) => [ratioNote(r, o), lagNote(r, o)]).filter((n) => n !== undefined)
   );
