@@ -1,0 +1,267 @@
+/**
+ * `deno task profile`: a V8 CPU profile of the running server under load, aggregated by function
+ * and by module, so anyone can see where a request's main-thread time goes.
+ *
+ * Starts the benchmark's server (`tests/bench/bench_server.ts`: the real service as main.ts wires
+ * it, on a durable file database, default logging, audit on) in its own Deno process with
+ * `--inspect=127.0.0.1:0`, creates a key, and drives pre-signed requests at it with the
+ * benchmark's load client (`tests/bench/load.ts`, raw transport). After a warm-up it starts the
+ * profiler over the DevTools protocol, keeps the load on for the measured window, stops the
+ * profiler, and prints:
+ * - requests served in the window, and main-thread CPU µs per request (from /proc);
+ * - the top functions and the top modules by self time, in µs per request.
+ *
+ * Environment: PROFILE_OP (`GenerateDataKey`, default; or `Encrypt`, `Decrypt` of 4 KiB),
+ * PROFILE_SECONDS (measured window, default 5), PROFILE_WARMUP_SECONDS (2),
+ * PROFILE_CONCURRENCY (16), PROFILE_TOP (25), PROFILE_INTERVAL_US (sampling interval, 250),
+ * PROFILE_OUT (write the raw .cpuprofile there, for Chrome DevTools), PROFILE_ENV (extra
+ * server environment, `KEY=VALUE,KEY=VALUE`, e.g. `KMS_METRICS=off`).
+ *
+ * @module
+ */
+import { runLoad } from "../tests/bench/load.ts";
+import { cpuSeconds, ServerProcess } from "../tests/bench/server_process.ts";
+import { presign, type PresignedRequest, type SigningTarget } from "../tests/bench/signing.ts";
+
+const ADMIN = {
+  accessKeyId: "AKIABENCHADMIN000001",
+  secretAccessKey: "bench-secret-access-key-000000000000000",
+};
+const REGION = "us-east-1";
+const REPO_ROOT = new URL("../", import.meta.url).href;
+
+const env = Deno.env.toObject();
+const SETTINGS = {
+  op: env.PROFILE_OP ?? "GenerateDataKey",
+  seconds: Number(env.PROFILE_SECONDS ?? 5),
+  warmupSeconds: Number(env.PROFILE_WARMUP_SECONDS ?? 2),
+  concurrency: Number(env.PROFILE_CONCURRENCY ?? 16),
+  top: Number(env.PROFILE_TOP ?? 25),
+  intervalUs: Number(env.PROFILE_INTERVAL_US ?? 250),
+  out: env.PROFILE_OUT,
+  serverEnv: Object.fromEntries(
+    (env.PROFILE_ENV ?? "").split(",").filter((pair) => pair.includes("=")).map((pair) => {
+      const at = pair.indexOf("=");
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  ),
+};
+
+/** A V8 CPU profile (`Profiler.stop`'s result, the .cpuprofile format). */
+export interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time of one function or module over the profile, µs. */
+export interface SelfTime {
+  name: string;
+  selfUs: number;
+}
+
+/** Self time by function (`name url:line`) and by module, largest first. */
+export function aggregate(profile: CpuProfile): { functions: SelfTime[]; modules: SelfTime[] } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const functions = new Map<string, number>();
+  const modules = new Map<string, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    // A sample's time is the interval until the next sample (the last one gets the mean).
+    const us = profile.timeDeltas[i + 1] ??
+      (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
+    const frame = byId.get(profile.samples[i]!);
+    if (frame === undefined) continue;
+    const module = moduleName(frame.url);
+    const fn = `${frame.functionName || "(anonymous)"} ${module}${
+      frame.url === "" ? "" : `:${frame.lineNumber + 1}`
+    }`;
+    functions.set(fn, (functions.get(fn) ?? 0) + us);
+    modules.set(module, (modules.get(module) ?? 0) + us);
+  }
+  const sorted = (map: Map<string, number>) =>
+    [...map].map(([name, selfUs]) => ({ name, selfUs })).sort((a, b) => b.selfUs - a.selfUs);
+  return { functions: sorted(functions), modules: sorted(modules) };
+}
+
+/** A short module name: repository-relative path, npm package, or a V8/Deno internal. */
+export function moduleName(url: string): string {
+  if (url === "") return "(native)";
+  const npm = /node_modules\/(?:\.deno\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (npm !== null) return `npm:${npm[1]}`;
+  if (url.startsWith(REPO_ROOT)) return url.slice(REPO_ROOT.length);
+  return url.replace(/^ext:/, "ext:");
+}
+
+/** A DevTools protocol session over the inspector's WebSocket. */
+class Inspector {
+  readonly #socket: WebSocket;
+  readonly #pending = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
+  #nextId = 1;
+
+  private constructor(socket: WebSocket) {
+    this.#socket = socket;
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data)) as {
+        id?: number;
+        result?: unknown;
+        error?: unknown;
+      };
+      if (message.id !== undefined) this.#pending.get(message.id)?.(message);
+    };
+  }
+
+  static async connect(url: string): Promise<Inspector> {
+    const socket = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      socket.onopen = resolve;
+      socket.onerror = () => reject(new Error(`cannot connect to the inspector at ${url}`));
+    });
+    return new Inspector(socket);
+  }
+
+  send(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (message) => {
+        this.#pending.delete(id);
+        if (message.error !== undefined) reject(new Error(JSON.stringify(message.error)));
+        else resolve(message.result);
+      });
+      this.#socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+async function requestsFor(target: SigningTarget, base: string): Promise<PresignedRequest[]> {
+  const created = await send(base, await presign(target, "CreateKey", {}));
+  const keyId = (created as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+  const plaintext = crypto.getRandomValues(new Uint8Array(4096)).toBase64();
+  const payloads: Record<string, () => Promise<unknown>> = {
+    GenerateDataKey: () =>
+      Promise.resolve({
+        KeyId: keyId,
+        KeySpec: "AES_256",
+        EncryptionContext: { purpose: "bench" },
+      }),
+    Encrypt: () => Promise.resolve({ KeyId: keyId, Plaintext: plaintext }),
+    Decrypt: async () => {
+      const sealed = await send(
+        base,
+        await presign(target, "Encrypt", { KeyId: keyId, Plaintext: plaintext }),
+      );
+      return { CiphertextBlob: (sealed as { CiphertextBlob: string }).CiphertextBlob };
+    },
+  };
+  const payload = payloads[SETTINGS.op];
+  if (payload === undefined) throw new Error(`PROFILE_OP: unknown operation ${SETTINGS.op}`);
+  const requests: PresignedRequest[] = [];
+  for (let i = 0; i < 8; i++) requests.push(await presign(target, SETTINGS.op, await payload()));
+  return requests;
+}
+
+async function send(base: string, request: PresignedRequest): Promise<unknown> {
+  const { host: _host, ...headers } = request.headers;
+  const response = await fetch(`${base}/`, { method: "POST", headers, body: request.body });
+  const json = await response.json();
+  if (!response.ok) throw new Error(`${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+function table(title: string, rows: SelfTime[], requests: number, totalUs: number): void {
+  console.log(`\n${title}`);
+  console.log("  µs/req   share  name");
+  for (const row of rows.slice(0, SETTINGS.top)) {
+    const perRequest = (row.selfUs / requests).toFixed(1).padStart(7);
+    const share = `${(100 * row.selfUs / totalUs).toFixed(1)}%`.padStart(6);
+    console.log(`  ${perRequest}  ${share}  ${row.name}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kms-profile-" });
+  const server = await ServerProcess.start({
+    denoFlags: ["--inspect=127.0.0.1:0"],
+    env: {
+      KMS_DB_URL: `file:${dir}/kms.db`,
+      KMS_ROOT_KEY: new Uint8Array(32).fill(42).toBase64(),
+      KMS_ADMIN_ACCESS_KEY_ID: ADMIN.accessKeyId,
+      KMS_ADMIN_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+      KMS_ACCOUNT_ID: "111122223333",
+      KMS_REGION: REGION,
+      KMS_PORT: "0",
+      KMS_LOG_LEVEL: "info",
+      KMS_RSA_POOL_2048: "0",
+      KMS_RSA_POOL_3072: "0",
+      KMS_RSA_POOL_4096: "0",
+      ...SETTINGS.serverEnv,
+    },
+  });
+  try {
+    const inspectorUrl = /ws:\/\/\S+/.exec(server.tail())?.[0];
+    if (inspectorUrl === undefined) throw new Error(`no inspector URL in:\n${server.tail()}`);
+    const base = `http://127.0.0.1:${server.port}`;
+    const target = { host: `127.0.0.1:${server.port}`, region: REGION, ...ADMIN };
+    const requests = await requestsFor(target, base);
+    const inspector = await Inspector.connect(inspectorUrl);
+    await inspector.send("Profiler.enable");
+    await inspector.send("Profiler.setSamplingInterval", { interval: SETTINGS.intervalUs });
+    const warmupMs = SETTINGS.warmupSeconds * 1000;
+    const durationMs = SETTINGS.seconds * 1000;
+    const startAt = Date.now() + 100;
+    const load = runLoad({
+      transport: "raw",
+      url: `${base}/`,
+      requests,
+      connections: SETTINGS.concurrency,
+      startAt,
+      warmupMs,
+      durationMs,
+    });
+    await new Promise((resolve) => setTimeout(resolve, startAt + warmupMs - Date.now()));
+    await inspector.send("Profiler.start");
+    const cpuBefore = cpuSeconds(server.pid, server.pid);
+    const result = await load;
+    const cpuAfter = cpuSeconds(server.pid, server.pid);
+    const { profile } = await inspector.send("Profiler.stop") as { profile: CpuProfile };
+    inspector.close();
+    if (SETTINGS.out !== undefined) {
+      await Deno.writeTextFile(SETTINGS.out, JSON.stringify(profile));
+    }
+    const requestsServed = result.completed;
+    if (requestsServed === 0) throw new Error(`no request completed: ${result.firstError}`);
+    const { functions, modules } = aggregate(profile);
+    const totalUs = profile.endTime - profile.startTime;
+    const idle = functions.find((row) => row.name.startsWith("(idle)"))?.selfUs ?? 0;
+    console.log(
+      `${SETTINGS.op}: ${requestsServed} requests in ${SETTINGS.seconds} s ` +
+        `(${
+          (requestsServed / SETTINGS.seconds).toFixed(0)
+        }/s, concurrency ${SETTINGS.concurrency}` +
+        `, ${result.errors} errors)`,
+    );
+    console.log(
+      `main-thread CPU (/proc): ${
+        ((cpuAfter - cpuBefore) * 1e6 / requestsServed).toFixed(0)
+      } µs/req; profiled non-idle (wall time, includes waits for a CPU): ${
+        ((totalUs - idle) / requestsServed).toFixed(0)
+      } µs/req ` +
+        `(${profile.samples.length} samples at ${SETTINGS.intervalUs} µs)`,
+    );
+    table(`top ${SETTINGS.top} functions by self time`, functions, requestsServed, totalUs);
+    table(`top ${SETTINGS.top} modules by self time`, modules, requestsServed, totalUs);
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();
