@@ -33,6 +33,7 @@ import { RequestQuotas } from "./core/quotas.ts";
 import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
+import { accessLogSink, jsonLog } from "./routes/access_log.ts";
 import { listen } from "./routes/listener.ts";
 import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
@@ -80,17 +81,8 @@ export interface Service {
 
 export { readAttestationRoots } from "./startup.ts";
 
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-
-/** A JSON-lines logger on stdout at or above `level`. */
-export function jsonLog(level: Config["logLevel"]): LogSink {
-  const threshold = LEVELS[level];
-  return (record) => {
-    const recordLevel = LEVELS[(record.level as Config["logLevel"]) ?? "info"] ?? LEVELS.info;
-    if (recordLevel < threshold) return;
-    console.log(JSON.stringify({ time: new Date().toISOString(), ...record }));
-  };
-}
+/** A JSON-lines logger on stdout at or above `level` (routes/access_log.ts: lines batched). */
+export { jsonLog } from "./routes/access_log.ts";
 
 /**
  * Applies `KMS_PRINCIPALS_FILE`, when set, before the service answers anything.
@@ -371,6 +363,7 @@ export async function openService(
     regions,
     credentials,
     log,
+    accessLog: accessLogSink(config, log),
     audit: audit?.buffer,
     authFailures,
     metrics,
