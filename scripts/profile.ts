@@ -52,6 +52,7 @@ export interface CpuProfile {
   nodes: {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
   }[];
   startTime: number;
   endTime: number;
@@ -65,27 +66,63 @@ export interface SelfTime {
   selfUs: number;
 }
 
-/** Self time by function (`name url:line`) and by module, largest first. */
-export function aggregate(profile: CpuProfile): { functions: SelfTime[]; modules: SelfTime[] } {
+/**
+ * Self time by function (`name module:line`), by module, and by the nearest function of this
+ * repository on the stack (its own time plus the runtime and npm code it called), largest first.
+ */
+export function aggregate(
+  profile: CpuProfile,
+): { functions: SelfTime[]; modules: SelfTime[]; owners: SelfTime[] } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parentOf.set(child, node.id);
+  }
   const functions = new Map<string, number>();
   const modules = new Map<string, number>();
+  const owners = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string, us: number) =>
+    map.set(key, (map.get(key) ?? 0) + us);
   for (let i = 0; i < profile.samples.length; i++) {
     // A sample's time is the interval until the next sample (the last one gets the mean).
     const us = profile.timeDeltas[i + 1] ??
       (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length);
-    const frame = byId.get(profile.samples[i]!);
+    const id = profile.samples[i]!;
+    const frame = byId.get(id);
     if (frame === undefined) continue;
-    const module = moduleName(frame.url);
-    const fn = `${frame.functionName || "(anonymous)"} ${module}${
-      frame.url === "" ? "" : `:${frame.lineNumber + 1}`
-    }`;
-    functions.set(fn, (functions.get(fn) ?? 0) + us);
-    modules.set(module, (modules.get(module) ?? 0) + us);
+    add(functions, functionLabel(frame), us);
+    add(modules, moduleName(frame.url), us);
+    add(owners, ownerLabel(id, byId, parentOf), us);
   }
   const sorted = (map: Map<string, number>) =>
     [...map].map(([name, selfUs]) => ({ name, selfUs })).sort((a, b) => b.selfUs - a.selfUs);
-  return { functions: sorted(functions), modules: sorted(modules) };
+  return { functions: sorted(functions), modules: sorted(modules), owners: sorted(owners) };
+}
+
+type CallFrame = CpuProfile["nodes"][number]["callFrame"];
+
+function functionLabel(frame: CallFrame): string {
+  const line = frame.url === "" ? "" : `:${frame.lineNumber + 1}`;
+  return `${frame.functionName || "(anonymous)"} ${moduleName(frame.url)}${line}`;
+}
+
+/** The nearest frame of this repository's own code on the sample's stack, or the leaf's module. */
+function ownerLabel(
+  id: number,
+  byId: Map<number, CallFrame>,
+  parentOf: Map<number, number>,
+): string {
+  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+    const frame = byId.get(at);
+    if (frame !== undefined && isRepositoryCode(frame.url)) return functionLabel(frame);
+  }
+  const leaf = byId.get(id)!;
+  return leaf.url === "" ? leaf.functionName : `(no repository frame) ${moduleName(leaf.url)}`;
+}
+
+function isRepositoryCode(url: string): boolean {
+  return url.startsWith(REPO_ROOT) && !url.includes("/node_modules/") &&
+    !url.includes("/tests/bench/");
 }
 
 /** A short module name: repository-relative path, npm package, or a V8/Deno internal. */
@@ -176,11 +213,17 @@ async function send(base: string, request: PresignedRequest): Promise<unknown> {
   return json;
 }
 
-function table(title: string, rows: SelfTime[], requests: number, totalUs: number): void {
+/** Prints the top rows in µs per request, scaled by `scale` (profiled wall time to CPU time). */
+function table(
+  title: string,
+  rows: SelfTime[],
+  view: { requests: number; totalUs: number; scale: number },
+): void {
+  const { requests, totalUs, scale } = view;
   console.log(`\n${title}`);
   console.log("  µs/req   share  name");
   for (const row of rows.slice(0, SETTINGS.top)) {
-    const perRequest = (row.selfUs / requests).toFixed(1).padStart(7);
+    const perRequest = (scale * row.selfUs / requests).toFixed(1).padStart(7);
     const share = `${(100 * row.selfUs / totalUs).toFixed(1)}%`.padStart(6);
     console.log(`  ${perRequest}  ${share}  ${row.name}`);
   }
@@ -238,9 +281,11 @@ async function main(): Promise<void> {
     }
     const requestsServed = result.completed;
     if (requestsServed === 0) throw new Error(`no request completed: ${result.firstError}`);
-    const { functions, modules } = aggregate(profile);
+    const { functions, modules, owners } = aggregate(profile);
     const totalUs = profile.endTime - profile.startTime;
     const idle = functions.find((row) => row.name.startsWith("(idle)"))?.selfUs ?? 0;
+    const cpuUsPerRequest = (cpuAfter - cpuBefore) * 1e6 / requestsServed;
+    const wallUsPerRequest = (totalUs - idle) / requestsServed;
     console.log(
       `${SETTINGS.op}: ${requestsServed} requests in ${SETTINGS.seconds} s ` +
         `(${
@@ -249,15 +294,26 @@ async function main(): Promise<void> {
         `, ${result.errors} errors)`,
     );
     console.log(
-      `main-thread CPU (/proc): ${
-        ((cpuAfter - cpuBefore) * 1e6 / requestsServed).toFixed(0)
-      } µs/req; profiled non-idle (wall time, includes waits for a CPU): ${
-        ((totalUs - idle) / requestsServed).toFixed(0)
-      } µs/req ` +
-        `(${profile.samples.length} samples at ${SETTINGS.intervalUs} µs)`,
+      `main-thread CPU (/proc): ${cpuUsPerRequest.toFixed(0)} µs/req; profiled non-idle: ` +
+        `${wallUsPerRequest.toFixed(0)} µs/req of wall time (${profile.samples.length} samples ` +
+        `at ${SETTINGS.intervalUs} µs)`,
     );
-    table(`top ${SETTINGS.top} functions by self time`, functions, requestsServed, totalUs);
-    table(`top ${SETTINGS.top} modules by self time`, modules, requestsServed, totalUs);
+    // Samples are taken on wall time: a thread waiting for a CPU is charged to where it stood.
+    // The tables scale the profile to the main thread's CPU time so runs compare under load.
+    const scale = Number.isFinite(cpuUsPerRequest) && wallUsPerRequest > 0
+      ? cpuUsPerRequest / wallUsPerRequest
+      : 1;
+    console.log(`tables: profiled time x ${scale.toFixed(2)} (scaled to the /proc CPU time)`);
+    const view = { requests: requestsServed, totalUs, scale };
+    const top = SETTINGS.top;
+    const busy = (rows: SelfTime[]) => rows.filter((row) => !row.name.startsWith("(idle)"));
+    table(`top ${top} functions by self time`, busy(functions), view);
+    table(`top ${top} modules by self time`, busy(modules), view);
+    table(
+      `top ${top} functions of this repository, with the runtime and npm code they call`,
+      busy(owners),
+      view,
+    );
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });
