@@ -2,10 +2,12 @@
  * AWS Signature Version 4 verification of incoming requests (Authorization
  * header form only; presigned URLs are not accepted).
  *
- * The canonical request, string to sign and signature come from
- * `@smithy/signature-v4`: the request is rebuilt with exactly the headers the
- * client named in `SignedHeaders` and signed again with the caller's secret,
- * then the two signatures are compared in constant time. Everything around
+ * The canonical request of KMS's own shape (`POST /`, no query, lowercase
+ * sorted `SignedHeaders`) is built directly from the headers
+ * (routes/sigv4_canonical.ts); any other comes from `@smithy/signature-v4`:
+ * the request is rebuilt with exactly the headers the client named in
+ * `SignedHeaders`. Either is signed again with the caller's secret, then the
+ * two signatures are compared in constant time. Everything around
  * that (header parsing, clock skew, credential scope, payload hash) is checked
  * here first (routes/sigv4_header.ts), in the order AWS's JSON services check
  * it, with AWS's exception names and messages. The signing keys are cached
@@ -32,6 +34,7 @@ import {
   requireParameters,
   type ScopeExpectation,
 } from "./sigv4_header.ts";
+import { fixedShapeCanonicalRequest } from "./sigv4_canonical.ts";
 import { bytesEqual, signerFor, signingKeyPads } from "./sigv4_signing_key.ts";
 
 /** An incoming request as the verifier needs it. */
@@ -100,13 +103,12 @@ export async function checkSigV4Header(
       const signed = { ...req, body };
       const payloadHash = checkedPayloadHash(signed);
       if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
-      const request = toSmithyRequest(signed, signedHeaders);
-      const expected = await expectedSignature(credential, request, auth, {
-        amzDate,
-        scope,
-        payloadHash,
-        opts,
-      });
+      const canonicalRequest = fixedShapeCanonicalRequest(signed, signedHeaders, payloadHash) ??
+        smithyCanonicalRequest(credential, toSmithyRequest(signed, signedHeaders), auth, {
+          payloadHash,
+          opts,
+        });
+      const expected = await signatureOf(canonicalRequest, credential, { amzDate, scope });
       if (!constantTimeEqual(expected, auth.signature)) {
         throw new InvalidSignatureException(MSG_MISMATCH);
       }
@@ -234,17 +236,17 @@ export function signWithSmithy(
 }
 
 /**
- * The signature the client should have sent. smithy builds the canonical
- * headers and the canonical request and derives the signing key (cached here
- * per access key, day, region and service); only the string to sign and the
- * final HMAC, two lines of the spec, are assembled here, synchronously.
+ * The canonical request of any request shape, as smithy builds it: its canonical headers and
+ * canonical request (path normalisation, query encoding) with the caller's signer.
+ * @throws {InvalidSignatureException} when smithy would not sign exactly the named headers, or the
+ * query carries X-Amz-Signature.
  */
-async function expectedSignature(
+function smithyCanonicalRequest(
   credential: Credential,
   request: HttpRequest,
   auth: AuthorizationParams,
-  context: { amzDate: string; scope: CredentialScope; payloadHash: string; opts: SigV4Options },
-): Promise<string> {
+  context: { payloadHash: string; opts: SigV4Options },
+): string {
   // smithy leaves X-Amz-Signature out of the canonical query, so it would ride along unsigned.
   if (Object.keys(request.query ?? {}).some((key) => key.toLowerCase() === "x-amz-signature")) {
     throw new InvalidSignatureException(MSG_MISMATCH);
@@ -256,11 +258,18 @@ async function expectedSignature(
     throw new InvalidSignatureException(MSG_MISMATCH);
   }
   const signer = signerFor(credential, context.opts) as unknown as SmithyCanonicalizer;
-  const canonicalRequest = signer.createCanonicalRequest(
-    request,
-    canonicalHeaders,
-    context.payloadHash,
-  );
+  return signer.createCanonicalRequest(request, canonicalHeaders, context.payloadHash);
+}
+
+/**
+ * The signature the client should have sent over `canonicalRequest`: the string to sign and the
+ * final HMAC under the signing key (cached per access key, day, region and service), two hashes.
+ */
+async function signatureOf(
+  canonicalRequest: string,
+  credential: Credential,
+  context: { amzDate: string; scope: CredentialScope },
+): Promise<string> {
   const { scope } = context;
   const credentialScope = createScope(scope.date, scope.region, scope.service);
   const stringToSign = `${ALGORITHM}\n${context.amzDate}\n${credentialScope}\n` +
