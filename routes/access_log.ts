@@ -101,30 +101,68 @@ function isoNow(): string {
   return stamp;
 }
 
+/** The queue each `jsonLog` sink writes to, so access lines can be written to it as text. */
+const linesOfSink = new WeakMap<LogSink, JsonLines>();
+
 /** A JSON-lines logger on stdout (queued, see `JsonLines`) at or above `level`. */
 export function jsonLog(level: LogLevel, lines: JsonLines = stdoutLines()): LogSink {
   const threshold = LEVELS[level];
-  return (record) => {
+  const sink: LogSink = (record) => {
     const recordLevel = LEVELS[record.level as LogLevel] ?? LEVELS.info;
     if (recordLevel < threshold) return;
     lines.write(JSON.stringify({ time: isoNow(), ...record }));
   };
+  if (threshold <= LEVELS.info) linesOfSink.set(sink, lines);
+  return sink;
 }
 
+/** Writes the access line of one answered KMS request. */
+export type AccessLog = (trace: RequestTrace, status: number) => void;
+
 /**
- * Where access lines go: `log` when it writes `info` lines and `KMS_ACCESS_LOG` is not `off`,
- * else null (no access line is built at all).
+ * Where access lines go: none (null, so none is even built) at `KMS_LOG_LEVEL=warn` or `error`
+ * or with `KMS_ACCESS_LOG=off`; else to `log`, as text straight into its queue when `log` is a
+ * `jsonLog`.
  */
 export function accessLogSink(
   config: { logLevel: LogLevel; accessLog?: boolean | undefined },
   log: LogSink,
-): LogSink | null {
+): AccessLog | null {
   if (config.accessLog === false || LEVELS[config.logLevel] > LEVELS.info) return null;
-  return log;
+  const lines = linesOfSink.get(log);
+  if (lines === undefined) return accessLogTo(log);
+  return (trace, status) => lines.write(accessLineText(trace, status));
 }
 
-/** Writes the access line of an answered request to `log`. */
-export function writeAccessLine(log: LogSink, trace: RequestTrace, status: number): void {
+/** Access lines as records handed to `log` (any log sink, e.g. a test's). */
+export function accessLogTo(log: LogSink): AccessLog {
+  return (trace, status) => log(accessLineRecord(trace, status));
+}
+
+/**
+ * The access line as `jsonLog` would write its record, built as text: the same members in the
+ * same order. Operation and exception names are this KMS's own identifiers and the request id a
+ * UUID; the principal ARN and source IP are JSON-escaped.
+ */
+export function accessLineText(trace: RequestTrace, status: number): string {
+  let text = `{"time":"${isoNow()}","level":"info","message":"request","requestId":${
+    JSON.stringify(trace.requestId)
+  },"operation":${JSON.stringify(trace.operation)},"status":${status}`;
+  if (trace.exception !== undefined) text += `,"exception":${JSON.stringify(trace.exception)}`;
+  text += `,"durationMs":${durationMs(trace)}`;
+  if (trace.principalArn !== undefined) {
+    text += `,"principalArn":${JSON.stringify(trace.principalArn)}`;
+  }
+  if (trace.sourceIp !== undefined) text += `,"sourceIp":${JSON.stringify(trace.sourceIp)}`;
+  return text + "}";
+}
+
+function durationMs(trace: RequestTrace): number {
+  return Math.round(trace.elapsedSeconds() * 1e6) / 1e3;
+}
+
+/** The access line of an answered request as a log record. */
+export function accessLineRecord(trace: RequestTrace, status: number): Record<string, unknown> {
   const line: Record<string, unknown> = {
     level: "info",
     message: "request",
@@ -133,8 +171,8 @@ export function writeAccessLine(log: LogSink, trace: RequestTrace, status: numbe
     status,
   };
   if (trace.exception !== undefined) line.exception = trace.exception;
-  line.durationMs = Math.round(trace.elapsedSeconds() * 1e6) / 1e3;
+  line.durationMs = durationMs(trace);
   if (trace.principalArn !== undefined) line.principalArn = trace.principalArn;
   if (trace.sourceIp !== undefined) line.sourceIp = trace.sourceIp;
-  log(line);
+  return line;
 }

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../tests/helpers/wait.ts";
-import { accessLogSink, JsonLines, jsonLog, type LineWriter } from "./access_log.ts";
+import {
+  accessLineRecord,
+  accessLineText,
+  accessLogSink,
+  JsonLines,
+  jsonLog,
+  type LineWriter,
+} from "./access_log.ts";
+import { RequestTrace } from "./metrics.ts";
 
 /** A writer that keeps every write and takes at most `chunk` bytes per call. */
 function collector(chunk = Number.POSITIVE_INFINITY): LineWriter & { writes: Uint8Array[] } {
@@ -67,8 +75,54 @@ Deno.test("no access line sink at KMS_LOG_LEVEL=warn or error or with KMS_ACCESS
   assert.equal(accessLogSink({ logLevel: "warn" }, log), null);
   assert.equal(accessLogSink({ logLevel: "error" }, log), null);
   assert.equal(accessLogSink({ logLevel: "info", accessLog: false }, log), null);
-  assert.equal(accessLogSink({ logLevel: "info", accessLog: true }, log), log);
-  assert.equal(accessLogSink({ logLevel: "debug" }, log), log);
+  assert.notEqual(accessLogSink({ logLevel: "info", accessLog: true }, log), null);
+  assert.notEqual(accessLogSink({ logLevel: "debug" }, log), null);
+});
+
+function traces(): { trace: RequestTrace; status: number }[] {
+  const ok = new RequestTrace({
+    requestId: crypto.randomUUID(),
+    target: "TrentService.GenerateDataKey",
+    sourceIp: "127.0.0.1",
+  });
+  ok.principalArn = 'arn:aws:iam::111122223333:user/o"brien\\x';
+  const refused = new RequestTrace({
+    requestId: crypto.randomUUID(),
+    target: "TrentService.Nope",
+    sourceIp: undefined,
+  });
+  refused.exception = "UnrecognizedClientException";
+  return [{ trace: ok, status: 200 }, { trace: refused, status: 400 }];
+}
+
+Deno.test("the access line written as text is the record jsonLog would write, member for member", () => {
+  for (const { trace, status } of traces()) {
+    const fromText = JSON.parse(accessLineText(trace, status));
+    const fromRecord = JSON.parse(
+      JSON.stringify({ time: new Date().toISOString(), ...accessLineRecord(trace, status) }),
+    );
+    assert.deepEqual(Object.keys(fromText), Object.keys(fromRecord));
+    for (const key of Object.keys(fromRecord)) {
+      if (key === "time" || key === "durationMs") continue;
+      assert.equal(fromText[key], fromRecord[key], key);
+    }
+    assert.equal(typeof fromText.durationMs, "number");
+    assert.equal(new Date(fromText.time).toISOString(), fromText.time);
+  }
+});
+
+Deno.test("a jsonLog sink gets access lines as text in its queue; another sink gets records", () => {
+  const writer = collector();
+  const lines = new JsonLines(writer);
+  const [{ trace, status }] = traces() as [{ trace: RequestTrace; status: number }];
+  accessLogSink({ logLevel: "info" }, jsonLog("info", lines))!(trace, status);
+  lines.flush();
+  assert.equal(JSON.parse(text(writer.writes)).requestId, trace.requestId);
+  const records: Record<string, unknown>[] = [];
+  accessLogSink({ logLevel: "info" }, (record) => records.push(record))!(trace, status);
+  assert.equal(records.length, 1);
+  assert.equal(records[0]!.message, "request");
+  assert.equal(records[0]!.principalArn, trace.principalArn);
 });
 
 Deno.test("lines queued when the process exits are written before it ends", async () => {

@@ -21,7 +21,7 @@ import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
 import type { RequestQuotas } from "../core/quotas.ts";
 import type { Caller, SigV4Identity } from "../core/types.ts";
-import { type LogSink, writeAccessLine } from "./access_log.ts";
+import { type AccessLog, accessLogTo, type LogSink } from "./access_log.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
 import { DISPATCH_TABLE } from "./dispatch_table.ts";
@@ -58,10 +58,10 @@ export interface AppDeps {
   credentials: CredentialCache;
   log: LogSink;
   /**
-   * Where each KMS request's access line goes (routes/access_log.ts); null: no access line is
-   * built. Absent: `log`.
+   * Where each KMS request's access line goes (routes/access_log.ts `accessLogSink`); null: no
+   * access line is built. Absent: to `log`, as a record.
    */
-  accessLog?: LogSink | null | undefined;
+  accessLog?: AccessLog | null | undefined;
   /**
    * Where the audit records of requests that changed nothing go (group-committed); absent, no
    * request is recorded (benchmarks measure the audit log's cost against this).
@@ -149,7 +149,7 @@ async function handleKmsRequest(
     region: identity.region,
     identityPolicies: credential?.identityPolicies ?? [],
     sourceIp: origin.sourceIp,
-    secureTransport: new URL(request.url).protocol === "https:",
+    secureTransport: request.url.startsWith("https:"),
     userAgent: request.headers.get("user-agent") ?? undefined,
     grantTokens: grantTokensOf(parsed.data),
     ...(entry === undefined ? {} : { audit: entry }),
@@ -218,7 +218,7 @@ export function createApp(appDeps: AppDeps): Hono {
   };
   const refusals = deps.refusals ?? new RefusalBudget();
   const metrics = deps.metrics?.metrics;
-  const accessLog = deps.accessLog === undefined ? deps.log : deps.accessLog;
+  const accessLog = deps.accessLog === undefined ? accessLogTo(deps.log) : deps.accessLog;
   const app = new Hono();
   const logInternal = (requestId: string) => (error: unknown) =>
     deps.log({
@@ -279,7 +279,7 @@ export function createApp(appDeps: AppDeps): Hono {
       }
     }
     if (metrics !== undefined) finishRequest(trace, metrics);
-    if (accessLog !== null) writeAccessLine(accessLog, trace, response.status);
+    if (accessLog !== null) accessLog(trace, response.status);
     if (trace.exception !== undefined && trace.principalArn === undefined) {
       await holdRefusal(refusals, c.req.raw, origin);
     }
