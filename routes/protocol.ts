@@ -139,6 +139,9 @@ export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
  * either way).
  */
 export function nestsDeeperThan(body: Uint8Array, max: number): boolean {
+  // Nesting never exceeds the number of `[` and `{` bytes: counting them with the native
+  // `indexOf` settles every ordinary body (a few openers, long base64 strings) without a JS loop.
+  if (openersAtMost(body, max)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < body.length; i++) {
@@ -155,6 +158,17 @@ export function nestsDeeperThan(body: Uint8Array, max: number): boolean {
     }
   }
   return false;
+}
+
+/** Whether `body` holds at most `max` bytes that are `[` or `{`. */
+function openersAtMost(body: Uint8Array, max: number): boolean {
+  let count = 0;
+  for (const opener of [OPEN_ARRAY, OPEN_OBJECT]) {
+    for (let at = body.indexOf(opener); at >= 0; at = body.indexOf(opener, at + 1)) {
+      if (++count > max) return false;
+    }
+  }
+  return true;
 }
 
 const QUOTE = 0x22;
