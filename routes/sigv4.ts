@@ -35,7 +35,7 @@ import {
   type ScopeExpectation,
 } from "./sigv4_header.ts";
 import { fixedShapeCanonicalRequest } from "./sigv4_canonical.ts";
-import { bytesEqual, signerFor, signingKeyPads } from "./sigv4_signing_key.ts";
+import { signerFor, signingKeyPads } from "./sigv4_signing_key.ts";
 
 /** An incoming request as the verifier needs it. */
 export interface SignedRequest {
@@ -64,8 +64,6 @@ const MSG_MISMATCH =
   "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 const MSG_PAYLOAD_HASH =
   "The provided 'x-amz-content-sha256' header does not match what was computed.";
-
-const utf8 = new TextEncoder();
 
 /** Verifies the SigV4 Authorization header of `req` and names the caller. @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException */
 export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promise<SigV4Identity> {
@@ -288,7 +286,13 @@ interface SmithyCanonicalizer {
   ): string;
 }
 
-/** Compares two strings in time independent of where they differ. @throws nothing */
+/**
+ * Compares two strings in time independent of where they differ (UTF-16 code units, so no
+ * encoding step: a signature is 64 hex characters). @throws nothing
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  return bytesEqual(utf8.encode(a), utf8.encode(b));
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
