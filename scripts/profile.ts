@@ -14,8 +14,10 @@
  * Environment: PROFILE_OP (`GenerateDataKey`, default; or `Encrypt`, `Decrypt` of 4 KiB),
  * PROFILE_SECONDS (measured window, default 5), PROFILE_WARMUP_SECONDS (2),
  * PROFILE_CONCURRENCY (16), PROFILE_TOP (25), PROFILE_INTERVAL_US (sampling interval, 250),
- * PROFILE_OUT (write the raw .cpuprofile there, for Chrome DevTools), PROFILE_ENV (extra
- * server environment, `KEY=VALUE,KEY=VALUE`, e.g. `KMS_METRICS=off`).
+ * PROFILE_OUT (write the raw .cpuprofile there, for Chrome DevTools, and the heap profile beside it), PROFILE_ENV (extra
+ * server environment, `KEY=VALUE,KEY=VALUE`, e.g. `KMS_METRICS=off`), PROFILE_HEAP=1 (also V8's
+ * sampling heap profiler over the same window: bytes allocated per request by function, objects
+ * collected since included; it costs CPU, so compare CPU figures only between runs without it).
  *
  * @module
  */
@@ -39,6 +41,7 @@ const SETTINGS = {
   top: Number(env.PROFILE_TOP ?? 25),
   intervalUs: Number(env.PROFILE_INTERVAL_US ?? 250),
   out: env.PROFILE_OUT,
+  heap: env.PROFILE_HEAP === "1",
   serverEnv: Object.fromEntries(
     (env.PROFILE_ENV ?? "").split(",").filter((pair) => pair.includes("=")).map((pair) => {
       const at = pair.indexOf("=");
@@ -123,6 +126,31 @@ function ownerLabel(
 function isRepositoryCode(url: string): boolean {
   return url.startsWith(REPO_ROOT) && !url.includes("/node_modules/") &&
     !url.includes("/tests/bench/");
+}
+
+/** V8's sampling heap profile (`HeapProfiler.stopSampling`'s result). */
+export interface HeapProfile {
+  head: HeapNode;
+}
+
+interface HeapNode {
+  callFrame: CallFrame;
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/** Sampled bytes allocated by function (`name module:line`), largest first. */
+export function allocations(profile: HeapProfile): SelfTime[] {
+  const bytes = new Map<string, number>();
+  const pending = [profile.head];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node.selfSize > 0) {
+      const label = functionLabel(node.callFrame);
+      bytes.set(label, (bytes.get(label) ?? 0) + node.selfSize);
+    }
+    pending.push(...node.children);
+  }
+  return [...bytes].map(([name, selfUs]) => ({ name, selfUs })).sort((a, b) => b.selfUs - a.selfUs);
 }
 
 /** A short module name: repository-relative path, npm package, or a V8/Deno internal. */
@@ -271,13 +299,27 @@ async function main(): Promise<void> {
     });
     await new Promise((resolve) => setTimeout(resolve, startAt + warmupMs - Date.now()));
     await inspector.send("Profiler.start");
+    if (SETTINGS.heap) {
+      await inspector.send("HeapProfiler.enable");
+      await inspector.send("HeapProfiler.startSampling", {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
     const cpuBefore = cpuSeconds(server.pid, server.pid);
     const result = await load;
     const cpuAfter = cpuSeconds(server.pid, server.pid);
     const { profile } = await inspector.send("Profiler.stop") as { profile: CpuProfile };
+    const heap = SETTINGS.heap
+      ? (await inspector.send("HeapProfiler.stopSampling") as { profile: HeapProfile }).profile
+      : undefined;
     inspector.close();
     if (SETTINGS.out !== undefined) {
       await Deno.writeTextFile(SETTINGS.out, JSON.stringify(profile));
+      if (heap !== undefined) {
+        await Deno.writeTextFile(`${SETTINGS.out}.heapprofile`, JSON.stringify(heap));
+      }
     }
     const requestsServed = result.completed;
     if (requestsServed === 0) throw new Error(`no request completed: ${result.firstError}`);
@@ -314,6 +356,21 @@ async function main(): Promise<void> {
       busy(owners),
       view,
     );
+    if (heap !== undefined) {
+      const rows = allocations(heap);
+      const total = rows.reduce((sum, row) => sum + row.selfUs, 0);
+      console.log(
+        `\ntop ${top} functions by bytes allocated (sampled), ` +
+          `${(total / requestsServed).toFixed(0)} bytes/req in all`,
+      );
+      console.log(" bytes/req   share  name");
+      for (const row of rows.slice(0, top)) {
+        const perRequest = (row.selfUs / requestsServed).toFixed(0).padStart(9);
+        console.log(
+          `${perRequest}  ${(100 * row.selfUs / total).toFixed(1).padStart(5)}%  ${row.name}`,
+        );
+      }
+    }
   } finally {
     await server.stop();
     await Deno.remove(dir, { recursive: true });
