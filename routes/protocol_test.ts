@@ -20,6 +20,25 @@ Deno.test("nesting is measured exactly at the bound, with many openers or few", 
   assert.equal(nestsDeeperThan(utf8.encode("[[]]"), 2), false);
 });
 
+Deno.test("a body that is not UTF-8 is measured on its bytes: too deep, or else not JSON", () => {
+  const deep = new Uint8Array([...nested(MAX_JSON_DEPTH + 1), 0xff]);
+  assert.throws(
+    () => parseJsonObject(deep),
+    (e) => e instanceof SerializationException && /deeper than 64/.test(e.message),
+  );
+  assert.throws(
+    () => parseJsonObject(new Uint8Array([...nested(3), 0xff])),
+    (e) => e instanceof SerializationException && /not valid JSON/.test(e.message),
+  );
+});
+
+Deno.test("nesting in text counts brackets outside strings only, escapes included", () => {
+  const inString = utf8.encode(JSON.stringify({ a: "[{".repeat(100) + '\\"[' }));
+  assert.deepEqual(Object.keys(parseJsonObject(inString)), ["a"]);
+  const wide = utf8.encode(`{"a":[${Array(200).fill("[]").join(",")}]}`);
+  assert.deepEqual(Object.keys(parseJsonObject(wide)), ["a"]);
+});
+
 Deno.test("a body nested past the bound is refused before parsing, one within it parses", () => {
   assert.throws(
     () => parseJsonObject(nested(MAX_JSON_DEPTH + 1)),
