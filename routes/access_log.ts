@@ -53,7 +53,7 @@ export class JsonLines {
     else if (this.#timer === undefined) {
       const timer = setTimeout(() => this.flush(), this.#flushMs);
       // A queued line never keeps the process alive: exit flushes it (see `stdoutLines`).
-      Deno.unrefTimer(timer);
+      if (typeof Deno.unrefTimer === "function") Deno.unrefTimer(timer);
       this.#timer = timer;
     }
   }
@@ -78,10 +78,25 @@ export class JsonLines {
 
 let stdout: JsonLines | undefined;
 
+/**
+ * Standard output as a `LineWriter`: `Deno.stdout`, or `console.log` where a platform offers no
+ * synchronous stdout (an edge runtime).
+ */
+function stdoutWriter(): LineWriter {
+  if (typeof Deno.stdout?.writeSync === "function") return Deno.stdout;
+  const decoder = new TextDecoder();
+  return {
+    writeSync(bytes) {
+      console.log(decoder.decode(bytes).replace(/\n$/, ""));
+      return bytes.length;
+    },
+  };
+}
+
 /** The process's one queue of stdout lines, flushed at exit. */
 export function stdoutLines(): JsonLines {
   if (stdout === undefined) {
-    const lines = new JsonLines(Deno.stdout);
+    const lines = new JsonLines(stdoutWriter());
     stdout = lines;
     globalThis.addEventListener("unload", () => lines.flush());
   }
