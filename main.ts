@@ -35,6 +35,7 @@ import { RecipientSealer } from "./core/recipient/recipient.ts";
 import type { Clock } from "./core/ports.ts";
 import type { ForeignChanges } from "./core/coherence.ts";
 import { createApp, type LogSink } from "./routes/app.ts";
+import { accessLogSink, jsonLog } from "./routes/access_log.ts";
 import { type FetchHandler, listen } from "./routes/listener.ts";
 import { isMemoryUrl, localFilePath, openDatabase } from "./storage/client.ts";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
@@ -96,17 +97,8 @@ export interface Service {
 
 export { readAttestationRoots } from "./startup.ts";
 
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-
-/** A JSON-lines logger on stdout at or above `level`. */
-export function jsonLog(level: Config["logLevel"]): LogSink {
-  const threshold = LEVELS[level];
-  return (record) => {
-    const recordLevel = LEVELS[(record.level as Config["logLevel"]) ?? "info"] ?? LEVELS.info;
-    if (recordLevel < threshold) return;
-    console.log(JSON.stringify({ time: new Date().toISOString(), ...record }));
-  };
-}
+/** A JSON-lines logger on stdout at or above `level` (routes/access_log.ts: lines batched). */
+export { jsonLog } from "./routes/access_log.ts";
 
 /**
  * Applies `KMS_PRINCIPALS_FILE`, when set, before the service answers anything.
@@ -513,6 +505,7 @@ export async function openService(
     regions,
     credentials,
     log,
+    accessLog: accessLogSink(config, log),
     audit: audit?.buffer,
     authFailures,
     metrics,

@@ -56,6 +56,8 @@ export interface Config {
   cryptoWorkers: number;
   /** Whether `GET /metrics` and request metrics are on (`KMS_METRICS=on|off`, default on). */
   metrics: boolean;
+  /** Whether each KMS request writes an `info` access line (`KMS_ACCESS_LOG=on|off`, default on). */
+  accessLog?: boolean | undefined;
   /** When set (`KMS_METRICS_TOKEN`), `GET /metrics` requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
   /** Milliseconds between the automatic rotation scheduler's looks (`KMS_ROTATION_CHECK_INTERVAL_MS`). */
@@ -225,6 +227,13 @@ function parseMetrics(env: Record<string, string | undefined>): boolean {
   if (raw === undefined || raw === "" || raw === "on") return true;
   if (raw === "off") return false;
   throw new ConfigError(`KMS_METRICS must be "on" or "off", got "${raw}"`);
+}
+
+function parseOnOff(env: Record<string, string | undefined>, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "" || raw === "on") return true;
+  if (raw === "off") return false;
+  throw new ConfigError(`${name} must be "on" or "off", got "${raw}"`);
 }
 
 /** Bounds of `KMS_ROTATION_CHECK_INTERVAL_MS` (default 60000: core/rotation_scheduler.ts). */
@@ -425,6 +434,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     seedFile: env.KMS_SEED_FILE === "" ? undefined : env.KMS_SEED_FILE,
     cryptoWorkers: parseCryptoWorkers(env),
     metrics: parseMetrics(env),
+    accessLog: parseOnOff(env, "KMS_ACCESS_LOG"),
     metricsToken: env.KMS_METRICS_TOKEN === "" ? undefined : env.KMS_METRICS_TOKEN,
     rotationCheckIntervalMs: parseRotationCheckInterval(env),
     storeTimeoutMs: parseMillis(env, "KMS_STORE_TIMEOUT_MS", 50, 600_000),

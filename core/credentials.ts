@@ -47,6 +47,9 @@ export class CredentialCache {
   readonly #ttlMs: number;
   readonly #onPolicyError: (principalArn: string, error: unknown) => void;
   readonly #entries = new LruMap<string, Entry>(4096);
+  readonly #loading = new Map<string, Promise<AuthenticatedCredential | null>>();
+  /** Bumped by every `forget`: loads begun before it are not cached. */
+  #generation = 0;
 
   constructor(
     store: CredentialStore,
@@ -65,23 +68,39 @@ export class CredentialCache {
   }
 
   /** The credential of `accessKeyId` with its identity policies, or null when unknown. */
-  async get(accessKeyId: string): Promise<AuthenticatedCredential | null> {
+  get(accessKeyId: string): Promise<AuthenticatedCredential | null> {
     const now = this.#clock.now();
     const entry = this.#entries.get(accessKeyId);
-    if (entry !== undefined && entry.expires > now) return entry.credential;
-    const credential = await this.#load(accessKeyId);
-    this.#entries.set(accessKeyId, { credential, expires: now + this.#ttlMs });
-    return credential;
+    if (entry !== undefined && entry.expires > now) return Promise.resolve(entry.credential);
+    // One load per key at a time: the requests that find the entry expired together share it.
+    const loading = this.#loading.get(accessKeyId);
+    if (loading !== undefined) return loading;
+    const generation = this.#generation;
+    const load = this.#load(accessKeyId).then((credential) => {
+      // A load that began before a `forget` does not bring back what was forgotten.
+      if (generation === this.#generation) {
+        this.#entries.set(accessKeyId, { credential, expires: now + this.#ttlMs });
+      }
+      return credential;
+    }).finally(() => {
+      if (this.#loading.get(accessKeyId) === load) this.#loading.delete(accessKeyId);
+    });
+    this.#loading.set(accessKeyId, load);
+    return load;
   }
 
   /** Forgets a credential after this process changed it. */
   forget(accessKeyId: string): void {
+    this.#generation++;
     this.#entries.delete(accessKeyId);
+    this.#loading.delete(accessKeyId);
   }
 
   /** Forgets every credential (another instance changed credentials, principals or policies). */
   forgetAll(): void {
+    this.#generation++;
     this.#entries.clear();
+    this.#loading.clear();
   }
 
   async #load(accessKeyId: string): Promise<AuthenticatedCredential | null> {

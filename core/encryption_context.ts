@@ -31,6 +31,47 @@ interface EncodedPair {
 export function canonicalEncryptionContext(ctx: EncryptionContext | undefined): Uint8Array {
   const entries = ctx === undefined ? [] : Object.entries(ctx);
   if (entries.length === 0) return new Uint8Array(4);
+  return asciiContext(entries) ?? unicodeContext(entries);
+}
+
+/**
+ * The encoding of a context whose keys and values are all ASCII strings, written character by
+ * character (an ASCII string's UTF-8 bytes are its code units, and byte order is string order);
+ * null for any other context.
+ */
+function asciiContext(entries: [string, unknown][]): Uint8Array | null {
+  let total = 4;
+  for (const [key, value] of entries) {
+    if (typeof value !== "string" || !isAscii(key) || !isAscii(value)) return null;
+    total += 8 + key.length + value.length;
+  }
+  if (entries.length > 1) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, entries.length);
+  let offset = 4;
+  for (const [key, value] of entries as [string, string][]) {
+    offset = writeAscii(out, view, offset, key);
+    offset = writeAscii(out, view, offset, value);
+  }
+  return out;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Writes `text`'s length (uint32 BE) and its ASCII bytes at `offset`; the next offset. */
+function writeAscii(out: Uint8Array, view: DataView, offset: number, text: string): number {
+  view.setUint32(offset, text.length);
+  offset += 4;
+  for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
+  return offset + text.length;
+}
+
+/** The general encoding: any well-formed Unicode, pairs sorted by their keys' UTF-8 bytes. */
+function unicodeContext(entries: [string, unknown][]): Uint8Array {
   const pairs: EncodedPair[] = [];
   let total = 4;
   for (const [key, value] of entries) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { canonicalEncryptionContext, type EncryptionContext } from "./encryption_context.ts";
 import { ValidationException } from "./errors.ts";
 
@@ -117,5 +118,29 @@ Deno.test("a lone surrogate in a key or value is rejected (it would collide with
   assert.deepEqual(
     canonicalEncryptionContext(ctx([["k", "\uFFFD"]])),
     expected([["k", "\uFFFD"]]),
+  );
+});
+
+Deno.test("any context, ASCII or not, encodes as the reference layout (property)", () => {
+  const text = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.string({ unit: "grapheme", maxLength: 6 }),
+    fc.constantFrom("", "a", "A", "aa", "~", "\u007f", "\u0080", "é", "😀"),
+  );
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.tuple(text, text), { maxLength: 6, selector: ([key]) => key }),
+      (pairs) => {
+        const byKeyBytes = [...pairs].sort(([a], [b]) => {
+          const [x, y] = [utf8.encode(a), utf8.encode(b)];
+          for (let i = 0; i < Math.min(x.length, y.length); i++) {
+            if (x[i] !== y[i]) return x[i]! - y[i]!;
+          }
+          return x.length - y.length;
+        });
+        assert.deepEqual(canonicalEncryptionContext(ctx(pairs)), expected(byKeyBytes));
+      },
+    ),
+    { numRuns: 1000, seed: 20261207 },
   );
 });

@@ -21,6 +21,7 @@ import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
 import type { RequestQuotas } from "../core/quotas.ts";
 import type { Caller, SigV4Identity } from "../core/types.ts";
+import { type AccessLog, accessLogTo, type LogSink } from "./access_log.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { finishRequest, type MetricsDeps, mountMetrics, RequestTrace } from "./metrics.ts";
 import { DISPATCH_TABLE } from "./dispatch_table.ts";
@@ -41,8 +42,7 @@ import { RefusalBudget } from "./refusal_budget.ts";
 import { checkSigV4Header } from "./sigv4.ts";
 import { validationError } from "./validation_message.ts";
 
-/** Where the app logs: one JSON object per line, never a secret. */
-export type LogSink = (record: Record<string, unknown>) => void;
+export type { LogSink } from "./access_log.ts";
 
 /** What the app needs. */
 export interface AppDeps {
@@ -57,6 +57,11 @@ export interface AppDeps {
   servedRegions?: ReadonlySet<string> | undefined;
   credentials: CredentialCache;
   log: LogSink;
+  /**
+   * Where each KMS request's access line goes (routes/access_log.ts `accessLogSink`); null: no
+   * access line is built. Absent: to `log`, as a record.
+   */
+  accessLog?: AccessLog | null | undefined;
   /**
    * Where the audit records of requests that changed nothing go (group-committed); absent, no
    * request is recorded (benchmarks measure the audit log's cost against this).
@@ -144,7 +149,7 @@ async function handleKmsRequest(
     region: identity.region,
     identityPolicies: credential?.identityPolicies ?? [],
     sourceIp: origin.sourceIp,
-    secureTransport: new URL(request.url).protocol === "https:",
+    secureTransport: request.url.startsWith("https:"),
     userAgent: request.headers.get("user-agent") ?? undefined,
     grantTokens: grantTokensOf(parsed.data),
     ...(entry === undefined ? {} : { audit: entry }),
@@ -212,6 +217,8 @@ export function createApp(appDeps: AppDeps): Hono {
     servedRegions: appDeps.regions === undefined ? undefined : new Set(appDeps.regions.keys()),
   };
   const refusals = deps.refusals ?? new RefusalBudget();
+  const metrics = deps.metrics?.metrics;
+  const accessLog = deps.accessLog === undefined ? accessLogTo(deps.log) : deps.accessLog;
   const app = new Hono();
   const logInternal = (requestId: string) => (error: unknown) =>
     deps.log({
@@ -271,7 +278,8 @@ export function createApp(appDeps: AppDeps): Hono {
         }
       }
     }
-    finishRequest(trace, response.status, { metrics: deps.metrics?.metrics, log: deps.log });
+    if (metrics !== undefined) finishRequest(trace, metrics);
+    if (accessLog !== null) accessLog(trace, response.status);
     if (trace.exception !== undefined && trace.principalArn === undefined) {
       await holdRefusal(refusals, c.req.raw, origin);
     }

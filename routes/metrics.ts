@@ -1,10 +1,6 @@
 /**
  * Observability of the HTTP app: `GET /metrics` (Prometheus text format) and, for every KMS API
- * request, one metrics observation and one access-log line.
- *
- * The access line holds the request id, operation, HTTP status, AWS exception name, duration,
- * principal ARN and source IP: never a body, header value, signature or message text, so no
- * plaintext, key or secret can reach the log through it.
+ * request, one metrics observation (its access line: routes/access_log.ts).
  *
  * `/metrics` answers without SigV4 (Prometheus scrapers do not sign); with a token configured
  * (`KMS_METRICS_TOKEN`) it requires `Authorization: Bearer <token>`.
@@ -63,31 +59,15 @@ export class RequestTrace {
 
 /**
  * Records the answered request: one metrics observation (and, when it failed before SigV4 named a
- * caller, one authentication failure) and one info-level access line.
+ * caller, one authentication failure). Its access line is routes/access_log.ts's.
  */
-export function finishRequest(
-  trace: RequestTrace,
-  status: number,
-  sinks: { metrics: Metrics | undefined; log: (record: Record<string, unknown>) => void },
-): void {
+export function finishRequest(trace: RequestTrace, metrics: Metrics): void {
   const seconds = trace.elapsedSeconds();
-  sinks.metrics?.observe({ operation: trace.operation, exception: trace.exception, seconds });
+  metrics.observe({ operation: trace.operation, exception: trace.exception, seconds });
   if (trace.principalArn === undefined && trace.exception !== undefined) {
-    sinks.metrics?.authFailure(trace.exception);
+    metrics.authFailure(trace.exception);
   }
-  if (trace.exception === "ThrottlingException") sinks.metrics?.throttled(trace.operation);
-  const line: Record<string, unknown> = {
-    level: "info",
-    message: "request",
-    requestId: trace.requestId,
-    operation: trace.operation,
-    status,
-  };
-  if (trace.exception !== undefined) line.exception = trace.exception;
-  line.durationMs = Math.round(seconds * 1e6) / 1e3;
-  if (trace.principalArn !== undefined) line.principalArn = trace.principalArn;
-  if (trace.sourceIp !== undefined) line.sourceIp = trace.sourceIp;
-  sinks.log(line);
+  if (trace.exception === "ThrottlingException") metrics.throttled(trace.operation);
 }
 
 /** Adds `GET /metrics`. */

@@ -2,10 +2,12 @@
  * AWS Signature Version 4 verification of incoming requests (Authorization
  * header form only; presigned URLs are not accepted).
  *
- * The canonical request, string to sign and signature come from
- * `@smithy/signature-v4`: the request is rebuilt with exactly the headers the
- * client named in `SignedHeaders` and signed again with the caller's secret,
- * then the two signatures are compared in constant time. Everything around
+ * The canonical request of KMS's own shape (`POST /`, no query, lowercase
+ * sorted `SignedHeaders`) is built directly from the headers
+ * (routes/sigv4_canonical.ts); any other comes from `@smithy/signature-v4`:
+ * the request is rebuilt with exactly the headers the client named in
+ * `SignedHeaders`. Either is signed again with the caller's secret, then the
+ * two signatures are compared in constant time. Everything around
  * that (header parsing, clock skew, credential scope, payload hash) is checked
  * here first (routes/sigv4_header.ts), in the order AWS's JSON services check
  * it, with AWS's exception names and messages. The signing keys are cached
@@ -32,7 +34,8 @@ import {
   requireParameters,
   type ScopeExpectation,
 } from "./sigv4_header.ts";
-import { bytesEqual, signerFor, signingKeyPads } from "./sigv4_signing_key.ts";
+import { fixedShapeCanonicalRequest } from "./sigv4_canonical.ts";
+import { signerFor, signingKeyPads } from "./sigv4_signing_key.ts";
 
 /** An incoming request as the verifier needs it. */
 export interface SignedRequest {
@@ -61,8 +64,6 @@ const MSG_MISMATCH =
   "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 const MSG_PAYLOAD_HASH =
   "The provided 'x-amz-content-sha256' header does not match what was computed.";
-
-const utf8 = new TextEncoder();
 
 /** Verifies the SigV4 Authorization header of `req` and names the caller. @throws MissingAuthenticationTokenException, IncompleteSignatureException, InvalidSignatureException, UnrecognizedClientException */
 export async function verifySigV4(req: SignedRequest, opts: SigV4Options): Promise<SigV4Identity> {
@@ -100,13 +101,12 @@ export async function checkSigV4Header(
       const signed = { ...req, body };
       const payloadHash = checkedPayloadHash(signed);
       if (!SIGNATURE_HEX.test(auth.signature)) throw new InvalidSignatureException(MSG_MISMATCH);
-      const request = toSmithyRequest(signed, signedHeaders);
-      const expected = await expectedSignature(credential, request, auth, {
-        amzDate,
-        scope,
-        payloadHash,
-        opts,
-      });
+      const canonicalRequest = fixedShapeCanonicalRequest(signed, signedHeaders, payloadHash) ??
+        smithyCanonicalRequest(credential, toSmithyRequest(signed, signedHeaders), auth, {
+          payloadHash,
+          opts,
+        });
+      const expected = await signatureOf(canonicalRequest, credential, { amzDate, scope });
       if (!constantTimeEqual(expected, auth.signature)) {
         throw new InvalidSignatureException(MSG_MISMATCH);
       }
@@ -234,17 +234,17 @@ export function signWithSmithy(
 }
 
 /**
- * The signature the client should have sent. smithy builds the canonical
- * headers and the canonical request and derives the signing key (cached here
- * per access key, day, region and service); only the string to sign and the
- * final HMAC, two lines of the spec, are assembled here, synchronously.
+ * The canonical request of any request shape, as smithy builds it: its canonical headers and
+ * canonical request (path normalisation, query encoding) with the caller's signer.
+ * @throws {InvalidSignatureException} when smithy would not sign exactly the named headers, or the
+ * query carries X-Amz-Signature.
  */
-async function expectedSignature(
+function smithyCanonicalRequest(
   credential: Credential,
   request: HttpRequest,
   auth: AuthorizationParams,
-  context: { amzDate: string; scope: CredentialScope; payloadHash: string; opts: SigV4Options },
-): Promise<string> {
+  context: { payloadHash: string; opts: SigV4Options },
+): string {
   // smithy leaves X-Amz-Signature out of the canonical query, so it would ride along unsigned.
   if (Object.keys(request.query ?? {}).some((key) => key.toLowerCase() === "x-amz-signature")) {
     throw new InvalidSignatureException(MSG_MISMATCH);
@@ -256,11 +256,18 @@ async function expectedSignature(
     throw new InvalidSignatureException(MSG_MISMATCH);
   }
   const signer = signerFor(credential, context.opts) as unknown as SmithyCanonicalizer;
-  const canonicalRequest = signer.createCanonicalRequest(
-    request,
-    canonicalHeaders,
-    context.payloadHash,
-  );
+  return signer.createCanonicalRequest(request, canonicalHeaders, context.payloadHash);
+}
+
+/**
+ * The signature the client should have sent over `canonicalRequest`: the string to sign and the
+ * final HMAC under the signing key (cached per access key, day, region and service), two hashes.
+ */
+async function signatureOf(
+  canonicalRequest: string,
+  credential: Credential,
+  context: { amzDate: string; scope: CredentialScope },
+): Promise<string> {
   const { scope } = context;
   const credentialScope = createScope(scope.date, scope.region, scope.service);
   const stringToSign = `${ALGORITHM}\n${context.amzDate}\n${credentialScope}\n` +
@@ -279,7 +286,13 @@ interface SmithyCanonicalizer {
   ): string;
 }
 
-/** Compares two strings in time independent of where they differ. @throws nothing */
+/**
+ * Compares two strings in time independent of where they differ (UTF-16 code units, so no
+ * encoding step: a signature is 64 hex characters). @throws nothing
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  return bytesEqual(utf8.encode(a), utf8.encode(b));
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

@@ -5,6 +5,9 @@
  * `kms:EncryptionContext:<context-key>`); values are lists, a single-valued key
  * having one value. A key with no value in this request is absent.
  *
+ * The context is built lazily, once: a request that no policy condition (or policy variable)
+ * looks at, such as one allowed by an unconditional key policy statement, never builds it.
+ *
  * @see https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  * @module
@@ -62,18 +65,78 @@ export interface ResourceFacts {
 }
 
 /** The condition context: lowercased key -> values. */
-export type ConditionValues = Map<string, string[]>;
+export type ConditionValues = ReadonlyMap<string, string[]>;
+
+/** A read-only map built by `build` on its first read, then kept. */
+class LazyMap<K, V> implements ReadonlyMap<K, V> {
+  #build: (() => Map<K, V>) | undefined;
+  #built: Map<K, V> | undefined;
+
+  constructor(build: () => Map<K, V>) {
+    this.#build = build;
+  }
+
+  #map(): Map<K, V> {
+    if (this.#built === undefined) {
+      this.#built = this.#build!();
+      this.#build = undefined;
+    }
+    return this.#built;
+  }
+
+  /** Whether the map was built (a read happened). */
+  get built(): boolean {
+    return this.#built !== undefined;
+  }
+
+  get size(): number {
+    return this.#map().size;
+  }
+  get(key: K): V | undefined {
+    return this.#map().get(key);
+  }
+  has(key: K): boolean {
+    return this.#map().has(key);
+  }
+  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.#map()) callback.call(thisArg, value, key, this);
+  }
+  entries(): MapIterator<[K, V]> {
+    return this.#map().entries();
+  }
+  keys(): MapIterator<K> {
+    return this.#map().keys();
+  }
+  values(): MapIterator<V> {
+    return this.#map().values();
+  }
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.#map()[Symbol.iterator]();
+  }
+}
 
 const bool = (value: boolean): string => (value ? "true" : "false");
 
-/** Builds the condition context of a request on `resource` (null for account-level actions). */
+/**
+ * The condition context of a request on `resource` (null for account-level actions), built on its
+ * first read (`now` is taken when this is called).
+ */
 export function conditionValues(
   caller: Caller,
   resource: ResourceFacts | null,
   request: RequestConditions,
   now: number,
-): ConditionValues {
-  const values: ConditionValues = new Map();
+): ConditionValues & { readonly built: boolean } {
+  return new LazyMap(() => buildConditionValues(caller, resource, request, now));
+}
+
+function buildConditionValues(
+  caller: Caller,
+  resource: ResourceFacts | null,
+  request: RequestConditions,
+  now: number,
+): Map<string, string[]> {
+  const values = new Map<string, string[]>();
   const set = (key: string, value: string | undefined) => {
     if (value !== undefined) values.set(key, [value]);
   };

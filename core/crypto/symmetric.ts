@@ -18,9 +18,16 @@
  * (2.3 to 3 µs), which WebCrypto cannot offer synchronously; the AES-GCM engine
  * is 3 to 21 µs, the CBOR envelope about 2 µs (its header is encoded once).
  *
+ * The HKDF input key is a `node:crypto` KeyObject made once per material and kept beside it
+ * (a WeakMap on the `SecretBytes`, so it lives no longer than the material object the KMS caches,
+ * bounded by that cache, and is dropped once the material is wiped), with the HKDF info of its
+ * key id: `hkdfSync` with a raw key makes a KeyObject on every call, about half its cost.
+ * Nothing of the material is a map key or reaches a log. The AES-GCM key is new for every blob,
+ * so there is no cipher state to keep.
+ *
  * @module
  */
-import { hkdfSync } from "node:crypto";
+import { createSecretKey, hkdfSync, type KeyObject } from "node:crypto";
 import { type CiphertextBlob, encodeCiphertextBlob, headerBytes } from "../ciphertext_blob.ts";
 import type { SecretBytes } from "../secret.ts";
 import { AES_GCM_IV_BYTES, AES_GCM_KEY_BYTES, aesGcmDecrypt, aesGcmEncrypt } from "./aes_gcm.ts";
@@ -97,8 +104,40 @@ function deriveKey(material: SecretBytes, nonce: Uint8Array, keyId: string): Uin
   if (material.length !== AES_GCM_KEY_BYTES) {
     throw new TypeError("symmetric key material must be 32 bytes");
   }
-  const info = concat(INFO_PREFIX, utf8.encode(keyId));
-  return new Uint8Array(hkdfSync("sha256", material.expose(), nonce, info, AES_GCM_KEY_BYTES));
+  const { key, info } = hkdfInput(material, keyId);
+  return new Uint8Array(hkdfSync("sha256", key, nonce, info, AES_GCM_KEY_BYTES));
+}
+
+/** What HKDF takes from a material and its key id, made once per material object. */
+interface HkdfInput {
+  key: KeyObject;
+  keyId: string;
+  info: Uint8Array;
+}
+
+const hkdfInputs = new WeakMap<SecretBytes, HkdfInput>();
+
+function hkdfInput(material: SecretBytes, keyId: string): HkdfInput {
+  const cached = hkdfInputs.get(material);
+  if (cached !== undefined && cached.keyId === keyId && !isWiped(material)) return cached;
+  const bytes = material.expose();
+  const input = {
+    // A copy: the KeyObject never sees later changes to the material's bytes.
+    key: createSecretKey(bytes.slice()),
+    keyId,
+    info: concat(INFO_PREFIX, utf8.encode(keyId)),
+  };
+  if (isWiped(material)) hkdfInputs.delete(material);
+  else hkdfInputs.set(material, input);
+  return input;
+}
+
+/** A wiped material is all zero bytes (a real one is all zero with probability 2^-256). */
+function isWiped(material: SecretBytes): boolean {
+  const bytes = material.expose();
+  let any = 0;
+  for (let i = 0; i < bytes.length; i++) any |= bytes[i]!;
+  return any === 0;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -277,3 +277,22 @@ Deno.test("randomBytes returns n fresh bytes, including more than 65536", () => 
   assert.throws(() => randomBytes(-1), RangeError);
   assert.throws(() => randomBytes(1.5), RangeError);
 });
+
+Deno.test("one material object under two key ids derives each key id's own key", async () => {
+  const material = newMaterial();
+  const plaintext = new TextEncoder().encode("two key ids, one material");
+  const underKey = await seal(material, plaintext, undefined, KEY_ID);
+  const underMrk = await seal(material, plaintext, undefined, MRK_ID);
+  assert.deepEqual(await open(material, underKey), plaintext);
+  assert.deepEqual(await open(material, underMrk), plaintext);
+  // The same bytes in a new object (as after a cache refill) derive the same keys.
+  const copy = new SecretBytes(material.expose().slice());
+  assert.deepEqual(await open(copy, underKey), plaintext);
+});
+
+Deno.test("a wiped material no longer decrypts what it encrypted: nothing derived from it is kept", async () => {
+  const material = newMaterial();
+  const blob = await seal(material, new Uint8Array(32).fill(7));
+  material.wipe();
+  await assert.rejects(() => open(material, blob), InvalidCiphertextException);
+});
