@@ -246,14 +246,31 @@ export async function serveIsolates(
     fail(startupFailureLine(error));
   }
   if (banner.length > 0) console.log(banner.join("\n"));
+  // SIGTERM/SIGINT from here on, even while isolates start (one may already serve): the starts
+  // settle, then every isolate drains and closes; a second signal exits at once.
+  const starts: Promise<FromIsolate>[] = [];
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) Deno.exit(1);
+    stopping = true;
+    await Promise.allSettled(starts);
+    Deno.exit(await stopAll(isolates, config.shutdownTimeoutMs ?? 10_000, log));
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   const changes = new SharedArrayBuffer(ISOLATE_CHANGES_BYTES);
+  const started = (index: number, port: number) => {
+    const reply = startIsolate(isolates, index, count, changes, port);
+    starts.push(reply);
+    return reply;
+  };
   // The first isolate binds the port (the actual one when 0 was asked); the others join it.
-  const first = await startIsolate(isolates, 0, count, changes, config.port);
+  const first = await started(0, config.port);
   if (first.kind !== "listening") return fail(first.kind === "failed" ? first.line : "isolate 0");
   const rest = await Promise.all(
     Array.from(
       { length: count - 1 },
-      (_, i) => startIsolate(isolates, i + 1, count, changes, first.port),
+      (_, i) => started(i + 1, first.port),
     ),
   );
   let maxConnections = first.maxConnections;
@@ -268,21 +285,12 @@ export async function serveIsolates(
     workers: count,
     maxConnections,
   });
-  // SIGTERM/SIGINT: every isolate drains and closes; a second signal exits at once.
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) Deno.exit(1);
-    stopping = true;
-    Deno.exit(await stopAll(isolates, config.shutdownTimeoutMs ?? 10_000, log));
-  };
   for (const isolate of isolates) {
     isolate.onCrash((error) => {
       log({ level: "error", message: "isolate failed; stopping", error });
       void stop();
     });
   }
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
   // SIGHUP re-reads the root keyring file in every isolate (README "Rotating the root key").
   if (Deno.build.os !== "windows") {
     Deno.addSignalListener("SIGHUP", () => {

@@ -108,7 +108,7 @@ Deno.test("GenerateDataKeyPair serves secp256k1, SM2 and Ed25519 pairs from the 
       assert.equal(stats()[KeyPairSpec]!.pooledTakes, 6, `${KeyPairSpec}: 6 pairs from the pool`);
     }
     assert.equal(seen.size, 18);
-  }, { env: { KMS_ECC_POOL: "8" } }));
+  }, { env: { KMS_ECC_POOL: "8", KMS_SM2_ALL_REGIONS: "true" } }));
 
 Deno.test("GenerateDataKeyPair refuses a disabled key (DisabledException), an asymmetric key (InvalidKeyUsageException) and an unknown pair spec (ValidationException)", () =>
   withInProcessKms(async ({ call }) => {
