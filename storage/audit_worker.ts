@@ -17,6 +17,7 @@
  * @module
  */
 import type { Client } from "@libsql/client";
+import { compactEventId } from "../core/audit/compact.ts";
 import { BUFFER_CHAIN, recordFromLine } from "../core/audit/record.ts";
 import type { AuditWorkerReply, AuditWorkerRequest } from "./audit_writer.ts";
 import { openDatabase } from "./client.ts";
@@ -73,8 +74,8 @@ async function isInChain(eventTime: number, eventId: string): Promise<boolean> {
   if (db === null) return false;
   const result = await db.execute({
     sql: "SELECT 1 FROM audit_log WHERE event_time = ? AND chain = ? " +
-      "AND event ->> '$.eventID' = ? LIMIT 1",
-    args: [eventTime, BUFFER_CHAIN, eventId],
+      "AND (event ->> '$.eventID' = ? OR event ->> '$.e' = ?) LIMIT 1",
+    args: [eventTime, BUFFER_CHAIN, eventId, compactEventId(eventId)],
   });
   return result.rows.length > 0;
 }

@@ -345,7 +345,7 @@ function resource(arn: string): JsonObject {
 }
 
 /** The account of `arn:<partition>:kms:<region>:<account>:key/<id>`, or null. */
-function accountOfKeyArn(arn: string): string | null {
+export function accountOfKeyArn(arn: string): string | null {
   let start = 0;
   for (let field = 0; field < 4; field++) {
     start = arn.indexOf(":", start) + 1;
