@@ -41,7 +41,7 @@ import { migrate } from "./storage/migrate.ts";
 import { SqliteKeyStateCounter } from "./storage/metrics_store.ts";
 import { checkRootKeyring, reloadRootKeyring } from "./storage/root_key_table.ts";
 import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
-import { AuditWorkerSink } from "./storage/audit_writer.ts";
+import { AuditWorkerSink, retentionSettings } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
 import { SqliteStore } from "./storage/sqlite_store.ts";
 import {
@@ -180,7 +180,7 @@ async function openAuditLog(
   log: LogSink,
 ): Promise<AuditLog> {
   const sink = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl)
-    ? new AuditWorkerSink(config.dbUrl)
+    ? new AuditWorkerSink(config.dbUrl, undefined, undefined, retentionSettings(config))
     : undefined;
   await sink?.open();
   const buffer = new AuditBuffer(sink ?? store, {

@@ -12,6 +12,10 @@
  * looked for by its time and id, not only at the chain's end: another
  * instance on the same database may have appended after it.
  *
+ * With a retention policy in its `open` request, the worker also runs audit retention
+ * (storage/audit_retention.ts) every `retentionIntervalMs` on its own connection, a pass at a
+ * time in bounded batches, so that it never blocks the request thread.
+ *
  * Not to be imported: it installs the worker's message handler when loaded.
  *
  * @module
@@ -19,7 +23,13 @@
 import type { Client } from "@libsql/client";
 import { compactEventId } from "../core/audit/compact.ts";
 import { BUFFER_CHAIN, recordFromLine } from "../core/audit/record.ts";
-import type { AuditWorkerReply, AuditWorkerRequest } from "./audit_writer.ts";
+import type {
+  AuditRetentionSettings,
+  AuditWorkerReply,
+  AuditWorkerRequest,
+} from "./audit_writer.ts";
+import { retains } from "../core/audit/retention.ts";
+import { runRetention } from "./audit_retention.ts";
 import { openDatabase } from "./client.ts";
 import { WriteQueue } from "./write_queue.ts";
 
@@ -32,6 +42,8 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 let db: Client | null = null;
 let queue: WriteQueue | null = null;
+let retentionTimer: ReturnType<typeof setInterval> | null = null;
+let retaining = false;
 
 scope.onmessage = (event) => {
   void handle(event.data).then(
@@ -50,6 +62,9 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
     case "open":
       db = await openDatabase(request.url);
       queue = new WriteQueue(db);
+      if (request.retention !== undefined && retains(request.retention.policy)) {
+        startRetention(request.retention);
+      }
       return { type: "opened", id: request.id };
     case "append": {
       if (queue === null) throw new Error("audit worker has no database open");
@@ -62,11 +77,31 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
       return { type: "appended", id: request.id };
     }
     case "close":
+      if (retentionTimer !== null) clearInterval(retentionTimer);
+      retentionTimer = null;
       db?.close();
       db = null;
       queue = null;
       return { type: "closed", id: request.id };
   }
+}
+
+/** Runs a retention pass every `intervalMs`, one at a time; a failure is logged and retried. */
+function startRetention(settings: AuditRetentionSettings): void {
+  if (retentionTimer !== null) clearInterval(retentionTimer);
+  retentionTimer = setInterval(() => {
+    if (retaining || db === null) return;
+    retaining = true;
+    runRetention(db, { retention: settings.policy, exportDir: settings.exportDir })
+      .catch((error) =>
+        console.error(
+          `audit retention failed (retried in ${settings.intervalMs} ms): ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        )
+      )
+      .finally(() => retaining = false);
+  }, settings.intervalMs);
 }
 
 /** Whether the buffer chain holds the event with this time and id (found by the time index). */
