@@ -10,7 +10,8 @@
  *
  *     {"v":1,"decision":"Allow","eventName":"GenerateDataKey","requestID":"…","e":"<eventID>",
  *      "c":"<ref of [awsRegion, sourceIPAddress, userAgent, userIdentity]>",
- *      "r":["<ref of a key ARN>"],"k":"<ref of requestParameters.keyId>","q":{"keySpec":"AES_256"}}
+ *      "r":["<ref of a key ARN>"],"k":"<ref of requestParameters.keyId>",
+ *      "q":["<ref of [\"keySpec\"]>","AES_256"]}
  *
  * Members:
  * - `v`: the format (1). An object without it is a full event (rows of chain 0, and rows from
@@ -23,7 +24,7 @@
  * - `r`: `resources` as references to their key ARNs (when each is the standard
  *   `{ARN, accountId, type: "AWS::KMS::Key"}`);
  * - `k`, `q`: `requestParameters` with a string `keyId` as the reference `k` and the other
- *   members `q`;
+ *   members as `q`: `[reference of their names, ...their values]`;
  * - `a`: the names of derivable members the event lacks (they are then not derived);
  * - the derivable members (constants, `eventTime`, `readOnly`, `recipientAccountId`,
  *   `responseElements: null`) are left out when they equal what is derived, else copied.
@@ -119,7 +120,7 @@ export function compactEvent(
   if (isPlainObject(parameters) && typeof parameters["keyId"] === "string") {
     const { keyId, ...rest } = parameters;
     out["k"] = reference(keyId as string, own);
-    out["q"] = rest as JsonObject;
+    out["q"] = shaped(rest as JsonObject, own);
     taken.add("requestParameters");
   }
   for (const key in source) {
@@ -218,8 +219,8 @@ function expand(
   const k = compact["k"];
   if (k !== undefined) {
     const keyId = typeof k === "string" ? dictionary(k) : undefined;
-    const q = compact["q"];
-    if (keyId === undefined || !isPlainObject(q)) return null;
+    const q = unshaped(compact["q"], dictionary);
+    if (keyId === undefined || q === null) return null;
     event["requestParameters"] = { ...q, keyId };
   }
   for (const key in CONSTANTS) {
@@ -237,6 +238,35 @@ function expand(
     if (recipient !== undefined) event["recipientAccountId"] = recipient;
   }
   return event;
+}
+
+/**
+ * An object as `[reference of its member names (JSON array), ...their values]`: the names of
+ * request parameters repeat for every call of an operation, so they are stored once.
+ */
+function shaped(object: JsonObject, refs: Map<string, string>): JsonValue[] {
+  const names = Object.keys(object).filter((name) => object[name] !== undefined);
+  return [
+    reference(JSON.stringify(names), refs),
+    ...names.map((name) => object[name] as JsonValue),
+  ];
+}
+
+/** The object of `shaped` (null when not valid). */
+function unshaped(value: JsonValue | undefined, dictionary: Dictionary): JsonObject | null {
+  if (!Array.isArray(value) || typeof value[0] !== "string") return null;
+  const names = parseJson(dictionary(value[0]));
+  if (!isStringArray(names) || names.length !== value.length - 1) return null;
+  const object: Record<string, JsonValue> = {};
+  names.forEach((name, i) => {
+    Object.defineProperty(object, name, {
+      value: value[i + 1],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  });
+  return object;
 }
 
 /** What AuditEntry writes as recipientAccountId: the first key's account, else the caller's. */
