@@ -92,7 +92,6 @@ async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "audit_size_" });
   try {
     const { server, dbUrl, dbPath } = await startServer(dir);
-    let before;
     try {
       const keyId = await createKey(server.client);
       await generateDataKeys(server.client, keyId, 1, (done) => done < 100);
@@ -101,7 +100,7 @@ async function main(): Promise<void> {
       await server.stop();
       throw error;
     }
-    before = await figures(dbUrl, dbPath);
+    const before = await figures(dbUrl, dbPath);
     const again = await startServer(dir);
     try {
       const keyId = (await again.server.client.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
