@@ -22,7 +22,8 @@
  */
 import type { Client } from "@libsql/client";
 import { compactEventId } from "../core/audit/compact.ts";
-import { BUFFER_CHAIN, recordFromLine } from "../core/audit/record.ts";
+import { recordFromAnyLine } from "../core/audit/entry.ts";
+import { BUFFER_CHAIN } from "../core/audit/record.ts";
 import type {
   AuditRetentionSettings,
   AuditWorkerReply,
@@ -68,7 +69,7 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
       return { type: "opened", id: request.id };
     case "append": {
       if (queue === null) throw new Error("audit worker has no database open");
-      const records = request.lines.split("\n").map(recordFromLine);
+      const records = request.lines.split("\n").map(recordFromAnyLine);
       const last = records.at(-1);
       if (last !== undefined && await isInChain(last.eventTime, last.eventId)) {
         return { type: "appended", id: request.id };
