@@ -180,7 +180,15 @@ async function openAuditLog(
   log: LogSink,
 ): Promise<AuditLog> {
   const sink = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl)
-    ? new AuditWorkerSink(config.dbUrl, undefined, undefined, retentionSettings(config))
+    ? new AuditWorkerSink(
+      config.dbUrl,
+      undefined,
+      undefined,
+      retentionSettings(
+        config,
+        (error) => log({ level: "error", message: "audit retention failed", error }),
+      ),
+    )
     : undefined;
   await sink?.open();
   const buffer = new AuditBuffer(sink ?? store, {

@@ -9,6 +9,7 @@ import { AuditWorkerSink } from "./audit_writer.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
 import { WriteQueue } from "./write_queue.ts";
+import { waitFor } from "../tests/helpers/wait.ts";
 
 const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const T0 = Date.UTC(2026, 0, 1);
@@ -216,5 +217,32 @@ Deno.test("two audit workers appending to one file at once keep one verifiable c
     const verified = await new SqliteAuditStore(db).verify();
     assert.ok(verified.ok, JSON.stringify(verified));
     assert.equal(verified.count, 800);
+  });
+});
+
+Deno.test("the audit worker runs retention beside its appends and exports what it removes", async () => {
+  await withDb(async (db, url, dir) => {
+    const errors: string[] = [];
+    const sink = new AuditWorkerSink(url, undefined, undefined, {
+      policy: { maxAgeMs: 60_000, maxBytes: null },
+      exportDir: `${dir}/export`,
+      intervalMs: 20,
+      onError: (message) => errors.push(message),
+    });
+    try {
+      // Records of 2026 are far older than a minute: the worker removes every one.
+      await sink.appendAudit(Array.from({ length: 30 }, (_, i) => record(i)));
+      const store = new SqliteAuditStore(db);
+      await waitFor(async () => (await store.checkpoints()).get(1)?.removed === 30, "retention");
+      await sink.appendAudit([record(100, Date.now())]);
+      const verified = await store.verify();
+      assert.ok(verified.ok, JSON.stringify(verified));
+      assert.deepEqual([verified.count, verified.removed], [1, 30]);
+      const segments = [...Deno.readDirSync(`${dir}/export`)].map((e) => e.name);
+      assert.equal(segments.filter((name) => name.endsWith(".jsonl")).length, 1);
+      assert.deepEqual(errors, []);
+    } finally {
+      await sink.close();
+    }
   });
 });

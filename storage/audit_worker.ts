@@ -25,9 +25,9 @@ import { compactEventId } from "../core/audit/compact.ts";
 import { recordFromAnyLine } from "../core/audit/entry.ts";
 import { BUFFER_CHAIN } from "../core/audit/record.ts";
 import type {
-  AuditRetentionSettings,
   AuditWorkerReply,
   AuditWorkerRequest,
+  WorkerRetentionSettings,
 } from "./audit_writer.ts";
 import { retains } from "../core/audit/retention.ts";
 import { runRetention } from "./audit_retention.ts";
@@ -87,19 +87,22 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
   }
 }
 
-/** Runs a retention pass every `intervalMs`, one at a time; a failure is logged and retried. */
-function startRetention(settings: AuditRetentionSettings): void {
+/**
+ * Runs a retention pass every `intervalMs`, one at a time; a failure is reported to the sink
+ * (which logs it) and the next pass tries again.
+ */
+function startRetention(settings: WorkerRetentionSettings): void {
   if (retentionTimer !== null) clearInterval(retentionTimer);
   retentionTimer = setInterval(() => {
     if (retaining || db === null) return;
     retaining = true;
     runRetention(db, { retention: settings.policy, exportDir: settings.exportDir })
       .catch((error) =>
-        console.error(
-          `audit retention failed (retried in ${settings.intervalMs} ms): ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        )
+        scope.postMessage({
+          type: "retention-failed",
+          id: 0,
+          message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        })
       )
       .finally(() => retaining = false);
   }, settings.intervalMs);

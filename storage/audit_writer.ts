@@ -28,7 +28,12 @@ export interface AuditRetentionSettings {
   exportDir?: string | undefined;
   /** Between passes, ms. */
   intervalMs: number;
+  /** Told of a pass that failed (the next one tries again). */
+  onError?: ((message: string) => void) | undefined;
 }
+
+/** What the worker is sent of AuditRetentionSettings (a function does not cross threads). */
+export type WorkerRetentionSettings = Omit<AuditRetentionSettings, "onError">;
 
 /** Between retention passes when not told otherwise, ms. */
 export const DEFAULT_RETENTION_INTERVAL_MS = 5000;
@@ -36,18 +41,20 @@ export const DEFAULT_RETENTION_INTERVAL_MS = 5000;
 /** The worker's retention settings from the configuration; undefined without a policy. */
 export function retentionSettings(
   config: { auditRetention?: AuditRetention | undefined; auditExportDir?: string | undefined },
+  onError?: (message: string) => void,
 ): AuditRetentionSettings | undefined {
   if (config.auditRetention === undefined) return undefined;
   return {
     policy: config.auditRetention,
     exportDir: config.auditExportDir,
     intervalMs: DEFAULT_RETENTION_INTERVAL_MS,
+    onError,
   };
 }
 
 /** A message to the audit worker. */
 export type AuditWorkerRequest =
-  | { type: "open"; id: number; url: string; retention?: AuditRetentionSettings | undefined }
+  | { type: "open"; id: number; url: string; retention?: WorkerRetentionSettings | undefined }
   /** `lines`: the records' lines (core/audit/record.ts), joined by "\n" (one string clones fast). */
   | { type: "append"; id: number; lines: string }
   | { type: "close"; id: number };
@@ -55,7 +62,9 @@ export type AuditWorkerRequest =
 /** The audit worker's answer to the request with the same id. */
 export type AuditWorkerReply =
   | { type: "opened" | "appended" | "closed"; id: number }
-  | { type: "failed"; id: number; message: string };
+  | { type: "failed"; id: number; message: string }
+  /** Not an answer: a retention pass failed (told to `AuditRetentionSettings.onError`). */
+  | { type: "retention-failed"; id: 0; message: string };
 
 interface Pending {
   resolve(): void;
@@ -129,6 +138,10 @@ export class AuditWorkerSink implements AuditSink {
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<AuditWorkerReply>) => {
       const reply = event.data;
+      if (reply.type === "retention-failed") {
+        this.#retention?.onError?.(reply.message);
+        return;
+      }
       const pending = this.#pending.get(reply.id);
       if (pending === undefined) return;
       this.#pending.delete(reply.id);
@@ -146,7 +159,11 @@ export class AuditWorkerSink implements AuditSink {
       type: "open",
       id: 0,
       url: this.#url,
-      retention: this.#retention,
+      retention: this.#retention === undefined ? undefined : {
+        policy: this.#retention.policy,
+        exportDir: this.#retention.exportDir,
+        intervalMs: this.#retention.intervalMs,
+      },
     });
     this.#ready = ready;
     ready.then(
