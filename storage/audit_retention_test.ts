@@ -3,6 +3,7 @@ import type { Client } from "@libsql/client";
 import { AuditEntry } from "../core/audit/entry.ts";
 import type { AuditRecord } from "../core/audit/record.ts";
 import { parseAuditRetention } from "../core/audit/retention.ts";
+import { ConfigError, parseConfig } from "../core/config.ts";
 import { SqliteAuditStore } from "./audit_store.ts";
 import { readSegment, runRetention, usedBytes } from "./audit_retention.ts";
 import { AuditWorkerSink } from "./audit_writer.ts";
@@ -75,6 +76,18 @@ Deno.test("KMS_AUDIT_RETENTION syntax: an age and/or a size, off, and clear refu
   assert.throws(() => parseAuditRetention("3y"), /unknown unit "y"/);
   assert.throws(() => parseAuditRetention("1d,2d"), /two ages/);
   assert.throws(() => parseAuditRetention("1GB,2MiB"), /two sizes/);
+  const config = parseConfig({
+    KMS_AUDIT_RETENTION: "30d,1GiB",
+    KMS_AUDIT_EXPORT_DIR: "/srv/audit",
+  });
+  assert.deepEqual(config.auditRetention, { maxAgeMs: 30 * 86_400_000, maxBytes: 1024 ** 3 });
+  assert.equal(config.auditExportDir, "/srv/audit");
+  assert.equal(parseConfig({}).auditRetention, undefined);
+  assert.throws(
+    () => parseConfig({ KMS_AUDIT_RETENTION: "forever" }),
+    (error) =>
+      error instanceof ConfigError && /^KMS_AUDIT_RETENTION: "forever"/.test(error.message),
+  );
 });
 
 Deno.test("retention by age removes the oldest records, leaves a checkpoint, and the rest verifies", async () => {
