@@ -46,7 +46,7 @@ import { checkRootKeyring, reloadRootKeyring } from "./storage/root_key_table.ts
 import { readKeyring } from "./storage/root_key_file.ts";
 import type { RootKeyring } from "./storage/root_keyring.ts";
 import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
-import { AuditWorkerSink } from "./storage/audit_writer.ts";
+import { AuditWorkerSink, retentionSettings } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
 import { SqliteStore } from "./storage/sqlite_store.ts";
 import {
@@ -188,7 +188,15 @@ async function openAuditLog(
   log: LogSink,
 ): Promise<AuditLog> {
   const sink = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl)
-    ? new AuditWorkerSink(config.dbUrl)
+    ? new AuditWorkerSink(
+      config.dbUrl,
+      undefined,
+      undefined,
+      retentionSettings(
+        config,
+        (error) => log({ level: "error", message: "audit retention failed", error }),
+      ),
+    )
     : undefined;
   await sink?.open();
   const buffer = new AuditBuffer(sink ?? store, {

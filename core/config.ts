@@ -6,6 +6,7 @@
  */
 import { defaultPoolSize } from "./crypto/crypto_workers.ts";
 import { AUDIT_MODES, type AuditMode } from "./audit/buffer.ts";
+import { type AuditRetention, parseAuditRetention } from "./audit/retention.ts";
 
 /** Everything the process is configured with. Secrets stay strings until used. */
 export interface Config {
@@ -77,6 +78,10 @@ export interface Config {
    * (`batched`); `KMS_AUDIT_MODE`, default `batched` (README "Audit log").
    */
   auditMode?: AuditMode | undefined;
+  /** How old/large the audit log may grow (`KMS_AUDIT_RETENTION`, core/audit/retention.ts). */
+  auditRetention?: AuditRetention | undefined;
+  /** Where retention first exports what it removes, as JSON lines (`KMS_AUDIT_EXPORT_DIR`). */
+  auditExportDir?: string | undefined;
   /** Connection timeouts and bounds of the listener (routes/listener.ts; `KMS_*_TIMEOUT_MS`...). */
   connectionLimits: ConnectionLimits;
   /**
@@ -280,6 +285,16 @@ function parseAuditMode(env: Record<string, string | undefined>): AuditMode {
   return raw as AuditMode;
 }
 
+function parseRetention(env: Record<string, string | undefined>): AuditRetention | undefined {
+  const raw = env.KMS_AUDIT_RETENTION;
+  if (raw === undefined) return undefined;
+  try {
+    return parseAuditRetention(raw);
+  } catch (error) {
+    throw new ConfigError(`KMS_AUDIT_RETENTION: ${(error as Error).message}`);
+  }
+}
+
 /** `KMS_QUOTAS` (`off` or `aws`) and `KMS_QUOTA_SCALE` (a positive number, default 1). */
 function parseQuotas(env: Record<string, string | undefined>): { scale: number } | undefined {
   const mode = env.KMS_QUOTAS ?? "";
@@ -443,6 +458,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       ? undefined
       : env.KMS_TEST_CLOCK_OFFSET_FILE,
     auditMode: parseAuditMode(env),
+    auditRetention: parseRetention(env),
+    auditExportDir: env.KMS_AUDIT_EXPORT_DIR === "" ? undefined : env.KMS_AUDIT_EXPORT_DIR,
     connectionLimits: parseConnectionLimits(env),
     quotas: parseQuotas(env),
     sm2AllRegions: parseSm2AllRegions(env),

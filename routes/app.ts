@@ -15,7 +15,6 @@ import { Hono } from "hono";
 import type { AuthFailureAggregator } from "../core/audit/auth_failures.ts";
 import type { AuditBuffer } from "../core/audit/buffer.ts";
 import { AuditEntry } from "../core/audit/entry.ts";
-import { serialized } from "../core/audit/record.ts";
 import type { CredentialCache } from "../core/credentials.ts";
 import { UnknownOperationException } from "../core/errors.ts";
 import type { Kms } from "../core/kms.ts";
@@ -196,7 +195,7 @@ function recordAudit(
       errorCode: failure,
     });
   }
-  return deps.audit?.push(serialized(entry.record()));
+  return deps.audit?.push(entry.buffered());
 }
 
 /** The access key id an Authorization header's `Credential=` names (unverified), or null. */

@@ -312,6 +312,40 @@ const COMMANDS: Record<string, Command> = {
       );
     },
   },
+  "audit export": {
+    usage: "audit export [--since <ISO>] [--until <ISO>] [--out <file>]",
+    options: { since: { type: "string" }, until: { type: "string" }, out: { type: "string" } },
+    positionals: [0, 0],
+    async run(ctx, v) {
+      // JSON lines: one CloudTrail event per line, oldest first, as the log hashed it.
+      const store = new SqliteAuditStore(ctx.db);
+      const filter = auditFilter(v);
+      filter.limit = AUDIT_PAGE;
+      const out = typeof v.out === "string"
+        ? await Deno.open(callerPath(v.out), { write: true, create: true, truncate: true })
+        : null;
+      const encoder = new TextEncoder();
+      let count = 0;
+      try {
+        for (let page = await store.query(filter);; page = await store.query(filter)) {
+          const text = page.map((row) => row.json + "\n").join("");
+          if (out === null) await Deno.stdout.write(encoder.encode(text));
+          else {
+            const bytes = encoder.encode(text);
+            for (let n = 0; n < bytes.length;) n += await out.write(bytes.subarray(n));
+          }
+          count += page.length;
+          const last = page.at(-1);
+          if (last === undefined || page.length < AUDIT_PAGE) break;
+          filter.afterSeq = last.seq;
+        }
+        await out?.sync();
+      } finally {
+        out?.close();
+      }
+      if (out !== null) console.error(`Exported ${count} audit events to ${v.out}`);
+    },
+  },
   "audit verify": {
     usage: "audit verify [--head <chain>:<seq>:<hash>[,...]]",
     options: { head: { type: "string" } },
@@ -327,8 +361,11 @@ const COMMANDS: Record<string, Command> = {
             `(${result.reason}); ${result.count} records before it verified`,
         );
       }
+      const removed = result.removed === undefined
+        ? ""
+        : ` (${result.removed} older records removed by retention, checkpoints verified)`;
       print(
-        `Audit log verified: ${result.count} records, hash chains intact. ` +
+        `Audit log verified: ${result.count} records${removed}, hash chains intact. ` +
           `Heads ${result.heads.map((h) => `${h.chain}:${h.seq}:${h.hash}`).join(",")}`,
       );
     },

@@ -23,16 +23,18 @@ import {
   link,
   toHex,
 } from "../core/audit/chain.ts";
+import { compactEvent, type Dictionary, expandEvent, isCompact } from "../core/audit/compact.ts";
 import type { KeyUsage, KeyUsageLog } from "../core/audit/ports.ts";
 import {
   type AuditChain,
   type AuditDecision,
   type AuditEvent,
   type AuditRecord,
+  BUFFER_CHAIN,
   isKeyUsage,
   recordFromEvent,
 } from "../core/audit/record.ts";
-import { column, int, text, textOrNull } from "./rows.ts";
+import { column, int, intOrNull, text, textOrNull } from "./rows.ts";
 
 /** The migration that created the log; its `applied_at` is when tracking began. */
 export const AUDIT_MIGRATION_VERSION = 3;
@@ -40,26 +42,37 @@ export const AUDIT_MIGRATION_VERSION = 3;
 /** Most rows in one INSERT (6 parameters each, far below SQLite's 32766). */
 const ROWS_PER_INSERT = 512;
 
-/** A chain's head: its last record (seq = chain_seq), or the empty chain. */
+/**
+ * A chain's head: its last record (seq = chain_seq); when retention removed every record, the
+ * last one removed (its checkpoint); else the empty chain.
+ */
 export async function loadChainHead(
   db: Pick<Client, "batch">,
   chain: AuditChain,
 ): Promise<ChainHead> {
-  const [result] = await db.batch([{
+  const [result, checkpoint] = await db.batch([{
     sql: "SELECT chain_seq, hash FROM audit_log WHERE chain = ? ORDER BY chain_seq DESC LIMIT 1",
+    args: [chain],
+  }, {
+    sql: "SELECT last_seq, last_hash FROM audit_checkpoint WHERE chain = ? " +
+      "ORDER BY last_seq DESC LIMIT 1",
     args: [chain],
   }], "read");
   const row = result?.rows[0];
-  return row === undefined
+  if (row !== undefined) return { seq: int(row, "chain_seq"), hash: hashBlob(row, "hash") };
+  const removed = checkpoint?.rows[0];
+  return removed === undefined
     ? EMPTY_CHAIN
-    : { seq: int(row, "chain_seq"), hash: hashBlob(row, "hash") };
+    : { seq: int(removed, "last_seq"), hash: hashBlob(removed, "last_hash") };
 }
 
 /**
  * The statements that append `records` to `chain` after its `head`, in
  * order, and the chain's new head: hash-chained INSERTs plus the last-usage
- * upsert of their keys. Pure apart from hashing; nothing is written until the
- * statements commit.
+ * upsert of their keys. Records of the buffer chain are stored in their
+ * compact form (core/audit/compact.ts), preceded by the dictionary entries
+ * they reference; each hash covers the canonical JSON of the full event.
+ * Pure apart from hashing; nothing is written until the statements commit.
  */
 export function auditStatements(
   chain: AuditChain,
@@ -67,7 +80,9 @@ export function auditStatements(
   records: readonly AuditRecord[],
 ): { statements: InStatement[]; head: ChainHead } {
   const statements: InStatement[] = [];
-  const usage = new Map<string, number>();
+  const usage = new Map<string, [number, AuditRecord]>();
+  const refs = new Map<string, string>();
+  const compact = chain === BUFFER_CHAIN;
   let current = head;
   for (let start = 0; start < records.length; start += ROWS_PER_INSERT) {
     const chunk = records.slice(start, start + ROWS_PER_INSERT);
@@ -75,26 +90,54 @@ export function auditStatements(
     for (const record of chunk) {
       const eventJson = canonicalJson(record.event);
       const row = link(current, eventJson);
-      args.push(chain, row.seq, record.eventTime, eventJson, row.prevHash, row.hash);
-      if (isKeyUsage(record)) { for (const arn of record.keyArns) usage.set(arn, row.seq); }
+      const stored = compact ? compactEvent(record.event, record.eventTime, refs) : null;
+      if (stored === null) {
+        args.push(chain, row.seq, record.eventTime, eventJson, row.prevHash, row.hash);
+      } else {
+        args.push(chain, row.seq, record.eventTime, stored, NO_PREV_HASH, row.hash);
+      }
+      if (isKeyUsage(record)) {
+        for (const arn of record.keyArns) usage.set(arn, [row.seq, record]);
+      }
       current = { seq: row.seq, hash: row.hash };
     }
     statements.push({ sql: insertSql(chunk.length), args });
   }
+  if (refs.size > 0) statements.unshift(dictionaryStatement(refs));
   if (usage.size > 0) {
     const args: InValue[] = [];
-    for (const [arn, chainSeq] of usage) args.push(arn, chain, chainSeq);
+    for (const [arn, [chainSeq, record]] of usage) {
+      args.push(arn, chain, chainSeq, record.eventName, record.eventTime, record.eventId);
+      args.push(record.requestId);
+    }
     statements.push({
       // The record committed last wins: same chain, later seq; or another chain (committed now).
-      sql: "INSERT INTO audit_key_usage (key_arn, chain, chain_seq) VALUES " +
-        Array(usage.size).fill("(?, ?, ?)").join(", ") +
+      sql: "INSERT INTO audit_key_usage (key_arn, chain, chain_seq, operation, event_time, " +
+        "event_id, request_id) VALUES " +
+        Array(usage.size).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ") +
         " ON CONFLICT (key_arn) DO UPDATE SET chain = excluded.chain, " +
-        "chain_seq = excluded.chain_seq WHERE excluded.chain != audit_key_usage.chain " +
+        "chain_seq = excluded.chain_seq, operation = excluded.operation, " +
+        "event_time = excluded.event_time, event_id = excluded.event_id, " +
+        "request_id = excluded.request_id WHERE excluded.chain != audit_key_usage.chain " +
         "OR excluded.chain_seq > audit_key_usage.chain_seq",
       args,
     });
   }
   return { statements, head: current };
+}
+
+/** The prev_hash of a compact row: the hash of the row before it in its chain (verify uses that). */
+const NO_PREV_HASH = new Uint8Array(0);
+
+/** Adds the dictionary entries (reference -> value) the records name; known ones are kept. */
+function dictionaryStatement(refs: ReadonlyMap<string, string>): InStatement {
+  const args: InValue[] = [];
+  for (const [ref, value] of refs) args.push(ref, value);
+  return {
+    sql: "INSERT INTO audit_dict (ref, value) VALUES " +
+      Array(refs.size).fill("(?, ?)").join(", ") + " ON CONFLICT (ref) DO NOTHING",
+    args,
+  };
 }
 
 const insertSqlCache = new Map<number, string>();
@@ -162,7 +205,8 @@ export interface ChainHeadHex {
 
 /** What `verify` found. */
 export type AuditVerification =
-  | { ok: true; count: number; heads: ChainHeadHex[] }
+  /** `removed`: records retention removed before the checkpoints (absent when none was). */
+  | { ok: true; count: number; heads: ChainHeadHex[]; removed?: number }
   | { ok: false; chain: AuditChain; seq: number; reason: AuditBreakReason; count: number };
 
 /**
@@ -185,12 +229,23 @@ export type AuditBreakReason =
 /** The chains verify walks: both always, plus any other found. */
 const KNOWN_CHAINS: readonly AuditChain[] = [0, 1];
 
-const EVENT_COLUMNS = "seq, chain, chain_seq, event_time, request_id, event_name, " +
-  "principal_arn, account_id, decision, error_code, event, hash";
+const EVENT_COLUMNS = "seq, chain, chain_seq, event_time, event, hash";
+
+/** The latest checkpoint of a chain: the last record retention removed from it. */
+export interface AuditCheckpoint {
+  chain: AuditChain;
+  /** chain_seq of the last record removed. */
+  seq: number;
+  hash: Uint8Array;
+  /** Records removed from the chain so far (over all its checkpoints). */
+  removed: number;
+}
 
 /** Reads, filters and verifies the audit log; answers GetKeyLastUsage's questions. */
 export class SqliteAuditStore {
   readonly #db: Client;
+  /** audit_dict as last read (entries are never removed, so a cached entry stays true). */
+  readonly #dictionary = new Map<string, string>();
 
   constructor(db: Client) {
     this.#db = db;
@@ -204,31 +259,48 @@ export class SqliteAuditStore {
       where.push(clause);
       args.push(...values);
     };
-    if (filter.afterSeq !== undefined) add("seq > ?", filter.afterSeq);
     if (filter.since !== undefined) add("event_time >= ?", filter.since);
     if (filter.until !== undefined) add("event_time < ?", filter.until);
-    if (filter.principalArn !== undefined) add("principal_arn = ?", filter.principalArn);
     if (filter.operation !== undefined) add("event_name = ?", filter.operation);
     if (filter.decision !== undefined) add("decision = ?", filter.decision);
     if (filter.errorCode === "*") add("error_code IS NOT NULL");
     else if (filter.errorCode !== undefined) add("error_code = ?", filter.errorCode);
+    // A compact row names its principal and keys by reference: those filters are applied to the
+    // expanded event (below); SQL only skips full rows that cannot match.
+    if (filter.principalArn !== undefined) {
+      add("(principal_arn = ? OR event ->> '$.v' IS NOT NULL)", filter.principalArn);
+    }
     if (filter.keyArn !== undefined) {
-      // instr() skips most rows before the JSON is parsed.
       add(
-        "instr(event, ?) > 0 AND EXISTS (SELECT 1 FROM json_each(event, '$.resources') r " +
-          "WHERE r.value ->> '$.ARN' = ?)",
+        "(event ->> '$.v' IS NOT NULL OR (instr(event, ?) > 0 AND EXISTS (SELECT 1 FROM " +
+          "json_each(event, '$.resources') r WHERE r.value ->> '$.ARN' = ?)))",
         JSON.stringify(filter.keyArn),
         filter.keyArn,
       );
     }
     const limit = filter.limit ?? 1000;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError("limit must be positive");
-    const result = await this.#db.execute({
-      sql: `SELECT ${EVENT_COLUMNS} FROM audit_log` +
-        (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") + " ORDER BY seq LIMIT ?",
-      args: [...args, limit],
-    });
-    return result.rows.map(eventFromRow);
+    const matches = (event: StoredAuditEvent) =>
+      (filter.principalArn === undefined || event.principalArn === filter.principalArn) &&
+      (filter.keyArn === undefined || event.keyArns.includes(filter.keyArn));
+    const found: StoredAuditEvent[] = [];
+    let afterSeq = filter.afterSeq ?? null;
+    const pageSize = Math.max(limit, 256);
+    for (;;) {
+      const page = await this.#db.execute({
+        sql: `SELECT ${EVENT_COLUMNS} FROM audit_log WHERE ` +
+          [afterSeq === null ? "1" : "seq > ?", ...where].join(" AND ") + " ORDER BY seq LIMIT ?",
+        args: [...(afterSeq === null ? [] : [afterSeq]), ...args, pageSize],
+      });
+      for (const event of await this.#events(page.rows)) {
+        if (!matches(event)) continue;
+        found.push(event);
+        if (found.length === limit) return found;
+      }
+      const last = page.rows.at(-1);
+      if (last === undefined || page.rows.length < pageSize) return found;
+      afterSeq = int(last, "seq");
+    }
   }
 
   /** Each chain's head (seq 0 for an empty chain): remember them to detect truncation later. */
@@ -240,10 +312,31 @@ export class SqliteAuditStore {
     return heads;
   }
 
+  /** Each chain's latest checkpoint (chains retention never truncated have none). */
+  async checkpoints(): Promise<Map<AuditChain, AuditCheckpoint>> {
+    const result = await this.#db.execute(
+      "SELECT chain, last_seq, last_hash, (SELECT sum(removed) FROM audit_checkpoint s " +
+        "WHERE s.chain = c.chain) AS total FROM audit_checkpoint c WHERE last_seq = " +
+        "(SELECT max(last_seq) FROM audit_checkpoint m WHERE m.chain = c.chain)",
+    );
+    const checkpoints = new Map<AuditChain, AuditCheckpoint>();
+    for (const row of result.rows) {
+      const chain = int(row, "chain") as AuditChain;
+      checkpoints.set(chain, {
+        chain,
+        seq: int(row, "last_seq"),
+        hash: anyBlob(row, "last_hash"),
+        removed: int(row, "total"),
+      });
+    }
+    return checkpoints;
+  }
+
   /**
-   * Verifies the whole log: every chain from its seq 1, each event_time
-   * against its event, audit_key_usage against the log, and, when given,
-   * heads remembered from an earlier run (which reveal records cut off the end).
+   * Verifies the whole log: every chain from its seq 1 (or from its latest checkpoint, when
+   * retention removed its oldest records), each event_time against its event, audit_key_usage
+   * against the log, and, when given, heads remembered from an earlier run (which reveal records
+   * cut off the end).
    */
   async verify(
     options: { expectedHeads?: ReadonlyMap<AuditChain, ChainHead>; pageSize?: number } = {},
@@ -253,8 +346,13 @@ export class SqliteAuditStore {
     const heads: ChainHeadHex[] = [];
     /** Per key, the last usage by commit order: [seq, chain, chain_seq]. */
     const usage = new Map<string, [number, AuditChain, number]>();
+    await this.#loadDictionary();
+    const dictionary: Dictionary = (ref) => this.#dictionary.get(ref);
+    const checkpoints = await this.checkpoints();
     for (const chain of await this.#chains()) {
-      const verifier = new ChainVerifier();
+      const checkpoint = checkpoints.get(chain);
+      const verifier = new ChainVerifier(checkpoint ?? EMPTY_CHAIN);
+      const start = verifier.head.seq;
       let lastSeq = 0;
       for (;;) {
         const page = await this.#db.execute({
@@ -264,13 +362,7 @@ export class SqliteAuditStore {
         });
         for (const row of page.rows) {
           const chainSeq = int(row, "chain_seq");
-          const eventJson = text(row, "event");
-          const broken = verifier.next({
-            seq: chainSeq,
-            prevHash: anyBlob(row, "prev_hash"),
-            hash: anyBlob(row, "hash"),
-            eventJson,
-          });
+          const eventTime = int(row, "event_time");
           const failure = (seq: number, reason: AuditBreakReason): AuditVerification => ({
             ok: false,
             chain,
@@ -278,13 +370,21 @@ export class SqliteAuditStore {
             reason,
             count: count + verifier.count,
           });
+          const stored = storedEvent(text(row, "event"), eventTime, dictionary);
+          if (stored === null) return failure(chainSeq, "event");
+          const prevHash = anyBlob(row, "prev_hash");
+          const broken = verifier.next({
+            seq: chainSeq,
+            prevHash: prevHash.length === 0 ? verifier.head.hash : prevHash,
+            hash: anyBlob(row, "hash"),
+            eventJson: stored.json,
+          });
           if (broken !== null) return failure(broken.seq, broken.reason);
           const seq = int(row, "seq");
           if (seq <= lastSeq) return failure(chainSeq, "order");
           lastSeq = seq;
-          const event = parseEvent(eventJson);
+          const event = stored.event;
           if (event === null) return failure(chainSeq, "event");
-          const eventTime = int(row, "event_time");
           if (!sameSecond(eventTime, event.eventTime)) return failure(chainSeq, "time");
           const record = recordFromEvent(event, eventTime);
           if (isKeyUsage(record)) {
@@ -300,13 +400,18 @@ export class SqliteAuditStore {
       const head = verifier.head;
       heads.push({ chain, seq: head.seq, hash: toHex(head.hash) });
       const expected = options.expectedHeads?.get(chain);
-      if (expected !== undefined && expected.seq > 0) {
+      // A remembered head retention removed since is checked against the checkpoint, if it is one.
+      if (expected !== undefined && expected.seq > start) {
         const found = await this.#db.execute({
           sql: "SELECT hash FROM audit_log WHERE chain = ? AND chain_seq = ?",
           args: [chain, expected.seq],
         });
         const row = found.rows[0];
         if (row === undefined || !equalBytes(anyBlob(row, "hash"), expected.hash)) {
+          return { ok: false, chain, seq: expected.seq, reason: "head", count };
+        }
+      } else if (expected !== undefined && expected.seq > 0 && expected.seq === start) {
+        if (!equalBytes(checkpoint?.hash ?? new Uint8Array(0), expected.hash)) {
           return { ok: false, chain, seq: expected.seq, reason: "head", count };
         }
       }
@@ -317,39 +422,83 @@ export class SqliteAuditStore {
       const chain = int(row, "chain") as AuditChain;
       const chainSeq = int(row, "chain_seq");
       const expected = usage.get(arn);
+      usage.delete(arn);
+      if (expected === undefined && chainSeq <= (checkpoints.get(chain)?.seq ?? 0)) continue;
       if (expected === undefined || expected[1] !== chain || expected[2] !== chainSeq) {
         return { ok: false, chain, seq: chainSeq, reason: "usage", count };
       }
-      usage.delete(arn);
     }
     const [missing] = usage.values();
     if (missing !== undefined) {
       return { ok: false, chain: missing[1], seq: missing[2], reason: "usage", count };
     }
-    return { ok: true, count, heads };
+    if (checkpoints.size === 0) return { ok: true, count, heads };
+    const removed = [...checkpoints.values()].reduce((sum, c) => sum + c.removed, 0);
+    return { ok: true, count, heads, removed };
   }
 
   async #chains(): Promise<AuditChain[]> {
-    const result = await this.#db.execute("SELECT DISTINCT chain FROM audit_log ORDER BY chain");
+    const result = await this.#db.execute(
+      "SELECT DISTINCT chain FROM audit_log UNION SELECT DISTINCT chain FROM audit_checkpoint",
+    );
     const found = result.rows.map((row) => int(row, "chain") as AuditChain);
     return [...new Set([...KNOWN_CHAINS, ...found])].sort((a, b) => a - b);
+  }
+
+  /** Reads audit_dict whole (it holds one entry per distinct caller context and key). */
+  async #loadDictionary(): Promise<void> {
+    const result = await this.#db.execute("SELECT ref, value FROM audit_dict");
+    for (const row of result.rows) this.#dictionary.set(text(row, "ref"), text(row, "value"));
+  }
+
+  /** The stored events of rows (EVENT_COLUMNS), expanded. */
+  async #events(rows: readonly Row[]): Promise<StoredAuditEvent[]> {
+    let reloaded = false;
+    const events: StoredAuditEvent[] = [];
+    for (const row of rows) {
+      const eventTime = int(row, "event_time");
+      const text_ = text(row, "event");
+      let stored = storedEvent(text_, eventTime, (ref) => this.#dictionary.get(ref));
+      if ((stored === null || stored.event === null) && !reloaded) {
+        reloaded = true;
+        await this.#loadDictionary();
+        stored = storedEvent(text_, eventTime, (ref) => this.#dictionary.get(ref));
+      }
+      if (stored === null || stored.event === null) {
+        throw new Error(`audit record ${int(row, "seq")} cannot be read (run audit verify)`);
+      }
+      events.push(eventFromRow(row, stored.event, stored.json));
+    }
+    return events;
   }
 
   /** The last successful KeyLastUsageTrackingOperation on the key with this ARN, or null. */
   async lastUsage(keyArn: string): Promise<KeyUsage | null> {
     const result = await this.#db.execute({
-      sql: "SELECT l.event_time, l.event_name, l.request_id, l.event ->> '$.eventID' AS event_id " +
-        "FROM audit_key_usage u JOIN audit_log l ON l.chain = u.chain AND l.chain_seq = u.chain_seq " +
+      sql: "SELECT u.operation, u.event_time, u.event_id, u.request_id, l.event_time AS l_time, " +
+        "l.event_name AS l_operation, l.request_id AS l_request_id, " +
+        "l.event ->> '$.eventID' AS l_event_id FROM audit_key_usage u LEFT JOIN audit_log l " +
+        "ON u.operation IS NULL AND l.chain = u.chain AND l.chain_seq = u.chain_seq " +
         "WHERE u.key_arn = ?",
       args: [keyArn],
     });
     const row = result.rows[0];
     if (row === undefined) return null;
+    if (textOrNull(row, "operation") !== null) {
+      return {
+        operation: text(row, "operation"),
+        time: int(row, "event_time"),
+        eventId: text(row, "event_id"),
+        requestId: text(row, "request_id"),
+      };
+    }
+    // A usage recorded before migration 0010 is read from its record (unless retention removed it).
+    if (intOrNull(row, "l_time") === null) return null;
     return {
-      operation: text(row, "event_name"),
-      time: int(row, "event_time"),
-      eventId: text(row, "event_id"),
-      requestId: text(row, "request_id"),
+      operation: text(row, "l_operation"),
+      time: int(row, "l_time"),
+      eventId: text(row, "l_event_id"),
+      requestId: text(row, "l_request_id"),
     };
   }
 
@@ -382,36 +531,56 @@ export function keyUsageLog(
   };
 }
 
-function parseEvent(json: string): AuditEvent | null {
+/**
+ * A stored event column read back: the canonical JSON its hash covers, and the event (null when
+ * that JSON is not an audit event). Null when a compact form cannot be expanded.
+ */
+export function storedEvent(
+  stored: string,
+  eventTime: number,
+  dictionary: Dictionary,
+): { json: string; event: AuditEvent | null } | null {
+  let parsed: unknown;
   try {
-    const event = JSON.parse(json) as AuditEvent;
-    if (typeof event !== "object" || event === null || !Array.isArray(event.resources)) return null;
-    if (typeof event.eventName !== "string") return null;
-    return event;
+    parsed = JSON.parse(stored);
+  } catch {
+    return { json: stored, event: null };
+  }
+  if (!isCompact(parsed)) return { json: stored, event: asEvent(parsed) };
+  const event = expandEvent(parsed, eventTime, dictionary);
+  if (event === null) return null;
+  try {
+    return { json: canonicalJson(event), event: asEvent(event) };
   } catch {
     return null;
   }
+}
+
+function asEvent(value: unknown): AuditEvent | null {
+  const event = value as AuditEvent;
+  if (typeof event !== "object" || event === null || !Array.isArray(event.resources)) return null;
+  if (typeof event.eventName !== "string") return null;
+  return event;
 }
 
 function sameSecond(epochMs: number, iso: unknown): boolean {
   return typeof iso === "string" && Math.floor(epochMs / 1000) * 1000 === Date.parse(iso);
 }
 
-function eventFromRow(row: Row): StoredAuditEvent {
-  const json = text(row, "event");
-  const event = JSON.parse(json) as AuditEvent;
+function eventFromRow(row: Row, event: AuditEvent, json: string): StoredAuditEvent {
+  const record = recordFromEvent(event, int(row, "event_time"));
   return {
     seq: int(row, "seq"),
     chain: int(row, "chain") as AuditChain,
     chainSeq: int(row, "chain_seq"),
-    eventTime: int(row, "event_time"),
-    requestId: text(row, "request_id"),
-    eventName: text(row, "event_name"),
-    principalArn: textOrNull(row, "principal_arn"),
-    accountId: textOrNull(row, "account_id"),
-    keyArns: event.resources.flatMap((r) => typeof r["ARN"] === "string" ? [r["ARN"]] : []),
-    decision: textOrNull(row, "decision") as AuditDecision | null,
-    errorCode: textOrNull(row, "error_code"),
+    eventTime: record.eventTime,
+    requestId: record.requestId,
+    eventName: record.eventName,
+    principalArn: record.principalArn,
+    accountId: record.accountId,
+    keyArns: [...record.keyArns],
+    decision: record.decision,
+    errorCode: record.errorCode,
     event,
     json,
     hash: toHex(hashBlob(row, "hash")),

@@ -184,8 +184,21 @@ Deno.test("SqliteAuditStore.verify detects edits, deletions, reordering and trun
   const cases: [string, (db: Client) => Promise<unknown>, [number, number, string]][] = [
     [
       "edited event",
-      (db) => db.execute("UPDATE audit_log SET event = replace(event, 'bob', 'eve') WHERE seq = 3"),
+      (db) =>
+        db.execute(
+          "UPDATE audit_log SET event = replace(event, 'Decrypt', 'Encrypt') WHERE seq = 3",
+        ),
       [1, 2, "hash"],
+    ],
+    [
+      "edited dictionary entry (a compact record's caller)",
+      (db) => db.execute("UPDATE audit_dict SET value = replace(value, 'bob', 'eve')"),
+      [1, 2, "hash"],
+    ],
+    [
+      "deleted dictionary entry",
+      (db) => db.execute("DELETE FROM audit_dict WHERE value LIKE '%bob%'"),
+      [1, 2, "event"],
     ],
     ["deleted record", (db) => db.execute("DELETE FROM audit_log WHERE seq = 5"), [1, 4, "gap"]],
     ["deleted first record", (db) => db.execute("DELETE FROM audit_log WHERE seq = 2"), [
@@ -200,7 +213,7 @@ Deno.test("SqliteAuditStore.verify detects edits, deletions, reordering and trun
           UPDATE audit_log SET chain_seq = -2 WHERE seq = 3;
           UPDATE audit_log SET chain_seq = 2 WHERE seq = 4;
           UPDATE audit_log SET chain_seq = 3 WHERE seq = 3;`),
-      [1, 2, "prevHash"],
+      [1, 2, "hash"],
     ],
     [
       "reordered commits",
@@ -214,12 +227,18 @@ Deno.test("SqliteAuditStore.verify detects edits, deletions, reordering and trun
     [
       "record moved to the other chain",
       (db) => db.execute("UPDATE audit_log SET chain = 0, chain_seq = 2 WHERE seq = 8"),
-      [0, 2, "prevHash"],
+      [0, 2, "hash"],
     ],
     [
       "edited time column",
+      // A compact event's eventTime is derived from event_time: the expanded event changes.
       (db) => db.execute("UPDATE audit_log SET event_time = event_time + 86400000 WHERE seq = 4"),
-      [1, 3, "time"],
+      [1, 3, "hash"],
+    ],
+    [
+      "edited time column of a full event",
+      (db) => db.execute("UPDATE audit_log SET event_time = event_time + 86400000 WHERE seq = 1"),
+      [0, 1, "time"],
     ],
     [
       "edited hash",

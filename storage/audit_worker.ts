@@ -12,13 +12,25 @@
  * looked for by its time and id, not only at the chain's end: another
  * instance on the same database may have appended after it.
  *
+ * With a retention policy in its `open` request, the worker also runs audit retention
+ * (storage/audit_retention.ts) every `retentionIntervalMs` on its own connection, a pass at a
+ * time in bounded batches, so that it never blocks the request thread.
+ *
  * Not to be imported: it installs the worker's message handler when loaded.
  *
  * @module
  */
 import type { Client } from "@libsql/client";
-import { BUFFER_CHAIN, recordFromLine } from "../core/audit/record.ts";
-import type { AuditWorkerReply, AuditWorkerRequest } from "./audit_writer.ts";
+import { compactEventId } from "../core/audit/compact.ts";
+import { recordFromAnyLine } from "../core/audit/entry.ts";
+import { BUFFER_CHAIN } from "../core/audit/record.ts";
+import type {
+  AuditWorkerReply,
+  AuditWorkerRequest,
+  WorkerRetentionSettings,
+} from "./audit_writer.ts";
+import { retains } from "../core/audit/retention.ts";
+import { runRetention } from "./audit_retention.ts";
 import { openDatabase } from "./client.ts";
 import { WriteQueue } from "./write_queue.ts";
 
@@ -31,6 +43,8 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 let db: Client | null = null;
 let queue: WriteQueue | null = null;
+let retentionTimer: ReturnType<typeof setInterval> | null = null;
+let retaining = false;
 
 scope.onmessage = (event) => {
   void handle(event.data).then(
@@ -49,10 +63,13 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
     case "open":
       db = await openDatabase(request.url);
       queue = new WriteQueue(db);
+      if (request.retention !== undefined && retains(request.retention.policy)) {
+        startRetention(request.retention);
+      }
       return { type: "opened", id: request.id };
     case "append": {
       if (queue === null) throw new Error("audit worker has no database open");
-      const records = request.lines.split("\n").map(recordFromLine);
+      const records = request.lines.split("\n").map(recordFromAnyLine);
       const last = records.at(-1);
       if (last !== undefined && await isInChain(last.eventTime, last.eventId)) {
         return { type: "appended", id: request.id };
@@ -61,6 +78,8 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
       return { type: "appended", id: request.id };
     }
     case "close":
+      if (retentionTimer !== null) clearInterval(retentionTimer);
+      retentionTimer = null;
       db?.close();
       db = null;
       queue = null;
@@ -68,13 +87,34 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
   }
 }
 
+/**
+ * Runs a retention pass every `intervalMs`, one at a time; a failure is reported to the sink
+ * (which logs it) and the next pass tries again.
+ */
+function startRetention(settings: WorkerRetentionSettings): void {
+  if (retentionTimer !== null) clearInterval(retentionTimer);
+  retentionTimer = setInterval(() => {
+    if (retaining || db === null) return;
+    retaining = true;
+    runRetention(db, { retention: settings.policy, exportDir: settings.exportDir })
+      .catch((error) =>
+        scope.postMessage({
+          type: "retention-failed",
+          id: 0,
+          message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        })
+      )
+      .finally(() => retaining = false);
+  }, settings.intervalMs);
+}
+
 /** Whether the buffer chain holds the event with this time and id (found by the time index). */
 async function isInChain(eventTime: number, eventId: string): Promise<boolean> {
   if (db === null) return false;
   const result = await db.execute({
     sql: "SELECT 1 FROM audit_log WHERE event_time = ? AND chain = ? " +
-      "AND event ->> '$.eventID' = ? LIMIT 1",
-    args: [eventTime, BUFFER_CHAIN, eventId],
+      "AND (event ->> '$.eventID' = ? OR event ->> '$.e' = ?) LIMIT 1",
+    args: [eventTime, BUFFER_CHAIN, eventId, compactEventId(eventId)],
   });
   return result.rows.length > 0;
 }

@@ -19,10 +19,42 @@
  */
 import type { AuditSink } from "../core/audit/ports.ts";
 import { type AuditRecord, recordLine } from "../core/audit/record.ts";
+import type { AuditRetention } from "../core/audit/retention.ts";
+
+/** Retention the worker runs beside its appends (storage/audit_retention.ts). */
+export interface AuditRetentionSettings {
+  policy: AuditRetention;
+  /** Where removed records are exported first (`KMS_AUDIT_EXPORT_DIR`); none when absent. */
+  exportDir?: string | undefined;
+  /** Between passes, ms. */
+  intervalMs: number;
+  /** Told of a pass that failed (the next one tries again). */
+  onError?: ((message: string) => void) | undefined;
+}
+
+/** What the worker is sent of AuditRetentionSettings (a function does not cross threads). */
+export type WorkerRetentionSettings = Omit<AuditRetentionSettings, "onError">;
+
+/** Between retention passes when not told otherwise, ms. */
+export const DEFAULT_RETENTION_INTERVAL_MS = 5000;
+
+/** The worker's retention settings from the configuration; undefined without a policy. */
+export function retentionSettings(
+  config: { auditRetention?: AuditRetention | undefined; auditExportDir?: string | undefined },
+  onError?: (message: string) => void,
+): AuditRetentionSettings | undefined {
+  if (config.auditRetention === undefined) return undefined;
+  return {
+    policy: config.auditRetention,
+    exportDir: config.auditExportDir,
+    intervalMs: DEFAULT_RETENTION_INTERVAL_MS,
+    onError,
+  };
+}
 
 /** A message to the audit worker. */
 export type AuditWorkerRequest =
-  | { type: "open"; id: number; url: string }
+  | { type: "open"; id: number; url: string; retention?: WorkerRetentionSettings | undefined }
   /** `lines`: the records' lines (core/audit/record.ts), joined by "\n" (one string clones fast). */
   | { type: "append"; id: number; lines: string }
   | { type: "close"; id: number };
@@ -30,7 +62,9 @@ export type AuditWorkerRequest =
 /** The audit worker's answer to the request with the same id. */
 export type AuditWorkerReply =
   | { type: "opened" | "appended" | "closed"; id: number }
-  | { type: "failed"; id: number; message: string };
+  | { type: "failed"; id: number; message: string }
+  /** Not an answer: a retention pass failed (told to `AuditRetentionSettings.onError`). */
+  | { type: "retention-failed"; id: 0; message: string };
 
 interface Pending {
   resolve(): void;
@@ -48,16 +82,19 @@ export class AuditWorkerSink implements AuditSink {
   #nextId = 1;
   #closed = false;
   readonly #timeoutMs: number;
+  readonly #retention: AuditRetentionSettings | undefined;
 
   /**
    * `url` is a local `file:` URL (an in-memory database cannot be shared with a worker).
    * `timeoutMs`: how long a request may go unanswered before the worker is replaced (default
    * 30 s: above the connection's 5 s busy timeout and the write queue's retries of it).
+   * `retention`: the policy the worker enforces (`KMS_AUDIT_RETENTION`); none by default.
    */
   constructor(
     url: string,
     workerUrl = new URL("./audit_worker.ts", import.meta.url),
     timeoutMs = 30_000,
+    retention?: AuditRetentionSettings,
   ) {
     if (!url.startsWith("file:") || url.startsWith("file::memory:")) {
       throw new Error("the audit worker needs a local database file");
@@ -65,6 +102,7 @@ export class AuditWorkerSink implements AuditSink {
     this.#url = url;
     this.#workerUrl = workerUrl;
     this.#timeoutMs = timeoutMs;
+    this.#retention = retention;
   }
 
   /** Starts the worker and opens its connection (also done by the first append). */
@@ -100,6 +138,10 @@ export class AuditWorkerSink implements AuditSink {
     this.#worker = worker;
     worker.onmessage = (event: MessageEvent<AuditWorkerReply>) => {
       const reply = event.data;
+      if (reply.type === "retention-failed") {
+        this.#retention?.onError?.(reply.message);
+        return;
+      }
       const pending = this.#pending.get(reply.id);
       if (pending === undefined) return;
       this.#pending.delete(reply.id);
@@ -113,7 +155,16 @@ export class AuditWorkerSink implements AuditSink {
     };
     worker.onerror = fail;
     worker.onmessageerror = fail;
-    const ready = this.#send(worker, { type: "open", id: 0, url: this.#url });
+    const ready = this.#send(worker, {
+      type: "open",
+      id: 0,
+      url: this.#url,
+      retention: this.#retention === undefined ? undefined : {
+        policy: this.#retention.policy,
+        exportDir: this.#retention.exportDir,
+        intervalMs: this.#retention.intervalMs,
+      },
+    });
     this.#ready = ready;
     ready.then(
       () => {

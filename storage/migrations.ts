@@ -14,6 +14,7 @@ import rotation from "../migrations/0006_rotation.sql" with { type: "text" };
 import importedMaterial from "../migrations/0007_import.sql" with { type: "text" };
 import rootKeys from "../migrations/0008_root_keys.sql" with { type: "text" };
 import multiRegion from "../migrations/0009_multi_region.sql" with { type: "text" };
+import auditCompact from "../migrations/0010_audit_compact.sql" with { type: "text" };
 import awsManagedKeys from "../migrations/0011_aws_managed_keys.sql" with { type: "text" };
 
 /** One numbered migration: `migrations/<version>_<name>.sql`. */
@@ -34,5 +35,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: "import", sql: importedMaterial },
   { version: 8, name: "root_keys", sql: rootKeys },
   { version: 9, name: "multi_region", sql: multiRegion },
+  { version: 10, name: "audit_compact", sql: auditCompact },
   { version: 11, name: "aws_managed_keys", sql: awsManagedKeys },
 ];

@@ -11,7 +11,7 @@ import type { Migration } from "./migrations.ts";
 import { corrupt, isBusy } from "./preflight_errors.ts";
 
 /** Tables of the audit log, left out of the integrity check of a file over FULL_CHECK_BYTES. */
-const AUDIT_TABLES = new Set(["audit_log", "audit_key_usage"]);
+const AUDIT_TABLES = new Set(["audit_log", "audit_key_usage", "audit_dict", "audit_checkpoint"]);
 /** Tables whose rows mean the database is in use: a new root key must not be made for it. */
 const DATA_TABLES = ["root_keys", "credentials", "keys", "key_material"];
 

@@ -3,7 +3,7 @@ import type { InStatement, InValue, ResultSet } from "@libsql/client";
 import { chainHash, type ChainHead, EMPTY_CHAIN } from "../core/audit/chain.ts";
 import { AuditEntry } from "../core/audit/entry.ts";
 import type { AuditRecord } from "../core/audit/record.ts";
-import { SqliteAuditStore } from "./audit_store.ts";
+import { SqliteAuditStore, storedEvent } from "./audit_store.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
 import { type BatchClient, WriteQueue } from "./write_queue.ts";
@@ -99,6 +99,8 @@ interface AuditRow {
 function auditClient(): BatchClient & { batches: string[][]; committed: AuditRow[] } {
   const batches: string[][] = [];
   const committed: AuditRow[] = [];
+  /** audit_dict as committed: what expands the compact rows of the buffer chain. */
+  const dictionary = new Map<string, string>();
   return {
     batches,
     committed,
@@ -108,6 +110,8 @@ function auditClient(): BatchClient & { batches: string[][]; committed: AuditRow
         sqls.map((sql) =>
           sql.startsWith("INSERT INTO audit_log")
             ? "AUDIT"
+            : sql.startsWith("INSERT INTO audit_dict")
+            ? "DICT"
             : sql.startsWith("INSERT INTO audit_key_usage")
             ? "USAGE"
             : sql
@@ -115,15 +119,26 @@ function auditClient(): BatchClient & { batches: string[][]; committed: AuditRow
       );
       if (sqls.includes("FAIL")) return Promise.reject(new Error("statement failed"));
       for (const stmt of stmts) {
+        if (typeof stmt !== "string" && stmt.sql.startsWith("INSERT INTO audit_dict")) {
+          const args = stmt.args as string[];
+          for (let i = 0; i < args.length; i += 2) dictionary.set(args[i]!, args[i + 1]!);
+        }
         if (typeof stmt === "string" || !stmt.sql.startsWith("INSERT INTO audit_log")) continue;
         const args = stmt.args as InValue[];
         for (let i = 0; i < args.length; i += 6) {
-          const json = args[i + 3] as string;
+          // A compact row (core/audit/compact.ts) hashes its expanded event after the chain's last.
+          const json = storedEvent(args[i + 3] as string, args[i + 2] as number, (ref) =>
+            dictionary.get(ref))!.json;
+          const chain = args[i] as number;
+          const stored = args[i + 4] as Uint8Array;
+          const previous = committed.filter((r) =>
+            r.chain === chain
+          ).at(-1)?.hash ?? EMPTY_CHAIN.hash;
           committed.push({
-            chain: args[i] as number,
+            chain,
             seq: args[i + 1] as number,
             requestId: JSON.parse(json).requestID,
-            prevHash: args[i + 4] as Uint8Array,
+            prevHash: stored.length === 0 ? previous : stored,
             hash: args[i + 5] as Uint8Array,
             json,
           });
@@ -160,7 +175,7 @@ Deno.test("WriteQueue chains audit records in submission order in the same batch
     queue.appendAudit([auditRecord("r4", "Encrypt")]),
   ]);
   // State changes and their records in chain 0, the buffer's records in chain 1: one batch.
-  assert.deepEqual(db.batches, [["a", "b1", "b2", "c", "AUDIT", "AUDIT", "USAGE"]]);
+  assert.deepEqual(db.batches, [["a", "b1", "b2", "c", "AUDIT", "DICT", "AUDIT", "USAGE"]]);
   assert.deepEqual(results.map((r) => r?.map((s) => s.columns[0])), [
     ["a"],
     ["b1", "b2"],

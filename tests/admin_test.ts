@@ -344,6 +344,30 @@ Deno.test("admin: audit list filters the log; audit verify checks its hash chain
       ["Decrypt"],
     );
     assert.deepEqual(await lines(["--limit", "2"]), ["Encrypt", "Decrypt"]);
+    // audit export: JSON lines of the CloudTrail events, to stdout or a file, by time range.
+    const exported = await ok(dir, ["audit", "export"]);
+    assert.deepEqual(
+      exported.trim().split("\n").map((l) => JSON.parse(l).eventName),
+      ["Encrypt", "Decrypt", "ListKeys"],
+    );
+    assert.equal(
+      JSON.parse(exported.split("\n")[1]!).userIdentity.arn,
+      "arn:aws:iam::111122223333:user/bob",
+    );
+    await ok(dir, [
+      "audit",
+      "export",
+      "--since",
+      "2025-01-01T00:30:00Z",
+      "--out",
+      `${dir}/x.jsonl`,
+    ]);
+    assert.deepEqual(
+      (await Deno.readTextFile(`${dir}/x.jsonl`)).trim().split("\n").map((l) =>
+        JSON.parse(l).eventName
+      ),
+      ["Decrypt", "ListKeys"],
+    );
     const text = await ok(dir, ["audit", "list"]);
     assert.match(text, /^SEQ\s+TIME\s+OPERATION\s+DECISION\s+RESULT\s+PRINCIPAL\s+KEYS$/m);
     assert.match(

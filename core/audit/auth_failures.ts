@@ -17,7 +17,6 @@
  */
 import type { AuditBuffer } from "./buffer.ts";
 import type { AuditEntry } from "./entry.ts";
-import { serialized } from "./record.ts";
 
 /** What groups a failed request. */
 export interface AuthFailure {
@@ -83,7 +82,7 @@ export class AuthFailureAggregator {
     const waits: Promise<void>[] = [];
     this.#expire(this.#now(), waits);
     if (this.#closed) {
-      waitOn(waits, this.#sink.push(serialized(entry.record())));
+      waitOn(waits, this.#sink.push(entry.buffered()));
       return settle(waits);
     }
     let key = sourceKey(failure);
@@ -102,7 +101,7 @@ export class AuthFailureAggregator {
         last: null,
       });
       this.#arm();
-      waitOn(waits, this.#sink.push(serialized(entry.record())));
+      waitOn(waits, this.#sink.push(entry.buffered()));
     } else {
       if (group.repeats === 0) group.firstRepeat = entry.time;
       group.repeats++;
@@ -139,7 +138,7 @@ export class AuthFailureAggregator {
       lastTime: group.last.time,
       groupedBy: group.groupedBy,
     });
-    waitOn(waits, this.#sink.push(serialized(group.last.record())));
+    waitOn(waits, this.#sink.push(group.last.buffered()));
   }
 
   /** Makes sure a timer closes the oldest group's window even when no request comes. */

@@ -19,6 +19,8 @@ import {
   type AuditIdentityType,
   type AuditRecord,
   type JsonObject,
+  LineRecord,
+  recordFromLine,
   STATE_CHANGING_OPERATIONS,
 } from "./record.ts";
 
@@ -199,6 +201,98 @@ export class AuditEntry {
     this.#written = true;
   }
 
+  /**
+   * The record for the AuditBuffer: its filter fields and the entry's fields as one JSON line
+   * (`EntryLine`), from which the audit worker builds the event (`recordFromAnyLine`): the request
+   * thread neither builds nor serialises the CloudTrail event.
+   */
+  buffered(): AuditRecord {
+    const principal = this.#principal;
+    const line: EntryLine = [
+      ENTRY_LINE,
+      this.time,
+      this.requestId,
+      this.eventId,
+      this.#operation,
+      this.#region,
+      this.#sourceIp,
+      this.#userAgent,
+      principal === null
+        ? null
+        : [principal.arn, principal.accountId, principal.accessKeyId, principal.type ?? null],
+      this.#claimedAccessKeyId,
+      this.#resources,
+      this.#decision,
+      this.#requestParameters,
+      this.#responseElements,
+      this.#errorCode,
+      this.#errorMessage,
+      this.#aggregate,
+    ];
+    return new LineRecord(
+      {
+        eventTime: this.time,
+        requestId: this.requestId,
+        eventId: this.eventId,
+        eventName: this.#operation,
+        principalArn: principal?.arn ?? null,
+        accountId: principal?.accountId ?? null,
+        keyArns: this.#resources.slice(),
+        decision: this.#decision,
+        errorCode: this.#errorCode,
+      },
+      JSON.stringify(line),
+      eventOfEntryLine,
+    );
+  }
+
+  /** The entry an `EntryLine` holds (inverse of `buffered`'s line). */
+  static fromLine(line: EntryLine): AuditEntry {
+    const [
+      ,
+      time,
+      requestId,
+      eventId,
+      operation,
+      region,
+      sourceIp,
+      userAgent,
+      principal,
+      claimedAccessKeyId,
+      resources,
+      decision,
+      requestParameters,
+      responseElements,
+      errorCode,
+      errorMessage,
+      aggregate,
+    ] = line;
+    const entry = new AuditEntry({
+      time,
+      requestId,
+      eventId,
+      operation,
+      region,
+      sourceIp,
+      userAgent,
+      principal: principal === null ? null : {
+        arn: principal[0],
+        accountId: principal[1],
+        accessKeyId: principal[2],
+        ...(principal[3] === null ? {} : { type: principal[3] }),
+      },
+    });
+    if (claimedAccessKeyId !== null) entry.setClaimedAccessKeyId(claimedAccessKeyId);
+    entry.#resources = [...resources];
+    entry.#decision = decision;
+    entry.#requestParameters = requestParameters;
+    entry.#responseElements = responseElements;
+    entry.#errorCode = errorCode;
+    entry.#errorMessage = errorMessage;
+    entry.#aggregate = aggregate;
+    return entry;
+  }
+
   /** The record as it stands (an unfinished entry reads as a success without response elements). */
   record(): AuditRecord {
     const principal = this.#principal;
@@ -244,6 +338,44 @@ export class AuditEntry {
       event: event as AuditEvent,
     };
   }
+}
+
+/** The first element of an `EntryLine` (a `RecordLine` starts with a number). */
+export const ENTRY_LINE = "entry/1";
+
+/** An AuditEntry's fields as a JSON array (`AuditEntry.buffered`). */
+export type EntryLine = [
+  kind: typeof ENTRY_LINE,
+  time: number,
+  requestId: string,
+  eventId: string,
+  operation: string,
+  region: string,
+  sourceIp: string | null,
+  userAgent: string | null,
+  principal:
+    | [arn: string, accountId: string, accessKeyId: string, type: AuditIdentityType | null]
+    | null,
+  claimedAccessKeyId: string | null,
+  resources: string[],
+  decision: AuditDecision | null,
+  requestParameters: JsonObject | null,
+  responseElements: JsonObject | null,
+  errorCode: string | null,
+  errorMessage: string | null,
+  aggregate: AuditAggregate | null,
+];
+
+function eventOfEntryLine(line: string): AuditEvent {
+  return AuditEntry.fromLine(JSON.parse(line) as EntryLine).record().event;
+}
+
+/** The record of a line in either form: an `EntryLine` (built now) or a `RecordLine`. */
+export function recordFromAnyLine(line: string): AuditRecord {
+  if (line.startsWith(`["${ENTRY_LINE}"`)) {
+    return AuditEntry.fromLine(JSON.parse(line) as EntryLine).record();
+  }
+  return recordFromLine(line);
 }
 
 /** CloudTrail's eventTime: ISO 8601 to the second. */
@@ -345,7 +477,7 @@ function resource(arn: string): JsonObject {
 }
 
 /** The account of `arn:<partition>:kms:<region>:<account>:key/<id>`, or null. */
-function accountOfKeyArn(arn: string): string | null {
+export function accountOfKeyArn(arn: string): string | null {
   let start = 0;
   for (let field = 0; field < 4; field++) {
     start = arn.indexOf(":", start) + 1;

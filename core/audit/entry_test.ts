@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SecretBytes } from "../secret.ts";
 import { canonicalJson } from "./chain.ts";
-import { AuditEntry, cloudTrailTime, identityType } from "./entry.ts";
+import { AuditEntry, cloudTrailTime, identityType, recordFromAnyLine } from "./entry.ts";
 import { requestParameters, responseElements } from "./parameters.ts";
 import { isKeyUsage, recordFromLine, recordLine, serialized } from "./record.ts";
 
@@ -375,6 +375,66 @@ Deno.test("a serialised record travels as one line and comes back with the same 
   assert.equal(canonicalJson(buffered.event), canonicalJson(record.event));
   assert.equal(buffered.eventName, "GenerateDataKey");
   assert.deepEqual(buffered.keyArns, [KEY_ARN]);
+});
+
+Deno.test("a buffered entry travels as its fields and the worker builds the same record from them", () => {
+  const variants: AuditEntry[] = [];
+  const ok = entry("GenerateDataKey");
+  ok.addResource(KEY_ARN);
+  ok.setDecision("Allow");
+  ok.setRequestParameters("GenerateDataKey", {
+    KeyId: KEY_ARN,
+    EncryptionContext: { b: "2", a: "1", "__proto__": "x", "line\nbreak": "y" },
+  });
+  ok.succeeded();
+  variants.push(ok);
+  const created = entry("CreateKey", "arn:aws:iam::111122223333:role/Admin");
+  created.addResource(OTHER_ARN);
+  created.setDecision("Allow");
+  created.succeeded({ KeyMetadata: { KeyId: "k", Arn: OTHER_ARN } });
+  variants.push(created);
+  const denied = entry("Decrypt");
+  denied.setRegion("eu-west-1");
+  denied.setDecision("Deny");
+  denied.failed("AccessDeniedException", "not allowed");
+  variants.push(denied);
+  const anonymous = new AuditEntry({
+    time: TIME,
+    requestId: "r",
+    operation: "Encrypt",
+    principal: null,
+    sourceIp: null,
+    userAgent: null,
+    region: "us-east-1",
+  });
+  anonymous.setClaimedAccessKeyId("AKIACLAIMED");
+  anonymous.setAggregate({ count: 3, firstTime: TIME, lastTime: TIME + 5, groupedBy: ["x"] });
+  anonymous.failed("UnrecognizedClientException", "bad key");
+  variants.push(anonymous);
+  for (const e of variants) {
+    const record = e.record();
+    const buffered = e.buffered();
+    const line = recordLine(buffered);
+    assert.ok(!line.includes("\n"), "a line never holds a raw newline");
+    assert.ok(!line.includes("eventSource"), "the line holds no CloudTrail event");
+    const back = recordFromAnyLine(line);
+    const { event: _a, ...fields } = record;
+    const { event: _b, ...backFields } = back;
+    const { event: _c, ...bufferedFields } = { ...buffered, event: null };
+    assert.deepEqual(backFields, fields);
+    assert.deepEqual(
+      { ...bufferedFields },
+      { ...fields, line },
+    );
+    assert.equal(canonicalJson(back.event), canonicalJson(record.event));
+    assert.equal(canonicalJson(buffered.event), canonicalJson(record.event));
+  }
+  // A record line of the earlier form still reads.
+  const old = serialized(ok.record());
+  assert.equal(
+    canonicalJson(recordFromAnyLine(recordLine(old)).event),
+    canonicalJson(ok.record().event),
+  );
 });
 
 Deno.test("cloudTrailTime formats each second, also after going back in time", () => {

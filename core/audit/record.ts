@@ -193,6 +193,46 @@ class SerializedRecord implements AuditRecord {
   }
 }
 
+/** The fields of a record known without building its event (see `LineRecord`). */
+export type RecordFields = Omit<AuditRecord, "event">;
+
+/**
+ * A record held as a line from which its event is built only when read: the AuditBuffer's form of
+ * an AuditEntry (`AuditEntry.buffered`), whose line carries the entry's fields, not its event, so
+ * the request thread never builds or serialises the CloudTrail event; the audit worker does.
+ */
+export class LineRecord implements AuditRecord {
+  readonly eventTime: number;
+  readonly requestId: string;
+  readonly eventId: string;
+  readonly eventName: string;
+  readonly principalArn: string | null;
+  readonly accountId: string | null;
+  readonly keyArns: readonly string[];
+  readonly decision: AuditDecision | null;
+  readonly errorCode: string | null;
+  readonly line: string;
+  readonly #build: (line: string) => AuditEvent;
+
+  constructor(fields: RecordFields, line: string, build: (line: string) => AuditEvent) {
+    this.eventTime = fields.eventTime;
+    this.requestId = fields.requestId;
+    this.eventId = fields.eventId;
+    this.eventName = fields.eventName;
+    this.principalArn = fields.principalArn;
+    this.accountId = fields.accountId;
+    this.keyArns = fields.keyArns;
+    this.decision = fields.decision;
+    this.errorCode = fields.errorCode;
+    this.line = line;
+    this.#build = build;
+  }
+
+  get event(): AuditEvent {
+    return this.#build(this.line);
+  }
+}
+
 /** The record with its line made now: what the AuditBuffer should hold. */
 export function serialized(record: AuditRecord): AuditRecord {
   return new SerializedRecord(record, recordLine(record));
@@ -200,7 +240,7 @@ export function serialized(record: AuditRecord): AuditRecord {
 
 /** The record's line (made once: a serialised record keeps it). */
 export function recordLine(record: AuditRecord): string {
-  if (record instanceof SerializedRecord) return record.line;
+  if (record instanceof SerializedRecord || record instanceof LineRecord) return record.line;
   const line: RecordLine = [
     record.eventTime,
     record.requestId,
