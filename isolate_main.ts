@@ -9,6 +9,7 @@
 import { parseConfig } from "./core/config.ts";
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, shutDown } from "./core/shutdown.ts";
 import { type KmsServer, listen } from "./routes/listener.ts";
+import { stdoutLines } from "./routes/access_log.ts";
 import { startupFailureLine } from "./startup.ts";
 import { jsonLog, openService, type Service } from "./main.ts";
 import { type FromIsolate, ISOLATE_HEADER, type IsolateRole, type ToIsolate } from "./isolates.ts";
@@ -95,6 +96,9 @@ async function stop(): Promise<void> {
     log: current.log,
     timeoutMs: current.timeoutMs,
   });
+  // The main thread exits on this reply, and a worker gets no unload event: write the queued
+  // log lines (the shutdown line among them) first.
+  stdoutLines().flush();
   scope.postMessage({ kind: "stopped", code });
 }
 
