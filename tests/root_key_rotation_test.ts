@@ -51,7 +51,8 @@ async function newWorld(): Promise<World> {
   return {
     dir,
     keyFile,
-    env: kmsEnv(`file:${dir}/kms.db`, keyFile),
+    // Keys of every spec (tests/helpers/key_fixtures.ts), SM2 among them, in us-east-1.
+    env: { ...kmsEnv(`file:${dir}/kms.db`, keyFile), KMS_SM2_ALL_REGIONS: "true" },
     a,
     b,
     idA: await id(a),
