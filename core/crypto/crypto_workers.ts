@@ -172,6 +172,8 @@ export interface CryptoWorkerPoolStats {
   readonly keysHeld: number;
   /** Workers started since the pool was made (replacements and restarts included). */
   readonly started: number;
+  /** Keys registered since the pool was made (a count that garbage collection never lowers). */
+  readonly registered: number;
 }
 
 const DEFAULT_KEYS_PER_WORKER = 1024;
@@ -218,6 +220,7 @@ export class CryptoWorkerPool {
   readonly #collected = new FinalizationRegistry<number>((id) => this.#release(id));
   #nextId = 1;
   #started = 0;
+  #registered = 0;
   #unavailable = false;
 
   /** @throws {RangeError} when the size is not a non-negative integer. */
@@ -262,6 +265,7 @@ export class CryptoWorkerPool {
       throw error;
     }
     const handle: KeyHandle = Object.freeze({ kind, keySpec });
+    this.#registered++;
     this.#handles.set(handle, id);
     this.#collected.register(handle, id);
     return handle;
@@ -364,6 +368,7 @@ export class CryptoWorkerPool {
       keys: this.#keys.size,
       keysHeld: running.reduce((sum, slot) => sum + slot.keys.size, 0),
       started: this.#started,
+      registered: this.#registered,
     };
   }
 
