@@ -162,44 +162,14 @@ export type RecordLine = [
   event: AuditEvent,
 ];
 
-/** A record serialised as its line; the event object is parsed again only if someone reads it. */
-class SerializedRecord implements AuditRecord {
-  readonly eventTime: number;
-  readonly requestId: string;
-  readonly eventId: string;
-  readonly eventName: string;
-  readonly principalArn: string | null;
-  readonly accountId: string | null;
-  readonly keyArns: readonly string[];
-  readonly decision: AuditDecision | null;
-  readonly errorCode: string | null;
-  readonly line: string;
-
-  constructor(record: AuditRecord, line: string) {
-    this.eventTime = record.eventTime;
-    this.requestId = record.requestId;
-    this.eventId = record.eventId;
-    this.eventName = record.eventName;
-    this.principalArn = record.principalArn;
-    this.accountId = record.accountId;
-    this.keyArns = record.keyArns;
-    this.decision = record.decision;
-    this.errorCode = record.errorCode;
-    this.line = line;
-  }
-
-  get event(): AuditEvent {
-    return (JSON.parse(this.line) as RecordLine)[9];
-  }
-}
-
 /** The fields of a record known without building its event (see `LineRecord`). */
 export type RecordFields = Omit<AuditRecord, "event">;
 
 /**
  * A record held as a line from which its event is built only when read: the AuditBuffer's form of
  * an AuditEntry (`AuditEntry.buffered`), whose line carries the entry's fields, not its event, so
- * the request thread never builds or serialises the CloudTrail event; the audit worker does.
+ * the request thread never builds or serialises the CloudTrail event (the audit worker does); and
+ * of any other record once `serialized` (its line carries the event, parsed again when read).
  */
 export class LineRecord implements AuditRecord {
   readonly eventTime: number;
@@ -235,12 +205,17 @@ export class LineRecord implements AuditRecord {
 
 /** The record with its line made now: what the AuditBuffer should hold. */
 export function serialized(record: AuditRecord): AuditRecord {
-  return new SerializedRecord(record, recordLine(record));
+  // The event object is parsed again from the line only if someone reads it.
+  return new LineRecord(record, recordLine(record), eventOfRecordLine);
+}
+
+function eventOfRecordLine(line: string): AuditEvent {
+  return (JSON.parse(line) as RecordLine)[9];
 }
 
 /** The record's line (made once: a serialised record keeps it). */
 export function recordLine(record: AuditRecord): string {
-  if (record instanceof SerializedRecord || record instanceof LineRecord) return record.line;
+  if (record instanceof LineRecord) return record.line;
   const line: RecordLine = [
     record.eventTime,
     record.requestId,
