@@ -23,7 +23,14 @@ import {
   link,
   toHex,
 } from "../core/audit/chain.ts";
-import { compactEvent, type Dictionary, expandEvent, isCompact } from "../core/audit/compact.ts";
+import {
+  compactEvent,
+  compactHashInput,
+  type Dictionary,
+  expandEvent,
+  isCompact,
+} from "../core/audit/compact.ts";
+import { PreparedRecord } from "../core/audit/prepared.ts";
 import type { KeyUsage, KeyUsageLog } from "../core/audit/ports.ts";
 import {
   type AuditChain,
@@ -88,6 +95,18 @@ export function auditStatements(
     const chunk = records.slice(start, start + ROWS_PER_INSERT);
     const args: InValue[] = [];
     for (const record of chunk) {
+      if (compact && record instanceof PreparedRecord) {
+        // Built by the audit worker from an entry's line: its hash covers the compact form.
+        const row = link(current, record.hashInput);
+        args.push(chain, row.seq, record.eventTime, record.stored, NO_PREV_HASH, row.hash);
+        const named = record.refs;
+        for (let i = 0; i < named.length; i += 2) refs.set(named[i]!, named[i + 1]!);
+        if (isKeyUsage(record)) {
+          for (const arn of record.keyArns) usage.set(arn, [row.seq, record]);
+        }
+        current = { seq: row.seq, hash: row.hash };
+        continue;
+      }
       const eventJson = canonicalJson(record.event);
       const row = link(current, eventJson);
       const stored = compact ? compactEvent(record.event, record.eventTime, refs) : null;
@@ -370,14 +389,14 @@ export class SqliteAuditStore {
             reason,
             count: count + verifier.count,
           });
-          const stored = storedEvent(text(row, "event"), eventTime, dictionary);
+          const stored = storedEvent(text(row, "event"), eventTime, dictionary, true);
           if (stored === null) return failure(chainSeq, "event");
           const prevHash = anyBlob(row, "prev_hash");
           const broken = verifier.next({
             seq: chainSeq,
             prevHash: prevHash.length === 0 ? verifier.head.hash : prevHash,
             hash: anyBlob(row, "hash"),
-            eventJson: stored.json,
+            eventJson: stored.hashInput ?? stored.json,
           });
           if (broken !== null) return failure(broken.seq, broken.reason);
           const seq = int(row, "seq");
@@ -532,14 +551,16 @@ export function keyUsageLog(
 }
 
 /**
- * A stored event column read back: the canonical JSON its hash covers, and the event (null when
- * that JSON is not an audit event). Null when a compact form cannot be expanded.
+ * A stored event column read back: the event's canonical JSON, the event (null when that JSON is
+ * not an audit event) and, when asked for, what its hash covers if not that JSON (`hashInput` of
+ * a compact form of format 2). Null when a compact form cannot be expanded.
  */
 export function storedEvent(
   stored: string,
   eventTime: number,
   dictionary: Dictionary,
-): { json: string; event: AuditEvent | null } | null {
+  withHashInput = false,
+): { json: string; event: AuditEvent | null; hashInput?: string | undefined } | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(stored);
@@ -549,8 +570,12 @@ export function storedEvent(
   if (!isCompact(parsed)) return { json: stored, event: asEvent(parsed) };
   const event = expandEvent(parsed, eventTime, dictionary);
   if (event === null) return null;
+  let hashInput: string | undefined;
+  if (withHashInput) {
+    hashInput = compactHashInput(stored, eventTime, parsed, dictionary) ?? undefined;
+  }
   try {
-    return { json: canonicalJson(event), event: asEvent(event) };
+    return { json: canonicalJson(event), event: asEvent(event), hashInput };
   } catch {
     return null;
   }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { Client } from "@libsql/client";
 import { EMPTY_CHAIN, fromHex } from "../core/audit/chain.ts";
 import { AuditEntry } from "../core/audit/entry.ts";
-import type { AuditDecision, AuditRecord } from "../core/audit/record.ts";
+import { prepareEntryLine } from "../core/audit/prepared.ts";
+import { type AuditDecision, type AuditRecord, recordLine } from "../core/audit/record.ts";
 import { AUDIT_MIGRATION_VERSION, SqliteAuditStore } from "./audit_store.ts";
 import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
@@ -23,7 +24,7 @@ interface Spec {
   error?: string;
 }
 
-function record(spec: Spec, i: number): AuditRecord {
+function entryOf(spec: Spec, i: number): AuditEntry {
   const principal = spec.principal === undefined ? ALICE : spec.principal;
   const entry = new AuditEntry({
     time: spec.time,
@@ -41,7 +42,24 @@ function record(spec: Spec, i: number): AuditRecord {
   entry.setRequestParameters(spec.op, { KeyId: spec.keys?.[0], EncryptionContext: { n: `${i}` } });
   if (spec.error !== undefined) entry.failed(spec.error, "failed");
   else entry.succeeded();
-  return entry.record();
+  return entry;
+}
+
+function record(spec: Spec, i: number): AuditRecord {
+  return entryOf(spec, i).record();
+}
+
+/**
+ * How the buffered records reach the store: as records with their event (stored in the compact
+ * form of format 1), or as the audit worker makes them from an entry's line (format 2).
+ */
+type Form = "event" | "entry line";
+const FORMS: readonly Form[] = ["event", "entry line"];
+
+function buffered(spec: Spec, i: number, form: Form): AuditRecord {
+  return form === "event"
+    ? record(spec, i)
+    : prepareEntryLine(recordLine(entryOf(spec, i).buffered()));
 }
 
 const SPECS: Spec[] = [
@@ -70,6 +88,7 @@ const SPECS: Spec[] = [
 
 async function withLog(
   fn: (db: Client, store: SqliteAuditStore, queue: WriteQueue) => Promise<void>,
+  form: Form = "event",
 ): Promise<void> {
   const db = await openDatabase(":memory:");
   try {
@@ -77,8 +96,8 @@ async function withLog(
     const queue = new WriteQueue(db);
     // CreateKey with its change (chain 0); the rest in two writes, as the buffer groups them.
     await queue.submit([], [record(SPECS[0]!, 0)]);
-    await queue.appendAudit(SPECS.slice(1, 3).map((spec, i) => record(spec, i + 1)));
-    await queue.appendAudit(SPECS.slice(3).map((spec, i) => record(spec, i + 3)));
+    await queue.appendAudit(SPECS.slice(1, 3).map((spec, i) => buffered(spec, i + 1, form)));
+    await queue.appendAudit(SPECS.slice(3).map((spec, i) => buffered(spec, i + 3, form)));
     await fn(db, new SqliteAuditStore(db), queue);
   } finally {
     db.close();
@@ -86,6 +105,10 @@ async function withLog(
 }
 
 Deno.test("SqliteAuditStore.query filters by time, principal, key, operation, decision, error", async () => {
+  for (const form of FORMS) await queryFilters(form);
+});
+
+async function queryFilters(form: Form) {
   await withLog(async (_db, store) => {
     const ids = async (filter: Parameters<SqliteAuditStore["query"]>[0]) =>
       (await store.query(filter)).map((e) => e.requestId);
@@ -114,8 +137,8 @@ Deno.test("SqliteAuditStore.query filters by time, principal, key, operation, de
     assert.equal(anonymous?.principalArn, null);
     assert.equal(anonymous?.decision, null);
     await assert.rejects(store.query({ limit: 0 }), RangeError);
-  });
-});
+  }, form);
+}
 
 Deno.test("SqliteAuditStore.lastUsage answers the last successful tracked operation per key", async () => {
   await withLog(async (_db, store, queue) => {
@@ -180,6 +203,20 @@ Deno.test("SqliteAuditStore.verify accepts an intact log and reports its heads",
 });
 
 Deno.test("SqliteAuditStore.verify detects edits, deletions, reordering and truncation", async () => {
+  for (const form of FORMS) await detectsTampering(form);
+});
+
+Deno.test("SqliteAuditStore.verify accepts an intact log written from entry lines", async () => {
+  await withLog(async (db, store) => {
+    const result = await store.verify({ pageSize: 3 });
+    assert.ok(result.ok);
+    assert.equal(result.count, SPECS.length);
+    const formats = await db.execute("SELECT event ->> '$.v' AS v FROM audit_log ORDER BY seq");
+    assert.deepEqual(formats.rows.map((row) => row["v"]), [null, 2, 2, 2, 2, 2, 2, 2]);
+  }, "entry line");
+});
+
+async function detectsTampering(form: Form) {
   // Global seq 1 is chain 0's only record; seq 2..8 are chain 1's records 1..7.
   const cases: [string, (db: Client) => Promise<unknown>, [number, number, string]][] = [
     [
@@ -268,9 +305,9 @@ Deno.test("SqliteAuditStore.verify detects edits, deletions, reordering and trun
       assert.deepEqual(
         result.ok ? result : [result.chain, result.seq, result.reason],
         expected,
-        name,
+        `${name} (${form})`,
       );
-    });
+    }, form);
   }
   // Cutting the tail off leaves a valid chain; the remembered head reveals it.
   await withLog(async (db, store) => {
@@ -283,7 +320,7 @@ Deno.test("SqliteAuditStore.verify detects edits, deletions, reordering and trun
       7,
       "head",
     ]);
-  });
+  }, form);
   // So does emptying a chain.
   await withLog(async (db, store) => {
     const heads = await store.heads();
@@ -295,5 +332,5 @@ Deno.test("SqliteAuditStore.verify detects edits, deletions, reordering and trun
       1,
       "head",
     ]);
-  });
-});
+  }, form);
+}

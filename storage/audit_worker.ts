@@ -22,8 +22,8 @@
  */
 import type { Client } from "@libsql/client";
 import { compactEventId } from "../core/audit/compact.ts";
-import { recordFromAnyLine } from "../core/audit/entry.ts";
-import { BUFFER_CHAIN } from "../core/audit/record.ts";
+import { isEntryLine, prepareEntryLine } from "../core/audit/prepared.ts";
+import { type AuditRecord, BUFFER_CHAIN, recordFromLine } from "../core/audit/record.ts";
 import type {
   AuditWorkerReply,
   AuditWorkerRequest,
@@ -69,7 +69,7 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
       return { type: "opened", id: request.id };
     case "append": {
       if (queue === null) throw new Error("audit worker has no database open");
-      const records = request.lines.split("\n").map(recordFromAnyLine);
+      const records = request.lines.split("\n").map(recordOfLine);
       const last = records.at(-1);
       if (last !== undefined && await isInChain(last.eventTime, last.eventId)) {
         return { type: "appended", id: request.id };
@@ -85,6 +85,11 @@ async function handle(request: AuditWorkerRequest): Promise<AuditWorkerReply> {
       queue = null;
       return { type: "closed", id: request.id };
   }
+}
+
+/** An entry's line as a PreparedRecord (chained in the compact form, format 2), else its record. */
+function recordOfLine(line: string): AuditRecord {
+  return isEntryLine(line) ? prepareEntryLine(line) : recordFromLine(line);
 }
 
 /**

@@ -50,8 +50,16 @@ import {
   STATE_CHANGING_OPERATIONS,
 } from "./record.ts";
 
-/** The format number in `v`. */
+/** The format number in `v` of a form whose hash covers the expanded event's canonical JSON. */
 export const COMPACT_FORMAT = 1;
+
+/**
+ * The format number in `v` of a form whose hash covers the stored text itself and the SHA-256 of
+ * every value it references (`compactHashInput`), written by the audit worker from an entry's line
+ * (core/audit/prepared.ts) without building the CloudTrail event. Altering a row changes its text;
+ * altering a dictionary entry changes its SHA-256: either breaks the chain.
+ */
+export const HASHED_COMPACT_FORMAT = 2;
 
 /** The members of the compact form that are not CloudTrail's. */
 const SPECIAL = new Set(["v", "e", "c", "r", "k", "q", "a"]);
@@ -83,9 +91,66 @@ export type CompactEvent = { readonly [key: string]: JsonValue | undefined };
 
 /** Whether a parsed stored event is in the compact form. */
 export function isCompact(stored: unknown): stored is CompactEvent {
-  return typeof stored === "object" && stored !== null &&
-    (stored as Record<string, unknown>)["v"] === COMPACT_FORMAT;
+  if (typeof stored !== "object" || stored === null) return false;
+  const format = (stored as Record<string, unknown>)["v"];
+  return format === COMPACT_FORMAT || format === HASHED_COMPACT_FORMAT;
 }
+
+/**
+ * What the chain hash of a stored compact form covers: for format 2, the stored text, a newline,
+ * the row's time (epoch ms, from which eventTime is derived), a newline and the base64url SHA-256
+ * of each value it references (in the order `c`, `r`, `k`, `q`'s names); null when the dictionary
+ * lacks one. Format 1 (and full events) hash the expanded event's canonical JSON instead: null for
+ * them too.
+ */
+export function compactHashInput(
+  stored: string,
+  eventTime: number,
+  compact: CompactEvent,
+  dictionary: Dictionary,
+): string | null {
+  if (compact["v"] !== HASHED_COMPACT_FORMAT) return null;
+  let input = hashInputHead(stored, eventTime);
+  for (const ref of referencesOf(compact)) {
+    if (typeof ref !== "string") return null;
+    const value = dictionary(ref);
+    if (value === undefined) return null;
+    input += valueDigest(value);
+  }
+  return input;
+}
+
+/** The start of a format 2 hash input, before the digests. */
+export function hashInputHead(stored: string, eventTime: number): string {
+  return stored + "\n" + eventTime + "\n";
+}
+
+/** The references a compact form names, in the order its hash input takes their digests. */
+function referencesOf(compact: CompactEvent): unknown[] {
+  const refs: unknown[] = [];
+  if (compact["c"] !== undefined) refs.push(compact["c"]);
+  const r = compact["r"];
+  if (Array.isArray(r)) refs.push(...r);
+  else if (r !== undefined) refs.push(r);
+  if (compact["k"] !== undefined) refs.push(compact["k"]);
+  const q = compact["q"];
+  if (Array.isArray(q)) refs.push(q[0]);
+  else if (q !== undefined) refs.push(q);
+  return refs;
+}
+
+/** The base64url SHA-256 of a dictionary value (43 characters), cached per value. */
+export function valueDigest(value: string): string {
+  let digest = digestCache.get(value);
+  if (digest === undefined) {
+    digest = hash("sha256", value, "base64url");
+    if (digestCache.size >= REF_CACHE_SIZE) digestCache.clear();
+    digestCache.set(value, digest);
+  }
+  return digest;
+}
+
+const digestCache = new Map<string, string>();
 
 /**
  * The compact form of `event` (whose row holds `eventTime`, epoch ms) as JSON text, adding the
@@ -193,7 +258,7 @@ function expand(
   dictionary: Dictionary,
   absent: ReadonlySet<string>,
 ): Record<string, JsonValue> | null {
-  if (compact["v"] !== COMPACT_FORMAT) return null;
+  if (!isCompact(compact)) return null;
   const event: Record<string, JsonValue> = {};
   for (const key in compact) {
     const value = compact[key];

@@ -463,7 +463,7 @@ function unknownIdentity(accessKeyId: string | null): JsonObject {
 }
 
 /** `additionalEventData` of an aggregated record, its keys in canonical order. */
-function aggregateData(aggregate: AuditAggregate): JsonObject {
+export function aggregateData(aggregate: AuditAggregate): JsonObject {
   return {
     aggregatedBy: [...aggregate.groupedBy],
     firstEventTime: new Date(aggregate.firstTime).toISOString(),

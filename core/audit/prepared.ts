@@ -1,0 +1,186 @@
+/**
+ * The audit worker's fast path from an entry's line (`AuditEntry.buffered`) to its stored row
+ * (pure apart from hashing): the compact form in format 2 (core/audit/compact.ts), the text its
+ * chain hash covers and the dictionary entries it references, built straight from the line's
+ * fields, without the CloudTrail event, its canonical JSON or the generic `compactEvent` walk.
+ *
+ * The caller's context (`c`: region, source IP, user agent, userIdentity) repeats for every
+ * request of a caller: its reference and digest are cached per context (the first record of a
+ * context builds its event once the slow way to take them from). Key ARNs and parameter names are
+ * cached by value. What a PreparedRecord stores expands to exactly the event `AuditEntry.record()`
+ * builds (core/audit/prepared_test.ts, with generated entries).
+ *
+ * @module
+ */
+import { canonicalJson } from "./chain.ts";
+import {
+  compactEventId,
+  HASHED_COMPACT_FORMAT,
+  hashInputHead,
+  reference,
+  valueDigest,
+} from "./compact.ts";
+import { aggregateData, AuditEntry, ENTRY_LINE, type EntryLine } from "./entry.ts";
+import type { AuditDecision, AuditEvent, AuditRecord, JsonObject, JsonValue } from "./record.ts";
+
+/** A buffered record ready to be chained in the compact form of format 2. */
+export class PreparedRecord implements AuditRecord {
+  readonly eventTime: number;
+  readonly requestId: string;
+  readonly eventId: string;
+  readonly eventName: string;
+  readonly principalArn: string | null;
+  readonly accountId: string | null;
+  readonly keyArns: readonly string[];
+  readonly decision: AuditDecision | null;
+  readonly errorCode: string | null;
+  /** The compact form as stored (audit_log.event). */
+  readonly stored: string;
+  /** What the chain hash covers (`compactHashInput` of `stored`). */
+  readonly hashInput: string;
+  /** The dictionary entries `stored` references: reference, value, reference, value, ... */
+  readonly refs: readonly string[];
+  readonly #line: EntryLine;
+
+  constructor(line: EntryLine, stored: string, hashInput: string, refs: string[]) {
+    const principal = line[8];
+    this.eventTime = line[1];
+    this.requestId = line[2];
+    this.eventId = line[3];
+    this.eventName = line[4];
+    this.principalArn = principal === null ? null : principal[0];
+    this.accountId = principal === null ? null : principal[1];
+    this.keyArns = line[10];
+    this.decision = line[11];
+    this.errorCode = line[14];
+    this.stored = stored;
+    this.hashInput = hashInput;
+    this.refs = refs;
+    this.#line = line;
+  }
+
+  /** The CloudTrail event (built on demand: the write path never reads it). */
+  get event(): AuditEvent {
+    return AuditEntry.fromLine(this.#line).record().event;
+  }
+}
+
+/** Whether a line is an entry's line (else a RecordLine, core/audit/record.ts). */
+export function isEntryLine(line: string): boolean {
+  return line.startsWith(`["${ENTRY_LINE}"`);
+}
+
+/** The PreparedRecord of an entry's line (`AuditEntry.buffered`'s line). */
+export function prepareEntryLine(text: string): PreparedRecord {
+  const line = JSON.parse(text) as EntryLine;
+  const [
+    ,
+    time,
+    requestId,
+    eventId,
+    operation,
+    ,
+    ,
+    ,
+    ,
+    ,
+    resources,
+    decision,
+    requestParameters,
+    responseElements,
+    errorCode,
+    errorMessage,
+    aggregate,
+  ] = line;
+  const refs: string[] = [];
+  const context = contextOf(line);
+  refs.push(context.ref, context.value);
+  let digests = context.digest;
+  // Members in the order compactEvent writes them; the hash covers this text as it is.
+  const out: Record<string, JsonValue> = { v: HASHED_COMPACT_FORMAT };
+  const e = compactEventId(eventId);
+  if (e === null) out["eventID"] = eventId;
+  else out["e"] = e;
+  out["c"] = context.ref;
+  const r: string[] = [];
+  for (const arn of resources) {
+    const named = valueRef(arn);
+    r.push(named.ref);
+    refs.push(named.ref, arn);
+    digests += named.digest;
+  }
+  out["r"] = r;
+  let parametersCopied = true;
+  if (requestParameters !== null && typeof requestParameters["keyId"] === "string") {
+    const { keyId, ...rest } = requestParameters as JsonObject;
+    const named = valueRef(keyId as string);
+    const memberNames = Object.keys(rest).filter((name) => rest[name] !== undefined);
+    const shape = valueRef(JSON.stringify(memberNames));
+    out["k"] = named.ref;
+    out["q"] = [shape.ref, ...memberNames.map((name) => rest[name] as JsonValue)];
+    refs.push(named.ref, keyId as string, shape.ref, shape.value);
+    digests += named.digest + shape.digest;
+    parametersCopied = false;
+  }
+  if (aggregate !== null) out["additionalEventData"] = aggregateData(aggregate);
+  out["decision"] = decision;
+  if (errorCode !== null) {
+    out["errorCode"] = errorCode;
+    out["errorMessage"] = errorMessage ?? "";
+  }
+  out["eventName"] = operation;
+  out["requestID"] = requestId;
+  if (parametersCopied) out["requestParameters"] = requestParameters;
+  if (responseElements !== null) out["responseElements"] = responseElements;
+  const stored = JSON.stringify(out);
+  return new PreparedRecord(line, stored, hashInputHead(stored, time) + digests, refs);
+}
+
+/** Scratch for `reference` (PreparedRecord.refs lists what a record references). */
+const names = new Map<string, string>();
+
+interface Named {
+  ref: string;
+  value: string;
+  digest: string;
+}
+
+const CACHE_SIZE = 4096;
+const contexts = new Map<string, Named>();
+const values = new Map<string, Named>();
+
+/** The reference and digest of a dictionary value, cached by value. */
+function valueRef(value: string): Named {
+  let named = values.get(value);
+  if (named === undefined) {
+    named = { ref: reference(value, names), value, digest: valueDigest(value) };
+    names.clear();
+    if (values.size >= CACHE_SIZE) values.clear();
+    values.set(value, named);
+  }
+  return named;
+}
+
+/**
+ * The caller context of a line (region, source IP, user agent, principal, claimed access key id):
+ * its canonical JSON as compactEvent names it, cached per context; the first line of a context
+ * builds its event to take it from.
+ */
+function contextOf(line: EntryLine): Named {
+  const principal = line[8];
+  const key = JSON.stringify([line[5], line[6], line[7], principal, line[9]]);
+  let named = contexts.get(key);
+  if (named === undefined) {
+    const event = AuditEntry.fromLine(line).record().event;
+    const value = canonicalJson([
+      event.awsRegion,
+      event.sourceIPAddress,
+      event.userAgent,
+      event.userIdentity,
+    ]);
+    named = valueRef(value);
+    if (contexts.size >= CACHE_SIZE) contexts.clear();
+    contexts.set(key, named);
+  }
+  return named;
+}
