@@ -12,19 +12,33 @@
  *   records wait or the oldest has waited `flushIntervalMs`. A crash loses
  *   the records not yet committed.
  *
- * Fails closed, never waits and never grows without bound: `push` throws
- * KMSInternalException and keeps nothing when the log cannot take the record
- * (`unavailable()` says why): the last write failed or has run longer than
- * `writeTimeoutMs` (until a write succeeds), `capacity` records wait, or the
- * oldest waiting record has waited `maxLagMs`. A strict push whose write
- * fails or times out rejects with KMSInternalException too. Records once
- * accepted are never dropped: a failed write keeps them in front, in order,
- * and is retried after a growing delay (each failure goes to `onError`), so
- * the buffer recovers by itself when the sink does.
+ * Fails closed and never grows without bound. When the log cannot take a record
+ * (`unavailable()` says why):
+ * - the last write failed or has run longer than `writeTimeoutMs` (until a
+ *   write succeeds), or the buffer is closed: `push` throws
+ *   KMSInternalException and keeps nothing;
+ * - the buffer is behind (the oldest waiting record has waited `maxLagMs`) or
+ *   full (`capacity` records wait), which heavy CPU contention causes while
+ *   the writer is still sound: backpressure. `push` holds the record outside
+ *   the buffer and returns a promise that settles once the record is taken
+ *   (batched: at once; strict: at its commit), in push order, as writes make
+ *   room; after `admissionWaitMs` without room, or when `maxHeldPushes` are
+ *   already held, it refuses with DependencyTimeoutException (AWS's retryable
+ *   "timed out while trying to fulfill the request", HTTP 503: a dependency,
+ *   the log, is slow, not broken) and keeps nothing. So the request is
+ *   delayed, not failed, and the offered load slows to what the writer
+ *   sustains; memory stays bounded by `capacity` records plus `maxHeldPushes`
+ *   held ones, and no record waits in the buffer longer than `maxLagMs` before
+ *   it is taken.
+ * A strict push whose write fails or times out rejects with
+ * KMSInternalException. Records once accepted are never dropped: a failed
+ * write keeps them in front, in order, and is retried after a growing delay
+ * (each failure goes to `onError`), so the buffer recovers by itself when the
+ * sink does.
  *
  * @module
  */
-import { KMSInternalException } from "../errors.ts";
+import { DependencyTimeoutException, KMSInternalException } from "../errors.ts";
 import type { AuditSink } from "./ports.ts";
 import type { AuditRecord } from "./record.ts";
 
@@ -56,11 +70,31 @@ export interface AuditBufferOptions {
   maxRetryDelayMs?: number;
   /** Failed attempts `close()` makes before it gives up. Default 5. */
   closeAttempts?: number;
+  /**
+   * Longest a push is held while the buffer is behind or full before it is refused, in ms; 0
+   * refuses at once. Default 3000.
+   */
+  admissionWaitMs?: number;
+  /** Pushes held at once (beyond them a push is refused at once). Default 1024. */
+  maxHeldPushes?: number;
+  /** Timers of the admission deadlines. Default `setTimeout` / `clearTimeout`. */
+  timers?: AdmissionTimers;
   /** Told about every failed or timed-out write (the records are kept and retried). */
   onError?: (error: unknown, waiting: number) => void;
   /** Milliseconds of a monotonic clock (lag). Default `performance.now`. */
   now?: () => number;
 }
+
+/** Sets and clears the timers of admission deadlines (injectable for tests). */
+export interface AdmissionTimers {
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const REAL_TIMERS: AdmissionTimers = {
+  set: (callback, ms) => setTimeout(callback, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 /** What a readiness check reads (`GET /ready`). */
 export interface AuditBufferStatus {
@@ -77,6 +111,24 @@ export interface AuditBufferStatus {
   failing: boolean;
   /** Why `push` refuses records now, or null when it takes them. */
   unavailable: string | null;
+  /** Pushes held until the buffer has room (backpressure). */
+  held: number;
+}
+
+/** A push held until the buffer has room. */
+interface HeldPush {
+  record: AuditRecord;
+  /** `#now()` after which it is refused. */
+  deadline: number;
+  timer: unknown;
+  resolve(taken: void | Promise<void>): void;
+  reject(error: unknown): void;
+}
+
+/** Why the buffer cannot take a record now: gone or broken (`hard`), or only slow. */
+interface Refusal {
+  reason: string;
+  hard: boolean;
 }
 
 interface CommitWaiter {
@@ -88,6 +140,9 @@ interface CommitWaiter {
 
 /** The message a call refused or failed by the audit log answers with. */
 const UNRECORDED = "The request could not be recorded in the audit log. Retry the request.";
+
+/** The message of a push refused after waiting for room (backpressure). */
+const AUDIT_BEHIND = "The audit log could not record the request in time. Retry the request.";
 
 /** The bounded group-commit buffer in front of an AuditSink. */
 export class AuditBuffer {
@@ -104,6 +159,11 @@ export class AuditBuffer {
   readonly #closeAttempts: number;
   readonly #onError: (error: unknown, waiting: number) => void;
   readonly #now: () => number;
+  readonly #admissionWaitMs: number;
+  readonly #maxHeldPushes: number;
+  readonly #timers: AdmissionTimers;
+  /** Pushes waiting for room, oldest first. */
+  #held: HeldPush[] = [];
 
   /** Records not yet written, oldest first (the one in flight included until it commits). */
   #waiting: AuditRecord[] = [];
@@ -142,6 +202,9 @@ export class AuditBuffer {
     this.#closeAttempts = positive(options.closeAttempts ?? 5, "closeAttempts");
     this.#onError = options.onError ?? (() => {});
     this.#now = options.now ?? (() => performance.now());
+    this.#admissionWaitMs = nonNegative(options.admissionWaitMs ?? 3000, "admissionWaitMs");
+    this.#maxHeldPushes = nonNegative(options.maxHeldPushes ?? 1024, "maxHeldPushes");
+    this.#timers = options.timers ?? REAL_TIMERS;
   }
 
   get mode(): AuditMode {
@@ -169,20 +232,33 @@ export class AuditBuffer {
     return oldest === undefined ? 0 : Math.max(0, this.#now() - oldest);
   }
 
-  /** Why `push` would refuse a record now, or null when it takes it. */
+  /** Why `push` would not take a record now (it may hold it: see the module doc), or null. */
   unavailable(): string | null {
-    if (this.#closed) return "audit log closed";
+    return this.#refusal()?.reason ?? null;
+  }
+
+  #refusal(): Refusal | null {
+    if (this.#closed) return { reason: "audit log closed", hard: true };
     if (this.#failing) {
-      return `audit log writes failing (${this.#waiting.length} records waiting for a retry)`;
+      return {
+        reason: `audit log writes failing (${this.#waiting.length} records waiting for a retry)`,
+        hard: true,
+      };
     }
     if (this.#waiting.length >= this.#capacity) {
-      return `audit buffer full (${this.#waiting.length} of ${this.#capacity} records)`;
+      return {
+        reason: `audit buffer full (${this.#waiting.length} of ${this.#capacity} records)`,
+        hard: false,
+      };
     }
     const lag = this.lagMs;
     if (lag >= this.#maxLagMs) {
-      return `audit log behind (oldest record waiting ${
-        Math.round(lag)
-      } ms, bound ${this.#maxLagMs} ms)`;
+      return {
+        reason: `audit log behind (oldest record waiting ${
+          Math.round(lag)
+        } ms, bound ${this.#maxLagMs} ms)`,
+        hard: false,
+      };
     }
     return null;
   }
@@ -197,6 +273,7 @@ export class AuditBuffer {
       maxLagMs: this.#maxLagMs,
       failing: this.#failing,
       unavailable: this.unavailable(),
+      held: this.#held.length,
     };
   }
 
@@ -204,14 +281,96 @@ export class AuditBuffer {
    * Accepts a record. Batched: returns nothing. Strict: returns a promise that
    * resolves once the record is committed, and rejects with KMSInternalException
    * when its write fails or overruns `writeTimeoutMs` (the record is kept and retried).
-   * @throws {KMSInternalException} when the log cannot take the record (`unavailable()`);
-   *   the record is not kept.
+   * While the buffer is behind or full, returns a promise that settles once the
+   * record is taken (and, strict, committed), or rejects with
+   * DependencyTimeoutException after `admissionWaitMs` (the record is not kept).
+   * @throws {KMSInternalException} when the log is closed or its writes fail; the record is not
+   *   kept.
+   * @throws {DependencyTimeoutException} when the buffer is behind or full and no push may be
+   *   held (`admissionWaitMs` 0, or `maxHeldPushes` held); the record is not kept.
    */
   push(record: AuditRecord): void | Promise<void> {
-    const refusal = this.unavailable();
-    if (refusal !== null) {
-      throw new KMSInternalException(UNRECORDED, { cause: new Error(refusal) });
+    if (this.#held.length > 0) this.#admitHeld();
+    const refusal = this.#refusal();
+    if (refusal === null && this.#held.length === 0) return this.#accept(record);
+    if (refusal?.hard === true) {
+      throw new KMSInternalException(UNRECORDED, { cause: new Error(refusal.reason) });
     }
+    // Room now but earlier pushes held: this one waits behind them (push order is kept).
+    const reason = refusal?.reason ?? "earlier records waiting for room in the audit buffer";
+    if (this.#admissionWaitMs === 0 || this.#held.length >= this.#maxHeldPushes) {
+      throw new DependencyTimeoutException(AUDIT_BEHIND, { cause: new Error(reason) });
+    }
+    return this.#hold(record);
+  }
+
+  /** Holds a push until there is room or its deadline passes. */
+  #hold(record: AuditRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const held: HeldPush = {
+        record,
+        deadline: this.#now() + this.#admissionWaitMs,
+        timer: undefined,
+        resolve,
+        reject,
+      };
+      held.timer = this.#timers.set(() => this.#expire(held), this.#admissionWaitMs);
+      this.#held.push(held);
+    });
+  }
+
+  /** Refuses a held push whose deadline passed. */
+  #expire(held: HeldPush): void {
+    const index = this.#held.indexOf(held);
+    if (index < 0) return;
+    this.#held.splice(index, 1);
+    this.#timers.clear(held.timer);
+    held.reject(
+      new DependencyTimeoutException(AUDIT_BEHIND, {
+        cause: new Error(this.unavailable() ?? "no room in the audit buffer in time"),
+      }),
+    );
+    // Pushes behind it may fit now.
+    this.#admitHeld();
+  }
+
+  /** Takes held pushes, oldest first, while there is room; refuses them all when the log broke. */
+  #admitHeld(): void {
+    while (this.#held.length > 0) {
+      const refusal = this.#refusal();
+      if (refusal?.hard === true) {
+        this.#refuseHeld(
+          new KMSInternalException(UNRECORDED, { cause: new Error(refusal.reason) }),
+        );
+        return;
+      }
+      const held = this.#held[0]!;
+      if (refusal !== null) {
+        if (this.#now() < held.deadline) return;
+        this.#expire(held);
+        return;
+      }
+      this.#held.shift();
+      this.#timers.clear(held.timer);
+      try {
+        held.resolve(this.#accept(held.record));
+      } catch (error) {
+        held.reject(error);
+      }
+    }
+  }
+
+  #refuseHeld(error: unknown): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const push of held) {
+      this.#timers.clear(push.timer);
+      push.reject(error);
+    }
+  }
+
+  /** Takes a record into the buffer (there is room). */
+  #accept(record: AuditRecord): void | Promise<void> {
     this.#waiting.push(record);
     this.#pushedAt.push(this.#now());
     this.#pushed++;
@@ -252,6 +411,9 @@ export class AuditBuffer {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#refuseHeld(
+      new KMSInternalException(UNRECORDED, { cause: new Error("audit log closed") }),
+    );
     this.#failures = 0;
     this.#urgent = true;
     this.#schedule();
@@ -316,6 +478,7 @@ export class AuditBuffer {
         this.#inFlight = 0;
         this.#written += batch.length;
         this.#settle();
+        this.#admitHeld();
         const pending = this.#waiting.length;
         if (pending >= this.#flushRows || this.#closed || this.#commitWaiters.length > 0) {
           this.#urgent = pending > 0;
@@ -351,6 +514,7 @@ export class AuditBuffer {
     const waiters = this.#commitWaiters;
     this.#commitWaiters = [];
     for (const waiter of waiters) waiter.reject(error);
+    this.#refuseHeld(new KMSInternalException(UNRECORDED, { cause: error }));
     try {
       this.#onError(error, this.#waiting.length);
     } catch {
@@ -383,6 +547,11 @@ export class AuditBuffer {
 
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be positive`);
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must not be negative`);
   return value;
 }
 

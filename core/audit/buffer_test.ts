@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { KMSInternalException } from "../errors.ts";
+import { DependencyTimeoutException, KMSInternalException } from "../errors.ts";
 import { nextTurn, waitFor } from "../../tests/helpers/wait.ts";
-import { AuditBuffer } from "./buffer.ts";
+import { type AdmissionTimers, AuditBuffer } from "./buffer.ts";
 import { AuditEntry } from "./entry.ts";
 import type { AuditSink } from "./ports.ts";
 import type { AuditRecord } from "./record.ts";
@@ -90,14 +90,19 @@ Deno.test("AuditBuffer caps a write at maxRowsPerWrite and keeps push order", as
   await buffer.close();
 });
 
-Deno.test("AuditBuffer refuses a record at once with KMSInternalException when full, keeping nothing", async () => {
+Deno.test("AuditBuffer without backpressure refuses a record at once with DependencyTimeoutException when full, keeping nothing", async () => {
   const sink = new FakeSink();
   const open = gated(sink);
-  const buffer = new AuditBuffer(sink, { capacity: 4, flushRows: 2, flushIntervalMs: 5 });
+  const buffer = new AuditBuffer(sink, {
+    capacity: 4,
+    flushRows: 2,
+    flushIntervalMs: 5,
+    admissionWaitMs: 0,
+  });
   for (let i = 0; i < 4; i++) assert.equal(buffer.push(record(i)), undefined);
   assert.equal(buffer.size, 4);
   assert.match(buffer.unavailable() ?? "", /full \(4 of 4 records\)/);
-  assert.throws(() => buffer.push(record(4)), KMSInternalException);
+  assert.throws(() => buffer.push(record(4)), DependencyTimeoutException);
   assert.equal(buffer.size, 4, "the refused record is not kept");
   open();
   await buffer.flush();
@@ -206,7 +211,7 @@ Deno.test("AuditBuffer fails a write still running after writeTimeoutMs for its 
   await buffer.close();
 });
 
-Deno.test("AuditBuffer refuses records once the oldest waiting one is maxLagMs old; status tells a readiness check", async () => {
+Deno.test("AuditBuffer without backpressure refuses records once the oldest waiting one is maxLagMs old; status tells a readiness check", async () => {
   const sink = new FakeSink();
   const open = gated(sink);
   let now = 1000;
@@ -214,6 +219,7 @@ Deno.test("AuditBuffer refuses records once the oldest waiting one is maxLagMs o
     maxLagMs: 500,
     writeTimeoutMs: 60_000,
     flushIntervalMs: 1,
+    admissionWaitMs: 0,
     now: () => now,
   });
   buffer.push(record(0));
@@ -228,8 +234,9 @@ Deno.test("AuditBuffer refuses records once the oldest waiting one is maxLagMs o
     maxLagMs: 500,
     failing: false,
     unavailable: "audit log behind (oldest record waiting 500 ms, bound 500 ms)",
+    held: 0,
   });
-  assert.throws(() => buffer.push(record(2)), KMSInternalException);
+  assert.throws(() => buffer.push(record(2)), DependencyTimeoutException);
   open();
   await buffer.flush();
   assert.equal(buffer.lagMs, 0);
@@ -286,4 +293,170 @@ Deno.test("AuditBuffer rejects nonsense options", () => {
   assert.throws(() => new AuditBuffer(sink, { mode: "eventually" as "strict" }), RangeError);
   assert.throws(() => new AuditBuffer(sink, { capacity: 0 }), RangeError);
   assert.throws(() => new AuditBuffer(sink, { flushIntervalMs: Number.NaN }), RangeError);
+});
+
+/** Admission timers fired by the test: `fire()` runs those due at the injected clock's time. */
+class ManualTimers implements AdmissionTimers {
+  #next = 0;
+  readonly pending = new Map<number, { at: number; callback: () => void }>();
+  constructor(readonly clock: { now: number }) {}
+  set(callback: () => void, ms: number): unknown {
+    const id = ++this.#next;
+    this.pending.set(id, { at: this.clock.now + ms, callback });
+    return id;
+  }
+  clear(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+  fire(): void {
+    for (const [id, timer] of [...this.pending]) {
+      if (timer.at > this.clock.now) continue;
+      this.pending.delete(id);
+      timer.callback();
+    }
+  }
+}
+
+/** A batched buffer behind its 500 ms lag bound: r0 waits in a held write, clock at 1500. */
+function behindBuffer(options: { admissionWaitMs?: number; maxHeldPushes?: number } = {}) {
+  const sink = new FakeSink();
+  const open = gated(sink);
+  const clock = { now: 1000 };
+  const timers = new ManualTimers(clock);
+  const buffer = new AuditBuffer(sink, {
+    maxLagMs: 500,
+    writeTimeoutMs: 60_000,
+    flushIntervalMs: 1,
+    admissionWaitMs: options.admissionWaitMs ?? 3000,
+    maxHeldPushes: options.maxHeldPushes ?? 1024,
+    now: () => clock.now,
+    timers,
+  });
+  buffer.push(record(0));
+  clock.now += 500;
+  return { sink, open, clock, timers, buffer };
+}
+
+/** Whether a promise has settled, after the current turn. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => done = true, () => done = true);
+  await nextTurn();
+  return done;
+}
+
+Deno.test("AuditBuffer behind its lag bound holds new records, in order, until a write makes room", async () => {
+  const { sink, open, buffer } = behindBuffer();
+  assert.match(buffer.unavailable() ?? "", /behind/);
+  const first = buffer.push(record(1));
+  const second = buffer.push(record(2));
+  assert.ok(first instanceof Promise && second instanceof Promise);
+  assert.equal(buffer.size, 1, "held records are not in the buffer");
+  assert.equal(buffer.status().held, 2);
+  assert.equal(await settled(first), false, "held while the buffer is behind");
+  open();
+  await first;
+  await second;
+  assert.equal(buffer.status().held, 0);
+  await buffer.close();
+  assert.deepEqual(sink.written, ["r0", "r1", "r2"]);
+});
+
+Deno.test("AuditBuffer refuses a held record with DependencyTimeoutException at its deadline, keeping nothing", async () => {
+  const { sink, open, clock, timers, buffer } = behindBuffer({ admissionWaitMs: 3000 });
+  const held = buffer.push(record(1)) as Promise<void>;
+  clock.now += 2999;
+  timers.fire();
+  assert.equal(await settled(held), false, "still within its deadline");
+  clock.now += 1;
+  timers.fire();
+  await assert.rejects(held, DependencyTimeoutException);
+  assert.equal(buffer.status().held, 0);
+  assert.equal(timers.pending.size, 0);
+  open();
+  await buffer.close();
+  assert.deepEqual(sink.written, ["r0"], "the refused record is not written");
+});
+
+Deno.test("AuditBuffer refuses a held record whose deadline passed when a write ends without making room, and takes the ones after it later", async () => {
+  const sink = new FakeSink();
+  const open = gated(sink);
+  const clock = { now: 1000 };
+  const timers = new ManualTimers(clock);
+  const buffer = new AuditBuffer(sink, {
+    maxLagMs: 500,
+    writeTimeoutMs: 60_000,
+    flushIntervalMs: 1,
+    maxRowsPerWrite: 1,
+    admissionWaitMs: 3000,
+    now: () => clock.now,
+    timers,
+  });
+  buffer.push(record(0));
+  clock.now += 1;
+  buffer.push(record(1));
+  clock.now += 499;
+  const late = buffer.push(record(2)) as Promise<void>;
+  clock.now += 2000;
+  const timely = buffer.push(record(3)) as Promise<void>;
+  clock.now += 1500;
+  // No timer fired. The write of r0 ends with r1 still 3,500 ms old: no room, and r2's deadline
+  // (injected clock) has passed; the write of r1 then makes room for r3.
+  open();
+  await assert.rejects(late, DependencyTimeoutException);
+  await timely;
+  assert.equal(timers.pending.size, 0);
+  await buffer.close();
+  assert.deepEqual(sink.written, ["r0", "r1", "r3"]);
+});
+
+Deno.test("AuditBuffer refuses at once with DependencyTimeoutException beyond maxHeldPushes", async () => {
+  const { sink, open, buffer } = behindBuffer({ maxHeldPushes: 2 });
+  const held = [buffer.push(record(1)), buffer.push(record(2))];
+  assert.throws(() => buffer.push(record(3)), DependencyTimeoutException);
+  open();
+  await Promise.all(held);
+  await buffer.close();
+  assert.deepEqual(sink.written, ["r0", "r1", "r2"]);
+});
+
+Deno.test("AuditBuffer refuses held records with KMSInternalException when a write fails or it closes", async () => {
+  const failing = behindBuffer();
+  const held = failing.buffer.push(record(1)) as Promise<void>;
+  failing.sink.fail = 1;
+  failing.open();
+  await assert.rejects(held, KMSInternalException);
+  assert.equal(failing.timers.pending.size, 0);
+  await failing.buffer.close();
+  assert.deepEqual(failing.sink.written, ["r0"]);
+
+  const closing = behindBuffer();
+  const heldAtClose = closing.buffer.push(record(1)) as Promise<void>;
+  const closed = closing.buffer.close();
+  await assert.rejects(heldAtClose, KMSInternalException);
+  closing.open();
+  await closed;
+  assert.deepEqual(closing.sink.written, ["r0"]);
+});
+
+Deno.test("AuditBuffer strict: a held record's promise resolves once it is committed", async () => {
+  const sink = new FakeSink();
+  const open = gated(sink);
+  const clock = { now: 1000 };
+  const timers = new ManualTimers(clock);
+  const buffer = new AuditBuffer(sink, {
+    mode: "strict",
+    capacity: 1,
+    writeTimeoutMs: 60_000,
+    now: () => clock.now,
+    timers,
+  });
+  const first = buffer.push(record(0)) as Promise<void>;
+  const second = buffer.push(record(1)) as Promise<void>;
+  assert.equal(buffer.status().held, 1);
+  open();
+  await first;
+  await second;
+  assert.deepEqual(sink.written, ["r0", "r1"]);
+  await buffer.close();
 });

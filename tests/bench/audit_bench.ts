@@ -16,6 +16,12 @@
  * its JIT warm; those not measured are idle (their CPU shows as "others").
  * Target: mean requests/s of each mode ≥ 0.9 × without the audit log.
  *
+ * Besides the harness's figures, each run samples the server's threads in /proc/<pid>/task over
+ * the measured window (from the phase's start, by its warm-up and duration): CPU µs per request of
+ * the main thread, of the Web Worker threads (`worker-N`: the audit worker, when the log is on, and
+ * the crypto workers) and of the rest (V8's GC and compiler threads, tokio). Audit on less audit
+ * off of "workers" is what the audit worker costs; of "main", what the request thread pays.
+ *
  * Environment (besides `http_bench.ts`'s): BENCH_AUDIT_ROUNDS (runs of each
  * server, 2; at least 2).
  *
@@ -69,10 +75,89 @@ export const AUDIT_VARIANTS = ["off", "batched", "strict"] as const;
 /** One of `AUDIT_VARIANTS`. */
 export type AuditVariant = typeof AUDIT_VARIANTS[number];
 
+/** CPU seconds of a server's threads, by kind (see the module doc). */
+export interface ThreadCpu {
+  main: number;
+  workers: number;
+  other: number;
+}
+
+/** A run and the CPU its server's threads spent over its measured window. */
+export interface AuditRun extends PhaseResult {
+  threads: ThreadCpu;
+}
+
 /** Every run of each server, in the order they ran. */
 export interface AuditOverheadResult {
-  runs: Record<AuditVariant, PhaseResult[]>;
+  runs: Record<AuditVariant, AuditRun[]>;
   timing: AuditTiming;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds each kind of thread of `pid` has spent (threads gone since are not counted). */
+export function threadCpu(pid: number): ThreadCpu {
+  const total: ThreadCpu = { main: 0, workers: 0, other: 0 };
+  let tasks: Deno.DirEntry[];
+  try {
+    tasks = [...Deno.readDirSync(`/proc/${pid}/task`)];
+  } catch {
+    return total;
+  }
+  for (const task of tasks) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/stat`);
+      // Fields after the command (which may hold spaces) start at state; utime and stime are the
+      // 14th and 15th fields of the line.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      if (Number(task.name) === pid) total.main += seconds;
+      else if (comm.startsWith("worker-")) total.workers += seconds;
+      else total.other += seconds;
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/**
+ * Runs a phase and samples the server's threads at the start and end of its measured window
+ * (the phase starts its clients 50 ms after it is called, then warms up).
+ */
+async function measuredPhase(
+  harness: AuditHarness,
+  server: ServerProcess,
+  name: string,
+  requests: PresignedRequest[],
+  timing: AuditTiming,
+): Promise<AuditRun> {
+  const calledAt = Date.now();
+  let start: ThreadCpu | undefined;
+  let end: ThreadCpu | undefined;
+  const windowStart = calledAt + 50 + timing.warmupMs;
+  const first = setTimeout(() => start = threadCpu(server.pid), windowStart - Date.now());
+  const second = setTimeout(
+    () => end = threadCpu(server.pid),
+    windowStart + timing.durationMs - Date.now(),
+  );
+  try {
+    const result = await harness.phase(name, "/", requests, timing);
+    end ??= threadCpu(server.pid);
+    start ??= end;
+    return {
+      ...result,
+      threads: {
+        main: end.main - start.main,
+        workers: end.workers - start.workers,
+        other: end.other - start.other,
+      },
+    };
+  } finally {
+    clearTimeout(first);
+    clearTimeout(second);
+  }
 }
 
 function envRounds(): number {
@@ -121,7 +206,7 @@ export async function runAuditOverhead(
         await harness.phase(`GDK ${label} warm-up`, "/", requests, timing);
       });
     }
-    const runs: Record<AuditVariant, PhaseResult[]> = { off: [], batched: [], strict: [] };
+    const runs: Record<AuditVariant, AuditRun[]> = { off: [], batched: [], strict: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       // Forward then backward (off, batched, strict, strict, batched, off, ...): whatever favours
       // an early or late run of a round (measured: an audit-off/audit-off pair came out 0.94 in
@@ -130,7 +215,7 @@ export async function runAuditOverhead(
       for (const { variant, label, server } of order) {
         const result = await harness.using(server, async () => {
           const requests = await requestsFor(keyIds.get(server)!);
-          return await harness.phase(`GDK ${label} #${round}`, "/", requests, timing);
+          return await measuredPhase(harness, server, `GDK ${label} #${round}`, requests, timing);
         });
         runs[variant].push(result);
         console.log(progressLine(result));
@@ -159,6 +244,11 @@ function jsMicrosPerRequest(r: PhaseResult): number {
   return r.completed > 0 ? (r.serverMainThreadCpu * r.seconds * 1e6) / r.completed : Number.NaN;
 }
 
+/** CPU µs per request of one kind of the server's threads over the measured window. */
+function threadMicros(r: AuditRun, kind: keyof ThreadCpu): number {
+  return r.completed > 0 ? (r.threads[kind] * 1e6) / r.completed : Number.NaN;
+}
+
 /** The per-run table, the means of each server and the ratios against audit off. */
 export function printAuditOverhead(result: AuditOverheadResult | undefined): void {
   if (result === undefined) return;
@@ -169,7 +259,9 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
       `${timing.concurrency}, ${fmt(timing.durationMs / 1000, 1)} s measured per run, three ` +
       `servers on fresh databases (no audit log, KMS_AUDIT_MODE=batched, =strict) run ` +
       `alternately, ${runs.off.length} runs each; ` +
-      "CPU in % of one core ('others' = every other process, the idle servers included):",
+      "CPU in % of one core ('others' = every other process, the idle servers included); " +
+      "server threads in CPU µs per request: JS = main thread, wk = Web Worker threads (the " +
+      "audit worker and the crypto workers), rest = V8 and tokio threads:",
   );
   const header = [
     "run",
@@ -179,10 +271,12 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
     "server",
     "JS thread",
     "JS µs/req",
+    "wk µs/req",
+    "rest µs",
     "others",
     "errors",
   ];
-  const widths = [22, 7, 7, 7, 7, 9, 9, 6, 6];
+  const widths = [22, 7, 7, 7, 7, 9, 9, 9, 7, 6, 6];
   const line = (cells: string[]) =>
     cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ")
       .trimEnd();
@@ -199,6 +293,8 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
       `${fmt(r.serverCpu * 100)}%`,
       `${fmt(r.serverMainThreadCpu * 100)}%`,
       fmt(jsMicrosPerRequest(r), 1),
+      fmt(threadMicros(r, "workers"), 1),
+      fmt(threadMicros(r, "other"), 1),
       `${fmt(r.otherCpu * 100)}%`,
       fmt(r.errors),
     ]));
@@ -214,6 +310,8 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
       `${fmt(mean(set.map((r) => r.serverCpu)) * 100)}%`,
       `${fmt(mean(set.map((r) => r.serverMainThreadCpu)) * 100)}%`,
       fmt(mean(set.map(jsMicrosPerRequest)), 1),
+      fmt(mean(set.map((r) => threadMicros(r, "workers"))), 1),
+      fmt(mean(set.map((r) => threadMicros(r, "other"))), 1),
       `${fmt(mean(set.map((r) => r.otherCpu)) * 100)}%`,
       fmt(set.reduce((n, r) => n + r.errors, 0)),
     ]));
