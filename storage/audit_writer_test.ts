@@ -83,8 +83,14 @@ Deno.test("AuditWorkerSink acknowledges an append committed by an earlier attemp
   try {
     await migrate(db);
     const batch = [record(1), record(2)];
-    await sink.appendAudit(batch);
-    // The same batch again (its answer was lost): nothing is written twice.
+    const first = new AuditWorkerSink(url);
+    try {
+      await first.appendAudit(batch);
+    } finally {
+      await first.close();
+    }
+    // The same batch again through a new worker (the first was stopped before its answer arrived):
+    // nothing is written twice.
     await sink.appendAudit(batch);
     await sink.appendAudit([record(3)]);
     const store = new SqliteAuditStore(db);
