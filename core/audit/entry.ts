@@ -80,7 +80,6 @@ export class AuditEntry {
   #region: string;
   #operation: string;
   #principal: AuditPrincipal | null;
-  #identity: JsonObject;
   #resources: string[] = [];
   #decision: AuditDecision | null = null;
   #requestParameters: JsonObject | null = null;
@@ -97,7 +96,6 @@ export class AuditEntry {
     this.eventId = init.eventId ?? crypto.randomUUID();
     this.#operation = cut(init.operation, MAX_NAME);
     this.#principal = init.principal;
-    this.#identity = userIdentity(init.principal);
     this.#sourceIp = init.sourceIp;
     this.#userAgent = init.userAgent === null ? null : cut(init.userAgent, MAX_USER_AGENT);
     this.#region = init.region;
@@ -141,7 +139,6 @@ export class AuditEntry {
   /** Sets the principal once SigV4 verified the request. */
   setPrincipal(principal: AuditPrincipal): void {
     this.#principal = principal;
-    this.#identity = userIdentity(principal);
   }
 
   /**
@@ -150,7 +147,6 @@ export class AuditEntry {
    */
   setClaimedAccessKeyId(accessKeyId: string): void {
     this.#claimedAccessKeyId = cut(accessKeyId, MAX_ACCESS_KEY_ID);
-    if (this.#principal === null) this.#identity = unknownIdentity(this.#claimedAccessKeyId);
   }
 
   /**
@@ -323,7 +319,10 @@ export class AuditEntry {
       responseElements: this.#responseElements,
       sourceIPAddress: this.#sourceIp,
       userAgent: this.#userAgent,
-      userIdentity: this.#identity,
+      // Built here, not as the request goes: a buffered entry never needs it on the request thread.
+      userIdentity: principal === null
+        ? unknownIdentity(this.#claimedAccessKeyId)
+        : userIdentity(principal),
     };
     return {
       eventTime: this.time,
