@@ -175,14 +175,19 @@ Deno.test("an edited or deleted audit record breaks the hash chain", () =>
     const db = createClient({ url: `file:${dir}/kms.db` });
     try {
       const middle = log.filter((r) => r.eventName === "Encrypt")[1]!;
+      // The row as stored (a buffered record's compact form), put back after the edit.
+      const stored = (await db.execute({
+        sql: "SELECT event FROM audit_log WHERE seq = ?",
+        args: [middle.seq],
+      })).rows[0]!["event"] as string;
       await db.execute({
         sql: "UPDATE audit_log SET event = ? WHERE seq = ?",
-        args: [middle.json.replace("Encrypt", "Decrypt"), middle.seq],
+        args: [stored.replace("Encrypt", "Decrypt"), middle.seq],
       });
       assert.equal((await server.service.audit!.store.verify()).ok, false, "edit detected");
       await db.execute({
         sql: "UPDATE audit_log SET event = ? WHERE seq = ?",
-        args: [middle.json, middle.seq],
+        args: [stored, middle.seq],
       });
       assert.equal((await server.service.audit!.store.verify()).ok, true);
       await db.execute({ sql: "DELETE FROM audit_log WHERE seq = ?", args: [middle.seq] });
