@@ -110,7 +110,11 @@ export class AuthFailureAggregator {
     return settle(waits);
   }
 
-  /** Writes every pending count now and stops the timer; later failures are recorded one by one. */
+  /**
+   * Writes every pending count now and stops the timer; later failures are recorded one by one.
+   * Never rejects: a count the log refuses at shutdown is lost like any refused record, and the
+   * shutdown goes on to close the log.
+   */
   close(): void | Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -118,7 +122,7 @@ export class AuthFailureAggregator {
     const waits: Promise<void>[] = [];
     for (const group of this.#groups.values()) this.#write(group, waits);
     this.#groups.clear();
-    return settle(waits);
+    return settle(waits)?.catch(() => {});
   }
 
   /** Writes and closes the groups whose window has ended. */
@@ -138,7 +142,14 @@ export class AuthFailureAggregator {
       lastTime: group.last.time,
       groupedBy: group.groupedBy,
     });
-    waitOn(waits, this.#sink.push(group.last.buffered()));
+    let pushed: void | Promise<void>;
+    try {
+      pushed = this.#sink.push(group.last.buffered());
+    } catch (error) {
+      // Refused at once (the log is failing or closed): settled like a refusal after holding it.
+      pushed = Promise.reject(error);
+    }
+    waitOn(waits, pushed);
   }
 
   /** Makes sure a timer closes the oldest group's window even when no request comes. */
@@ -151,8 +162,9 @@ export class AuthFailureAggregator {
       this.#timer = undefined;
       const waits: Promise<void>[] = [];
       this.#expire(this.#now(), waits);
-      // Backpressure has no caller to slow down here; the records are accepted either way.
-      void settle(waits);
+      // No caller waits here: an aggregate the log refuses after holding it (backpressure, a
+      // failed write) is lost like any refused record; its requests were answered already.
+      settle(waits)?.catch(() => {});
       this.#arm();
     }, delay);
     Deno.unrefTimer(this.#timer);

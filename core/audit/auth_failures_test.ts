@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type AuthFailure, AuthFailureAggregator } from "./auth_failures.ts";
 import { AuditEntry } from "./entry.ts";
+import { nextTurn, waitFor } from "../../tests/helpers/wait.ts";
 import type { AuditRecord } from "./record.ts";
 
 /** An aggregator over a list that keeps what is pushed, with a clock the test moves. */
@@ -93,4 +94,44 @@ Deno.test("after close, failures are recorded one by one (nothing is dropped)", 
   await fail();
   await fail();
   assert.equal(pushed.length, 2);
+});
+
+Deno.test("an aggregate the log refuses when its window ends (held then refused, or refused at once) is dropped without an unhandled error", async () => {
+  for (const refuse of ["later", "at once"] as const) {
+    let pushes = 0;
+    const aggregator = new AuthFailureAggregator({
+      push: () => {
+        pushes++;
+        if (pushes === 1) return;
+        if (refuse === "at once") throw new Error("audit log writes failing");
+        return Promise.reject(new Error("no room in time"));
+      },
+    }, { windowMs: 1 });
+    const failure: AuthFailure = {
+      sourceIp: "192.0.2.1",
+      accessKeyId: null,
+      errorCode: "MissingAuthenticationTokenException",
+    };
+    const entry = () => {
+      const e = new AuditEntry({
+        time: Date.now(),
+        requestId: crypto.randomUUID(),
+        operation: "Encrypt",
+        principal: null,
+        sourceIp: "192.0.2.1",
+        userAgent: null,
+        region: "us-east-1",
+      });
+      e.failed("MissingAuthenticationTokenException", "Missing token");
+      return e;
+    };
+    await aggregator.record(entry(), failure);
+    await aggregator.record(entry(), failure);
+    // The window's timer writes the counted repeat: the sink refuses it.
+    await waitFor(() => pushes >= 2, "the aggregate's write when its window ends");
+    await nextTurn();
+    // The refused group is gone: closing writes nothing more.
+    assert.equal(aggregator.close(), undefined);
+    assert.equal(pushes, 2);
+  }
 });
