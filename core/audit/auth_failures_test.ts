@@ -99,6 +99,7 @@ Deno.test("after close, failures are recorded one by one (nothing is dropped)", 
 Deno.test("an aggregate the log refuses when its window ends (held then refused, or refused at once) is dropped without an unhandled error", async () => {
   for (const refuse of ["later", "at once"] as const) {
     let pushes = 0;
+    let now = 1_700_000_000_000;
     const aggregator = new AuthFailureAggregator({
       push: () => {
         pushes++;
@@ -106,7 +107,7 @@ Deno.test("an aggregate the log refuses when its window ends (held then refused,
         if (refuse === "at once") throw new Error("audit log writes failing");
         return Promise.reject(new Error("no room in time"));
       },
-    }, { windowMs: 1 });
+    }, { windowMs: 1, now: () => now });
     const failure: AuthFailure = {
       sourceIp: "192.0.2.1",
       accessKeyId: null,
@@ -114,7 +115,7 @@ Deno.test("an aggregate the log refuses when its window ends (held then refused,
     };
     const entry = () => {
       const e = new AuditEntry({
-        time: Date.now(),
+        time: now,
         requestId: crypto.randomUUID(),
         operation: "Encrypt",
         principal: null,
@@ -127,7 +128,8 @@ Deno.test("an aggregate the log refuses when its window ends (held then refused,
     };
     await aggregator.record(entry(), failure);
     await aggregator.record(entry(), failure);
-    // The window's timer writes the counted repeat: the sink refuses it.
+    // The window ends (injected clock); its timer writes the counted repeat: the sink refuses it.
+    now += 1;
     await waitFor(() => pushes >= 2, "the aggregate's write when its window ends");
     await nextTurn();
     // The refused group is gone: closing writes nothing more.
