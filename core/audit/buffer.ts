@@ -54,7 +54,7 @@ export interface AuditBufferOptions {
   mode?: AuditMode;
   /** Records waiting at which `push` refuses more. Default 8192. */
   capacity?: number;
-  /** Batched: a write starts as soon as this many records wait. Default 256. */
+  /** Batched: a write starts as soon as this many records wait. Default 512. */
   flushRows?: number;
   /**
    * Batched: longest a record waits for a write to start, in ms. Default 100: each write costs
@@ -196,7 +196,7 @@ export class AuditBuffer {
     this.#mode = options.mode ?? "batched";
     if (!AUDIT_MODES.includes(this.#mode)) throw new RangeError(`unknown audit mode ${this.#mode}`);
     this.#capacity = positive(options.capacity ?? 8192, "capacity");
-    this.#flushRows = positive(options.flushRows ?? 256, "flushRows");
+    this.#flushRows = positive(options.flushRows ?? 512, "flushRows");
     this.#flushIntervalMs = positive(options.flushIntervalMs ?? 100, "flushIntervalMs");
     this.#maxRowsPerWrite = positive(options.maxRowsPerWrite ?? 1024, "maxRowsPerWrite");
     this.#writeTimeoutMs = positive(options.writeTimeoutMs ?? 2000, "writeTimeoutMs");

@@ -6,7 +6,7 @@
  * It starts three more servers, each on a fresh database of its own: one with
  * `BENCH_AUDIT=off` (`openService` without any audit log), one with
  * `KMS_AUDIT_MODE=batched` (a reply does not wait for its record: records are
- * group-committed by a worker thread every 100 ms or 256 rows) and one with
+ * group-committed by a worker thread every 100 ms or 512 rows) and one with
  * `KMS_AUDIT_MODE=strict` (a reply waits for its record's group commit). Each
  * gets one symmetric key and one unmeasured warm-up run, then all are driven
  * forward then backward (off, batched, strict, strict, batched, off, …) with
