@@ -31,9 +31,12 @@
  *
  * A reference is 8 characters of base64url: the first 48 bits of SHA-256 of the value, so that a
  * writer names a value without asking the database (any writer, any process, names it alike).
- * The hash chain covers the canonical JSON of the full event (core/audit/chain.ts), not this
- * form: a changed dictionary entry or compact member changes the expanded event and breaks the
- * chain. `compactEvent` answers null for an event it cannot store exactly (one using a member
+ * In format 1 (`v: 1`, what `compactEvent` writes) the hash chain covers the canonical JSON of the
+ * full event (core/audit/chain.ts), not this form: a changed dictionary entry or compact member
+ * changes the expanded event and breaks the chain. In format 2 (`v: 2`, what the audit worker
+ * writes from an entry's line, core/audit/prepared.ts) it covers this form as stored, the row's
+ * time and the full SHA-256 of every value referenced (`compactHashInput`), which breaks alike
+ * without building the event. `compactEvent` answers null for an event it cannot store exactly (one using a member
  * name of the compact form); the caller then stores the full event. That every other event
  * expands back to the same canonical JSON is what core/audit/compact_test.ts checks (with
  * generated events too); `audit verify` would show any record where it did not as broken.
