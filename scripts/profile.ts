@@ -11,7 +11,8 @@
  * - requests served in the window, and main-thread CPU µs per request (from /proc);
  * - the top functions and the top modules by self time, in µs per request.
  *
- * Environment: PROFILE_OP (`GenerateDataKey`, default; or `Encrypt`, `Decrypt` of 4 KiB),
+ * Environment: PROFILE_OP (`GenerateDataKey`, default; or `Encrypt`, `Decrypt` of 4 KiB,
+ * `GenerateDataKeyPair` of PROFILE_PAIR_SPEC, default ECC_NIST_EDWARDS25519),
  * PROFILE_SECONDS (measured window, default 5), PROFILE_WARMUP_SECONDS (2),
  * PROFILE_CONCURRENCY (16), PROFILE_TOP (25), PROFILE_INTERVAL_US (sampling interval, 250),
  * PROFILE_OUT (write the raw .cpuprofile there, for Chrome DevTools, and the heap profile beside it), PROFILE_ENV (extra
@@ -216,6 +217,11 @@ async function requestsFor(target: SigningTarget, base: string): Promise<Presign
         KeyId: keyId,
         KeySpec: "AES_256",
         EncryptionContext: { purpose: "bench" },
+      }),
+    GenerateDataKeyPair: () =>
+      Promise.resolve({
+        KeyId: keyId,
+        KeyPairSpec: env.PROFILE_PAIR_SPEC ?? "ECC_NIST_EDWARDS25519",
       }),
     Encrypt: () => Promise.resolve({ KeyId: keyId, Plaintext: plaintext }),
     Decrypt: async () => {

@@ -70,6 +70,29 @@ Deno.test("KeyPairPool fills every spec in batches up to its size and refills af
   await pool.close();
 });
 
+Deno.test("KeyPairPool refills a spec only once it lacks a whole batch, then up to full", async () => {
+  const gen = countingGenerator();
+  const counts: number[] = [];
+  const pool = new KeyPairPool({
+    specs: ["SM2"] as const,
+    sizes: { SM2: 10 },
+    generate: (spec, count) => (counts.push(count), gen.batch(spec, count)),
+    batch: 4,
+  });
+  pool.start();
+  await waitFor(() => pool.stats().SM2.ready === 10, "the pool is full");
+  counts.length = 0;
+  for (let i = 0; i < 3; i++) await pool.take("SM2");
+  await nextTurn();
+  assert.deepEqual(counts, [], "three of a batch of four missing: no generation yet");
+  assert.equal(pool.stats().SM2.ready, 7);
+  for (let i = 0; i < 3; i++) await pool.take("SM2");
+  await waitFor(() => pool.stats().SM2.ready === 10, "the pool is full again");
+  assert.equal(counts.reduce((sum, n) => sum + n, 0), 6, "exactly the six taken were made");
+  assert.ok(counts[0] === 4, `the refill starts with a whole batch (counts ${counts})`);
+  await pool.close();
+});
+
 Deno.test("KeyPairPool answers from an emptied pool by generating on demand", async () => {
   const gen = countingGenerator();
   let onDemand = 0;
