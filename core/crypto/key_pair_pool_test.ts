@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SecretBytes } from "../secret.ts";
 import { CryptoWorkerPool } from "./crypto_workers.ts";
-import { ECC_SPECS, type EccSpec, KeyPairPool, KeyPairPools } from "./key_pair_pool.ts";
+import {
+  ECC_SPECS,
+  eccKeyPairPool,
+  type EccSpec,
+  KeyPairPool,
+  KeyPairPools,
+} from "./key_pair_pool.ts";
 import type { GeneratedKeyPair } from "./key_pairs.ts";
 import { RsaKeyPairPool } from "./rsa_pool.ts";
 import {
@@ -338,4 +344,45 @@ Deno.test("a pool fed by a real crypto worker fills up and hands out distinct va
     }
     await pool.close();
   });
+});
+
+Deno.test("an empty ECC pool has a crypto worker generate each pair, distinct and OpenSSL-valid", async () => {
+  await withWorkers(async (workers) => {
+    const pool = eccKeyPairPool(0, undefined, () => workers);
+    pool.start();
+    for (const spec of ECC_SPECS) {
+      const pairs = await Promise.all(Array.from({ length: 3 }, () => pool.take(spec)));
+      assert.equal(pool.stats()[spec].onDemandTakes, 3);
+      assert.equal(new Set(pairs.map((p) => p.publicKey.toHex())).size, 3);
+      const checks = await opensslCheckMany(pairs.map((p) => p.privateKey.expose()));
+      assert.ok(
+        checks.every((c, i) =>
+          c.valid && c.derivedPublicKey.toHex() === pairs[i]!.publicKey.toHex()
+        ),
+        `${spec}: every pair valid`,
+      );
+    }
+    assert.equal(workers.stats().started, 1, "the pairs came from the crypto worker");
+    await pool.close();
+  });
+});
+
+Deno.test("an empty ECC pool whose crypto worker crashes answers with a pair made inline", async () => {
+  const url = workerDyingOnGenerate();
+  const crashes: Error[] = [];
+  try {
+    await withWorkers(async (workers) => {
+      const pool = eccKeyPairPool(0, undefined, () => workers);
+      pool.start();
+      for (const spec of ECC_SPECS) {
+        const pair = await pool.take(spec);
+        assert.ok(await opensslSignAndVerify(pair.privateKey.expose(), pair.publicKey, spec));
+      }
+      assert.equal(crashes.length, 1, "the worker died once, then the pool stopped using it");
+      assert.equal(workers.available, false);
+      await pool.close();
+    }, { workerUrl: url, onError: (e) => crashes.push(e) });
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 });

@@ -30,8 +30,8 @@
  *
  * A/B in the same run (BENCH_PAIR_AB=1, the default): each fast-spec phase
  * is followed by the same phase against a second server on the same database
- * started with `KMS_ECC_POOL=0` (every pair generated on the request's
- * thread), so the pool's effect shows as a ratio of two rates taken seconds
+ * started with `KMS_ECC_POOL=0 KMS_CRYPTO_WORKERS=0` (every pair generated on
+ * the request's thread), so the pool's effect shows as a ratio of two rates taken seconds
  * apart under the same outside load, and as main-thread CPU µs per request
  * (robust to that load). The NIST curves are not pooled: their A/B shows the
  * noise. `/__bench/pool` before and after each pooled phase gives the share of
@@ -115,6 +115,11 @@ const DISTINCT_REQUESTS = 8;
 /** Requests per operation that warm a restarted server before the pooled RSA batches. */
 const WARM_UP = 64;
 const RAW_RATIO_TARGET = 0.6;
+/**
+ * The A/B's second server: no pool and no crypto workers, so every pair is generated on the
+ * request's thread (with workers, an empty pool has a worker generate the pair).
+ */
+const INLINE_ENV = { KMS_ECC_POOL: "0", KMS_CRYPTO_WORKERS: "0" };
 const POOLED_P50_TARGET_MS = 20;
 const POOLED_P99_TARGET_MS = 100;
 const REFILL_LAG_TARGET_MS = 20;
@@ -204,7 +209,7 @@ export interface FastPairPhase {
   result: PhaseResult;
   /** Share of the phase's takes (warm-up included) the pool answered; undefined: not pooled. */
   fromPool: number | undefined;
-  /** The same phase against the server with `KMS_ECC_POOL=0` (BENCH_PAIR_AB). */
+  /** The same phase against the server with `INLINE_ENV` (BENCH_PAIR_AB). */
   baseline: PhaseResult | undefined;
 }
 
@@ -259,7 +264,7 @@ export async function runFastPairs(
   keyId: string,
   operations: readonly PairOperation[],
 ): Promise<FastPairResult[]> {
-  const unpooled = PAIR_SETTINGS.ab ? await h.spawn("kms.db", { KMS_ECC_POOL: "0" }) : undefined;
+  const unpooled = PAIR_SETTINGS.ab ? await h.spawn("kms.db", INLINE_ENV) : undefined;
   try {
     return await runFastPairsAgainst(h, keyId, operations, unpooled);
   } finally {
@@ -526,7 +531,7 @@ export function printFastPairs(results: FastPairResult[]): void {
   printFastPairNotes(results);
 }
 
-/** The A/B table: each phase beside the same phase against the server with `KMS_ECC_POOL=0`. */
+/** The A/B table: each phase beside the same phase against the server with `INLINE_ENV`. */
 function printFastPairAb(results: FastPairResult[]): void {
   const rows: string[][] = [];
   for (const r of results) {
@@ -554,7 +559,7 @@ function printFastPairAb(results: FastPairResult[]): void {
   console.log("");
   console.log(
     "A/B in the same run: 'pool' = the server as configured (KMS_ECC_POOL), 'pool 0' = a " +
-      "second server on the same database with KMS_ECC_POOL=0 (pairs generated on the " +
+      "second server on the same database with KMS_ECC_POOL=0 KMS_CRYPTO_WORKERS=0 (pairs generated on the " +
       "request's thread), phases back to back; 'from pool' = share of takes the pool " +
       "answered; ratios to the raw in-process rate; µs = CPU per request (JS main thread, " +
       "whole server process):",
