@@ -315,15 +315,24 @@ export function eccKeyPairPool(
 }
 
 /**
- * One pair made by a crypto worker (the request thread only receives it: ~10-30 µs of its CPU
- * against 40-550 µs to generate it there), or on the calling thread when the workers are
- * unavailable or the worker failed (a crashed worker costs this request nothing but time).
+ * The specs whose pair an empty pool has a crypto worker make: those that cost the request
+ * thread more to generate than the round trip does. Measured with
+ * `tests/bench/crypto_offload_bench.ts` (16 in flight, loaded 2-core machine), main-thread
+ * CPU µs per pair, generated on it / by a worker: secp256k1 472 / 86, SM2 448 / 77, Ed25519
+ * 57 / 60 (and 63 / 231 µs of the whole process), so Ed25519 stays inline.
+ */
+const ON_DEMAND_IN_WORKER: ReadonlySet<EccSpec> = new Set(["ECC_SECG_P256K1", "SM2"]);
+
+/**
+ * One pair for an empty pool: made by a crypto worker for the specs of `ON_DEMAND_IN_WORKER`
+ * (the request thread only receives it), else, or when the workers are unavailable or the
+ * worker failed (a crashed worker costs this request nothing but time), on the calling thread.
  */
 export async function generateOffRequestThread(
   workers: CryptoWorkerPool,
   spec: EccSpec,
 ): Promise<GeneratedKeyPair> {
-  if (workers.available) {
+  if (ON_DEMAND_IN_WORKER.has(spec) && workers.available) {
     try {
       const [pair, ...extra] = await workers.generatePairs(spec, 1);
       for (const unwanted of extra) unwanted.privateKey.wipe();
