@@ -324,9 +324,11 @@ export function eccKeyPairPool(
 const ON_DEMAND_IN_WORKER: ReadonlySet<EccSpec> = new Set(["ECC_SECG_P256K1", "SM2"]);
 
 /**
- * One pair for an empty pool: made by a crypto worker for the specs of `ON_DEMAND_IN_WORKER`
- * (the request thread only receives it), else, or when the workers are unavailable or the
- * worker failed (a crashed worker costs this request nothing but time), on the calling thread.
+ * One pair for an empty pool: made by a running crypto worker for the specs of
+ * `ON_DEMAND_IN_WORKER` (the request thread only receives it), else, or when no worker is
+ * running yet (the request does not wait for one to start; the pool's refill starts one), the
+ * workers are unavailable or the worker failed (a crashed worker costs this request nothing but
+ * time), on the calling thread.
  */
 export async function generateOffRequestThread(
   workers: CryptoWorkerPool,
@@ -334,7 +336,7 @@ export async function generateOffRequestThread(
 ): Promise<GeneratedKeyPair> {
   if (ON_DEMAND_IN_WORKER.has(spec) && workers.available) {
     try {
-      const [pair, ...extra] = await workers.generatePairs(spec, 1);
+      const [pair, ...extra] = await workers.generatePairs(spec, 1, { runningOnly: true });
       for (const unwanted of extra) unwanted.privateKey.wipe();
       if (pair !== undefined) return pair;
     } catch {

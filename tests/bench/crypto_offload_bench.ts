@@ -126,6 +126,8 @@ console.log(
   "\npairs   spec                   inline/s  main µs  proc µs | worker/s  main µs  proc µs | " +
     "pool/s  main µs  proc µs  from pool",
 );
+// Both workers running (an empty pool asks only a running worker for a pair).
+await Promise.all([pool.generatePairs("SM2", 1), pool.generatePairs("SM2", 1)]);
 const pairs = eccKeyPairPool(128, undefined, () => pool);
 pairs.start();
 const wiped = (made: Promise<{ privateKey: { wipe(): void } }>) =>
