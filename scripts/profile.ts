@@ -11,7 +11,9 @@
  * - requests served in the window, and main-thread CPU µs per request (from /proc);
  * - the top functions and the top modules by self time, in µs per request.
  *
- * Environment: PROFILE_OP (`GenerateDataKey`, default; or `Encrypt`, `Decrypt` of 4 KiB),
+ * Environment: PROFILE_OP (`GenerateDataKey`, default; or `Encrypt`, `Decrypt` of 4 KiB,
+ * `GenerateDataKeyPair` of PROFILE_PAIR_SPEC, default ECC_NIST_EDWARDS25519, `Sign` with a key
+ * of PROFILE_SIGN_SPEC, default ECC_SECG_P256K1),
  * PROFILE_SECONDS (measured window, default 5), PROFILE_WARMUP_SECONDS (2),
  * PROFILE_CONCURRENCY (16), PROFILE_TOP (25), PROFILE_INTERVAL_US (sampling interval, 250),
  * PROFILE_OUT (write the raw .cpuprofile there, for Chrome DevTools, and the heap profile beside it), PROFILE_ENV (extra
@@ -217,6 +219,12 @@ async function requestsFor(target: SigningTarget, base: string): Promise<Presign
         KeySpec: "AES_256",
         EncryptionContext: { purpose: "bench" },
       }),
+    GenerateDataKeyPair: () =>
+      Promise.resolve({
+        KeyId: keyId,
+        KeyPairSpec: env.PROFILE_PAIR_SPEC ?? "ECC_NIST_EDWARDS25519",
+      }),
+    Sign: () => signingPayload(target, base),
     Encrypt: () => Promise.resolve({ KeyId: keyId, Plaintext: plaintext }),
     Decrypt: async () => {
       const sealed = await send(
@@ -232,6 +240,20 @@ async function requestsFor(target: SigningTarget, base: string): Promise<Presign
   for (let i = 0; i < 8; i++) requests.push(await presign(target, SETTINGS.op, await payload()));
   return requests;
 }
+
+/** A Sign request of 256 random bytes under a new SIGN_VERIFY key of PROFILE_SIGN_SPEC. */
+async function signingPayload(target: SigningTarget, base: string): Promise<unknown> {
+  const spec = env.PROFILE_SIGN_SPEC ?? "ECC_SECG_P256K1";
+  signingKeyId ??= ((await send(
+    base,
+    await presign(target, "CreateKey", { KeyUsage: "SIGN_VERIFY", KeySpec: spec }),
+  )) as { KeyMetadata: { KeyId: string } }).KeyMetadata.KeyId;
+  const algorithm = { SM2: "SM2DSA", ECC_NIST_EDWARDS25519: "ED25519_SHA_512" }[spec] ??
+    (spec.startsWith("RSA") ? "RSASSA_PSS_SHA_256" : "ECDSA_SHA_256");
+  const message = crypto.getRandomValues(new Uint8Array(256)).toBase64();
+  return { KeyId: signingKeyId, Message: message, MessageType: "RAW", SigningAlgorithm: algorithm };
+}
+let signingKeyId: string | undefined;
 
 async function send(base: string, request: PresignedRequest): Promise<unknown> {
   const { host: _host, ...headers } = request.headers;

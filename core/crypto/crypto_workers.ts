@@ -315,14 +315,22 @@ export class CryptoWorkerPool {
   /**
    * Generates `count` fresh key pairs of `spec` in a worker (background refill of the key pair
    * pools); the private keys exist only in the returned `SecretBytes` (the worker's buffers moved).
+   * With `runningOnly`, only a worker that already answered is asked (a request waiting for a
+   * pair must not wait for a worker to start: that takes a second or more on a loaded machine).
    * @throws {RangeError} when `count` is not an integer in 1..MAX_PAIRS_PER_CALL.
-   * @throws {Error} when the pool has no workers, or the worker failed.
+   * @throws {Error} when the pool has no workers (with `runningOnly`: none running and loaded),
+   * or the worker failed.
    */
-  async generatePairs(spec: DataKeyPairSpec, count: number): Promise<GeneratedKeyPair[]> {
+  async generatePairs(
+    spec: DataKeyPairSpec,
+    count: number,
+    options: { runningOnly?: boolean } = {},
+  ): Promise<GeneratedKeyPair[]> {
     if (!Number.isInteger(count) || count < 1 || count > MAX_PAIRS_PER_CALL) {
       throw new RangeError(`pairs per call must be an integer 1..${MAX_PAIRS_PER_CALL}`);
     }
-    const value = await this.#call(this.#pick(), {
+    const slot = options.runningOnly === true ? this.#pickRunning() : this.#pick();
+    const value = await this.#call(slot, {
       op: "generate",
       id: this.#nextId++,
       spec,
@@ -455,6 +463,18 @@ export class CryptoWorkerPool {
     }
     if (best !== undefined && (best.pending.size === 0 || free < 0)) return best;
     return this.#start(free);
+  }
+
+  /** The running worker that has answered before with the fewest requests in flight. */
+  #pickRunning(): Slot {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (slot?.answered && (best === undefined || slot.pending.size < best.pending.size)) {
+        best = slot;
+      }
+    }
+    if (best === undefined) throw new Error("no crypto worker is running yet");
+    return best;
   }
 
   #start(index: number): Slot {

@@ -13,22 +13,31 @@
  *   @noble/curves or `node:crypto` on the calling thread (20-190 µs a pair);
  *   here the crypto workers (`crypto_workers.ts`) generate them in batches, so
  *   the request thread only structured-clones a few hundred bytes per pair.
- *   Size per spec: `KMS_ECC_POOL` (`config.ts`). The NIST curves are left to
- *   WebCrypto's own thread pool (see `EccSpec`).
+ *   Size per spec: `KMS_ECC_POOL` (`config.ts`, default 128). A pooled pair
+ *   costs ~0.9 KB (656 B of JS heap and 215 B of buffers, measured with 1,024
+ *   pairs per spec), so the default costs ~340 KB per isolate; the crypto
+ *   workers that fill it (shared with Sign/Verify) cost ~45 MiB RSS each. The
+ *   NIST curves are left to WebCrypto's own thread pool (see `EccSpec`).
  *
  * Refill: no timers. At most `concurrency` background generations run at once
  * (each of up to `batch` pairs of the emptiest spec); each finished one starts
- * the next, and each `take` restarts the refill. A failed background
+ * the next, and each `take` restarts the refill. A spec starts refilling only
+ * once it lacks a whole batch (`min(batch, size)` pairs), then refills until
+ * full: refilling after every take would send one message of one pair per
+ * request (measured: ~40 µs of the request thread's CPU per GenerateDataKeyPair
+ * on posting and receiving those, against a few µs amortised over 16 pairs). A failed background
  * generation (a generator error, a crashed worker) pauses that spec until its
  * next `take` (reported through `onError`), so a broken generator cannot spin.
  *
  * An empty pool never fails nor waits for the background: `take` then
- * generates the pair inline (`onDemand`, by default `generateKeyPair`), so a
- * request is answered even while every worker is down.
+ * generates the pair on demand (`onDemand`, by default `generateKeyPair`; the
+ * ECC pool asks a crypto worker for that one pair, and generates it inline
+ * when the workers are down or the worker fails), so a request is answered
+ * even while every worker is down.
  *
  * @module
  */
-import { cryptoWorkers } from "./crypto_workers.ts";
+import { type CryptoWorkerPool, cryptoWorkers } from "./crypto_workers.ts";
 import { type DataKeyPairSpec, type GeneratedKeyPair, generateKeyPair } from "./key_pairs.ts";
 
 /** How full one spec's pool is. */
@@ -85,6 +94,8 @@ export class KeyPairPool<S extends DataKeyPairSpec> {
   readonly #ready = new Map<S, GeneratedKeyPair[]>();
   readonly #generating = new Map<S, number>();
   readonly #paused = new Set<S>();
+  /** Specs that lacked a whole batch and refill until full. */
+  readonly #filling = new Set<S>();
   readonly #takes = new Map<S, { pooled: number; onDemand: number }>();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #waitOnClose: boolean;
@@ -190,17 +201,31 @@ export class KeyPairPool<S extends DataKeyPairSpec> {
     return this.#sizes[spec] - this.#ready.get(spec)!.length - this.#generating.get(spec)!;
   }
 
-  /** The unpaused spec with the lowest (ready + generating) / capacity below 1, first first. */
+  /**
+   * The unpaused spec due for a refill (see `#due`) with the lowest (ready + generating) /
+   * capacity, first first.
+   */
   #emptiest(): S | undefined {
     let best: S | undefined;
     let bestFill = 1;
     for (const spec of this.#specs) {
       const capacity = this.#sizes[spec];
-      if (capacity === 0 || this.#paused.has(spec)) continue;
+      if (capacity === 0 || this.#paused.has(spec) || !this.#due(spec)) continue;
       const fill = (capacity - this.#shortfall(spec)) / capacity;
       if (fill < bestFill) [best, bestFill] = [spec, fill];
     }
     return best;
+  }
+
+  /** Whether `spec` lacks a whole batch, or lacked one and is not full again yet. */
+  #due(spec: S): boolean {
+    const shortfall = this.#shortfall(spec);
+    if (shortfall <= 0) {
+      this.#filling.delete(spec);
+      return false;
+    }
+    if (shortfall >= Math.min(this.#batch, this.#sizes[spec])) this.#filling.add(spec);
+    return this.#filling.has(spec);
   }
 
   #generateInBackground(spec: S): void {
@@ -272,6 +297,7 @@ export const ECC_BATCH = 16;
 export function eccKeyPairPool(
   size: number,
   onError?: (spec: EccSpec, error: unknown) => void,
+  workers: () => CryptoWorkerPool = cryptoWorkers,
 ): KeyPairPool<EccSpec> {
   const sizes = Object.fromEntries(ECC_SPECS.map((spec) => [spec, size])) as Record<
     EccSpec,
@@ -281,13 +307,46 @@ export function eccKeyPairPool(
     specs: ECC_SPECS,
     sizes,
     batch: ECC_BATCH,
-    generate: (spec, count) => cryptoWorkers().generatePairs(spec, count),
-    enabled: () => cryptoWorkers().available,
+    generate: (spec, count) => workers().generatePairs(spec, count),
+    onDemand: (spec) => generateOffRequestThread(workers(), spec),
+    enabled: () => workers().available,
     lazy: true,
     // The crypto workers are closed right after (main.ts): what they were generating is lost.
     waitOnClose: false,
     onError,
   });
+}
+
+/**
+ * The specs whose pair an empty pool has a crypto worker make: those that cost the request
+ * thread more to generate than the round trip does. Measured with
+ * `tests/bench/crypto_offload_bench.ts` (16 in flight, loaded 2-core machine), main-thread
+ * CPU µs per pair, generated on it / by a worker: secp256k1 472 / 86, SM2 448 / 77, Ed25519
+ * 57 / 60 (and 63 / 231 µs of the whole process), so Ed25519 stays inline.
+ */
+const ON_DEMAND_IN_WORKER: ReadonlySet<EccSpec> = new Set(["ECC_SECG_P256K1", "SM2"]);
+
+/**
+ * One pair for an empty pool: made by a running crypto worker for the specs of
+ * `ON_DEMAND_IN_WORKER` (the request thread only receives it), else, or when no worker is
+ * running yet (the request does not wait for one to start; the pool's refill starts one), the
+ * workers are unavailable or the worker failed (a crashed worker costs this request nothing but
+ * time), on the calling thread.
+ */
+export async function generateOffRequestThread(
+  workers: CryptoWorkerPool,
+  spec: EccSpec,
+): Promise<GeneratedKeyPair> {
+  if (ON_DEMAND_IN_WORKER.has(spec) && workers.available) {
+    try {
+      const [pair, ...extra] = await workers.generatePairs(spec, 1, { runningOnly: true });
+      for (const unwanted of extra) unwanted.privateKey.wipe();
+      if (pair !== undefined) return pair;
+    } catch {
+      // A crashed or failing worker: generate here instead (the pool reports worker deaths).
+    }
+  }
+  return await generateKeyPair(spec);
 }
 
 /** What `KeyPairPools` needs of a pool (a `KeyPairPool` of any specs). */

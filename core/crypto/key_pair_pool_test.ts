@@ -2,8 +2,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SecretBytes } from "../secret.ts";
 import { CryptoWorkerPool } from "./crypto_workers.ts";
-import { ECC_SPECS, type EccSpec, KeyPairPool, KeyPairPools } from "./key_pair_pool.ts";
-import type { GeneratedKeyPair } from "./key_pairs.ts";
+import {
+  ECC_SPECS,
+  eccKeyPairPool,
+  type EccSpec,
+  KeyPairPool,
+  KeyPairPools,
+} from "./key_pair_pool.ts";
+import { type GeneratedKeyPair, generateKeyPair } from "./key_pairs.ts";
 import { RsaKeyPairPool } from "./rsa_pool.ts";
 import {
   opensslCheckMany,
@@ -67,6 +73,29 @@ Deno.test("KeyPairPool fills every spec in batches up to its size and refills af
     pooledTakes: 7,
     onDemandTakes: 0,
   });
+  await pool.close();
+});
+
+Deno.test("KeyPairPool refills a spec only once it lacks a whole batch, then up to full", async () => {
+  const gen = countingGenerator();
+  const counts: number[] = [];
+  const pool = new KeyPairPool({
+    specs: ["SM2"] as const,
+    sizes: { SM2: 10 },
+    generate: (spec, count) => (counts.push(count), gen.batch(spec, count)),
+    batch: 4,
+  });
+  pool.start();
+  await waitFor(() => pool.stats().SM2.ready === 10, "the pool is full");
+  counts.length = 0;
+  for (let i = 0; i < 3; i++) await pool.take("SM2");
+  await nextTurn();
+  assert.deepEqual(counts, [], "three of a batch of four missing: no generation yet");
+  assert.equal(pool.stats().SM2.ready, 7);
+  for (let i = 0; i < 3; i++) await pool.take("SM2");
+  await waitFor(() => pool.stats().SM2.ready === 10, "the pool is full again");
+  assert.equal(counts.reduce((sum, n) => sum + n, 0), 6, "exactly the six taken were made");
+  assert.ok(counts[0] === 4, `the refill starts with a whole batch (counts ${counts})`);
   await pool.close();
 });
 
@@ -315,4 +344,78 @@ Deno.test("a pool fed by a real crypto worker fills up and hands out distinct va
     }
     await pool.close();
   });
+});
+
+/** Has `workers` start a worker and hear from it (a verifying key imported there). */
+async function startWorker(workers: CryptoWorkerPool): Promise<void> {
+  const pair = await generateKeyPair("ECC_NIST_P256");
+  pair.privateKey.wipe();
+  await workers.register("verifying", "ECC_NIST_P256", pair.publicKey);
+}
+
+Deno.test("an empty ECC pool whose workers have not started makes pairs inline, without waiting for one", async () => {
+  await withWorkers(async (workers) => {
+    const pool = eccKeyPairPool(0, undefined, () => workers);
+    pool.start();
+    for (const spec of ECC_SPECS) {
+      const taken = pool.take(spec);
+      assert.equal(workers.stats().inFlight, 0, `${spec}: no worker asked`);
+      const pair = await taken;
+      assert.ok(await opensslSignAndVerify(pair.privateKey.expose(), pair.publicKey, spec));
+    }
+    assert.equal(workers.stats().started, 0);
+    await pool.close();
+  });
+});
+
+Deno.test("an empty ECC pool has a running crypto worker make secp256k1 and SM2 pairs, distinct and OpenSSL-valid", async () => {
+  await withWorkers(async (workers) => {
+    await startWorker(workers);
+    const pool = eccKeyPairPool(0, undefined, () => workers);
+    pool.start();
+    const ed25519 = pool.take("ECC_NIST_EDWARDS25519");
+    assert.equal(workers.stats().inFlight, 0, "Ed25519 is made inline (cheaper than the hop)");
+    (await ed25519).privateKey.wipe();
+    for (const spec of ["ECC_SECG_P256K1", "SM2"] as const) {
+      const taken = Array.from({ length: 3 }, () => pool.take(spec));
+      assert.equal(workers.stats().inFlight, 3, `${spec}: each pair asked of the worker`);
+      const pairs = await Promise.all(taken);
+      assert.equal(pool.stats()[spec].onDemandTakes, 3);
+      assert.equal(new Set(pairs.map((p) => p.publicKey.toHex())).size, 3);
+      const checks = await opensslCheckMany(pairs.map((p) => p.privateKey.expose()));
+      assert.ok(
+        checks.every((c, i) =>
+          c.valid && c.derivedPublicKey.toHex() === pairs[i]!.publicKey.toHex()
+        ),
+        `${spec}: every pair valid`,
+      );
+    }
+    await pool.close();
+  });
+});
+
+Deno.test("an empty ECC pool whose crypto worker crashes answers with a pair made inline", async () => {
+  const url = workerDyingOnGenerate();
+  const crashes: Error[] = [];
+  try {
+    await withWorkers(async (workers) => {
+      await startWorker(workers);
+      const pool = eccKeyPairPool(0, undefined, () => workers);
+      pool.start();
+      const taken = pool.take("SM2");
+      assert.equal(workers.stats().inFlight, 1, "the pair is asked of the worker");
+      for (
+        const [spec, pair] of [["SM2", await taken], [
+          "ECC_SECG_P256K1",
+          await pool.take("ECC_SECG_P256K1"),
+        ]] as const
+      ) {
+        assert.ok(await opensslSignAndVerify(pair.privateKey.expose(), pair.publicKey, spec));
+      }
+      assert.equal(crashes.length, 1, "the worker died once; the next pair was made inline");
+      await pool.close();
+    }, { workerUrl: url, onError: (e) => crashes.push(e) });
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 });

@@ -3,18 +3,31 @@
  * Sign/Verify case, the same operation on the same key run in-process (the
  * synchronous engine on this thread) and through a `CryptoWorkerPool` (the
  * structured clone + postMessage round trip to a worker), 16 calls in flight
- * for BENCH_OFFLOAD_MS each (1500). It prints calls/s and CPU µs per call of
+ * (BENCH_OFFLOAD_IN_FLIGHT) for BENCH_OFFLOAD_MS each (1500). It prints calls/s and CPU µs per call of
  * this process's main thread (from /proc/self/task/<pid>/stat) and of the
  * whole process (`process.cpuUsage`): main-thread µs is what a request-serving
  * thread saves, process µs what the round trip costs in all.
  *
+ * Then the same for data key pairs of the pooled ECC specs: `generateKeyPair`
+ * on this thread, a pair made on demand as an empty pool makes it
+ * (`generateOffRequestThread`: by a running worker for secp256k1 and SM2,
+ * inline for Ed25519), and a take from the
+ * pool (`eccKeyPairPool` of 128, refilled by the workers in batches; the share
+ * of takes it answered is printed; the rest were made by a worker on demand).
+ *
  * Run: `npx -y deno@2.9.6 run -A tests/bench/crypto_offload_bench.ts`
- * (BENCH_OFFLOAD_WORKERS, default 2; BENCH_OFFLOAD_ONLY=sign:SM2,verify:RSA_2048 narrows it).
+ * (BENCH_OFFLOAD_WORKERS, default 2; BENCH_OFFLOAD_ONLY=sign:SM2,verify:RSA_2048,pairs:SM2
+ * narrows it).
  *
  * @module
  */
 import { CryptoWorkerPool } from "../../core/crypto/crypto_workers.ts";
 import { generateKeyPair } from "../../core/crypto/key_pairs.ts";
+import {
+  ECC_SPECS,
+  eccKeyPairPool,
+  generateOffRequestThread,
+} from "../../core/crypto/key_pair_pool.ts";
 import {
   importSigningEngine,
   importVerifyingEngine,
@@ -32,7 +45,7 @@ const CASES: readonly [SigningKeySpec, SigningAlgorithmSpec][] = [
   ["ECC_NIST_EDWARDS25519", "ED25519_SHA_512"],
   ["RSA_2048", "RSASSA_PSS_SHA_256"],
 ];
-const IN_FLIGHT = 16;
+const IN_FLIGHT = Number(Deno.env.get("BENCH_OFFLOAD_IN_FLIGHT") ?? 16);
 const MS = Number(Deno.env.get("BENCH_OFFLOAD_MS") ?? 1500);
 const ONLY = Deno.env.get("BENCH_OFFLOAD_ONLY")?.split(",");
 
@@ -109,4 +122,36 @@ for (const [spec, algorithm] of CASES) {
   }
   pair.privateKey.wipe();
 }
+
+console.log(
+  "\npairs   spec                   inline/s  main µs  proc µs | worker/s  main µs  proc µs | " +
+    "pool/s  main µs  proc µs  from pool",
+);
+// Both workers running (an empty pool asks only a running worker for a pair).
+await Promise.all([pool.generatePairs("SM2", 1), pool.generatePairs("SM2", 1)]);
+const pairs = eccKeyPairPool(128, undefined, () => pool);
+pairs.start();
+const wiped = (made: Promise<{ privateKey: { wipe(): void } }>) =>
+  made.then((pair) => pair.privateKey.wipe());
+for (const spec of ECC_SPECS) {
+  if (ONLY !== undefined && !ONLY.includes(`pairs:${spec}`)) continue;
+  await measure(() => wiped(generateOffRequestThread(pool, spec))); // warm-up
+  const a = await measure(() => wiped(generateKeyPair(spec)));
+  const b = await measure(() => wiped(generateOffRequestThread(pool, spec)));
+  await pairs.take(spec).then((pair) => pair.privateKey.wipe()); // the pool starts filling
+  while (pairs.stats()[spec].ready < 128) await new Promise((resolve) => setTimeout(resolve, 10));
+  const before = pairs.stats()[spec];
+  const c = await measure(() => wiped(pairs.take(spec)));
+  const after = pairs.stats()[spec];
+  const pooled = after.pooledTakes - before.pooledTakes;
+  const share = pooled / (pooled + after.onDemandTakes - before.onDemandTakes);
+  const row = (r: Awaited<ReturnType<typeof measure>>) =>
+    `${fmt(r.perSecond).padStart(8)}  ${fmt(r.mainUs).padStart(7)}  ${
+      fmt(r.processUs).padStart(7)
+    }`;
+  console.log(
+    `pairs   ${spec.padEnd(21)} ${row(a)} | ${row(b)} | ${row(c)}  ${fmt(share * 100)}%`,
+  );
+}
+await pairs.close();
 await pool.close();
