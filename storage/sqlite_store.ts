@@ -60,13 +60,23 @@ import type { SqliteParts } from "./sqlite_parts.ts";
 import { SqliteReadiness } from "./sqlite_readiness.ts";
 import { SqliteRotationStore } from "./sqlite_rotation_store.ts";
 import { SqliteTagStore } from "./sqlite_tag_store.ts";
-import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+import { type BatchClient, WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+
+/** A connection of its own that commits the store's writes (storage/db_worker_client.ts). */
+export type StoreWriter = BatchClient & Pick<Client, "execute"> & { close(): Promise<void> };
+
+/** Options of a SqliteStore: its WriteQueue's, and the connection it commits through. */
+export interface SqliteStoreOptions extends WriteQueueOptions {
+  /** Commits the writes (a database worker); absent: `db` itself. Closed by `close`. */
+  writer?: StoreWriter | undefined;
+}
 
 /** Store backed by a libSQL client; closing the store closes the client. */
 export class SqliteStore implements Store {
   /** The client itself: closed by `close`, and what the writability probe runs on. */
   readonly #client: Client;
   readonly #writes: WriteQueue;
+  readonly #writer: StoreWriter | undefined;
   readonly #timeoutMs: number;
   readonly #faults = new StoreFaults();
   readonly #readiness: SqliteReadiness;
@@ -83,11 +93,13 @@ export class SqliteStore implements Store {
    * Each transaction that changes state bumps the change counter (storage/change_counter.ts);
    * `options.observer`, a SqliteChangeCounter, also sees what the bump returned.
    * `options.timeoutMs` is the deadline of every call (default `DEFAULT_STORE_TIMEOUT_MS`).
+   * `options.writer` commits the writes instead of `db` (reads stay on `db`).
    */
-  constructor(db: Client, rootKey: RootWrapper, options: WriteQueueOptions = {}) {
+  constructor(db: Client, rootKey: RootWrapper, options: SqliteStoreOptions = {}) {
     this.#client = db;
+    this.#writer = options.writer;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-    this.#writes = new WriteQueue(db, {
+    this.#writes = new WriteQueue(options.writer ?? db, {
       ...options,
       timeoutMs: this.#timeoutMs,
       faults: this.#faults,
@@ -355,6 +367,15 @@ export class SqliteStore implements Store {
     return this.#client;
   }
 
+  /**
+   * Runs a per-connection `PRAGMA` (fault injection: `max_page_count`) on every connection of the
+   * store: the client and the writer's.
+   */
+  async connectionPragma(pragma: string): Promise<void> {
+    await this.#client.execute(pragma);
+    await this.#writer?.execute(pragma);
+  }
+
   /** The deadline of every store call, in ms. */
   get timeoutMs(): number {
     return this.#timeoutMs;
@@ -383,9 +404,11 @@ export class SqliteStore implements Store {
    * Folds the WAL into the database file (`PRAGMA wal_checkpoint(TRUNCATE)`, so after a clean
    * stop the file alone holds everything: README "Backup and restore"), then closes the client;
    * writes still queued fail. A checkpoint that cannot run (a remote database, a busy reader)
-   * is skipped: the WAL keeps the data and the next open replays it.
+   * is skipped: the WAL keeps the data and the next open replays it. A writer first finishes the
+   * transactions in flight and closes its connection.
    */
   async close(): Promise<void> {
+    await this.#writer?.close().catch(() => {});
     await this.#client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
     this.#client.close();
   }
