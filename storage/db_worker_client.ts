@@ -232,11 +232,12 @@ export function canUseWorker(url: string): boolean {
 export async function openWriterFor(
   url: string,
   warn: (message: string, error: unknown) => void,
+  workerUrl?: URL,
 ): Promise<DbWorkerClient | undefined> {
   if (!canUseWorker(url)) return undefined;
   let client: DbWorkerClient | undefined;
   try {
-    client = new DbWorkerClient(url);
+    client = new DbWorkerClient(url, workerUrl === undefined ? {} : { workerUrl });
     await client.open();
     return client;
   } catch (error) {

@@ -404,11 +404,14 @@ export class SqliteStore implements Store {
    * Folds the WAL into the database file (`PRAGMA wal_checkpoint(TRUNCATE)`, so after a clean
    * stop the file alone holds everything: README "Backup and restore"), then closes the client;
    * writes still queued fail. A checkpoint that cannot run (a remote database, a busy reader)
-   * is skipped: the WAL keeps the data and the next open replays it. A writer first finishes the
-   * transactions in flight and closes its connection.
+   * is skipped: the WAL keeps the data and the next open replays it. With a writer, the writes
+   * queued are committed (or fail by their deadline) first, then the writer closes its connection.
    */
   async close(): Promise<void> {
-    await this.#writer?.close().catch(() => {});
+    if (this.#writer !== undefined) {
+      await this.#writes.idle();
+      await this.#writer.close().catch(() => {});
+    }
     await this.#client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
     this.#client.close();
   }

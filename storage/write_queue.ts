@@ -151,6 +151,7 @@ export class WriteQueue {
   #heads = new Map<AuditChain, ChainHead>();
   #pending: PendingWrite[] = [];
   #draining = false;
+  #idle: (() => void)[] = [];
   #chainConflicts = 0;
   #timeoutMs: number | undefined;
   #faults: Pick<StoreFaults, "saw" | "committed"> | undefined;
@@ -170,6 +171,12 @@ export class WriteQueue {
   /** Writes waiting for their turn (not yet in a transaction). */
   get waiting(): number {
     return this.#pending.length;
+  }
+
+  /** Resolves once no write is queued or being committed. */
+  idle(): Promise<void> {
+    if (!this.#draining && this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Transactions retried because another writer advanced their audit chain first. */
@@ -254,6 +261,7 @@ export class WriteQueue {
       }
     } finally {
       this.#draining = false;
+      for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 
