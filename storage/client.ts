@@ -12,7 +12,9 @@
  * A local client gets exactly one connection: the native driver runs every
  * statement synchronously, so a pool adds no parallelism, while each extra
  * connection would need its own pragmas and could make the process wait on
- * a lock it holds itself.
+ * a lock it holds itself. The store's writes commit on a second connection of
+ * their own, in a worker thread (storage/db_worker.ts), so that a commit and
+ * its fsync do not block the request thread.
  *
  * @module
  */

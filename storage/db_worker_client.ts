@@ -23,7 +23,7 @@
  *
  * @module
  */
-import type { InStatement, ResultSet, Row, TransactionMode } from "@libsql/client";
+import type { InArgs, InStatement, ResultSet, Row, TransactionMode } from "@libsql/client";
 import { isMemoryUrl, localFilePath } from "./client.ts";
 import { outcomeUnknown } from "./write_queue.ts";
 
@@ -118,9 +118,15 @@ export class DbWorkerClient {
     return (await this.#call({ type: "batch", statements, mode })).map(resultSet);
   }
 
-  /** Runs one statement on the worker's connection. */
-  async execute(statement: InStatement): Promise<ResultSet> {
-    const [result] = await this.#call({ type: "execute", statement });
+  /** Runs one statement (or `sql` with `args`) on the worker's connection. */
+  async execute(statement: InStatement, args?: InArgs): Promise<ResultSet> {
+    const call: Call = {
+      type: "execute",
+      statement: typeof statement === "string" && args !== undefined
+        ? { sql: statement, args }
+        : statement,
+    };
+    const [result] = await this.#call(call);
     if (result === undefined) throw new Error("the database worker returned no result");
     return resultSet(result);
   }
@@ -215,7 +221,7 @@ export class DbWorkerClient {
     this.#ready = null;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const p of pending) p.reject(isWriteTransaction(p.call) ? lostCommit(reason) : reason);
+    for (const p of pending) p.reject(isWriteTransaction(p.call) ? lostCommit() : reason);
   }
 }
 
@@ -252,8 +258,9 @@ function isWriteTransaction(call: Call): boolean {
 }
 
 /** The error of a write transaction whose worker stopped before answering: it may have committed. */
-function lostCommit(reason: Error): Error {
-  return outcomeUnknown(`The key store's database worker stopped (${reason.message})`);
+function lostCommit(): Error {
+  // Why the worker stopped stays out of the client's message: it is the worker's, not the request's.
+  return outcomeUnknown("The key store's database worker stopped before confirming the write");
 }
 
 /** A ResultSet like the native driver's: each row's values by index and by column name. */

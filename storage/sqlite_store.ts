@@ -14,8 +14,10 @@
  *
  * Key material and credential secrets are wrapped under the root key before
  * they reach SQL and unwrapped on the way out. Every state change is one
- * transaction, group-committed by one WriteQueue that every part shares;
- * reads are plain statements. Every call has a deadline and its storage
+ * transaction, group-committed by one WriteQueue that every part shares (on a
+ * local file, through a database worker thread with its own connection, so no
+ * commit blocks the request thread: storage/db_worker_client.ts); reads are
+ * plain statements on the client. Every call has a deadline and its storage
  * faults are remembered for readiness (storage/deadline.ts,
  * storage/sqlite_readiness.ts).
  *
@@ -57,13 +59,13 @@ import { SqliteImportStore } from "./sqlite_import_store.ts";
 import { SqliteKeyStore } from "./sqlite_key_store.ts";
 import { SqliteMultiRegionStore } from "./sqlite_multi_region_store.ts";
 import type { SqliteParts } from "./sqlite_parts.ts";
-import { SqliteReadiness } from "./sqlite_readiness.ts";
+import { type ProbeClient, SqliteReadiness } from "./sqlite_readiness.ts";
 import { SqliteRotationStore } from "./sqlite_rotation_store.ts";
 import { SqliteTagStore } from "./sqlite_tag_store.ts";
-import { type BatchClient, WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
 
 /** A connection of its own that commits the store's writes (storage/db_worker_client.ts). */
-export type StoreWriter = BatchClient & Pick<Client, "execute"> & { close(): Promise<void> };
+export type StoreWriter = ProbeClient & { close(): Promise<void> };
 
 /** Options of a SqliteStore: its WriteQueue's, and the connection it commits through. */
 export interface SqliteStoreOptions extends WriteQueueOptions {
@@ -106,7 +108,8 @@ export class SqliteStore implements Store {
       lockCheck: isLocalClient(db) ? { sliceMs: LOCK_WAIT_SLICE_MS } : undefined,
       observer: options.observer ?? BUMP_CHANGE_COUNTER,
     });
-    this.#readiness = new SqliteReadiness(db, this.#faults, rootKey);
+    // The write probe runs on the connection that commits (off the request thread with a writer).
+    this.#readiness = new SqliteReadiness(options.writer ?? db, this.#faults, rootKey);
     const parts: SqliteParts = {
       reads: deadlineReads(db, this.#timeoutMs, this.#faults),
       writes: this.#writes,
