@@ -20,6 +20,11 @@
  *
  *   deno run --allow-all tests/bench/write_lag_bench.ts
  *
+ * First, in this process: one-row commits (WAL, synchronous=FULL) one after
+ * another on a connection of this thread and through a DbWorkerClient: the
+ * wall time of each, and how many times a 0 ms timer chain ran meanwhile (0:
+ * the commits held the event loop the whole time).
+ *
  * Environment: WRITE_BENCH_ROUNDS (2), WRITE_BENCH_SECONDS (5),
  * WRITE_BENCH_CONNECTIONS (16), WRITE_BENCH_PHASES (Tag,CreateKey,Hot),
  * WRITE_BENCH_JSON (a file that receives every measurement).
@@ -30,6 +35,9 @@ import { runLoad } from "./load.ts";
 import { cpuSeconds, ServerProcess } from "./server_process.ts";
 import type { LagReport } from "./bench_server.ts";
 import { presign, type PresignedRequest, type SigningTarget } from "./signing.ts";
+import { openDatabase } from "../../storage/client.ts";
+import { DbWorkerClient } from "../../storage/db_worker_client.ts";
+import type { BatchClient } from "../../storage/write_queue.ts";
 
 const ADMIN = {
   accessKeyId: "AKIABENCHADMIN000001",
@@ -273,10 +281,52 @@ function printTable(all: Measurement[]): void {
   }
 }
 
+/** `n` one-row commits one after another: wall ms of each (sorted), and timer turns meanwhile. */
+async function commitsOn(db: BatchClient, n: number): Promise<{ ms: number[]; ticks: number }> {
+  let ticks = 0;
+  let running = true;
+  const tick = () => {
+    ticks++;
+    if (running) setTimeout(tick, 0);
+  };
+  setTimeout(tick, 0);
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    await db.batch([{ sql: "INSERT INTO t (v) VALUES (?)", args: ["x".repeat(500)] }], "write");
+    ms.push(performance.now() - started);
+  }
+  running = false;
+  return { ms: ms.sort((a, b) => a - b), ticks };
+}
+
+/** Prints what one commit costs the calling thread, on it and through a database worker. */
+async function commitCost(dir: string): Promise<void> {
+  const url = `file:${dir}/commits.db`;
+  const db = await openDatabase(url);
+  await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+  const worker = new DbWorkerClient(url);
+  await worker.open();
+  try {
+    for (const [name, client] of [["in-thread", db], ["worker", worker]] as const) {
+      const { ms, ticks } = await commitsOn(client, 200);
+      const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(ms.length * q))]!.toFixed(2);
+      console.log(
+        `one-row commit, ${name}: p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; ` +
+          `0 ms timer turns during the 200 commits: ${ticks}`,
+      );
+    }
+  } finally {
+    await worker.close();
+    db.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "kms_write_lag_" });
   const all: Measurement[] = [];
   try {
+    await commitCost(dir);
     for (let round = 1; round <= ROUNDS; round++) {
       // Alternate which variant goes first, so neither always meets the quieter machine.
       const order = round % 2 === 1 ? VARIANTS : [...VARIANTS].reverse();
