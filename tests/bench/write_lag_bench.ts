@@ -23,7 +23,8 @@
  * First, in this process: one-row commits (WAL, synchronous=FULL) one after
  * another on a connection of this thread and through a DbWorkerClient: the
  * wall time of each, and how many times a 0 ms timer chain ran meanwhile (0:
- * the commits held the event loop the whole time).
+ * the commits held the event loop the whole time); and reads by primary key
+ * on this thread's connection (what the write operations still read there).
  *
  * Environment: WRITE_BENCH_ROUNDS (2), WRITE_BENCH_SECONDS (5),
  * WRITE_BENCH_CONNECTIONS (16), WRITE_BENCH_PHASES (Tag,CreateKey,Hot),
@@ -316,6 +317,16 @@ async function commitCost(dir: string): Promise<void> {
           `0 ms timer turns during the 200 commits: ${ticks}`,
       );
     }
+    // A read by primary key on this thread's connection (the reads left on the write path).
+    const reads: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const started = performance.now();
+      await db.execute({ sql: "SELECT id, v FROM t WHERE id = ?", args: [1 + (i % 200)] });
+      reads.push(performance.now() - started);
+    }
+    reads.sort((a, b) => a - b);
+    const at = (q: number) => reads[Math.floor(reads.length * q)]!.toFixed(3);
+    console.log(`one-row read by primary key, in-thread: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`);
   } finally {
     await worker.close();
     db.close();
