@@ -21,7 +21,8 @@
  *   deno run --allow-all tests/bench/write_lag_bench.ts
  *
  * First, in this process: one-row commits (WAL, synchronous=FULL) one after
- * another on a connection of this thread and through a DbWorkerClient: the
+ * another on a connection of this thread and through a DbWorkerClient, each
+ * alone and through a WriteQueue (its lock check is one more round trip): the
  * wall time of each, and how many times a 0 ms timer chain ran meanwhile (0:
  * the commits held the event loop the whole time); and reads by primary key
  * on this thread's connection (what the write operations still read there).
@@ -38,7 +39,7 @@ import type { LagReport } from "./bench_server.ts";
 import { presign, type PresignedRequest, type SigningTarget } from "./signing.ts";
 import { openDatabase } from "../../storage/client.ts";
 import { DbWorkerClient } from "../../storage/db_worker_client.ts";
-import type { BatchClient } from "../../storage/write_queue.ts";
+import { type BatchClient, WriteQueue } from "../../storage/write_queue.ts";
 
 const ADMIN = {
   accessKeyId: "AKIABENCHADMIN000001",
@@ -283,7 +284,14 @@ function printTable(all: Measurement[]): void {
 }
 
 /** `n` one-row commits one after another: wall ms of each (sorted), and timer turns meanwhile. */
-async function commitsOn(db: BatchClient, n: number): Promise<{ ms: number[]; ticks: number }> {
+async function commitsOn(
+  db: BatchClient | WriteQueue,
+  n: number,
+): Promise<{ ms: number[]; ticks: number }> {
+  const insert = { sql: "INSERT INTO t (v) VALUES (?)", args: ["x".repeat(500)] };
+  const commit = db instanceof WriteQueue
+    ? () => db.submit([insert])
+    : () => db.batch([insert], "write");
   let ticks = 0;
   let running = true;
   const tick = () => {
@@ -294,7 +302,7 @@ async function commitsOn(db: BatchClient, n: number): Promise<{ ms: number[]; ti
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
     const started = performance.now();
-    await db.batch([{ sql: "INSERT INTO t (v) VALUES (?)", args: ["x".repeat(500)] }], "write");
+    await commit();
     ms.push(performance.now() - started);
   }
   running = false;
@@ -309,7 +317,15 @@ async function commitCost(dir: string): Promise<void> {
   const worker = new DbWorkerClient(url);
   await worker.open();
   try {
-    for (const [name, client] of [["in-thread", db], ["worker", worker]] as const) {
+    // The store's path: a WriteQueue with the lock check in slices (storage/sqlite_store.ts).
+    const queue = (on: BatchClient) => new WriteQueue(on, { lockCheck: { sliceMs: 100 } });
+    const paths = [
+      ["in-thread", db],
+      ["worker", worker],
+      ["in-thread WriteQueue", queue(db)],
+      ["worker WriteQueue", queue(worker)],
+    ] as const;
+    for (const [name, client] of paths) {
       const { ms, ticks } = await commitsOn(client, 200);
       const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(ms.length * q))]!.toFixed(2);
       console.log(
