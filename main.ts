@@ -49,6 +49,7 @@ import { keyUsageLog, SqliteAuditStore } from "./storage/audit_store.ts";
 import { AuditWorkerSink, retentionSettings } from "./storage/audit_writer.ts";
 import { SqlitePrincipalStore } from "./storage/principal_store.ts";
 import { SqliteStore } from "./storage/sqlite_store.ts";
+import { openWriterFor } from "./storage/db_worker_client.ts";
 import {
   checkConfiguredFiles,
   checkPortAvailable,
@@ -331,6 +332,11 @@ async function openStore(
       throw databaseStartupError(error);
     });
   }
+  // A local file's writes commit in a worker thread (storage/db_worker_client.ts).
+  const writer = config.dbWorker === false ? undefined : await openWriterFor(
+    config.dbUrl,
+    (message, error) => log({ level: "warn", message, error: String(error) }),
+  );
   // Several instances on one database: the change counter tells this process's writes from theirs.
   const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
   // Several isolates of this process: each commit is told to the others at once (core/coherence.ts).
@@ -346,6 +352,7 @@ async function openStore(
       }
       : changes,
     timeoutMs: config.storeTimeoutMs,
+    writer,
   });
   // Root keys (storage/root_key_table.ts): fail fast, naming key ids only, when one is missing.
   await checkRootKeyring(db, rootKey, clock.now()).catch((error) => {

@@ -61,6 +61,8 @@ export interface Config {
   accessLog?: boolean | undefined;
   /** When set (`KMS_METRICS_TOKEN`), `GET /metrics` requires `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** Whether a local file's writes commit in a worker thread (`KMS_DB_WORKER=on|off`, default on). */
+  dbWorker?: boolean | undefined;
   /** Milliseconds between the automatic rotation scheduler's looks (`KMS_ROTATION_CHECK_INTERVAL_MS`). */
   rotationCheckIntervalMs?: number | undefined;
   /**
@@ -450,6 +452,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     cryptoWorkers: parseCryptoWorkers(env),
     metrics: parseMetrics(env),
     accessLog: parseOnOff(env, "KMS_ACCESS_LOG"),
+    dbWorker: parseOnOff(env, "KMS_DB_WORKER"),
     metricsToken: env.KMS_METRICS_TOKEN === "" ? undefined : env.KMS_METRICS_TOKEN,
     rotationCheckIntervalMs: parseRotationCheckInterval(env),
     storeTimeoutMs: parseMillis(env, "KMS_STORE_TIMEOUT_MS", 50, 600_000),

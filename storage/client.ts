@@ -12,7 +12,9 @@
  * A local client gets exactly one connection: the native driver runs every
  * statement synchronously, so a pool adds no parallelism, while each extra
  * connection would need its own pragmas and could make the process wait on
- * a lock it holds itself.
+ * a lock it holds itself. The store's writes commit on a second connection of
+ * their own, in a worker thread (storage/db_worker.ts), so that a commit and
+ * its fsync do not block the request thread.
  *
  * @module
  */
@@ -87,9 +89,12 @@ export function localFilePath(url: string): string | null {
 
 /**
  * Told how long each call on a local connection held the calling thread: the native driver runs
- * the statement (and a commit's fsync) synchronously inside the call, so this is the time the
- * event loop was blocked by it. `sql` is the statement text (placeholders, never arguments), or
- * `batch(n): <first statement>`.
+ * the statement (and a commit's fsync) synchronously once it has acquired the connection (a
+ * microtask after the call at the earliest, after the calls before it at the latest), so the
+ * time from the later of the call and the previous call's end to its settling is the time the
+ * event loop was blocked by it (plus any microtasks queued before it). `sql` is the statement
+ * text (placeholders, never arguments), or `batch(n): <first statement>`. Calls a database
+ * worker runs (storage/db_worker_client.ts) are not on this thread and not observed.
  */
 export type DatabaseCallObserver = (call: { sql: string; heldMs: number }) => void;
 
@@ -109,12 +114,20 @@ function statementText(statement: InStatement): string {
 
 /** `db` with `execute`, `batch` and `executeMultiple` timed for `observer`. */
 function observedClient(db: Client, observer: DatabaseCallObserver): Client {
+  // One connection runs one call at a time: a call waits for the ones before it to end.
+  let lastEnd = 0;
   const timed = <T>(sql: string, call: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
+    const called = performance.now();
+    const held = () => {
+      const now = performance.now();
+      observer({ sql, heldMs: now - Math.max(called, lastEnd) });
+      lastEnd = now;
+    };
     try {
-      return call();
-    } finally {
-      observer({ sql, heldMs: performance.now() - started });
+      return call().finally(held);
+    } catch (error) {
+      held();
+      throw error;
     }
   };
   const execute = db.execute.bind(db) as (statement: InStatement) => Promise<ResultSet>;

@@ -32,15 +32,18 @@ const MIN_FREE_DISK_BYTES = 1024 * 1024;
 /** Pages the database must still be able to take for a write probe to call it writable. */
 const MIN_FREE_PAGES = 8;
 
+/** What the probe runs on: the connection that commits the store's writes. */
+export type ProbeClient = Pick<Client, "execute" | "executeMultiple" | "batch" | "protocol">;
+
 /** The write probe and the root-key check of one store. */
 export class SqliteReadiness {
-  readonly #client: Client;
+  readonly #client: ProbeClient;
   readonly #faults: StoreFaults;
   readonly #rootKey: RootWrapper;
   /** The main database file (PRAGMA database_list), once read; "" in memory. */
   #file: string | undefined;
 
-  constructor(client: Client, faults: StoreFaults, rootKey: RootWrapper) {
+  constructor(client: ProbeClient, faults: StoreFaults, rootKey: RootWrapper) {
     this.#client = client;
     this.#faults = faults;
     this.#rootKey = rootKey;

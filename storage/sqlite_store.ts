@@ -14,8 +14,10 @@
  *
  * Key material and credential secrets are wrapped under the root key before
  * they reach SQL and unwrapped on the way out. Every state change is one
- * transaction, group-committed by one WriteQueue that every part shares;
- * reads are plain statements. Every call has a deadline and its storage
+ * transaction, group-committed by one WriteQueue that every part shares (on a
+ * local file, through a database worker thread with its own connection, so no
+ * commit blocks the request thread: storage/db_worker_client.ts); reads are
+ * plain statements on the client. Every call has a deadline and its storage
  * faults are remembered for readiness (storage/deadline.ts,
  * storage/sqlite_readiness.ts).
  *
@@ -57,16 +59,26 @@ import { SqliteImportStore } from "./sqlite_import_store.ts";
 import { SqliteKeyStore } from "./sqlite_key_store.ts";
 import { SqliteMultiRegionStore } from "./sqlite_multi_region_store.ts";
 import type { SqliteParts } from "./sqlite_parts.ts";
-import { SqliteReadiness } from "./sqlite_readiness.ts";
+import { type ProbeClient, SqliteReadiness } from "./sqlite_readiness.ts";
 import { SqliteRotationStore } from "./sqlite_rotation_store.ts";
 import { SqliteTagStore } from "./sqlite_tag_store.ts";
 import { WriteQueue, type WriteQueueOptions } from "./write_queue.ts";
+
+/** A connection of its own that commits the store's writes (storage/db_worker_client.ts). */
+export type StoreWriter = ProbeClient & { close(): Promise<void> };
+
+/** Options of a SqliteStore: its WriteQueue's, and the connection it commits through. */
+export interface SqliteStoreOptions extends WriteQueueOptions {
+  /** Commits the writes (a database worker); absent: `db` itself. Closed by `close`. */
+  writer?: StoreWriter | undefined;
+}
 
 /** Store backed by a libSQL client; closing the store closes the client. */
 export class SqliteStore implements Store {
   /** The client itself: closed by `close`, and what the writability probe runs on. */
   readonly #client: Client;
   readonly #writes: WriteQueue;
+  readonly #writer: StoreWriter | undefined;
   readonly #timeoutMs: number;
   readonly #faults = new StoreFaults();
   readonly #readiness: SqliteReadiness;
@@ -83,18 +95,21 @@ export class SqliteStore implements Store {
    * Each transaction that changes state bumps the change counter (storage/change_counter.ts);
    * `options.observer`, a SqliteChangeCounter, also sees what the bump returned.
    * `options.timeoutMs` is the deadline of every call (default `DEFAULT_STORE_TIMEOUT_MS`).
+   * `options.writer` commits the writes instead of `db` (reads stay on `db`).
    */
-  constructor(db: Client, rootKey: RootWrapper, options: WriteQueueOptions = {}) {
+  constructor(db: Client, rootKey: RootWrapper, options: SqliteStoreOptions = {}) {
     this.#client = db;
+    this.#writer = options.writer;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-    this.#writes = new WriteQueue(db, {
+    this.#writes = new WriteQueue(options.writer ?? db, {
       ...options,
       timeoutMs: this.#timeoutMs,
       faults: this.#faults,
       lockCheck: isLocalClient(db) ? { sliceMs: LOCK_WAIT_SLICE_MS } : undefined,
       observer: options.observer ?? BUMP_CHANGE_COUNTER,
     });
-    this.#readiness = new SqliteReadiness(db, this.#faults, rootKey);
+    // The write probe runs on the connection that commits (off the request thread with a writer).
+    this.#readiness = new SqliteReadiness(options.writer ?? db, this.#faults, rootKey);
     const parts: SqliteParts = {
       reads: deadlineReads(db, this.#timeoutMs, this.#faults),
       writes: this.#writes,
@@ -355,6 +370,15 @@ export class SqliteStore implements Store {
     return this.#client;
   }
 
+  /**
+   * Runs a per-connection `PRAGMA` (fault injection: `max_page_count`) on every connection of the
+   * store: the client and the writer's.
+   */
+  async connectionPragma(pragma: string): Promise<void> {
+    await this.#client.execute(pragma);
+    await this.#writer?.execute(pragma);
+  }
+
   /** The deadline of every store call, in ms. */
   get timeoutMs(): number {
     return this.#timeoutMs;
@@ -383,9 +407,14 @@ export class SqliteStore implements Store {
    * Folds the WAL into the database file (`PRAGMA wal_checkpoint(TRUNCATE)`, so after a clean
    * stop the file alone holds everything: README "Backup and restore"), then closes the client;
    * writes still queued fail. A checkpoint that cannot run (a remote database, a busy reader)
-   * is skipped: the WAL keeps the data and the next open replays it.
+   * is skipped: the WAL keeps the data and the next open replays it. With a writer, the writes
+   * queued are committed (or fail by their deadline) first, then the writer closes its connection.
    */
   async close(): Promise<void> {
+    if (this.#writer !== undefined) {
+      await this.#writes.idle();
+      await this.#writer.close().catch(() => {});
+    }
     await this.#client.execute("PRAGMA wal_checkpoint(TRUNCATE)").catch(() => {});
     this.#client.close();
   }

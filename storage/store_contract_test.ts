@@ -1,6 +1,7 @@
 /**
- * The behaviour of SqliteStore, run against `:memory:` and a temporary file
- * database.
+ * The behaviour of SqliteStore, run against `:memory:`, a temporary file
+ * database, and the same file with its writes committed by a database worker
+ * (storage/db_worker_client.ts).
  */
 import assert from "node:assert/strict";
 import type { Client } from "@libsql/client";
@@ -10,6 +11,8 @@ import { openDatabase } from "./client.ts";
 import { migrate } from "./migrate.ts";
 import { RootKey } from "./legacy_root_key.ts";
 import { SqliteStore } from "./sqlite_store.ts";
+import { DbWorkerClient } from "./db_worker_client.ts";
+import type { BatchClient } from "./write_queue.ts";
 
 const ACCOUNT = "111122223333";
 const OTHER_ACCOUNT = "444455556666";
@@ -19,20 +22,35 @@ const ROOT_KEY_BYTES = crypto.getRandomValues(new Uint8Array(32));
 interface Backend {
   name: string;
   /** Opens a migrated store; the same `dir` reopens the same database. */
-  open(dir: string): Promise<{ store: SqliteStore; db: Client }>;
+  open(dir: string): Promise<OpenedStore>;
   file: boolean;
+}
+
+/** A store, its client, and the connection its writes commit through (the client or a worker). */
+interface OpenedStore {
+  store: SqliteStore;
+  db: Client;
+  writes: BatchClient;
 }
 
 const BACKENDS: Backend[] = [
   { name: "memory", open: () => openStore(":memory:"), file: false },
   { name: "file", open: (dir) => openStore(`file:${dir}/nested/kms.db`), file: true },
+  {
+    name: "file, worker",
+    open: (dir) => openStore(`file:${dir}/nested/kms.db`, { worker: true }),
+    file: true,
+  },
 ];
 
-async function openStore(url: string): Promise<{ store: SqliteStore; db: Client }> {
+async function openStore(url: string, options: { worker?: boolean } = {}): Promise<OpenedStore> {
   const db = await openDatabase(url);
   await migrate(db);
   const rootKey = await RootKey.fromBytes(ROOT_KEY_BYTES.slice());
-  return { store: new SqliteStore(db, rootKey), db };
+  if (!options.worker) return { store: new SqliteStore(db, rootKey), db, writes: db };
+  const writer = new DbWorkerClient(url);
+  await writer.open();
+  return { store: new SqliteStore(db, rootKey, { writer }), db, writes: writer };
 }
 
 function keyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
@@ -105,7 +123,7 @@ function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
 }
 
 /** Wraps `db.batch` to record the statement count of each transaction. */
-function recordBatchSizes(db: Client): number[] {
+function recordBatchSizes(db: BatchClient): number[] {
   const batch = db.batch.bind(db);
   const sizes: number[] = [];
   db.batch = (stmts, mode) => {
@@ -118,18 +136,18 @@ function recordBatchSizes(db: Client): number[] {
 /** Registers one test per backend with a fresh database in a fresh directory. */
 function contract(
   name: string,
-  fn: (ctx: { store: SqliteStore; db: Client; dir: string; backend: Backend }) => Promise<void>,
+  fn: (ctx: OpenedStore & { dir: string; backend: Backend }) => Promise<void>,
   options: { fileOnly?: boolean } = {},
 ): void {
   for (const backend of BACKENDS) {
     if (options.fileOnly && !backend.file) continue;
     Deno.test(`SqliteStore [${backend.name}] ${name}`, async () => {
       const dir = await Deno.makeTempDir({ prefix: "kms_store_" });
-      const { store, db } = await backend.open(dir);
+      const opened = await backend.open(dir);
       try {
-        await fn({ store, db, dir, backend });
+        await fn({ ...opened, dir, backend });
       } finally {
-        if (!db.closed) store.close();
+        if (!opened.db.closed) await opened.store.close();
         await Deno.remove(dir, { recursive: true });
       }
     });
@@ -346,25 +364,28 @@ contract("persists across close and reopen, with secrets only wrapped", async (c
     const secret = (await store.getCredential("AKIAPERSIST"))?.secretAccessKey.expose();
     assert.equal(new TextDecoder().decode(secret), "plain-secret-value-1234567890");
   } finally {
-    store.close();
+    await store.close();
   }
 }, { fileOnly: true });
 
-contract("persists 200 concurrent createKey calls in few transactions", async ({ store, db }) => {
-  const sizes = recordBatchSizes(db);
-  const created = await Promise.all(Array.from({ length: 200 }, () => createKey(store)));
-  const listed = await store.listKeys(ACCOUNT, REGION, { limit: 1000 });
-  assert.equal(listed.length, 200);
-  assert.ok(sizes.length < 50, `${sizes.length} transactions for 200 writes`);
-  for (const { key, material } of created.slice(0, 20)) {
-    const read = await store.getMaterial(key.keyId, 1);
-    assert.deepEqual(read?.material.expose(), material.material.expose());
-  }
-});
+contract(
+  "persists 200 concurrent createKey calls in few transactions",
+  async ({ store, writes }) => {
+    const sizes = recordBatchSizes(writes);
+    const created = await Promise.all(Array.from({ length: 200 }, () => createKey(store)));
+    const listed = await store.listKeys(ACCOUNT, REGION, { limit: 1000 });
+    assert.equal(listed.length, 200);
+    assert.ok(sizes.length < 50, `${sizes.length} transactions for 200 writes`);
+    for (const { key, material } of created.slice(0, 20)) {
+      const read = await store.getMaterial(key.keyId, 1);
+      assert.deepEqual(read?.material.expose(), material.material.expose());
+    }
+  },
+);
 
-contract("fails only the bad write of a group", async ({ store, db }) => {
+contract("fails only the bad write of a group", async ({ store, writes }) => {
   const { key: existing } = await createKey(store);
-  const sizes = recordBatchSizes(db);
+  const sizes = recordBatchSizes(writes);
   const keys = Array.from({ length: 20 }, () => keyRecord());
   keys[7] = { ...existing, description: "duplicate" };
   const results = await Promise.allSettled(

@@ -32,8 +32,17 @@
  * DependencyTimeoutException; it was never committed and never will be. A
  * write whose transaction is in flight is never reported as failed: if the
  * deadline passes then (a remote database that does not answer), it fails
- * with KMSInternalException saying the outcome is unknown. The local driver
- * commits synchronously, so there a transaction in flight always finishes.
+ * with KMSInternalException saying the outcome is unknown. So does every write
+ * of a transaction whose connection reported the outcome unknown
+ * (`isOutcomeUnknown`: a database worker that stopped mid-commit,
+ * storage/db_worker_client.ts); such a transaction is never retried.
+ *
+ * The connection may be the request thread's own (a remote client, a
+ * `:memory:` database; the local driver then commits synchronously, blocking
+ * the thread) or a DbWorkerClient that commits in a worker thread; the queue
+ * is the same over both. While a transaction is awaited, another write may
+ * pass its deadline: a transaction is built again, without it, whenever one of
+ * its writes was answered before it started.
  *
  * An observer (storage/change_counter.ts) may add a statement to each
  * transaction that changes state: the bump of a change counter, so that other
@@ -142,6 +151,7 @@ export class WriteQueue {
   #heads = new Map<AuditChain, ChainHead>();
   #pending: PendingWrite[] = [];
   #draining = false;
+  #idle: (() => void)[] = [];
   #chainConflicts = 0;
   #timeoutMs: number | undefined;
   #faults: Pick<StoreFaults, "saw" | "committed"> | undefined;
@@ -161,6 +171,12 @@ export class WriteQueue {
   /** Writes waiting for their turn (not yet in a transaction). */
   get waiting(): number {
     return this.#pending.length;
+  }
+
+  /** Resolves once no write is queued or being committed. */
+  idle(): Promise<void> {
+    if (!this.#draining && this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Transactions retried because another writer advanced their audit chain first. */
@@ -225,10 +241,7 @@ export class WriteQueue {
         return;
       case "committing":
         write.reject(
-          new KMSInternalException(
-            `The key store did not confirm the write within ${timeoutMs} ms; ` +
-              "it may still be committed. Check the resource before retrying.",
-          ),
+          outcomeUnknown(`The key store did not confirm the write within ${timeoutMs} ms`),
         );
         return;
       case "settled":
@@ -248,6 +261,7 @@ export class WriteQueue {
       }
     } finally {
       this.#draining = false;
+      for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 
@@ -291,12 +305,19 @@ export class WriteQueue {
       try {
         const batch = await this.#batchOf(live, heads);
         await this.#checkLock();
+        // A write answered meanwhile (its deadline passed) must not be in the transaction.
+        if (live.some((write) => write.phase === "settled")) continue;
         for (const write of live) if (write.phase === "waiting") write.phase = "committing";
         results = await this.#db.batch(batch, "write");
       } catch (error) {
+        for (const chain of heads.keys()) this.#heads.delete(chain);
+        if (isOutcomeUnknown(error)) {
+          // It may have committed: answered as such, never retried.
+          for (const write of live) write.reject(error);
+          return;
+        }
         // A batch that failed rolled back: its writes are known not committed.
         for (const write of live) if (write.phase === "committing") write.phase = "waiting";
-        for (const chain of heads.keys()) this.#heads.delete(chain);
         this.#faults?.saw(error);
         if (attempt < MAX_CHAIN_ATTEMPTS && heads.size > 0 && isChainConflict(error)) {
           this.#chainConflicts++;
@@ -399,6 +420,25 @@ export class WriteQueue {
   }
 }
 
+const OUTCOME_UNKNOWN = new WeakSet<object>();
+
+/**
+ * The error of a write whose transaction may or may not have committed: `detail` says why.
+ * The queue answers it to each write of that transaction and never retries them.
+ */
+export function outcomeUnknown(detail: string): KMSInternalException {
+  const error = new KMSInternalException(
+    `${detail}; it may still be committed. Check the resource before retrying.`,
+  );
+  OUTCOME_UNKNOWN.add(error);
+  return error;
+}
+
+/** Whether `error` says a transaction's outcome is unknown (made by `outcomeUnknown`). */
+export function isOutcomeUnknown(error: unknown): boolean {
+  return typeof error === "object" && error !== null && OUTCOME_UNKNOWN.has(error);
+}
+
 /** Whether `db` is a local connection (the native driver). */
 function isLocal(db: BatchClient): boolean {
   return (db as Partial<Pick<Client, "protocol">>).protocol === "file";
@@ -433,7 +473,8 @@ function isChainConflict(error: unknown): boolean {
 
 /**
  * Resolves after the event loop has polled I/O once. The local driver blocks
- * the loop while it commits, so writes can only join a group here; a
+ * the loop while it commits on this thread, so writes can only join a group
+ * here (with a database worker they also join while a commit is awaited); a
  * microtask would let none join, and `setTimeout(0)` is clamped to 4 ms once
  * nested, which measured at half the throughput of `setImmediate`.
  */

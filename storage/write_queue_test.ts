@@ -4,7 +4,9 @@ import { chainHash, type ChainHead, EMPTY_CHAIN } from "../core/audit/chain.ts";
 import { AuditEntry } from "../core/audit/entry.ts";
 import type { AuditRecord } from "../core/audit/record.ts";
 import { SqliteAuditStore, storedEvent } from "./audit_store.ts";
-import { openDatabase } from "./client.ts";
+import { localFilePath, openDatabase } from "./client.ts";
+import { DbWorkerClient } from "./db_worker_client.ts";
+import { dirname } from "node:path";
 import { migrate } from "./migrate.ts";
 import { type BatchClient, WriteQueue } from "./write_queue.ts";
 import { waitFor } from "../tests/helpers/wait.ts";
@@ -227,45 +229,63 @@ Deno.test("WriteQueue: a failed group does not advance the chain; writes retry a
   assert.ok(loads >= 2, "the head is read again after a failed transaction");
 });
 
-Deno.test("WriteQueue commits a change and its audit record in one transaction, or neither", async () => {
-  const db = await openDatabase(":memory:");
-  try {
-    await migrate(db);
-    await db.execute("CREATE TABLE things (id TEXT PRIMARY KEY) STRICT");
-    const queue = new WriteQueue(db);
-    const insert = (id: string) => ({ sql: "INSERT INTO things (id) VALUES (?)", args: [id] });
-    const outcomes = await Promise.allSettled([
-      queue.submit([insert("x")], [auditRecord("ok-1")]),
-      queue.submit([insert("x")], [auditRecord("duplicate")]),
-      queue.submit([insert("y")], [auditRecord("ok-2")]),
-      queue.appendAudit([auditRecord("buffered", "Encrypt")]),
-    ]);
-    assert.deepEqual(outcomes.map((o) => o.status), [
-      "fulfilled",
-      "rejected",
-      "fulfilled",
-      "fulfilled",
-    ]);
-    const things = await db.execute("SELECT id FROM things ORDER BY id");
-    assert.deepEqual(things.rows.map((r) => r["id"]), ["x", "y"]);
-    const store = new SqliteAuditStore(db);
-    const events = await store.query();
-    assert.deepEqual(events.map((e) => e.requestId), ["ok-1", "ok-2", "buffered"]);
-    assert.deepEqual(events.map((e) => [e.seq, e.chain, e.chainSeq]), [
-      [1, 0, 1],
-      [2, 0, 2],
-      [3, 1, 1],
-    ]);
-    assert.deepEqual(await store.verify().then((v) => v.ok), true);
-    // A fresh queue (a restart) continues the chain from the stored head.
-    const restarted = new WriteQueue(db);
-    await restarted.submit([insert("z")], [auditRecord("after-restart")]);
-    const verified = await store.verify();
-    assert.equal(verified.ok && verified.count, 4);
-  } finally {
-    db.close();
-  }
-});
+/** The connections a WriteQueue commits through: the reading client itself, or a database worker. */
+const COMMITTERS = [
+  { name: "in-thread, :memory:", url: () => ":memory:", worker: false },
+  {
+    name: "database worker, file",
+    url: () => `file:${Deno.makeTempDirSync({ prefix: "kms_queue_" })}/kms.db`,
+    worker: true,
+  },
+];
+
+for (const committer of COMMITTERS) {
+  Deno.test(`WriteQueue (${committer.name}) commits a change and its audit record in one transaction, or neither`, async () => {
+    const url = committer.url();
+    const db = await openDatabase(url);
+    const writer = committer.worker ? new DbWorkerClient(url) : undefined;
+    try {
+      await migrate(db);
+      await db.execute("CREATE TABLE things (id TEXT PRIMARY KEY) STRICT");
+      const writes = writer ?? db;
+      const queue = new WriteQueue(writes);
+      const insert = (id: string) => ({ sql: "INSERT INTO things (id) VALUES (?)", args: [id] });
+      const outcomes = await Promise.allSettled([
+        queue.submit([insert("x")], [auditRecord("ok-1")]),
+        queue.submit([insert("x")], [auditRecord("duplicate")]),
+        queue.submit([insert("y")], [auditRecord("ok-2")]),
+        queue.appendAudit([auditRecord("buffered", "Encrypt")]),
+      ]);
+      assert.deepEqual(outcomes.map((o) => o.status), [
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      const things = await db.execute("SELECT id FROM things ORDER BY id");
+      assert.deepEqual(things.rows.map((r) => r["id"]), ["x", "y"]);
+      const store = new SqliteAuditStore(db);
+      const events = await store.query();
+      assert.deepEqual(events.map((e) => e.requestId), ["ok-1", "ok-2", "buffered"]);
+      assert.deepEqual(events.map((e) => [e.seq, e.chain, e.chainSeq]), [
+        [1, 0, 1],
+        [2, 0, 2],
+        [3, 1, 1],
+      ]);
+      assert.deepEqual(await store.verify().then((v) => v.ok), true);
+      // A fresh queue (a restart) continues the chain from the stored head.
+      const restarted = new WriteQueue(writes);
+      await restarted.submit([insert("z")], [auditRecord("after-restart")]);
+      const verified = await store.verify();
+      assert.equal(verified.ok && verified.count, 4);
+    } finally {
+      await writer?.close();
+      db.close();
+      const path = localFilePath(url);
+      if (path !== null) await Deno.remove(dirname(path), { recursive: true });
+    }
+  });
+}
 
 Deno.test("WriteQueue: a transaction another writer beat to the chain head is chained again after the new head", async () => {
   const db = auditClient();

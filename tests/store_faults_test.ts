@@ -207,9 +207,10 @@ Deno.test("a full database answers every request with a success or an AWS 5xx er
     const { url } = server;
     assert.equal((await get(url, "/ready")).status, 200);
     const before = [await createKey(url), await createKey(url), await createKey(url)];
-    const db = server.service.store.client;
-    const pages = Number((await db.execute("PRAGMA page_count")).rows[0]?.[0]);
-    await db.execute(`PRAGMA max_page_count = ${pages}`);
+    const { store } = server.service;
+    const pages = Number((await store.client.execute("PRAGMA page_count")).rows[0]?.[0]);
+    // A per-connection limit: on the database worker's connection too.
+    await store.connectionPragma(`PRAGMA max_page_count = ${pages}`);
 
     const answers = await load(url, before[0]!, 30);
     assertSuccessOr5xx(answers);
@@ -220,7 +221,7 @@ Deno.test("a full database answers every request with a success or an AWS 5xx er
     const readyMs = await expectNotReady(url, /SQLITE_FULL/);
     report("disk full (max_page_count)", answers, readyMs);
 
-    await db.execute("PRAGMA max_page_count = 1073741823");
+    await store.connectionPragma("PRAGMA max_page_count = 1073741823");
     await waitUntil("ready once the database may grow again", () => isReady(url));
     const after = await createKey(url);
     const acknowledged = [...before, ...acknowledgedKeys(answers), after];
