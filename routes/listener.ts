@@ -313,6 +313,10 @@ function bridge(
   budget: TurnBudget,
 ) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Past this turn's budget, the request is read and served in a later turn (timers and I/O
+    // run between): routes/turn_budget.ts.
+    const turn = budget.admit();
+    if (turn !== undefined) await turn;
     const socket = req.socket;
     const env: ListenerEnv = {
       remoteAddr: {
@@ -335,9 +339,6 @@ function bridge(
       );
       return;
     }
-    // Past this turn's budget, the app sees the request in a later turn (timers run between).
-    const turn = budget.admit();
-    if (turn !== undefined) await turn;
     try {
       await writeResponse(res, await fetch(request, env), extra);
     } catch (error) {

@@ -7,19 +7,23 @@
  * concurrency 16 that is 16 requests × ~280 µs of JS ≈ 4.5 ms in one go (≈ 18 ms at 64), and a
  * timer due meanwhile (a lease renewal, a flush deadline, the lag probe) waits for all of it.
  *
- * How: the listener calls `admit()` just before it hands a request to the app. The first call of
- * a turn opens a slice; a request admitted while the slice's budget is not spent (and nobody is
- * waiting) runs at once, synchronously. Past the budget, the request waits: the slice ends, a
- * macrotask is scheduled (`setImmediate`: measured 3.8 µs a yield and a due timer runs before
- * it; nested `setTimeout(0)` is clamped to 4 ms after five levels, and a `MessageChannel`
- * message let a due timer wait through 20 slices), and the next turn admits the waiting requests
- * in arrival order, one at a time, until its own budget is spent. Every turn admits at least one
- * waiting request, so none is starved; one that arrives while others wait queues behind them.
+ * How: the listener calls `admit()` when a request has been parsed, before it reads the body
+ * and hands it to the app. The first call of a turn opens a slice and schedules the macrotask
+ * that ends it (`setImmediate`: measured 3.8 µs a yield, and a due timer runs before it; nested
+ * `setTimeout(0)` is clamped to 4 ms after five levels, and a `MessageChannel` message let a due
+ * timer wait through 20 slices). A slice admits requests at once while nobody waits, fewer than
+ * its allowance were admitted, and its wall time is within the budget; the others wait, and
+ * each later turn admits the waiting ones in arrival order, up to its allowance. Every turn
+ * admits at least one, so none is starved; one that arrives while others wait queues behind
+ * them.
  *
- * The budget counts wall time since the slice opened (`clock`), so garbage collection and the
- * continuations of requests admitted earlier in the turn count too. A request's work after its
- * first real await (a crypto worker, a database call) is not gated: it is bounded by what was
- * admitted. `budgetMs` 0 turns the scheduling off (`admit` never defers).
+ * The allowance is the budget over the learned cost of a request: the app's work (Hono, SigV4,
+ * the operation, the reply) runs in microtasks after the request passed the gate, so the gate
+ * cannot see it happen; the end of the turn can. Each turn's wall time over the requests it
+ * admitted updates a moving average (garbage collection and other work in the turn count too),
+ * so the allowance follows what a turn really costs. A request's work after a real await (a
+ * crypto worker, a database call) is not gated: it is bounded by what was admitted.
+ * `budgetMs` 0 turns the scheduling off (`admit` never defers).
  *
  * @module
  */
@@ -31,7 +35,7 @@ export type Clock = () => number;
 /** Runs `callback` in a later macrotask (`setImmediate`). */
 export type YieldTurn = (callback: () => void) => void;
 
-/** How often the budget deferred requests (for tests and the bench). */
+/** What the budget has done so far (for tests and the bench). */
 export interface TurnBudgetStats {
   /** Requests admitted at once. */
   immediate: number;
@@ -39,7 +43,22 @@ export interface TurnBudgetStats {
   deferred: number;
   /** Turns that admitted waiting requests. */
   resumedTurns: number;
+  /** The learned wall time of a turn per request admitted in it, ms. */
+  costMs: number;
 }
+
+/** Options of `TurnBudget` beyond the budget. */
+export interface TurnBudgetOptions {
+  clock?: Clock;
+  yieldTurn?: YieldTurn;
+  /** The cost per request assumed before any turn was measured, ms (default 0.25). */
+  initialCostMs?: number;
+}
+
+/** Weight of the newest turn in the learned cost per request. */
+const COST_WEIGHT = 0.25;
+/** Least cost per request learned (an idle turn must not open the gate wide), ms. */
+const MIN_COST_MS = 0.01;
 
 /** The per-turn budget; one per listener (so per isolate). */
 export class TurnBudget {
@@ -48,18 +67,20 @@ export class TurnBudget {
   readonly #yieldTurn: YieldTurn;
   /** When the current turn's slice opened; undefined when no slice is open. */
   #sliceStart: number | undefined;
-  #yieldPending = false;
+  /** Requests admitted in the current slice. */
+  #admitted = 0;
+  /** Wall time of a turn per request admitted in it, ms (moving average). */
+  #costMs: number;
   readonly #waiting: (() => void)[] = [];
-  readonly #stats: TurnBudgetStats = { immediate: 0, deferred: 0, resumedTurns: 0 };
+  #immediate = 0;
+  #deferred = 0;
+  #resumedTurns = 0;
 
-  constructor(
-    budgetMs: number,
-    clock: Clock = () => performance.now(),
-    yieldTurn: YieldTurn = (callback) => setImmediate(callback),
-  ) {
+  constructor(budgetMs: number, options: TurnBudgetOptions = {}) {
     this.#budgetMs = budgetMs;
-    this.#clock = clock;
-    this.#yieldTurn = yieldTurn;
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#yieldTurn = options.yieldTurn ?? ((callback) => setImmediate(callback));
+    this.#costMs = options.initialCostMs ?? 0.25;
   }
 
   /**
@@ -70,11 +91,15 @@ export class TurnBudget {
     if (this.#budgetMs <= 0) return undefined;
     const now = this.#clock();
     if (this.#sliceStart === undefined) this.#openSlice(now);
-    if (this.#waiting.length === 0 && now - this.#sliceStart! < this.#budgetMs) {
-      this.#stats.immediate++;
+    if (
+      this.#waiting.length === 0 && this.#admitted < this.#allowance() &&
+      now - this.#sliceStart! < this.#budgetMs
+    ) {
+      this.#admitted++;
+      this.#immediate++;
       return undefined;
     }
-    this.#stats.deferred++;
+    this.#deferred++;
     return new Promise<void>((resolve) => this.#waiting.push(resolve));
   }
 
@@ -84,37 +109,43 @@ export class TurnBudget {
   }
 
   stats(): TurnBudgetStats {
-    return { ...this.#stats };
+    return {
+      immediate: this.#immediate,
+      deferred: this.#deferred,
+      resumedTurns: this.#resumedTurns,
+      costMs: this.#costMs,
+    };
+  }
+
+  /** Requests one slice admits: as many as the learned cost fits in the budget, at least one. */
+  #allowance(): number {
+    return Math.max(1, Math.floor(this.#budgetMs / this.#costMs));
   }
 
   /** Opens a slice at `now`, and schedules the macrotask that ends it. */
   #openSlice(now: number): void {
     this.#sliceStart = now;
-    if (this.#yieldPending) return;
-    this.#yieldPending = true;
+    this.#admitted = 0;
     this.#yieldTurn(this.#nextTurn);
   }
 
-  /** A new turn: the slice ends; waiting requests get a fresh one. */
+  /**
+   * A new turn: the last slice ends (its wall time per admitted request teaches the cost: the
+   * app's work runs in microtasks after the requests passed the gate, so only the turn's end
+   * shows it); waiting requests get a fresh slice, as many as it allows, in arrival order.
+   */
   #nextTurn = (): void => {
-    this.#yieldPending = false;
+    const now = this.#clock();
+    if (this.#admitted > 0) {
+      const perRequest = Math.max(MIN_COST_MS, (now - this.#sliceStart!) / this.#admitted);
+      this.#costMs += (perRequest - this.#costMs) * COST_WEIGHT;
+    }
     this.#sliceStart = undefined;
     if (this.#waiting.length === 0) return;
-    this.#stats.resumedTurns++;
-    this.#openSlice(this.#clock());
-    this.#admitWaiting(true);
-  };
-
-  /**
-   * Admits the first waiting request, then (after its continuation ran: a microtask queued
-   * behind it) the next, while the slice's budget lasts; the first of a turn always.
-   */
-  #admitWaiting = (first = false): void => {
-    const next = this.#waiting[0];
-    if (next === undefined || this.#sliceStart === undefined) return;
-    if (!first && this.#clock() - this.#sliceStart >= this.#budgetMs) return;
-    this.#waiting.shift();
-    next();
-    queueMicrotask(() => this.#admitWaiting());
+    this.#resumedTurns++;
+    this.#openSlice(now);
+    const admitted = this.#waiting.splice(0, this.#allowance());
+    this.#admitted = admitted.length;
+    for (const resolve of admitted) resolve();
   };
 }
