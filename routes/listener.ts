@@ -80,6 +80,8 @@ export interface ListenOptions extends Omit<ConnectionLimits, "turnBudgetMs"> {
    * `KMS_TURN_BUDGET_MS`, default 2); 0: no bound.
    */
   turnBudgetMs?: number | undefined;
+  /** The budget itself, when the caller wants to watch or change it (the bench); else made here. */
+  turnBudget?: TurnBudget | undefined;
 }
 
 /** A listening server. */
@@ -485,7 +487,8 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
       connectionBound(options.maxConnections, descriptorLimit(), openDescriptors()) / isolates,
     ),
   );
-  const budget = new TurnBudget(options.turnBudgetMs ?? DEFAULT_CONNECTION_LIMITS.turnBudgetMs);
+  const budget = options.turnBudget ??
+    new TurnBudget(options.turnBudgetMs ?? DEFAULT_CONNECTION_LIMITS.turnBudgetMs);
   const handler = bridge(fetch, options.log, options.replyHeaders, budget);
   const sockets = new Set<Socket>();
   const probes = new Map<number, () => void>();

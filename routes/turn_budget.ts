@@ -62,7 +62,7 @@ const MIN_COST_MS = 0.01;
 
 /** The per-turn budget; one per listener (so per isolate). */
 export class TurnBudget {
-  readonly #budgetMs: number;
+  #budgetMs: number;
   readonly #clock: Clock;
   readonly #yieldTurn: YieldTurn;
   /** When the current turn's slice opened; undefined when no slice is open. */
@@ -101,6 +101,19 @@ export class TurnBudget {
     }
     this.#deferred++;
     return new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** The budget, ms (0: off). */
+  get budgetMs(): number {
+    return this.#budgetMs;
+  }
+
+  /**
+   * Changes the budget (the bench's A/B alternates it in one process). Requests already waiting
+   * are still admitted turn by turn; after a change to 0 new ones may overtake them.
+   */
+  set budgetMs(ms: number) {
+    this.#budgetMs = ms;
   }
 
   /** Requests waiting for a later turn now. */

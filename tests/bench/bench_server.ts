@@ -27,6 +27,9 @@
  *   milliseconds after a short warm-up, and answers a `SignReport` (a
  *   `KeygenReport` plus the longest single call).
  * - `GET /__bench/pool`: `service.keyPairPool.stats()`.
+ * - `GET /__bench/turn-ab`: with BENCH_TURN_AB=a,b (turn budgets, ms), the listener's turn
+ *   budget alternates between them every BENCH_TURN_AB_PERIOD_MS (250); per budget since the last
+ *   lag reset: requests answered, main-thread µs per request, lag (`TurnBudgetAb`).
  *
  * Configuration comes from the `KMS_*` environment as for `main.ts`. Prints
  * one JSON line `{"port":…,"pid":…}` once listening; exits on SIGTERM/SIGINT
@@ -56,6 +59,7 @@ import type { SecretBytes } from "../../core/secret.ts";
 import { openService } from "../../main.ts";
 import { cpuSeconds } from "./server_process.ts";
 import { listen, type ListenerEnv } from "../../routes/listener.ts";
+import { TurnBudget } from "../../routes/turn_budget.ts";
 import { observeDatabaseCalls } from "../../storage/client.ts";
 
 /** One lag over 4 ms: when (ms since the server started), how long, and how the main thread spent it. */
@@ -165,6 +169,14 @@ class LagMonitor {
   #ran = 0;
   #waited = 0;
   #latin1 = new TextDecoder("latin1");
+  /** Called on every tick with its lag and own lag, ms (the turn budget A/B). */
+  onTick: ((lagMs: number, ownMs: number) => void) | undefined;
+
+  /** The main thread's run time so far, ms (schedstat), for CPU per request. */
+  ranMs(): number {
+    this.#readSched();
+    return this.#ran;
+  }
 
   start(): void {
     try {
@@ -208,6 +220,7 @@ class LagMonitor {
     this.#samples++;
     this.#buckets[Math.min(1000, Math.floor(lag * 10))]!++;
     this.#ownBuckets[Math.min(1000, Math.floor(own * 10))]!++;
+    this.onTick?.(lag, own);
     this.#expected = now + 1;
     this.#timer = setTimeout(this.#tick, 1);
   };
@@ -264,6 +277,131 @@ class LagMonitor {
       if (seen >= target && target > 0) return (i + 1) / 10;
     }
     return 0;
+  }
+}
+
+/** The figures of one budget in the turn budget A/B, over its windows since the last reset. */
+export interface TurnModeFigures {
+  budgetMs: number;
+  seconds: number;
+  requests: number;
+  requestsPerSecond: number;
+  /** The main thread's run time per request (schedstat), µs. */
+  jsUsPerRequest: number;
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lagOwnP99Ms: number;
+  lagMaxMs: number;
+  lagOwnMaxMs: number;
+}
+
+/**
+ * BENCH_TURN_AB=0,2: alternates the listener's turn budget between the given values every
+ * BENCH_TURN_AB_PERIOD_MS (250) in this one process, and adds up, per value, the requests
+ * answered, the main thread's run time and the lag ticks of its windows: an A/B that shares the
+ * machine's load (`GET /__bench/turn-ab`).
+ */
+class TurnBudgetAb {
+  readonly #budget: TurnBudget;
+  readonly #lag: LagMonitor;
+  readonly #values: number[];
+  readonly #periodMs: number;
+  #mode = 0;
+  #modeStart = 0;
+  #ranAtStart = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #modes = [] as {
+    ms: number;
+    requests: number;
+    ranMs: number;
+    lag: Uint32Array;
+    own: Uint32Array;
+    max: number;
+    ownMax: number;
+  }[];
+
+  constructor(budget: TurnBudget, lag: LagMonitor, values: number[], periodMs: number) {
+    this.#budget = budget;
+    this.#lag = lag;
+    this.#values = values;
+    this.#periodMs = periodMs;
+    this.reset();
+    lag.onTick = (lagMs, ownMs) => {
+      const mode = this.#modes[this.#mode]!;
+      mode.lag[Math.min(1000, Math.floor(lagMs * 10))]!++;
+      mode.own[Math.min(1000, Math.floor(ownMs * 10))]!++;
+      mode.max = Math.max(mode.max, lagMs);
+      mode.ownMax = Math.max(mode.ownMax, ownMs);
+    };
+  }
+
+  start(): void {
+    this.#switchTo(0);
+    this.#timer = setInterval(
+      () => this.#switchTo((this.#mode + 1) % this.#values.length),
+      this.#periodMs,
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** One request answered (counted for the budget in force when it ends). */
+  answered(): void {
+    this.#modes[this.#mode]!.requests++;
+  }
+
+  reset(): void {
+    this.#modes = this.#values.map(() => ({
+      ms: 0,
+      requests: 0,
+      ranMs: 0,
+      lag: new Uint32Array(1001),
+      own: new Uint32Array(1001),
+      max: 0,
+      ownMax: 0,
+    }));
+    this.#modeStart = performance.now();
+    this.#ranAtStart = this.#lag.ranMs();
+  }
+
+  report(): TurnModeFigures[] {
+    this.#switchTo(this.#mode); // closes the window under way
+    const quantile = (buckets: Uint32Array, q: number) => {
+      const total = buckets.reduce((a, b) => a + b, 0);
+      const target = Math.ceil(total * q);
+      let seen = 0;
+      for (let i = 0; i < buckets.length; i++) {
+        seen += buckets[i]!;
+        if (seen >= target && target > 0) return (i + 1) / 10;
+      }
+      return 0;
+    };
+    return this.#modes.map((m, i) => ({
+      budgetMs: this.#values[i]!,
+      seconds: m.ms / 1000,
+      requests: m.requests,
+      requestsPerSecond: m.requests / Math.max(1e-9, m.ms / 1000),
+      jsUsPerRequest: (m.ranMs * 1000) / Math.max(1, m.requests),
+      lagP50Ms: quantile(m.lag, 0.5),
+      lagP99Ms: quantile(m.lag, 0.99),
+      lagOwnP99Ms: quantile(m.own, 0.99),
+      lagMaxMs: m.max,
+      lagOwnMaxMs: m.ownMax,
+    }));
+  }
+
+  #switchTo(next: number): void {
+    const now = performance.now();
+    const ran = this.#lag.ranMs();
+    const mode = this.#modes[this.#mode]!;
+    mode.ms += now - this.#modeStart;
+    mode.ranMs += ran - this.#ranAtStart;
+    this.#modeStart = now;
+    this.#ranAtStart = ran;
+    this.#mode = next;
+    this.#budget.budgetMs = this.#values[next]!;
   }
 }
 
@@ -484,6 +622,18 @@ async function main(): Promise<void> {
   const service = await openService(config, { audit: Deno.env.get("BENCH_AUDIT") !== "off" });
   const lag = new LagMonitor();
   lag.start();
+  const turnBudget = new TurnBudget(config.connectionLimits.turnBudgetMs);
+  const abValues = (Deno.env.get("BENCH_TURN_AB") ?? "").split(",").filter((v) => v.trim() !== "")
+    .map(Number);
+  const ab = abValues.length > 1
+    ? new TurnBudgetAb(
+      turnBudget,
+      lag,
+      abValues,
+      Number(Deno.env.get("BENCH_TURN_AB_PERIOD_MS") ?? "250"),
+    )
+    : undefined;
+  ab?.start();
   const minimalKey = await crypto.subtle.importKey(
     "raw",
     crypto.getRandomValues(new Uint8Array(32)),
@@ -501,13 +651,21 @@ async function main(): Promise<void> {
     const url = request.url;
     const at = url.indexOf("/__bench/");
     // The peer address goes on as main.ts hands it (source IP of audit records and budgets).
-    if (at < 0) return appFetch(request, info);
+    if (at < 0) {
+      if (ab === undefined) return appFetch(request, info);
+      return Promise.resolve(appFetch(request, info)).finally(() => ab.answered());
+    }
     const path = url.slice(at);
-    if (path === "/__bench/minimal" && request.method === "POST") return minimal(request);
+    if (path === "/__bench/minimal" && request.method === "POST") {
+      if (ab === undefined) return minimal(request);
+      return minimal(request).finally(() => ab.answered());
+    }
+    if (path === "/__bench/turn-ab") return Response.json(ab?.report() ?? []);
     if (path === "/__bench/lag") return Response.json({ ...lag.report(), db: dbHold.report() });
     if (path === "/__bench/lag/reset" && request.method === "POST") {
       lag.reset();
       dbHold.reset();
+      ab?.reset();
       return Response.json({ ok: true });
     }
     if (path === "/__bench/raw-keygen" && request.method === "POST") return keygenHandler(request);
@@ -528,6 +686,7 @@ async function main(): Promise<void> {
       port: config.port,
       log: () => {},
       ...config.connectionLimits,
+      turnBudget,
     });
   if (!("finished" in server)) {
     console.log(JSON.stringify({ port: server.addr.port, pid: Deno.pid }));
@@ -537,6 +696,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     lag.stop();
+    ab?.stop();
     await server.shutdown();
     await service.close();
     Deno.exit(0);

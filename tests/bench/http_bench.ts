@@ -82,7 +82,7 @@ import {
   printAuditOverhead,
   runAuditOverhead,
 } from "./audit_bench.ts";
-import type { LagReport } from "./bench_server.ts";
+import type { LagReport, TurnModeFigures } from "./bench_server.ts";
 import {
   PAIR_OPERATIONS,
   pairSettingsLine,
@@ -225,9 +225,19 @@ const SETTINGS = {
   singleSeconds: envNumber("BENCH_SINGLE_SECONDS", 2, 0),
   lagConcurrency: lagConcurrencies(Deno.env.get("BENCH_LAG_CONCURRENCY")),
   lagEvents: Deno.env.get("BENCH_LAG_EVENTS") !== undefined,
+  turnAb: (Deno.env.get("BENCH_TURN_AB") ?? "").includes(","),
   json: Deno.env.get("BENCH_JSON"),
   soakSeconds: envNumber("BENCH_SOAK_SECONDS", 0, 0),
 };
+
+/** One budget's figures of a BENCH_TURN_AB window. */
+function turnAbLine(name: string, concurrency: number, m: TurnModeFigures): string {
+  const f = (n: number, d = 1) => fmt(n, d);
+  return `turn budget ${m.budgetMs} ms: ${name} @${concurrency}: ${fmt(m.requestsPerSecond)} ` +
+    `req/s, JS ${fmt(m.jsUsPerRequest)} µs/req, lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
+    `${f(m.lagP99Ms)}/${f(m.lagOwnP99Ms)}, max/own ${f(m.lagMaxMs)}/${f(m.lagOwnMaxMs)} ` +
+    `(${fmt(m.seconds, 1)} s, ${m.requests} requests)`;
+}
 
 /** Every measured phase of the run, in order, for BENCH_JSON. */
 const RECORDED: PhaseResult[] = [];
@@ -256,6 +266,8 @@ export interface PhaseResult {
   server: string;
   /** Its main isolate's garbage collections in the window (BENCH_GC=1), else undefined. */
   gc: GcWindow | undefined;
+  /** BENCH_TURN_AB: the figures of each alternated turn budget in the window. */
+  turnAb?: TurnModeFigures[] | undefined;
 }
 
 /** What one operation gave: the loaded phase and the one-request-at-a-time lag probe. */
@@ -482,6 +494,9 @@ class Bench {
     const b1 = machineBusySeconds();
     const { rssMb } = residentMemory(this.server.pid);
     const lag = await this.lag();
+    const turnAb = SETTINGS.turnAb && this.server.script !== "main"
+      ? await (await fetch(`${this.base}/__bench/turn-ab`)).json() as TurnModeFigures[]
+      : undefined;
     const all = await Promise.all(results);
     const latencies = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
     let offset = 0;
@@ -491,6 +506,7 @@ class Bench {
     }
     latencies.sort();
     const completed = all.reduce((n, r) => n + r.completed, 0);
+    for (const m of turnAb ?? []) console.log(`    ${turnAbLine(name, concurrency, m)}`);
     if (SETTINGS.lagEvents) {
       console.log(`    lag events of ${name} at concurrency ${concurrency}:`);
       for (const e of lag.events) console.log(`      ${JSON.stringify(e)}`);
@@ -514,6 +530,7 @@ class Bench {
       peakRssMb: Math.max(peakRssMb, rssMb),
       server: this.serverLabel(),
       gc: gcWindow(this.server.gc.slice(gc0)),
+      turnAb,
     };
     RECORDED.push(result);
     return result;

@@ -63,7 +63,7 @@ function print(budget: string, round: number, phases: Phase[]): void {
     console.log(
       [
         `budget ${budget}`.padEnd(9),
-        `round ${round}`,
+        round === 0 ? "median " : `round ${round}`,
         p.name.padEnd(20),
         `@${p.concurrency}`.padStart(4),
         `${f(p.requestsPerSecond, 0)} req/s`.padStart(12),
@@ -79,6 +79,39 @@ console.log(
   `turn budget A/B: KMS_TURN_BUDGET_MS ${budgets.join(" / ")}, ${rounds} round(s), ` +
     Object.keys(defaults).map((k) => `${k}=${Deno.env.get(k) ?? defaults[k]}`).join(" "),
 );
+const all = new Map<string, Phase[]>();
 for (let round = 1; round <= rounds; round++) {
-  for (const budget of budgets) print(budget, round, await runOnce(budget));
+  for (const budget of budgets) {
+    const phases = await runOnce(budget);
+    print(budget, round, phases);
+    for (const p of phases) {
+      const key = `${budget}|${p.name}|${p.concurrency}`;
+      all.set(key, [...(all.get(key) ?? []), p]);
+    }
+  }
+}
+
+/** The median of the rounds' values (nulls left out). */
+function median(values: (number | null)[]): number | null {
+  const xs = values.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (xs.length === 0) return null;
+  const mid = Math.floor(xs.length / 2);
+  return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
+console.log(`\nmedian of ${rounds} round(s):`);
+for (const [key, phases] of all) {
+  const m = (pick: (p: Phase) => number | null) => median(phases.map(pick));
+  const [budget, name, concurrency] = key.split("|");
+  print(budget!, 0, [{
+    name: name!,
+    concurrency: Number(concurrency),
+    requestsPerSecond: m((p) => p.requestsPerSecond),
+    serverMainThreadCpuUsPerRequest: m((p) => p.serverMainThreadCpuUsPerRequest),
+    lagP50Ms: m((p) => p.lagP50Ms),
+    lagP99Ms: m((p) => p.lagP99Ms),
+    lagOwnP99Ms: m((p) => p.lagOwnP99Ms),
+    lagMaxMs: m((p) => p.lagMaxMs),
+    lagOwnMaxMs: m((p) => p.lagOwnMaxMs),
+  }]);
 }
