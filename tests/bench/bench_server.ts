@@ -293,6 +293,10 @@ export interface TurnModeFigures {
   lagOwnP99Ms: number;
   lagMaxMs: number;
   lagOwnMaxMs: number;
+  /** Requests the budget deferred, per request answered. */
+  deferredPerRequest: number;
+  /** Turns that admitted waiting requests, per request answered. */
+  resumedTurnsPerRequest: number;
 }
 
 /**
@@ -318,7 +322,10 @@ class TurnBudgetAb {
     own: Uint32Array;
     max: number;
     ownMax: number;
+    deferred: number;
+    resumedTurns: number;
   }[];
+  #statsAtStart = { deferred: 0, resumedTurns: 0 };
 
   constructor(budget: TurnBudget, lag: LagMonitor, values: number[], periodMs: number) {
     this.#budget = budget;
@@ -361,7 +368,10 @@ class TurnBudgetAb {
       own: new Uint32Array(1001),
       max: 0,
       ownMax: 0,
+      deferred: 0,
+      resumedTurns: 0,
     }));
+    this.#statsAtStart = this.#budget.stats();
     this.#modeStart = performance.now();
     this.#ranAtStart = this.#lag.ranMs();
   }
@@ -389,6 +399,8 @@ class TurnBudgetAb {
       lagOwnP99Ms: quantile(m.own, 0.99),
       lagMaxMs: m.max,
       lagOwnMaxMs: m.ownMax,
+      deferredPerRequest: m.deferred / Math.max(1, m.requests),
+      resumedTurnsPerRequest: m.resumedTurns / Math.max(1, m.requests),
     }));
   }
 
@@ -398,6 +410,10 @@ class TurnBudgetAb {
     const mode = this.#modes[this.#mode]!;
     mode.ms += now - this.#modeStart;
     mode.ranMs += ran - this.#ranAtStart;
+    const stats = this.#budget.stats();
+    mode.deferred += stats.deferred - this.#statsAtStart.deferred;
+    mode.resumedTurns += stats.resumedTurns - this.#statsAtStart.resumedTurns;
+    this.#statsAtStart = stats;
     this.#modeStart = now;
     this.#ranAtStart = ran;
     this.#mode = next;
@@ -661,6 +677,7 @@ async function main(): Promise<void> {
       return minimal(request).finally(() => ab.answered());
     }
     if (path === "/__bench/turn-ab") return Response.json(ab?.report() ?? []);
+    if (path === "/__bench/turn-budget") return Response.json(turnBudget.stats());
     if (path === "/__bench/lag") return Response.json({ ...lag.report(), db: dbHold.report() });
     if (path === "/__bench/lag/reset" && request.method === "POST") {
       lag.reset();

@@ -236,7 +236,8 @@ function turnAbLine(name: string, concurrency: number, m: TurnModeFigures): stri
   return `turn budget ${m.budgetMs} ms: ${name} @${concurrency}: ${fmt(m.requestsPerSecond)} ` +
     `req/s, JS ${fmt(m.jsUsPerRequest)} µs/req, lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
     `${f(m.lagP99Ms)}/${f(m.lagOwnP99Ms)}, max/own ${f(m.lagMaxMs)}/${f(m.lagOwnMaxMs)} ` +
-    `(${fmt(m.seconds, 1)} s, ${m.requests} requests)`;
+    `(${fmt(m.seconds, 1)} s, ${m.requests} requests; deferred ${f(m.deferredPerRequest, 2)}, ` +
+    `resumed turns ${f(m.resumedTurnsPerRequest, 3)} per request)`;
 }
 
 /** Every measured phase of the run, in order, for BENCH_JSON. */
