@@ -297,6 +297,14 @@ export interface TurnModeFigures {
   deferredPerRequest: number;
   /** Turns that admitted waiting requests, per request answered. */
   resumedTurnsPerRequest: number;
+  /** The main thread's kernel time per request (/proc stime, 10 ms ticks), µs. */
+  systemUsPerRequest: number;
+}
+
+/** The main thread's kernel CPU time (stime), seconds (clock ticks of 10 ms). */
+function mainThreadSystemSeconds(): number {
+  const stat = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${Deno.pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[12]) / 100;
 }
 
 /**
@@ -324,7 +332,9 @@ class TurnBudgetAb {
     ownMax: number;
     deferred: number;
     resumedTurns: number;
+    systemS: number;
   }[];
+  #systemAtStart = 0;
   #statsAtStart = { deferred: 0, resumedTurns: 0 };
 
   constructor(budget: TurnBudget, lag: LagMonitor, values: number[], periodMs: number) {
@@ -370,7 +380,9 @@ class TurnBudgetAb {
       ownMax: 0,
       deferred: 0,
       resumedTurns: 0,
+      systemS: 0,
     }));
+    this.#systemAtStart = mainThreadSystemSeconds();
     this.#statsAtStart = this.#budget.stats();
     this.#modeStart = performance.now();
     this.#ranAtStart = this.#lag.ranMs();
@@ -401,6 +413,7 @@ class TurnBudgetAb {
       lagOwnMaxMs: m.ownMax,
       deferredPerRequest: m.deferred / Math.max(1, m.requests),
       resumedTurnsPerRequest: m.resumedTurns / Math.max(1, m.requests),
+      systemUsPerRequest: (m.systemS * 1e6) / Math.max(1, m.requests),
     }));
   }
 
@@ -414,6 +427,9 @@ class TurnBudgetAb {
     mode.deferred += stats.deferred - this.#statsAtStart.deferred;
     mode.resumedTurns += stats.resumedTurns - this.#statsAtStart.resumedTurns;
     this.#statsAtStart = stats;
+    const system = mainThreadSystemSeconds();
+    mode.systemS += system - this.#systemAtStart;
+    this.#systemAtStart = system;
     this.#modeStart = now;
     this.#ranAtStart = ran;
     this.#mode = next;

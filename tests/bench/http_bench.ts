@@ -234,7 +234,7 @@ const SETTINGS = {
 function turnAbLine(name: string, concurrency: number, m: TurnModeFigures): string {
   const f = (n: number, d = 1) => fmt(n, d);
   return `turn budget ${m.budgetMs} ms: ${name} @${concurrency}: ${fmt(m.requestsPerSecond)} ` +
-    `req/s, JS ${fmt(m.jsUsPerRequest)} µs/req, lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
+    `req/s, JS ${fmt(m.jsUsPerRequest)} µs/req (kernel ${fmt(m.systemUsPerRequest)}), lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
     `${f(m.lagP99Ms)}/${f(m.lagOwnP99Ms)}, max/own ${f(m.lagMaxMs)}/${f(m.lagOwnMaxMs)} ` +
     `(${fmt(m.seconds, 1)} s, ${m.requests} requests; deferred ${f(m.deferredPerRequest, 2)}, ` +
     `resumed turns ${f(m.resumedTurnsPerRequest, 3)} per request)`;
