@@ -42,7 +42,13 @@
  * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--v8-flags=--trace-gc`),
  * BENCH_SERVER_LOG (a file to append everything the server prints to),
  * BENCH_LAG_EVENTS (print each lag over 4 ms, and the libSQL statements that
- * held the server's main thread longest), BENCH_GC=1 (the server runs with
+ * held the server's main thread longest), BENCH_LAG_CONCURRENCY (comma list, default `64`:
+ * each operation of the main table runs again at these concurrencies, and a table gives the
+ * lag p50/p99/own p99/max/own max of every operation at every concurrency; empty: none),
+ * BENCH_TURN_AB (e.g. `0,2`: the server alternates the listener's turn budget,
+ * KMS_TURN_BUDGET_MS, between these values every BENCH_TURN_AB_PERIOD_MS (250), and each phase
+ * prints req/s, main-thread µs per request and lag per value: an A/B that shares the machine's
+ * load; tests/bench/turn_budget_ab.ts alternates whole runs instead), BENCH_GC=1 (the server runs with
  * `--v8-flags=--trace-gc`; a table of its main isolate's scavenges and
  * mark-compacts per phase), BENCH_JSON (a file to write every measured phase
  * to as JSON: rate, p50/p99, lag p50/p99/max, server CPU µs per request of all
@@ -234,7 +240,9 @@ const SETTINGS = {
 function turnAbLine(name: string, concurrency: number, m: TurnModeFigures): string {
   const f = (n: number, d = 1) => fmt(n, d);
   return `turn budget ${m.budgetMs} ms: ${name} @${concurrency}: ${fmt(m.requestsPerSecond)} ` +
-    `req/s, JS ${fmt(m.jsUsPerRequest)} µs/req (kernel ${fmt(m.systemUsPerRequest)}), lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
+    `req/s, JS ${fmt(m.jsUsPerRequest)} µs/req (kernel ${
+      fmt(m.systemUsPerRequest)
+    }), lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
     `${f(m.lagP99Ms)}/${f(m.lagOwnP99Ms)}, max/own ${f(m.lagMaxMs)}/${f(m.lagOwnMaxMs)} ` +
     `(${fmt(m.seconds, 1)} s, ${m.requests} requests; deferred ${f(m.deferredPerRequest, 2)}, ` +
     `resumed turns ${f(m.resumedTurnsPerRequest, 3)} per request)`;
