@@ -115,7 +115,7 @@ export interface ConnectionLimits {
   maxHeaderBytes: number;
   /**
    * Synchronous request work the listener starts per event-loop turn at most, ms
-   * (`KMS_TURN_BUDGET_MS`, default 2; 0 = no bound; routes/turn_budget.ts).
+   * (`KMS_TURN_BUDGET_MS`, default 0 = no bound; routes/turn_budget.ts).
    */
   turnBudgetMs: number;
 }
@@ -127,7 +127,7 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   keepAliveTimeoutMs: 5_000,
   maxConnections: 4096,
   maxHeaderBytes: 16_384,
-  turnBudgetMs: 2,
+  turnBudgetMs: 0,
 });
 
 /** An integer variable within min..max, or its default when unset. */

@@ -77,7 +77,7 @@ export interface ListenOptions extends Omit<ConnectionLimits, "turnBudgetMs"> {
   replyHeaders?: Readonly<Record<string, string>>;
   /**
    * Synchronous request work started per event-loop turn at most, ms (routes/turn_budget.ts;
-   * `KMS_TURN_BUDGET_MS`, default 2); 0: no bound.
+   * `KMS_TURN_BUDGET_MS`, default 0: no bound).
    */
   turnBudgetMs?: number | undefined;
   /** The budget itself, when the caller wants to watch or change it (the bench); else made here. */

@@ -1133,7 +1133,7 @@ function printLagByConcurrency(rows: Row[]): void {
   console.log("");
   console.log(
     "Event loop lag in the server by concurrency, ms ('own' = less the main thread's CPU wait; " +
-      "KMS_TURN_BUDGET_MS " + (Deno.env.get("KMS_TURN_BUDGET_MS") ?? "default") + "):",
+      "KMS_TURN_BUDGET_MS " + (Deno.env.get("KMS_TURN_BUDGET_MS") ?? "0, the default") + "):",
   );
   table(
     ["operation", "conc", "req/s", "JS µs", "p50", "p99", "own p99", "max", "own max", "target"],

@@ -1,6 +1,6 @@
 /**
  * A/B of the listener's per-turn budget (routes/turn_budget.ts): runs `http_bench.ts` with
- * each `KMS_TURN_BUDGET_MS` of TURN_AB_BUDGETS (default `0,2`: off, and the default),
+ * each `KMS_TURN_BUDGET_MS` of TURN_AB_BUDGETS (default `0,2`: off, and 2 ms),
  * alternately, TURN_AB_ROUNDS times (2), and prints, per budget and phase, req/s, JS main-thread
  * µs per request and the event-loop lag (p50, p99, own p99, max, own max) of every round.
  *
