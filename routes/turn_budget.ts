@@ -45,6 +45,8 @@ export interface TurnBudgetStats {
   resumedTurns: number;
   /** The learned wall time of a turn per request admitted in it, ms. */
   costMs: number;
+  /** Time the deferred requests waited in all, ms (by `clock`). */
+  waitedMs: number;
 }
 
 /** Options of `TurnBudget` beyond the budget. */
@@ -71,7 +73,8 @@ export class TurnBudget {
   #admitted = 0;
   /** Wall time of a turn per request admitted in it, ms (moving average). */
   #costMs: number;
-  readonly #waiting: (() => void)[] = [];
+  readonly #waiting: { resolve: () => void; since: number }[] = [];
+  #waitedMs = 0;
   #immediate = 0;
   #deferred = 0;
   #resumedTurns = 0;
@@ -100,7 +103,7 @@ export class TurnBudget {
       return undefined;
     }
     this.#deferred++;
-    return new Promise<void>((resolve) => this.#waiting.push(resolve));
+    return new Promise<void>((resolve) => this.#waiting.push({ resolve, since: now }));
   }
 
   /** The budget, ms (0: off). */
@@ -127,6 +130,7 @@ export class TurnBudget {
       deferred: this.#deferred,
       resumedTurns: this.#resumedTurns,
       costMs: this.#costMs,
+      waitedMs: this.#waitedMs,
     };
   }
 
@@ -159,6 +163,9 @@ export class TurnBudget {
     this.#openSlice(now);
     const admitted = this.#waiting.splice(0, this.#allowance());
     this.#admitted = admitted.length;
-    for (const resolve of admitted) resolve();
+    for (const { resolve, since } of admitted) {
+      this.#waitedMs += now - since;
+      resolve();
+    }
   };
 }

@@ -297,6 +297,8 @@ export interface TurnModeFigures {
   deferredPerRequest: number;
   /** Turns that admitted waiting requests, per request answered. */
   resumedTurnsPerRequest: number;
+  /** Mean wait of a deferred request, ms. */
+  meanWaitMs: number;
   /** The main thread's kernel time per request (/proc stime, 10 ms ticks), µs. */
   systemUsPerRequest: number;
 }
@@ -333,9 +335,10 @@ class TurnBudgetAb {
     deferred: number;
     resumedTurns: number;
     systemS: number;
+    waitedMs: number;
   }[];
   #systemAtStart = 0;
-  #statsAtStart = { deferred: 0, resumedTurns: 0 };
+  #statsAtStart = { deferred: 0, resumedTurns: 0, waitedMs: 0 };
 
   constructor(budget: TurnBudget, lag: LagMonitor, values: number[], periodMs: number) {
     this.#budget = budget;
@@ -381,6 +384,7 @@ class TurnBudgetAb {
       deferred: 0,
       resumedTurns: 0,
       systemS: 0,
+      waitedMs: 0,
     }));
     this.#systemAtStart = mainThreadSystemSeconds();
     this.#statsAtStart = this.#budget.stats();
@@ -414,6 +418,7 @@ class TurnBudgetAb {
       deferredPerRequest: m.deferred / Math.max(1, m.requests),
       resumedTurnsPerRequest: m.resumedTurns / Math.max(1, m.requests),
       systemUsPerRequest: (m.systemS * 1e6) / Math.max(1, m.requests),
+      meanWaitMs: m.waitedMs / Math.max(1, m.deferred),
     }));
   }
 
@@ -426,6 +431,7 @@ class TurnBudgetAb {
     const stats = this.#budget.stats();
     mode.deferred += stats.deferred - this.#statsAtStart.deferred;
     mode.resumedTurns += stats.resumedTurns - this.#statsAtStart.resumedTurns;
+    mode.waitedMs += stats.waitedMs - this.#statsAtStart.waitedMs;
     this.#statsAtStart = stats;
     const system = mainThreadSystemSeconds();
     mode.systemS += system - this.#systemAtStart;
