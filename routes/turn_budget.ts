@@ -25,6 +25,11 @@
  * crypto worker, a database call) is not gated: it is bounded by what was admitted.
  * `budgetMs` 0 turns the scheduling off (`admit` never defers).
  *
+ * Off by default (`KMS_TURN_BUDGET_MS=0`): on the loaded 2-core machine, 2 ms brought the lag the
+ * process caused itself to p99 ≈ 5 ms at concurrency 16 and 64 but cost main-thread CPU per request
+ * and, at concurrency 16, often much of the rate (README "Lag, CPU per request, memory and
+ * workers"; `tests/bench/turn_budget_ab.ts` and `BENCH_TURN_AB=0,2` measure it).
+ *
  * @module
  */
 import { setImmediate } from "node:timers";
