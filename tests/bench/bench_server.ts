@@ -171,6 +171,8 @@ class LagMonitor {
   #latin1 = new TextDecoder("latin1");
   /** Called on every tick with its lag and own lag, ms (the turn budget A/B). */
   onTick: ((lagMs: number, ownMs: number) => void) | undefined;
+  /** Called at the end of every tick with the tick's own duration, ms. */
+  onTickDone: ((ms: number) => void) | undefined;
 
   /** The main thread's run time so far, ms (schedstat), for CPU per request. */
   ranMs(): number {
@@ -223,6 +225,7 @@ class LagMonitor {
     this.onTick?.(lag, own);
     this.#expected = now + 1;
     this.#timer = setTimeout(this.#tick, 1);
+    this.onTickDone?.(performance.now() - now);
   };
 
   #record(now: number, lag: number, ran: number, cpuWait: number): void {
@@ -299,6 +302,9 @@ export interface TurnModeFigures {
   resumedTurnsPerRequest: number;
   /** Mean wait of a deferred request, ms. */
   meanWaitMs: number;
+  /** Lag probe ticks per request, and the main-thread µs per request they took (wall). */
+  probeTicksPerRequest: number;
+  probeUsPerRequest: number;
   /** The main thread's kernel time per request (/proc stime, 10 ms ticks), µs. */
   systemUsPerRequest: number;
 }
@@ -336,6 +342,8 @@ class TurnBudgetAb {
     resumedTurns: number;
     systemS: number;
     waitedMs: number;
+    ticks: number;
+    tickMs: number;
   }[];
   #systemAtStart = 0;
   #statsAtStart = { deferred: 0, resumedTurns: 0, waitedMs: 0 };
@@ -352,6 +360,11 @@ class TurnBudgetAb {
       mode.own[Math.min(1000, Math.floor(ownMs * 10))]!++;
       mode.max = Math.max(mode.max, lagMs);
       mode.ownMax = Math.max(mode.ownMax, ownMs);
+    };
+    lag.onTickDone = (ms) => {
+      const mode = this.#modes[this.#mode]!;
+      mode.ticks++;
+      mode.tickMs += ms;
     };
   }
 
@@ -385,6 +398,8 @@ class TurnBudgetAb {
       resumedTurns: 0,
       systemS: 0,
       waitedMs: 0,
+      ticks: 0,
+      tickMs: 0,
     }));
     this.#systemAtStart = mainThreadSystemSeconds();
     this.#statsAtStart = this.#budget.stats();
@@ -419,6 +434,8 @@ class TurnBudgetAb {
       resumedTurnsPerRequest: m.resumedTurns / Math.max(1, m.requests),
       systemUsPerRequest: (m.systemS * 1e6) / Math.max(1, m.requests),
       meanWaitMs: m.waitedMs / Math.max(1, m.deferred),
+      probeTicksPerRequest: m.ticks / Math.max(1, m.requests),
+      probeUsPerRequest: (m.tickMs * 1000) / Math.max(1, m.requests),
     }));
   }
 

@@ -245,9 +245,9 @@ function turnAbLine(name: string, concurrency: number, m: TurnModeFigures): stri
     }), lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
     `${f(m.lagP99Ms)}/${f(m.lagOwnP99Ms)}, max/own ${f(m.lagMaxMs)}/${f(m.lagOwnMaxMs)} ` +
     `(${fmt(m.seconds, 1)} s, ${m.requests} requests; deferred ${f(m.deferredPerRequest, 2)}, ` +
-    `resumed turns ${f(m.resumedTurnsPerRequest, 3)} per request, mean wait ${
-      f(m.meanWaitMs, 2)
-    } ms)`;
+    `resumed turns ${f(m.resumedTurnsPerRequest, 3)} per request, mean wait ` +
+    `${f(m.meanWaitMs, 2)} ms; lag probe ${f(m.probeTicksPerRequest, 2)} ticks, ` +
+    `${f(m.probeUsPerRequest)} µs per request)`;
 }
 
 /** Every measured phase of the run, in order, for BENCH_JSON. */
