@@ -115,6 +115,11 @@ export interface ConnectionLimits {
   maxConnections: number;
   /** Largest request header section (`KMS_MAX_HEADER_BYTES`, default 16384). */
   maxHeaderBytes: number;
+  /**
+   * Synchronous request work the listener starts per event-loop turn at most, ms
+   * (`KMS_TURN_BUDGET_MS`, default 0 = no bound; routes/turn_budget.ts).
+   */
+  turnBudgetMs: number;
 }
 
 /** The defaults of `ConnectionLimits`. */
@@ -124,6 +129,7 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   keepAliveTimeoutMs: 5_000,
   maxConnections: 4096,
   maxHeaderBytes: 16_384,
+  turnBudgetMs: 0,
 });
 
 /** An integer variable within min..max, or its default when unset. */
@@ -142,7 +148,7 @@ function boundedInteger(
   return value;
 }
 
-/** `KMS_HEADERS_TIMEOUT_MS`, `KMS_REQUEST_TIMEOUT_MS`, `KMS_KEEPALIVE_TIMEOUT_MS`, `KMS_MAX_CONNECTIONS`, `KMS_MAX_HEADER_BYTES`. */
+/** `KMS_HEADERS_TIMEOUT_MS`, `KMS_REQUEST_TIMEOUT_MS`, `KMS_KEEPALIVE_TIMEOUT_MS`, `KMS_MAX_CONNECTIONS`, `KMS_MAX_HEADER_BYTES`, `KMS_TURN_BUDGET_MS`. */
 function parseConnectionLimits(env: Record<string, string | undefined>): ConnectionLimits {
   const d = DEFAULT_CONNECTION_LIMITS;
   const hour = 3_600_000;
@@ -164,6 +170,7 @@ function parseConnectionLimits(env: Record<string, string | undefined>): Connect
       1024,
       1_048_576,
     ]),
+    turnBudgetMs: boundedInteger(env, "KMS_TURN_BUDGET_MS", d.turnBudgetMs, [0, 1000]),
   };
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new ConfigError(

@@ -46,9 +46,10 @@ import {
   RequestEntityTooLargeException,
   SerializationException,
 } from "../core/errors.ts";
-import type { ConnectionLimits } from "../core/config.ts";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../core/config.ts";
 import { errorReply, errorResponse } from "./errors.ts";
 import { AMZ_JSON, MAX_BODY_BYTES } from "./protocol.ts";
+import { TurnBudget } from "./turn_budget.ts";
 
 /** What the listener hands the app as `env`: the shape of Deno.serve's ServeHandlerInfo. */
 export interface ListenerEnv {
@@ -62,7 +63,7 @@ export type FetchHandler = (request: Request, env: ListenerEnv) => Response | Pr
 export type ListenerLog = (record: Record<string, unknown>) => void;
 
 /** Options of `listen`. */
-export interface ListenOptions extends ConnectionLimits {
+export interface ListenOptions extends Omit<ConnectionLimits, "turnBudgetMs"> {
   hostname: string;
   port: number;
   log: ListenerLog;
@@ -74,6 +75,13 @@ export interface ListenOptions extends ConnectionLimits {
   isolates?: number;
   /** Headers added to every reply (the serving isolate's id). */
   replyHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Synchronous request work started per event-loop turn at most, ms (routes/turn_budget.ts;
+   * `KMS_TURN_BUDGET_MS`, default 0: no bound).
+   */
+  turnBudgetMs?: number | undefined;
+  /** The budget itself, when the caller wants to watch or change it (the bench); else made here. */
+  turnBudget?: TurnBudget | undefined;
 }
 
 /** A listening server. */
@@ -304,8 +312,13 @@ function bridge(
   fetch: FetchHandler,
   log: ListenerLog,
   extra: Readonly<Record<string, string>> | undefined,
+  budget: TurnBudget,
 ) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Past this turn's budget, the request is read and served in a later turn (timers and I/O
+    // run between): routes/turn_budget.ts.
+    const turn = budget.admit();
+    if (turn !== undefined) await turn;
     const socket = req.socket;
     const env: ListenerEnv = {
       remoteAddr: {
@@ -474,7 +487,9 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
       connectionBound(options.maxConnections, descriptorLimit(), openDescriptors()) / isolates,
     ),
   );
-  const handler = bridge(fetch, options.log, options.replyHeaders);
+  const budget = options.turnBudget ??
+    new TurnBudget(options.turnBudgetMs ?? DEFAULT_CONNECTION_LIMITS.turnBudgetMs);
+  const handler = bridge(fetch, options.log, options.replyHeaders, budget);
   const sockets = new Set<Socket>();
   const probes = new Map<number, () => void>();
   // A connection accepted since the last look proves accepting works: no probe needed then.

@@ -417,6 +417,7 @@ Deno.test("connection limits come from KMS_* variables with documented defaults"
     keepAliveTimeoutMs: 5_000,
     maxConnections: 4096,
     maxHeaderBytes: 16_384,
+    turnBudgetMs: 0,
   });
   assert.deepEqual(
     parseConfig({
@@ -425,6 +426,7 @@ Deno.test("connection limits come from KMS_* variables with documented defaults"
       KMS_KEEPALIVE_TIMEOUT_MS: "300",
       KMS_MAX_CONNECTIONS: "50",
       KMS_MAX_HEADER_BYTES: "4096",
+      KMS_TURN_BUDGET_MS: "2",
     }).connectionLimits,
     {
       headersTimeoutMs: 1000,
@@ -432,6 +434,7 @@ Deno.test("connection limits come from KMS_* variables with documented defaults"
       keepAliveTimeoutMs: 300,
       maxConnections: 50,
       maxHeaderBytes: 4096,
+      turnBudgetMs: 2,
     },
   );
   for (
@@ -440,6 +443,7 @@ Deno.test("connection limits come from KMS_* variables with documented defaults"
       { KMS_REQUEST_TIMEOUT_MS: "abc" },
       { KMS_MAX_CONNECTIONS: "-1" },
       { KMS_MAX_HEADER_BYTES: "10" },
+      { KMS_TURN_BUDGET_MS: "-1" },
       { KMS_HEADERS_TIMEOUT_MS: "5000", KMS_REQUEST_TIMEOUT_MS: "4000" },
     ]
   ) {

@@ -27,6 +27,9 @@
  *   milliseconds after a short warm-up, and answers a `SignReport` (a
  *   `KeygenReport` plus the longest single call).
  * - `GET /__bench/pool`: `service.keyPairPool.stats()`.
+ * - `GET /__bench/turn-ab`: with BENCH_TURN_AB=a,b (turn budgets, ms), the listener's turn
+ *   budget alternates between them every BENCH_TURN_AB_PERIOD_MS (250); per budget since the last
+ *   lag reset: requests answered, main-thread µs per request, lag (`TurnBudgetAb`).
  *
  * Configuration comes from the `KMS_*` environment as for `main.ts`. Prints
  * one JSON line `{"port":…,"pid":…}` once listening; exits on SIGTERM/SIGINT
@@ -56,6 +59,7 @@ import type { SecretBytes } from "../../core/secret.ts";
 import { openService } from "../../main.ts";
 import { cpuSeconds } from "./server_process.ts";
 import { listen, type ListenerEnv } from "../../routes/listener.ts";
+import { TurnBudget } from "../../routes/turn_budget.ts";
 import { observeDatabaseCalls } from "../../storage/client.ts";
 
 /** One lag over 4 ms: when (ms since the server started), how long, and how the main thread spent it. */
@@ -77,6 +81,11 @@ export interface LagReport {
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
+  /**
+   * The 99th percentile of each tick's delay less the time the main thread waited for a CPU
+   * in it: the lag the process caused itself, which holds on a loaded machine.
+   */
+  ownP99Ms: number;
   samples: number;
   over5ms: number;
   /** The first 50 lags over 4 ms. */
@@ -149,6 +158,7 @@ class LagMonitor {
   #samples = 0;
   #over5 = 0;
   #buckets = new Uint32Array(1001);
+  #ownBuckets = new Uint32Array(1001);
   #events: LagEvent[] = [];
   #worst: LagEvent[] = [];
   #windowStart = performance.now();
@@ -159,6 +169,16 @@ class LagMonitor {
   #ran = 0;
   #waited = 0;
   #latin1 = new TextDecoder("latin1");
+  /** Called on every tick with its lag and own lag, ms (the turn budget A/B). */
+  onTick: ((lagMs: number, ownMs: number) => void) | undefined;
+  /** Called at the end of every tick with the tick's own duration, ms. */
+  onTickDone: ((ms: number) => void) | undefined;
+
+  /** The main thread's run time so far, ms (schedstat), for CPU per request. */
+  ranMs(): number {
+    this.#readSched();
+    return this.#ran;
+  }
 
   start(): void {
     try {
@@ -201,8 +221,11 @@ class LagMonitor {
     if (lag > 4) this.#record(now, lag, ran, cpuWait);
     this.#samples++;
     this.#buckets[Math.min(1000, Math.floor(lag * 10))]!++;
+    this.#ownBuckets[Math.min(1000, Math.floor(own * 10))]!++;
+    this.onTick?.(lag, own);
     this.#expected = now + 1;
     this.#timer = setTimeout(this.#tick, 1);
+    this.onTickDone?.(performance.now() - now);
   };
 
   #record(now: number, lag: number, ran: number, cpuWait: number): void {
@@ -227,6 +250,7 @@ class LagMonitor {
     this.#samples = 0;
     this.#over5 = 0;
     this.#buckets.fill(0);
+    this.#ownBuckets.fill(0);
     this.#events = [];
     this.#worst = [];
     this.#windowStart = performance.now();
@@ -236,9 +260,10 @@ class LagMonitor {
     return {
       maxMs: this.#max,
       maxOwnMs: this.#maxOwn,
-      p50Ms: this.#quantile(0.5),
-      p99Ms: this.#quantile(0.99),
-      p999Ms: this.#quantile(0.999),
+      p50Ms: this.#quantile(this.#buckets, 0.5),
+      p99Ms: this.#quantile(this.#buckets, 0.99),
+      p999Ms: this.#quantile(this.#buckets, 0.999),
+      ownP99Ms: this.#quantile(this.#ownBuckets, 0.99),
       samples: this.#samples,
       over5ms: this.#over5,
       events: this.#events,
@@ -246,14 +271,192 @@ class LagMonitor {
     };
   }
 
-  #quantile(q: number): number {
+  /** The `q` quantile of `buckets` (0.1 ms each), as its bucket's upper bound, ms. */
+  #quantile(buckets: Uint32Array, q: number): number {
     const target = Math.ceil(this.#samples * q);
     let seen = 0;
-    for (let i = 0; i < this.#buckets.length; i++) {
-      seen += this.#buckets[i]!;
+    for (let i = 0; i < buckets.length; i++) {
+      seen += buckets[i]!;
       if (seen >= target && target > 0) return (i + 1) / 10;
     }
     return 0;
+  }
+}
+
+/** The figures of one budget in the turn budget A/B, over its windows since the last reset. */
+export interface TurnModeFigures {
+  budgetMs: number;
+  seconds: number;
+  requests: number;
+  requestsPerSecond: number;
+  /** The main thread's run time per request (schedstat), µs. */
+  jsUsPerRequest: number;
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lagOwnP99Ms: number;
+  lagMaxMs: number;
+  lagOwnMaxMs: number;
+  /** Requests the budget deferred, per request answered. */
+  deferredPerRequest: number;
+  /** Turns that admitted waiting requests, per request answered. */
+  resumedTurnsPerRequest: number;
+  /** Mean wait of a deferred request, ms. */
+  meanWaitMs: number;
+  /** Lag probe ticks per request, and the main-thread µs per request they took (wall). */
+  probeTicksPerRequest: number;
+  probeUsPerRequest: number;
+  /** The main thread's kernel time per request (/proc stime, 10 ms ticks), µs. */
+  systemUsPerRequest: number;
+}
+
+/** The main thread's kernel CPU time (stime), seconds (clock ticks of 10 ms). */
+function mainThreadSystemSeconds(): number {
+  const stat = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${Deno.pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[12]) / 100;
+}
+
+/**
+ * BENCH_TURN_AB=0,2: alternates the listener's turn budget between the given values every
+ * BENCH_TURN_AB_PERIOD_MS (250) in this one process, and adds up, per value, the requests
+ * answered, the main thread's run time and the lag ticks of its windows: an A/B that shares the
+ * machine's load (`GET /__bench/turn-ab`).
+ */
+class TurnBudgetAb {
+  readonly #budget: TurnBudget;
+  readonly #lag: LagMonitor;
+  readonly #values: number[];
+  readonly #periodMs: number;
+  #mode = 0;
+  #modeStart = 0;
+  #ranAtStart = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #modes = [] as {
+    ms: number;
+    requests: number;
+    ranMs: number;
+    lag: Uint32Array;
+    own: Uint32Array;
+    max: number;
+    ownMax: number;
+    deferred: number;
+    resumedTurns: number;
+    systemS: number;
+    waitedMs: number;
+    ticks: number;
+    tickMs: number;
+  }[];
+  #systemAtStart = 0;
+  #statsAtStart = { deferred: 0, resumedTurns: 0, waitedMs: 0 };
+
+  constructor(budget: TurnBudget, lag: LagMonitor, values: number[], periodMs: number) {
+    this.#budget = budget;
+    this.#lag = lag;
+    this.#values = values;
+    this.#periodMs = periodMs;
+    this.reset();
+    lag.onTick = (lagMs, ownMs) => {
+      const mode = this.#modes[this.#mode]!;
+      mode.lag[Math.min(1000, Math.floor(lagMs * 10))]!++;
+      mode.own[Math.min(1000, Math.floor(ownMs * 10))]!++;
+      mode.max = Math.max(mode.max, lagMs);
+      mode.ownMax = Math.max(mode.ownMax, ownMs);
+    };
+    lag.onTickDone = (ms) => {
+      const mode = this.#modes[this.#mode]!;
+      mode.ticks++;
+      mode.tickMs += ms;
+    };
+  }
+
+  start(): void {
+    this.#switchTo(0);
+    this.#timer = setInterval(
+      () => this.#switchTo((this.#mode + 1) % this.#values.length),
+      this.#periodMs,
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** One request answered (counted for the budget in force when it ends). */
+  answered(): void {
+    this.#modes[this.#mode]!.requests++;
+  }
+
+  reset(): void {
+    this.#modes = this.#values.map(() => ({
+      ms: 0,
+      requests: 0,
+      ranMs: 0,
+      lag: new Uint32Array(1001),
+      own: new Uint32Array(1001),
+      max: 0,
+      ownMax: 0,
+      deferred: 0,
+      resumedTurns: 0,
+      systemS: 0,
+      waitedMs: 0,
+      ticks: 0,
+      tickMs: 0,
+    }));
+    this.#systemAtStart = mainThreadSystemSeconds();
+    this.#statsAtStart = this.#budget.stats();
+    this.#modeStart = performance.now();
+    this.#ranAtStart = this.#lag.ranMs();
+  }
+
+  report(): TurnModeFigures[] {
+    this.#switchTo(this.#mode); // closes the window under way
+    const quantile = (buckets: Uint32Array, q: number) => {
+      const total = buckets.reduce((a, b) => a + b, 0);
+      const target = Math.ceil(total * q);
+      let seen = 0;
+      for (let i = 0; i < buckets.length; i++) {
+        seen += buckets[i]!;
+        if (seen >= target && target > 0) return (i + 1) / 10;
+      }
+      return 0;
+    };
+    return this.#modes.map((m, i) => ({
+      budgetMs: this.#values[i]!,
+      seconds: m.ms / 1000,
+      requests: m.requests,
+      requestsPerSecond: m.requests / Math.max(1e-9, m.ms / 1000),
+      jsUsPerRequest: (m.ranMs * 1000) / Math.max(1, m.requests),
+      lagP50Ms: quantile(m.lag, 0.5),
+      lagP99Ms: quantile(m.lag, 0.99),
+      lagOwnP99Ms: quantile(m.own, 0.99),
+      lagMaxMs: m.max,
+      lagOwnMaxMs: m.ownMax,
+      deferredPerRequest: m.deferred / Math.max(1, m.requests),
+      resumedTurnsPerRequest: m.resumedTurns / Math.max(1, m.requests),
+      systemUsPerRequest: (m.systemS * 1e6) / Math.max(1, m.requests),
+      meanWaitMs: m.waitedMs / Math.max(1, m.deferred),
+      probeTicksPerRequest: m.ticks / Math.max(1, m.requests),
+      probeUsPerRequest: (m.tickMs * 1000) / Math.max(1, m.requests),
+    }));
+  }
+
+  #switchTo(next: number): void {
+    const now = performance.now();
+    const ran = this.#lag.ranMs();
+    const mode = this.#modes[this.#mode]!;
+    mode.ms += now - this.#modeStart;
+    mode.ranMs += ran - this.#ranAtStart;
+    const stats = this.#budget.stats();
+    mode.deferred += stats.deferred - this.#statsAtStart.deferred;
+    mode.resumedTurns += stats.resumedTurns - this.#statsAtStart.resumedTurns;
+    mode.waitedMs += stats.waitedMs - this.#statsAtStart.waitedMs;
+    this.#statsAtStart = stats;
+    const system = mainThreadSystemSeconds();
+    mode.systemS += system - this.#systemAtStart;
+    this.#systemAtStart = system;
+    this.#modeStart = now;
+    this.#ranAtStart = ran;
+    this.#mode = next;
+    this.#budget.budgetMs = this.#values[next]!;
   }
 }
 
@@ -474,6 +677,18 @@ async function main(): Promise<void> {
   const service = await openService(config, { audit: Deno.env.get("BENCH_AUDIT") !== "off" });
   const lag = new LagMonitor();
   lag.start();
+  const turnBudget = new TurnBudget(config.connectionLimits.turnBudgetMs);
+  const abValues = (Deno.env.get("BENCH_TURN_AB") ?? "").split(",").filter((v) => v.trim() !== "")
+    .map(Number);
+  const ab = abValues.length > 1
+    ? new TurnBudgetAb(
+      turnBudget,
+      lag,
+      abValues,
+      Number(Deno.env.get("BENCH_TURN_AB_PERIOD_MS") ?? "250"),
+    )
+    : undefined;
+  ab?.start();
   const minimalKey = await crypto.subtle.importKey(
     "raw",
     crypto.getRandomValues(new Uint8Array(32)),
@@ -491,13 +706,22 @@ async function main(): Promise<void> {
     const url = request.url;
     const at = url.indexOf("/__bench/");
     // The peer address goes on as main.ts hands it (source IP of audit records and budgets).
-    if (at < 0) return appFetch(request, info);
+    if (at < 0) {
+      if (ab === undefined) return appFetch(request, info);
+      return Promise.resolve(appFetch(request, info)).finally(() => ab.answered());
+    }
     const path = url.slice(at);
-    if (path === "/__bench/minimal" && request.method === "POST") return minimal(request);
+    if (path === "/__bench/minimal" && request.method === "POST") {
+      if (ab === undefined) return minimal(request);
+      return minimal(request).finally(() => ab.answered());
+    }
+    if (path === "/__bench/turn-ab") return Response.json(ab?.report() ?? []);
+    if (path === "/__bench/turn-budget") return Response.json(turnBudget.stats());
     if (path === "/__bench/lag") return Response.json({ ...lag.report(), db: dbHold.report() });
     if (path === "/__bench/lag/reset" && request.method === "POST") {
       lag.reset();
       dbHold.reset();
+      ab?.reset();
       return Response.json({ ok: true });
     }
     if (path === "/__bench/raw-keygen" && request.method === "POST") return keygenHandler(request);
@@ -518,6 +742,7 @@ async function main(): Promise<void> {
       port: config.port,
       log: () => {},
       ...config.connectionLimits,
+      turnBudget,
     });
   if (!("finished" in server)) {
     console.log(JSON.stringify({ port: server.addr.port, pid: Deno.pid }));
@@ -527,6 +752,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     lag.stop();
+    ab?.stop();
     await server.shutdown();
     await service.close();
     Deno.exit(0);

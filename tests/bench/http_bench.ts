@@ -42,7 +42,13 @@
  * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--v8-flags=--trace-gc`),
  * BENCH_SERVER_LOG (a file to append everything the server prints to),
  * BENCH_LAG_EVENTS (print each lag over 4 ms, and the libSQL statements that
- * held the server's main thread longest), BENCH_GC=1 (the server runs with
+ * held the server's main thread longest), BENCH_LAG_CONCURRENCY (comma list, default `64`:
+ * each operation of the main table runs again at these concurrencies, and a table gives the
+ * lag p50/p99/own p99/max/own max of every operation at every concurrency; empty: none),
+ * BENCH_TURN_AB (e.g. `0,2`: the server alternates the listener's turn budget,
+ * KMS_TURN_BUDGET_MS, between these values every BENCH_TURN_AB_PERIOD_MS (250), and each phase
+ * prints req/s, main-thread µs per request and lag per value: an A/B that shares the machine's
+ * load; tests/bench/turn_budget_ab.ts alternates whole runs instead), BENCH_GC=1 (the server runs with
  * `--v8-flags=--trace-gc`; a table of its main isolate's scavenges and
  * mark-compacts per phase), BENCH_JSON (a file to write every measured phase
  * to as JSON: rate, p50/p99, lag p50/p99/max, server CPU µs per request of all
@@ -82,7 +88,7 @@ import {
   printAuditOverhead,
   runAuditOverhead,
 } from "./audit_bench.ts";
-import type { LagReport } from "./bench_server.ts";
+import type { LagReport, TurnModeFigures } from "./bench_server.ts";
 import {
   PAIR_OPERATIONS,
   pairSettingsLine,
@@ -198,6 +204,16 @@ function gcWindow(pauses: readonly GcPause[]): GcWindow | undefined {
   };
 }
 
+/**
+ * BENCH_LAG_CONCURRENCY: the concurrencies (comma list, default `64`) each operation of the
+ * main table runs at again, beside BENCH_CONCURRENCY, for the lag table at every concurrency;
+ * empty: none.
+ */
+function lagConcurrencies(raw: string | undefined): number[] {
+  return (raw ?? "64").split(",").map((s) => Math.round(Number(s.trim())))
+    .filter((n) => Number.isFinite(n) && n >= 1);
+}
+
 const SETTINGS = {
   seconds: envNumber("BENCH_SECONDS", 5),
   warmupSeconds: envNumber("BENCH_WARMUP_SECONDS", 1),
@@ -213,10 +229,26 @@ const SETTINGS = {
   gc: Deno.env.get("BENCH_GC") === "1",
   serverLog: Deno.env.get("BENCH_SERVER_LOG"),
   singleSeconds: envNumber("BENCH_SINGLE_SECONDS", 2, 0),
+  lagConcurrency: lagConcurrencies(Deno.env.get("BENCH_LAG_CONCURRENCY")),
   lagEvents: Deno.env.get("BENCH_LAG_EVENTS") !== undefined,
+  turnAb: (Deno.env.get("BENCH_TURN_AB") ?? "").includes(","),
   json: Deno.env.get("BENCH_JSON"),
   soakSeconds: envNumber("BENCH_SOAK_SECONDS", 0, 0),
 };
+
+/** One budget's figures of a BENCH_TURN_AB window. */
+function turnAbLine(name: string, concurrency: number, m: TurnModeFigures): string {
+  const f = (n: number, d = 1) => fmt(n, d);
+  return `turn budget ${m.budgetMs} ms: ${name} @${concurrency}: ${fmt(m.requestsPerSecond)} ` +
+    `req/s, JS ${fmt(m.jsUsPerRequest)} µs/req (kernel ${
+      fmt(m.systemUsPerRequest)
+    }), lag p50/p99/own p99 ${f(m.lagP50Ms)}/` +
+    `${f(m.lagP99Ms)}/${f(m.lagOwnP99Ms)}, max/own ${f(m.lagMaxMs)}/${f(m.lagOwnMaxMs)} ` +
+    `(${fmt(m.seconds, 1)} s, ${m.requests} requests; deferred ${f(m.deferredPerRequest, 2)}, ` +
+    `resumed turns ${f(m.resumedTurnsPerRequest, 3)} per request, mean wait ` +
+    `${f(m.meanWaitMs, 2)} ms; lag probe ${f(m.probeTicksPerRequest, 2)} ticks, ` +
+    `${f(m.probeUsPerRequest)} µs per request)`;
+}
 
 /** Every measured phase of the run, in order, for BENCH_JSON. */
 const RECORDED: PhaseResult[] = [];
@@ -245,12 +277,16 @@ export interface PhaseResult {
   server: string;
   /** Its main isolate's garbage collections in the window (BENCH_GC=1), else undefined. */
   gc: GcWindow | undefined;
+  /** BENCH_TURN_AB: the figures of each alternated turn budget in the window. */
+  turnAb?: TurnModeFigures[] | undefined;
 }
 
 /** What one operation gave: the loaded phase and the one-request-at-a-time lag probe. */
 interface OpResult {
   load: PhaseResult;
   single: PhaseResult | undefined;
+  /** The same load at each BENCH_LAG_CONCURRENCY other than BENCH_CONCURRENCY. */
+  more: PhaseResult[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -469,6 +505,9 @@ class Bench {
     const b1 = machineBusySeconds();
     const { rssMb } = residentMemory(this.server.pid);
     const lag = await this.lag();
+    const turnAb = SETTINGS.turnAb && this.server.script !== "main"
+      ? await (await fetch(`${this.base}/__bench/turn-ab`)).json() as TurnModeFigures[]
+      : undefined;
     const all = await Promise.all(results);
     const latencies = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
     let offset = 0;
@@ -478,6 +517,7 @@ class Bench {
     }
     latencies.sort();
     const completed = all.reduce((n, r) => n + r.completed, 0);
+    for (const m of turnAb ?? []) console.log(`    ${turnAbLine(name, concurrency, m)}`);
     if (SETTINGS.lagEvents) {
       console.log(`    lag events of ${name} at concurrency ${concurrency}:`);
       for (const e of lag.events) console.log(`      ${JSON.stringify(e)}`);
@@ -501,6 +541,7 @@ class Bench {
       peakRssMb: Math.max(peakRssMb, rssMb),
       server: this.serverLabel(),
       gc: gcWindow(this.server.gc.slice(gc0)),
+      turnAb,
     };
     RECORDED.push(result);
     return result;
@@ -514,6 +555,18 @@ class Bench {
       durationMs: SETTINGS.seconds * 1000,
     });
     console.log(progress(load));
+    const more: PhaseResult[] = [];
+    for (const concurrency of SETTINGS.lagConcurrency) {
+      if (concurrency === SETTINGS.concurrency) continue;
+      more.push(
+        await this.phase(name, path, requests, {
+          concurrency,
+          warmupMs: SETTINGS.warmupSeconds * 1000,
+          durationMs: SETTINGS.seconds * 1000,
+        }),
+      );
+      console.log(`${progress(more.at(-1)!)}  (@${concurrency})`);
+    }
     const single = SETTINGS.singleSeconds > 0
       ? await this.phase(name, path, requests, {
         concurrency: 1,
@@ -521,7 +574,7 @@ class Bench {
         durationMs: SETTINGS.singleSeconds * 1000,
       })
       : undefined;
-    return { load, single };
+    return { load, single, more };
   }
 }
 
@@ -799,6 +852,8 @@ function summaryOf(r: PhaseResult) {
     lagP50Ms: round(r.lag.p50Ms, 1),
     lagP99Ms: round(r.lag.p99Ms, 1),
     lagMaxMs: round(r.lag.maxMs, 1),
+    lagOwnP99Ms: round(r.lag.ownP99Ms, 1),
+    lagOwnMaxMs: round(r.lag.maxOwnMs, 1),
     serverCpuUsPerRequest: round(perRequest(r.serverCpu), 1),
     serverMainThreadCpuUsPerRequest: round(perRequest(r.serverMainThreadCpu), 1),
     rssMb: round(r.rssMb, 0),
@@ -988,6 +1043,7 @@ function printTables(rows: Row[]): void {
       `max @${SETTINGS.concurrency}`,
       "own",
       "p99",
+      "own p99",
       "ticks > 5",
       "max @1",
       "own @1",
@@ -996,12 +1052,13 @@ function printTables(rows: Row[]): void {
       "DB µs/req",
       "DB max",
     ],
-    [20, 7, 5, 5, 9, 6, 6, -20, 6, 9, 6],
+    [20, 7, 5, 5, 7, 9, 6, 6, -20, 6, 9, 6],
     entries.map(({ name, isOp, load, single }) => [
       name,
       fmt(load.lag.maxMs, 1),
       fmt(load.lag.maxOwnMs, 1),
       fmt(load.lag.p99Ms, 1),
+      fmt(load.lag.ownP99Ms, 1),
       fmt(load.lag.over5ms),
       single === undefined ? "" : fmt(single.lag.maxMs, 1),
       single === undefined ? "" : fmt(single.lag.maxOwnMs, 1),
@@ -1015,6 +1072,7 @@ function printTables(rows: Row[]): void {
     "DB µs/req, DB max: time the main thread spent inside libSQL calls (the native driver " +
       "runs them synchronously), per request and the longest single call, ms.",
   );
+  printLagByConcurrency(rows);
   if (SETTINGS.gc) printGc(entries);
   if (SETTINGS.lagEvents) {
     for (const { name, load } of entries) {
@@ -1064,6 +1122,37 @@ function printTables(rows: Row[]): void {
       }
     }
   }
+}
+
+/**
+ * The lag of each operation at every concurrency it ran at (BENCH_CONCURRENCY and
+ * BENCH_LAG_CONCURRENCY): issue 15's target is p99 ≤ 5 ms at 16 and at 64.
+ */
+function printLagByConcurrency(rows: Row[]): void {
+  const phases = rows.flatMap((row) => [row.op.load, ...row.op.more])
+    .sort((a, b) => a.name.localeCompare(b.name) || a.concurrency - b.concurrency);
+  if (phases.length === 0) return;
+  console.log("");
+  console.log(
+    "Event loop lag in the server by concurrency, ms ('own' = less the main thread's CPU wait; " +
+      "KMS_TURN_BUDGET_MS " + (Deno.env.get("KMS_TURN_BUDGET_MS") ?? "0, the default") + "):",
+  );
+  table(
+    ["operation", "conc", "req/s", "JS µs", "p50", "p99", "own p99", "max", "own max", "target"],
+    [20, 4, 7, 6, 5, 5, 7, 6, 7, -16],
+    phases.map((r) => [
+      r.name,
+      String(r.concurrency),
+      fmt(r.rate),
+      fmt((r.serverMainThreadCpu * r.seconds * 1e6) / Math.max(1, r.completed)),
+      fmt(r.lag.p50Ms, 1),
+      fmt(r.lag.p99Ms, 1),
+      fmt(r.lag.ownP99Ms, 1),
+      fmt(r.lag.maxMs, 1),
+      fmt(r.lag.maxOwnMs, 1),
+      `p99 ≤ 5 ${verdict(r.lag.p99Ms <= 5)}`,
+    ]),
+  );
 }
 
 /** BENCH_GC=1: the pauses of the server's main isolate in each loaded window. */

@@ -50,6 +50,7 @@ export function lagReportBetween(
     p50Ms: Number.NaN,
     p99Ms: Number.NaN,
     p999Ms: Number.NaN,
+    ownP99Ms: Number.NaN,
     samples: 0,
     over5ms: 0,
     events: [],

@@ -1,0 +1,165 @@
+/**
+ * routes/turn_budget.ts with an injected clock and turn scheduler: no timing, only counts.
+ * A simulated request passes the gate, then (a microtask later, as the app's work runs after the
+ * listener's call returns) advances the clock by its cost and finishes.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { TurnBudget } from "./turn_budget.ts";
+
+/** A manual event loop: a clock that only work advances, and turns run on demand. */
+class FakeLoop {
+  now = 0;
+  /** The macrotask running now: 0 for the first burst, +1 for each arrival batch or turn. */
+  macrotask = 0;
+  readonly #turns: (() => void)[] = [];
+  readonly clock = () => this.now;
+  readonly yieldTurn = (callback: () => void) => {
+    this.#turns.push(callback);
+  };
+
+  get pendingTurns(): number {
+    return this.#turns.length;
+  }
+
+  /** Runs the next scheduled turn as a macrotask of its own, with its microtasks. */
+  async runTurn(): Promise<void> {
+    const next = this.#turns.shift();
+    assert.ok(next !== undefined, "a turn is scheduled");
+    this.macrotask++;
+    next();
+    await settle();
+  }
+}
+
+/** Lets every queued microtask (and those they queue, to a generous depth) run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+}
+
+/** A request of `costMs` through the gate; `log` gets its number once it ran, with its turn. */
+async function request(
+  budget: TurnBudget,
+  loop: FakeLoop,
+  id: number,
+  costMs: number,
+  log: { id: number; turn: number }[],
+): Promise<void> {
+  const wait = budget.admit();
+  if (wait !== undefined) await wait;
+  await Promise.resolve(); // the app's work runs after the gate's caller returned
+  loop.now += costMs;
+  log.push({ id, turn: loop.macrotask });
+}
+
+/** Sends `count` requests in one turn and runs turns until all finished; what each turn ran. */
+async function burst(
+  budgetMs: number,
+  count: number,
+  costMs: number,
+): Promise<{ log: { id: number; turn: number }[]; turns: number; budget: TurnBudget }> {
+  const loop = new FakeLoop();
+  const budget = new TurnBudget(budgetMs, { clock: loop.clock, yieldTurn: loop.yieldTurn });
+  const log: { id: number; turn: number }[] = [];
+  const all = Array.from({ length: count }, (_, id) => request(budget, loop, id, costMs, log));
+  await settle();
+  while (log.length < count) {
+    await loop.runTurn();
+    assert.ok(loop.macrotask <= count, "every turn admits at least one waiting request");
+  }
+  await Promise.all(all);
+  return { log, turns: loop.macrotask, budget };
+}
+
+/** How many requests ran in each turn. */
+function perTurn(log: { turn: number }[]): number[] {
+  const counts: number[] = [];
+  for (const { turn } of log) counts[turn] = (counts[turn] ?? 0) + 1;
+  return Array.from(counts, (n) => n ?? 0);
+}
+
+Deno.test("a burst larger than one turn's budget is all answered, in order of arrival", async () => {
+  const { log, turns, budget } = await burst(2, 40, 0.5);
+  assert.deepEqual(log.map((e) => e.id), Array.from({ length: 40 }, (_, i) => i));
+  assert.ok(turns > 1, `the burst was spread over turns (${turns})`);
+  const stats = budget.stats();
+  assert.equal(stats.immediate + stats.deferred, 40);
+  assert.ok(stats.deferred > 0);
+  assert.equal(budget.waiting, 0);
+});
+
+Deno.test("once the cost is learned, no turn runs more work than its budget", async () => {
+  const { log } = await burst(2, 60, 0.5);
+  const counts = perTurn(log);
+  // The first turns run on the assumed cost (0.25 ms: 8 requests); the moving average then
+  // settles on 0.5 ms: 4 requests = 2 ms a turn.
+  assert.equal(counts[0], 8);
+  const settled = counts.slice(8, -1);
+  assert.ok(settled.length > 0);
+  for (const n of settled) assert.equal(n, 4, `turns after learning: ${counts.join(",")}`);
+});
+
+Deno.test("a request costlier than the budget still runs, one per turn", async () => {
+  const { log } = await burst(1, 6, 3);
+  assert.deepEqual(log.map((e) => e.id), [0, 1, 2, 3, 4, 5]);
+  // 4 on the assumed cost (0.25 ms), then the learned cost (0.94 ms) admits one a turn.
+  assert.deepEqual(perTurn(log), [4, 1, 1]);
+});
+
+Deno.test("a request arriving while others wait queues behind them, none starved", async () => {
+  const loop = new FakeLoop();
+  const budget = new TurnBudget(1, {
+    clock: loop.clock,
+    yieldTurn: loop.yieldTurn,
+    initialCostMs: 0.5,
+  });
+  const log: { id: number; turn: number }[] = [];
+  const pending: Promise<void>[] = [];
+  let next = 0;
+  // 5 new requests arrive between two turns, 2 fit in one: a backlog grows, and each batch of
+  // arrivals must still go after everything that arrived before it.
+  for (let batch = 0; batch < 6; batch++) {
+    loop.macrotask++;
+    for (let i = 0; i < 5; i++) pending.push(request(budget, loop, next++, 0.5, log));
+    await settle();
+    await loop.runTurn();
+  }
+  while (log.length < next) await loop.runTurn();
+  await Promise.all(pending);
+  assert.deepEqual(log.map((e) => e.id), Array.from({ length: next }, (_, i) => i));
+  for (const n of perTurn(log)) assert.ok(n <= 2, `per turn: ${perTurn(log).join(",")}`);
+});
+
+Deno.test("a turn whose time is spent defers the next request even below its allowance", () => {
+  const loop = new FakeLoop();
+  const budget = new TurnBudget(2, { clock: loop.clock, yieldTurn: loop.yieldTurn });
+  assert.equal(budget.admit(), undefined);
+  loop.now += 2.5; // a long synchronous call in the same turn
+  const wait = budget.admit();
+  assert.ok(wait instanceof Promise);
+  assert.equal(budget.waiting, 1);
+  assert.equal(loop.pendingTurns, 1);
+});
+
+Deno.test("budget 0 never defers and schedules no turn", () => {
+  const loop = new FakeLoop();
+  const budget = new TurnBudget(0, { clock: loop.clock, yieldTurn: loop.yieldTurn });
+  for (let i = 0; i < 100; i++) {
+    assert.equal(budget.admit(), undefined);
+    loop.now += 1;
+  }
+  assert.equal(loop.pendingTurns, 0);
+  assert.equal(budget.stats().deferred, 0);
+});
+
+Deno.test("an idle turn closes the slice: the next request opens a fresh one", async () => {
+  const loop = new FakeLoop();
+  const budget = new TurnBudget(2, { clock: loop.clock, yieldTurn: loop.yieldTurn });
+  assert.equal(budget.admit(), undefined);
+  loop.now += 1.9;
+  await loop.runTurn(); // the slice ends
+  assert.equal(loop.pendingTurns, 0, "nothing waits: no further turn is scheduled");
+  loop.now += 100;
+  assert.equal(budget.admit(), undefined, "a new turn's first request runs at once");
+});
