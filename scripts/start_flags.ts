@@ -21,3 +21,11 @@ export function startV8Flags(): string[] {
   const start = config.tasks.start;
   return v8FlagsOf(typeof start === "string" ? start : start?.command ?? "");
 }
+
+/**
+ * The V8 flags a benchmark's server starts with: those of `deno task start`, or none with
+ * `BENCH_START_FLAGS=off` (to measure what they change, A/B).
+ */
+export function benchServerV8Flags(): string[] {
+  return Deno.env.get("BENCH_START_FLAGS") === "off" ? [] : startV8Flags();
+}

@@ -16,6 +16,8 @@
  *
  *   npx -y deno@2.9.6 task bench:workers
  *
+ * Both servers start with the V8 flags of `deno task start` (`BENCH_START_FLAGS=off`: none).
+ *
  * Knobs: BENCH_SECONDS (per measure, default 4), BENCH_ROUNDS (default 2), BENCH_CONCURRENCY
  * (default 16), BENCH_WORKERS (the "N" side, default 2).
  *
@@ -24,7 +26,7 @@
 import { type SignedParts, signRequest } from "../tests/helpers/signed_fetch.ts";
 import { kmsEnv } from "../tests/helpers/kms_process.ts";
 import { cpuSeconds } from "../tests/bench/server_process.ts";
-import { startV8Flags } from "./start_flags.ts";
+import { benchServerV8Flags } from "./start_flags.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 4);
@@ -77,7 +79,7 @@ async function startServer(workers: number, dir: string): Promise<Server> {
   };
   const child = new Deno.Command(Deno.execPath(), {
     // The V8 flags of `deno task start` (deno.json): what users run.
-    args: ["run", "--allow-all", ...startV8Flags(), "main.ts"],
+    args: ["run", "--allow-all", ...benchServerV8Flags(), "main.ts"],
     cwd: ROOT,
     env,
     clearEnv: true,
