@@ -78,7 +78,7 @@ interface IsolateHeap {
 }
 
 const GC_LINE =
-  /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|Mark-Compact|Minor Mark-Sweep)[^\d]*[\d.]+ \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/;
+  /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|(?:Incremental )?Mark-Compact|Minor Mark-Sweep)[^\d]*[\d.]+ \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/;
 
 /** Reads a stream line by line, keeping the GC lines' last figures per isolate. */
 async function collectGc(stream: ReadableStream<Uint8Array>, heaps: Map<string, IsolateHeap>) {
