@@ -4,13 +4,15 @@
  * started as a child process (default logging, audit on, RSA pools at their defaults), gets
  * pre-signed GenerateDataKey requests at a fixed concurrency (raw keep-alive sockets, re-signed
  * every interval), and the figures are:
- * - RSS every interval, and at the end: RSS, anonymous memory (smaps_rollup), threads by name
- *   (main thread, request isolates `kms-isolate-*`, audit and crypto workers, tokio and V8
- *   helper threads);
+ * - RSS every interval, and at the end: RSS, anonymous and file-backed memory (smaps_rollup),
+ *   threads by name with their CPU µs per request (`deno`: the main thread; `worker-N`: the
+ *   request isolates and their audit and crypto workers, numbered as started; `tokio-runtime-w`:
+ *   the runtime's blocking pool, where the RSA pools' key generation runs; `V8 DefaultWorke`:
+ *   V8's GC and compiler helpers);
  * - requests/s, server CPU µs per request (all threads, /proc) and this client's CPU µs per
  *   request;
  * - with MEM_TRACE_GC=1, each V8 isolate's heap at its last GC (`--trace-gc`: used and
- *   committed MiB, scavenges), which tells the isolates apart by their address.
+ *   committed MiB, scavenges and mark-compacts), told apart by the isolate's address.
  *
  *   npx -y deno@2.9.6 run -A scripts/memory_bench.ts
  *   MEM_CONFIGS="1:none;1:start" MEM_SECONDS=120 MEM_ROUNDS=2 npx -y deno@2.9.6 run -A scripts/memory_bench.ts
@@ -55,11 +57,8 @@ function parseSetups(raw: string): Setup[] {
     const spec = entry.slice(colon + 1).trim();
     const words = spec === "start" ? startV8Flags() : spec === "none" ? [] : spec.split(/\s+/);
     const flags = words.filter((w) => w.startsWith("-"));
-    const env = Object.fromEntries(
-      words.filter((w) => !w.startsWith("-")).map((
-        w,
-      ) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
-    );
+    const assignments = words.filter((w) => !w.startsWith("-"));
+    const env = Object.fromEntries(assignments.map((w) => w.split(/=(.*)/s).slice(0, 2)));
     return {
       label: `${workers}w ${spec === "start" ? `start (${words.join(" ") || "no flags"})` : spec}`,
       workers,
