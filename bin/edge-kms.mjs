@@ -3,7 +3,8 @@
  * `npx edge-kms`: starts the KMS (main.ts) with the permissions of `deno task start`, through the
  * Deno binary of the `deno` npm package (a dependency of this package), so nothing else needs to
  * be downloaded. Paths such as `./data` are relative to the caller's directory; the `KMS_*`
- * environment variables apply as for `deno task start`. SIGINT, SIGTERM and SIGHUP are passed on
+ * environment variables apply as for `deno task start`, and so do its V8 flags (the `--v8-flags=…`
+ * of deno.json's `start` task, read from there: README "Memory"). SIGINT, SIGTERM and SIGHUP are passed on
  * to the server (once), and this process exits with the server's exit code.
  *
  * Deno does not run TypeScript from inside a `node_modules` directory, which is where an installed
@@ -108,6 +109,13 @@ function runnableSources(dependencies) {
   return target;
 }
 
+/** The `--v8-flags=…` words of the `start` task of the deno.json in `dir`. */
+function startV8Flags(dir) {
+  const { tasks } = JSON.parse(readFileSync(join(dir, "deno.json"), "utf8"));
+  const start = typeof tasks.start === "string" ? tasks.start : tasks.start.command;
+  return start.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+}
+
 function main() {
   const denoDir = denoPackageDir();
   const sources = runnableSources(dirname(denoDir));
@@ -116,6 +124,7 @@ function main() {
     ...prefix,
     "run",
     ...PERMISSIONS,
+    ...startV8Flags(sources),
     "--config",
     join(sources, "deno.json"),
     join(sources, "main.ts"),

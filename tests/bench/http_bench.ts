@@ -39,7 +39,9 @@
  * GenerateDataKeyPairWithoutPlaintext (the six fast specs), RsaPool (RSA, both
  * operations: empty pool, then full pool), Sign, Verify, restart; default
  * all), BENCH_SERVER_FLAGS (extra `deno run` flags for the server, e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--v8-flags=--trace-gc`),
+ * `--cpu-prof --cpu-prof-dir=/tmp/p` or `--v8-flags=--trace-gc`; the server
+ * always starts with the V8 flags of `deno task start` first, none with
+ * BENCH_START_FLAGS=off: scripts/start_flags.ts),
  * BENCH_SERVER_LOG (a file to append everything the server prints to),
  * BENCH_LAG_EVENTS (print each lag over 4 ms, and the libSQL statements that
  * held the server's main thread longest), BENCH_LAG_CONCURRENCY (comma list, default `64`:

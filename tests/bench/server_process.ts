@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { benchServerV8Flags } from "../../scripts/start_flags.ts";
 
 /** Environment and flags of the server subprocess. */
 export interface ServerOptions {
@@ -89,7 +90,8 @@ export class ServerProcess {
   /** The command line that starts the server. */
   static commandLine(options: ServerOptions): string[] {
     const script = options.script === "main" ? MAIN_SCRIPT : SERVER_SCRIPT;
-    return [Deno.execPath(), "run", "-A", ...options.denoFlags, script];
+    // The V8 flags of `deno task start` (scripts/start_flags.ts): the bench measures what users run.
+    return [Deno.execPath(), "run", "-A", ...benchServerV8Flags(), ...options.denoFlags, script];
   }
 
   /** Spawns the server and waits until it listens. */
