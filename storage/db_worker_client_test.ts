@@ -14,6 +14,7 @@ import { DbWorkerClient, openWriterFor } from "./db_worker_client.ts";
 import { RootKey } from "./legacy_root_key.ts";
 import { migrate } from "./migrate.ts";
 import { SqliteStore } from "./sqlite_store.ts";
+import { nextTurn } from "../tests/helpers/wait.ts";
 
 const ACCOUNT = "111122223333";
 const REGION = "us-east-1";
@@ -155,7 +156,9 @@ Deno.test("closing a store with a database worker while writes are in flight los
   const outcomes = names.map((name) =>
     opened.store.createAlias(alias(name)).then(() => true, () => false)
   );
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  // One turn: the writes reach the queue and its first group is posted to the worker; close()
+  // then meets them queued or in flight, and must let them finish.
+  await nextTurn();
   await opened.store.close();
   const settled = await Promise.all(outcomes);
   const reopened = await openDatabase(opened.url);

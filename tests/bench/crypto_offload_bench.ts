@@ -23,6 +23,7 @@
  */
 import { CryptoWorkerPool } from "../../core/crypto/crypto_workers.ts";
 import { generateKeyPair } from "../../core/crypto/key_pairs.ts";
+import { waitFor } from "../helpers/wait.ts";
 import {
   ECC_SPECS,
   eccKeyPairPool,
@@ -139,7 +140,9 @@ for (const spec of ECC_SPECS) {
   const a = await measure(() => wiped(generateKeyPair(spec)));
   const b = await measure(() => wiped(generateOffRequestThread(pool, spec)));
   await pairs.take(spec).then((pair) => pair.privateKey.wipe()); // the pool starts filling
-  while (pairs.stats()[spec].ready < 128) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(() => pairs.stats()[spec].ready >= 128, `a full ${spec} pool`, {
+    timeoutMs: 120_000,
+  });
   const before = pairs.stats()[spec];
   const c = await measure(() => wiped(pairs.take(spec)));
   const after = pairs.stats()[spec];
