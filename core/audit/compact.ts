@@ -379,12 +379,30 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
+/**
+ * The 16 bytes of a lower-case UUID (checked by `UUID`) as unpadded base64url, read from its hex
+ * digits without allocating the bytes: every 3 digits (12 bits) are 2 characters, the last 2
+ * digits (8 bits) are 2 more (the second padded with zero bits), as `toBase64` writes them.
+ */
 function uuidToBase64Url(uuid: string): string {
-  return Uint8Array.fromHex(uuid.replaceAll("-", "")).toBase64({
-    alphabet: "base64url",
-    omitPadding: true,
-  });
+  let out = "";
+  let bits = 0;
+  let count = 0;
+  for (let i = 0; i < uuid.length; i++) {
+    const code = uuid.charCodeAt(i);
+    if (code === 45) continue; // "-"
+    bits = (bits << 4) | (code <= 57 ? code - 48 : code - 87);
+    if (++count === 3) {
+      out += BASE64URL[bits >> 6]! + BASE64URL[bits & 63]!;
+      bits = 0;
+      count = 0;
+    }
+  }
+  // 32 digits: 10 groups of 3, then 2 digits left in `bits`.
+  return out + BASE64URL[bits >> 2]! + BASE64URL[(bits & 3) << 4]!;
 }
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 function base64UrlToUuid(text: string): string | null {
   let hex: string;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { canonicalJson } from "./chain.ts";
-import { compactEvent, expandEvent, isCompact } from "./compact.ts";
+import { compactEvent, compactEventId, expandEvent, isCompact } from "./compact.ts";
 import { AuditEntry } from "./entry.ts";
 import type { AuditEvent } from "./record.ts";
 
@@ -139,4 +139,25 @@ Deno.test("any JSON request parameters and encryption context round-trip exactly
     { numRuns: 300 },
   );
   assert.ok(compacted > 250, `only ${compacted} of 300 compacted`);
+});
+
+Deno.test("an eventID UUID is stored as the base64url of its 16 bytes (property)", () => {
+  const hex = fc.stringMatching(/^[0-9a-f]{32}$/);
+  fc.assert(
+    fc.property(hex, (digits) => {
+      const uuid = `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${
+        digits.slice(16, 20)
+      }-${digits.slice(20)}`;
+      const bytes = Uint8Array.fromHex(digits);
+      assert.equal(
+        compactEventId(uuid),
+        bytes.toBase64({ alphabet: "base64url", omitPadding: true }),
+      );
+      return true;
+    }),
+    { numRuns: 500 },
+  );
+  assert.equal(compactEventId("00000000-0000-0000-0000-000000000000"), "A".repeat(22));
+  assert.equal(compactEventId("ffffffff-ffff-ffff-ffff-ffffffffffff"), "_".repeat(21) + "w");
+  assert.equal(compactEventId("FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"), null);
 });

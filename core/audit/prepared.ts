@@ -70,56 +70,101 @@ export function isEntryLine(line: string): boolean {
   return line.startsWith(`["${ENTRY_LINE}"`);
 }
 
-/** The PreparedRecord of an entry's line (`AuditEntry.buffered`'s line). */
+/**
+ * The PreparedRecord of an entry's line (`AuditEntry.buffered`'s line). The stored text is written
+ * member by member, exactly as `JSON.stringify` writes the compact object (`compactStoredText`, the
+ * reference implementation the tests compare it with): no intermediate object, no rest copy of
+ * the parameters.
+ */
 export function prepareEntryLine(text: string): PreparedRecord {
   const line = JSON.parse(text) as EntryLine;
-  const [
-    ,
-    time,
-    requestId,
-    eventId,
-    operation,
-    ,
-    ,
-    ,
-    ,
-    ,
-    resources,
-    decision,
-    requestParameters,
-    responseElements,
-    errorCode,
-    errorMessage,
-    aggregate,
-  ] = line;
-  const refs: string[] = [];
+  const eventId = line[3];
+  const resources = line[10];
+  const requestParameters = line[12];
+  const errorCode = line[14];
   const context = contextOf(line);
-  refs.push(context.ref, context.value);
+  const refs: string[] = [context.ref, context.value];
   let digests = context.digest;
   // Members in the order compactEvent writes them; the hash covers this text as it is.
+  const e = compactEventId(eventId);
+  let stored = e === null
+    ? `{"v":${HASHED_COMPACT_FORMAT},"eventID":${JSON.stringify(eventId)}`
+    : `{"v":${HASHED_COMPACT_FORMAT},"e":"${e}"`;
+  stored += `,"c":"${context.ref}","r":[`;
+  for (let i = 0; i < resources.length; i++) {
+    const named = valueRef(resources[i]!);
+    stored += i === 0 ? `"${named.ref}"` : `,"${named.ref}"`;
+    refs.push(named.ref, named.value);
+    digests += named.digest;
+  }
+  stored += "]";
+  const keyId = requestParameters === null ? undefined : requestParameters["keyId"];
+  if (typeof keyId === "string") {
+    const parameters = requestParameters as JsonObject;
+    const named = valueRef(keyId);
+    const shape = shapeOf(parameters);
+    stored += `,"k":"${named.ref}","q":["${shape.ref}"`;
+    for (const name in parameters) {
+      const value = parameters[name];
+      if (name !== "keyId" && value !== undefined) stored += "," + JSON.stringify(value);
+    }
+    stored += "]";
+    refs.push(named.ref, keyId, shape.ref, shape.value);
+    digests += named.digest + shape.digest;
+  }
+  const aggregate = line[16];
+  if (aggregate !== null) {
+    stored += `,"additionalEventData":${JSON.stringify(aggregateData(aggregate))}`;
+  }
+  stored += `,"decision":${JSON.stringify(line[11])}`;
+  if (errorCode !== null) {
+    stored += `,"errorCode":${JSON.stringify(errorCode)},"errorMessage":${
+      JSON.stringify(line[15] ?? "")
+    }`;
+  }
+  stored += `,"eventName":${JSON.stringify(line[4])},"requestID":${JSON.stringify(line[2])}`;
+  if (typeof keyId !== "string") {
+    stored += `,"requestParameters":${JSON.stringify(requestParameters)}`;
+  }
+  const responseElements = line[13];
+  if (responseElements !== null) {
+    stored += `,"responseElements":${JSON.stringify(responseElements)}}`;
+  } else {
+    stored += "}";
+  }
+  return new PreparedRecord(line, stored, hashInputHead(stored, line[1]) + digests, refs);
+}
+
+/**
+ * The compact form of an entry's line as `prepareEntryLine` stores it, built as an object and
+ * serialised by `JSON.stringify`: the plain statement of what `prepareEntryLine` writes by hand
+ * (tests compare the two).
+ */
+export function compactStoredText(text: string): string {
+  const line = JSON.parse(text) as EntryLine;
+  const [, , requestId, eventId, operation, , , , , , resources, decision, requestParameters] =
+    line;
+  const [responseElements, errorCode, errorMessage, aggregate] = line.slice(13) as [
+    JsonObject | null,
+    string | null,
+    string | null,
+    EntryLine[16],
+  ];
   const out: Record<string, JsonValue> = { v: HASHED_COMPACT_FORMAT };
   const e = compactEventId(eventId);
   if (e === null) out["eventID"] = eventId;
   else out["e"] = e;
-  out["c"] = context.ref;
-  const r: string[] = [];
-  for (const arn of resources) {
-    const named = valueRef(arn);
-    r.push(named.ref);
-    refs.push(named.ref, arn);
-    digests += named.digest;
-  }
-  out["r"] = r;
+  out["c"] = contextOf(line).ref;
+  out["r"] = resources.map((arn) => valueRef(arn).ref);
   let parametersCopied = true;
   if (requestParameters !== null && typeof requestParameters["keyId"] === "string") {
     const { keyId, ...rest } = requestParameters as JsonObject;
-    const named = valueRef(keyId as string);
     const memberNames = Object.keys(rest).filter((name) => rest[name] !== undefined);
-    const shape = valueRef(JSON.stringify(memberNames));
-    out["k"] = named.ref;
-    out["q"] = [shape.ref, ...memberNames.map((name) => rest[name] as JsonValue)];
-    refs.push(named.ref, keyId as string, shape.ref, shape.value);
-    digests += named.digest + shape.digest;
+    out["k"] = valueRef(keyId as string).ref;
+    out["q"] = [
+      valueRef(JSON.stringify(memberNames)).ref,
+      ...memberNames.map((name) => rest[name] as JsonValue),
+    ];
     parametersCopied = false;
   }
   if (aggregate !== null) out["additionalEventData"] = aggregateData(aggregate);
@@ -132,8 +177,16 @@ export function prepareEntryLine(text: string): PreparedRecord {
   out["requestID"] = requestId;
   if (parametersCopied) out["requestParameters"] = requestParameters;
   if (responseElements !== null) out["responseElements"] = responseElements;
-  const stored = JSON.stringify(out);
-  return new PreparedRecord(line, stored, hashInputHead(stored, time) + digests, refs);
+  return JSON.stringify(out);
+}
+
+/** The dictionary entry of the names of `parameters`' members but `keyId` (the `q` shape). */
+function shapeOf(parameters: JsonObject): Named {
+  const names: string[] = [];
+  for (const name in parameters) {
+    if (name !== "keyId" && parameters[name] !== undefined) names.push(name);
+  }
+  return valueRef(JSON.stringify(names));
 }
 
 /** Scratch for `reference` (PreparedRecord.refs lists what a record references). */
@@ -164,9 +217,11 @@ function valueRef(value: string): Named {
 /**
  * The caller context of a line (region, source IP, user agent, principal, claimed access key id):
  * its canonical JSON as compactEvent names it, cached per context; the first line of a context
- * builds its event to take it from.
+ * builds its event to take it from. Consecutive lines mostly share their caller: the last context
+ * is compared field by field before any key is built.
  */
 function contextOf(line: EntryLine): Named {
+  if (last !== null && sameContext(last.line, line)) return last.named;
   const principal = line[8];
   const key = JSON.stringify([line[5], line[6], line[7], principal, line[9]]);
   let named = contexts.get(key);
@@ -182,5 +237,18 @@ function contextOf(line: EntryLine): Named {
     if (contexts.size >= CACHE_SIZE) contexts.clear();
     contexts.set(key, named);
   }
+  last = { line, named };
   return named;
+}
+
+/** The line whose context `contextOf` named last, and that context. */
+let last: { line: EntryLine; named: Named } | null = null;
+
+/** Whether two lines have the same caller context (the members `contextOf` keys by). */
+function sameContext(a: EntryLine, b: EntryLine): boolean {
+  if (a[5] !== b[5] || a[6] !== b[6] || a[7] !== b[7] || a[9] !== b[9]) return false;
+  const p = a[8];
+  const q = b[8];
+  if (p === null || q === null) return p === q;
+  return p[0] === q[0] && p[1] === q[1] && p[2] === q[2] && p[3] === q[3];
 }

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { canonicalJson } from "./chain.ts";
 import { compactHashInput, expandEvent, isCompact } from "./compact.ts";
 import { AuditEntry, type AuditPrincipal } from "./entry.ts";
-import { isEntryLine, prepareEntryLine } from "./prepared.ts";
+import { compactStoredText, isEntryLine, prepareEntryLine } from "./prepared.ts";
 import { recordLine } from "./record.ts";
 
 const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -19,6 +19,8 @@ function assertPreparedLikeRecord(entry: AuditEntry): void {
   const line = recordLine(entry.buffered());
   assert.ok(isEntryLine(line));
   const prepared = prepareEntryLine(line);
+  // Written by hand member by member: the same text as the compact object's JSON.stringify.
+  assert.equal(prepared.stored, compactStoredText(line));
   const record = entry.record();
   const dictionary = new Map<string, string>();
   for (let i = 0; i < prepared.refs.length; i += 2) {
@@ -120,6 +122,29 @@ Deno.test("the same caller in another context is stored under another context re
   const b = prepareEntryLine(recordLine(other.buffered()));
   assert.notEqual(JSON.parse(a.stored).c, JSON.parse(b.stored).c);
   assertPreparedLikeRecord(other);
+});
+
+Deno.test("each of consecutive lines gets its own caller's context, not the previous line's", () => {
+  const base = entry();
+  const otherAgent = new AuditEntry({
+    time: T,
+    requestId: crypto.randomUUID(),
+    operation: "GenerateDataKey",
+    principal: ROLE,
+    sourceIp: "10.1.2.3",
+    userAgent: "aws-cli/2.9",
+    region: "us-east-1",
+  });
+  const otherKey = entry({ principal: { ...ROLE, accessKeyId: "AKIAOTHER" } });
+  const otherType = entry({ principal: { ...ROLE, type: "IAMUser" } });
+  const contexts = [base, otherAgent, base, otherType, base, otherKey, otherKey].map((e) => {
+    assertPreparedLikeRecord(e);
+    return JSON.parse(prepareEntryLine(recordLine(e.buffered())).stored).c;
+  });
+  assert.equal(new Set(contexts).size, 4);
+  assert.equal(contexts[0], contexts[2]);
+  assert.equal(contexts[0], contexts[4]);
+  assert.equal(contexts[5], contexts[6]);
 });
 
 Deno.test("any caller, user agent, parameters and error prepare to the entry's event (property)", () => {
