@@ -259,7 +259,9 @@ export function createApp(appDeps: AppDeps): Hono {
     // (unauthenticated ones in aggregate).
     if (entry !== undefined && !entry.written) {
       try {
-        await recordAudit(deps, entry, c.req.raw, origin);
+        // A batched push answers nothing: no await (and no microtask turn) for it.
+        const recorded = recordAudit(deps, entry, c.req.raw, origin);
+        if (recorded !== undefined) await recorded;
       } catch (error) {
         if (response.ok) {
           // Fails closed: a result the audit log cannot take or commit is not handed out.

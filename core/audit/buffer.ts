@@ -241,7 +241,8 @@ export class AuditBuffer {
     return this.#refusal()?.reason ?? null;
   }
 
-  #refusal(): Refusal | null {
+  /** Why the buffer cannot take a record at `now` (`#now()`), or null. */
+  #refusal(now = this.#now()): Refusal | null {
     if (this.#closed) return { reason: "audit log closed", hard: true };
     if (this.#failing) {
       return {
@@ -255,7 +256,8 @@ export class AuditBuffer {
         hard: false,
       };
     }
-    const lag = this.lagMs;
+    const oldest = this.#pushedAt[0];
+    const lag = oldest === undefined ? 0 : Math.max(0, now - oldest);
     if (lag >= this.#maxLagMs) {
       return {
         reason: `audit log behind (oldest record waiting ${
@@ -295,8 +297,10 @@ export class AuditBuffer {
    */
   push(record: AuditRecord): void | Promise<void> {
     if (this.#held.length > 0) this.#admitHeld();
-    const refusal = this.#refusal();
-    if (refusal === null && this.#held.length === 0) return this.#accept(record);
+    // One clock read per push: the lag check and the record's push time share it.
+    const now = this.#now();
+    const refusal = this.#refusal(now);
+    if (refusal === null && this.#held.length === 0) return this.#accept(record, now);
     if (refusal?.hard === true) {
       throw new KMSInternalException(UNRECORDED, { cause: new Error(refusal.reason) });
     }
@@ -373,10 +377,10 @@ export class AuditBuffer {
     }
   }
 
-  /** Takes a record into the buffer (there is room). */
-  #accept(record: AuditRecord): void | Promise<void> {
+  /** Takes a record into the buffer (there is room), pushed at `now`. */
+  #accept(record: AuditRecord, now = this.#now()): void | Promise<void> {
     this.#waiting.push(record);
-    this.#pushedAt.push(this.#now());
+    this.#pushedAt.push(now);
     this.#pushed++;
     if (this.#mode === "strict") {
       const committed = new Promise<void>((resolve, reject) => {
