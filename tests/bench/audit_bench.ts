@@ -22,8 +22,15 @@
  * the crypto workers) and of the rest (V8's GC and compiler threads, tokio). Audit on less audit
  * off of "workers" is what the audit worker costs; of "main", what the request thread pays.
  *
+ * On a machine shared with other work the rates of single runs swing widely, so the summary gives
+ * the median and the range of the per-round ratios besides the ratio of the means, and the figure
+ * that holds under load: CPU µs per request of the server's threads (over the measured window) and
+ * of the load client (its CPU over the phase ÷ the rate), and from them the CPU-bound ratio
+ * (client + server µs per request without the audit log ÷ with it: the rate ratio when the
+ * benchmark alone fills the cores).
+ *
  * Environment (besides `http_bench.ts`'s): BENCH_AUDIT_ROUNDS (runs of each
- * server, 2; at least 2).
+ * server, 4; at least 2).
  *
  * @module
  */
@@ -162,7 +169,7 @@ async function measuredPhase(
 
 function envRounds(): number {
   const value = Deno.env.get("BENCH_AUDIT_ROUNDS");
-  const n = value === undefined || value === "" ? 2 : Number(value);
+  const n = value === undefined || value === "" ? 4 : Number(value);
   if (!Number.isInteger(n) || n < 2) throw new Error("BENCH_AUDIT_ROUNDS must be an integer ≥ 2");
   return n;
 }
@@ -234,6 +241,23 @@ const fmt = (n: number, digits = 0) =>
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** CPU µs per request of all the server's threads over the measured window. */
+function serverMicros(r: AuditRun): number {
+  return threadMicros(r, "main") + threadMicros(r, "workers") + threadMicros(r, "other");
+}
+
+/** CPU µs per request of the load client (this process): its CPU over the phase ÷ the rate. */
+function clientMicros(r: PhaseResult): number {
+  return r.rate > 0 ? (r.clientCpu * 1e6) / r.rate : Number.NaN;
+}
+
 function progressLine(r: PhaseResult): string {
   const errors = r.errors === 0 ? "" : `, ${r.errors} errors, first: ${r.firstError}`;
   return `  ${r.name.padEnd(18)} ${fmt(r.rate).padStart(7)} req/s${errors}`;
@@ -273,10 +297,12 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
     "JS µs/req",
     "wk µs/req",
     "rest µs",
+    "srv µs",
+    "client µs",
     "others",
     "errors",
   ];
-  const widths = [22, 7, 7, 7, 7, 9, 9, 9, 7, 6, 6];
+  const widths = [22, 7, 7, 7, 7, 9, 9, 9, 7, 7, 9, 6, 6];
   const line = (cells: string[]) =>
     cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ")
       .trimEnd();
@@ -295,6 +321,8 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
       fmt(jsMicrosPerRequest(r), 1),
       fmt(threadMicros(r, "workers"), 1),
       fmt(threadMicros(r, "other"), 1),
+      fmt(serverMicros(r), 1),
+      fmt(clientMicros(r), 1),
       `${fmt(r.otherCpu * 100)}%`,
       fmt(r.errors),
     ]));
@@ -312,19 +340,38 @@ export function printAuditOverhead(result: AuditOverheadResult | undefined): voi
       fmt(mean(set.map(jsMicrosPerRequest)), 1),
       fmt(mean(set.map((r) => threadMicros(r, "workers"))), 1),
       fmt(mean(set.map((r) => threadMicros(r, "other"))), 1),
+      fmt(mean(set.map(serverMicros)), 1),
+      fmt(mean(set.map(clientMicros)), 1),
       `${fmt(mean(set.map((r) => r.otherCpu)) * 100)}%`,
       fmt(set.reduce((n, r) => n + r.errors, 0)),
     ]));
   }
   const offRate = mean(runs.off.map((r) => r.rate));
+  const offServer = median(runs.off.map(serverMicros));
+  const offClient = median(runs.off.map(clientMicros));
   for (const variant of ["batched", "strict"] as const) {
     const ratio = mean(runs[variant].map((r) => r.rate)) / offRate;
     const perRound = runs[variant].map((r, i) => r.rate / runs.off[i]!.rate);
     console.log(
       `ratio ${variant}/off (mean req/s): ${fmt(ratio, 3)} (per round ${
         perRound.map((x) => fmt(x, 3)).join(", ")
+      }; median ${fmt(median(perRound), 3)}, range ${fmt(Math.min(...perRound), 3)}-${
+        fmt(Math.max(...perRound), 3)
       }); target ≥ ${fmt(AUDIT_RATIO_TARGET, 2)}× audit off: ` +
         (ratio >= AUDIT_RATIO_TARGET ? "met" : "MISSED"),
+    );
+    const server = median(runs[variant].map(serverMicros));
+    const client = median(runs[variant].map(clientMicros));
+    const main = median(runs[variant].map((r) => threadMicros(r, "main"))) -
+      median(runs.off.map((r) => threadMicros(r, "main")));
+    const workers = median(runs[variant].map((r) => threadMicros(r, "workers"))) -
+      median(runs.off.map((r) => threadMicros(r, "workers")));
+    console.log(
+      `  CPU per request (medians): server ${fmt(server, 1)} vs ${fmt(offServer, 1)} µs off ` +
+        `(+${fmt(server - offServer, 1)}: main thread ${fmt(main, 1)}, audit worker ${
+          fmt(workers, 1)
+        }), client ${fmt(client, 1)} vs ${fmt(offClient, 1)}; CPU-bound ratio ` +
+        `(client + server off ÷ on) ${fmt((offClient + offServer) / (client + server), 3)}`,
     );
   }
   for (const r of all) {

@@ -25,7 +25,7 @@
  * run after CreateKey) starts three more servers on fresh databases: with
  * `BENCH_AUDIT=off` (no audit log), `KMS_AUDIT_MODE=batched` and
  * `KMS_AUDIT_MODE=strict`, and drives the GenerateDataKey requests above against
- * them alternately (BENCH_AUDIT_ROUNDS runs each, default 2) at the same
+ * them alternately (BENCH_AUDIT_ROUNDS runs each, default 4) at the same
  * concurrency and duration: req/s, p50 and p99 of each; target each mode
  * ≥ 0.9 × audit off.
  * Environment: BENCH_SECONDS (measured seconds per phase, default 5),
