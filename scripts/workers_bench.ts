@@ -2,13 +2,21 @@
  * KMS_WORKERS=1 against KMS_WORKERS=2 (issue 15 scope 1), as A/B pairs alternated in one run:
  * two servers (main.ts as child processes, one database each, default logging, audit on) are
  * started at once; for each round and operation (GenerateDataKey, Encrypt and Decrypt of 1 KiB)
- * each server in turn gets pre-signed requests replayed at a fixed concurrency for a fixed time,
- * and the figures are: requests/s, and the server's CPU µs per request over all its threads
- * (utime + stime of /proc/<pid>/stat: the main thread, isolates, audit and crypto workers), split
- * by thread name (/proc/<pid>/task/<tid>: `deno` the main thread, `worker-N` the isolates and
- * their audit and crypto workers, `tokio-runtime-w` the runtime's blocking pool, which runs
- * WebCrypto and file operations, `V8 DefaultWorke` V8's GC and compiler helpers), and this
- * client's CPU µs per request.
+ * each server in turn gets requests signed right then (8 per operation, valid 5 minutes)
+ * replayed at a fixed concurrency, a 1 s warm-up and then a fixed time, and the figures are:
+ * requests/s, p50/p99, and the server's CPU µs per request over all its threads (utime + stime of
+ * /proc/<pid>/stat), split by thread name (/proc/<pid>/task/<tid>: `deno` the main thread,
+ * `worker-N` the isolates and their writer and crypto workers, `tokio-runtime-w` the runtime's
+ * blocking pool, which runs WebCrypto and file operations, `V8 DefaultWorke` V8's GC and
+ * compiler helpers) with each thread name's voluntary / involuntary context switches and
+ * read+write syscalls (/proc/…/status, /proc/…/io) per request, and the client's CPU µs per
+ * request.
+ *
+ * The client (BENCH_CLIENT): `wrk` (default; tests/bench/wrk.ts: one C thread replaying the
+ * pre-signed requests from a generated Lua script, its CPU from its own /proc/self/stat, every
+ * non-200 reply an error), `raw` (this process's pre-serialised HTTP/1.1 client,
+ * tests/bench/load.ts; the fallback, with a note, when wrk is not installed) or `fetch` (Deno's
+ * fetch, what the bench used before: 150-170 µs of client CPU per request).
  *
  * The physical ceiling: with the client's c and the 1-worker server's s CPU µs per request, the
  * machine's cores cap the total rate at cores × 1e6 / (c + s) requests/s whatever the isolates
@@ -18,14 +26,17 @@
  *
  * Both servers start with the V8 flags of `deno task start` (`BENCH_START_FLAGS=off`: none).
  *
- * Knobs: BENCH_SECONDS (per measure, default 4), BENCH_ROUNDS (default 2), BENCH_CONCURRENCY
- * (default 16), BENCH_WORKERS (the "N" side, default 2).
+ * Knobs: BENCH_SECONDS (per measure, whole seconds for wrk, default 4), BENCH_ROUNDS (default 2),
+ * BENCH_CONCURRENCY (default 16), BENCH_WORKERS (the "N" side, default 2), BENCH_CLIENT.
  *
  * @module
  */
-import { type SignedParts, signRequest } from "../tests/helpers/signed_fetch.ts";
+import { ADMIN, REGION } from "../tests/helpers/server.ts";
 import { kmsEnv } from "../tests/helpers/kms_process.ts";
 import { cpuSeconds } from "../tests/bench/server_process.ts";
+import { type PresignedRequest, presignMany, type SigningTarget } from "../tests/bench/signing.ts";
+import { runLoad } from "../tests/bench/load.ts";
+import { runWrk, wrkPath } from "../tests/bench/wrk.ts";
 import { benchServerV8Flags } from "./start_flags.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -33,12 +44,34 @@ const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 4);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 2);
 const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 16);
 const N = Number(Deno.env.get("BENCH_WORKERS") ?? 2);
+const WARMUP_SECONDS = 1;
+/** Distinct signed requests per operation, replayed round-robin. */
+const SIGNED_PER_OPERATION = 8;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+const OPERATIONS = ["GenerateDataKey", "Encrypt", "Decrypt"] as const;
+
+/** The load generator: wrk when installed (or asked for), else this process's raw client. */
+type Client = { kind: "wrk"; path: string } | { kind: "raw" } | { kind: "fetch" };
+
+function chooseClient(): Client {
+  const asked = Deno.env.get("BENCH_CLIENT") ?? "wrk";
+  if (asked === "raw" || asked === "fetch") return { kind: asked };
+  const path = wrkPath();
+  if (path !== undefined) return { kind: "wrk", path };
+  console.log(
+    "note: wrk is not installed (apt-get install -y wrk); falling back to the Deno raw client, " +
+      "which shares this machine's cores with the server at a higher CPU cost per request",
+  );
+  return { kind: "raw" };
+}
 
 interface Server {
   workers: number;
   url: string;
+  port: number;
   child: Deno.ChildProcess;
+  keyId: string;
+  ciphertext: string;
 }
 
 function freePort(): number {
@@ -48,17 +81,75 @@ function freePort(): number {
   return port;
 }
 
-/** CPU seconds (user + system) of each thread name of a process. */
-function threadCpu(pid: number): Map<string, number> {
-  const names = new Map<string, number>();
+/** Per thread name: CPU seconds, context switches and read/write syscalls, summed. */
+interface ThreadCounters {
+  cpu: number;
+  voluntary: number;
+  involuntary: number;
+  syscalls: number;
+}
+
+const COUNTER_NAMES = ["cpu", "voluntary", "involuntary", "syscalls"] as const;
+
+function statusField(status: string, name: string): number {
+  const match = new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status);
+  return match === null ? 0 : Number(match[1]);
+}
+
+function ioField(io: string, name: string): number {
+  const match = new RegExp(`^${name}: (\\d+)`, "m").exec(io);
+  return match === null ? 0 : Number(match[1]);
+}
+
+/**
+ * The counters of each thread name of a process (/proc/<pid>/task/<tid>: comm, stat, status and
+ * io): `deno` the main thread, `worker-N` the isolates and their writer and crypto workers,
+ * `tokio-runtime-w` the runtime's blocking pool, `V8 DefaultWorke` V8's GC and compiler helpers.
+ */
+function threadCounters(pid: number): Map<string, ThreadCounters> {
+  const names = new Map<string, ThreadCounters>();
   for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
     try {
-      const name = Deno.readTextFileSync(`/proc/${pid}/task/${entry.name}/comm`).trim();
+      const task = `/proc/${pid}/task/${entry.name}`;
+      const name = Deno.readTextFileSync(`${task}/comm`).trim();
       const cpu = cpuSeconds(pid, Number(entry.name));
-      if (!Number.isNaN(cpu)) names.set(name, (names.get(name) ?? 0) + cpu);
+      const status = Deno.readTextFileSync(`${task}/status`);
+      const io = Deno.readTextFileSync(`${task}/io`);
+      if (Number.isNaN(cpu)) continue;
+      const sum = names.get(name) ?? { cpu: 0, voluntary: 0, involuntary: 0, syscalls: 0 };
+      sum.cpu += cpu;
+      sum.voluntary += statusField(status, "voluntary_ctxt_switches");
+      sum.involuntary += statusField(status, "nonvoluntary_ctxt_switches");
+      sum.syscalls += ioField(io, "syscr") + ioField(io, "syscw");
+      names.set(name, sum);
     } catch { /* the thread ended */ }
   }
   return names;
+}
+
+/** `after - before` per thread name, divided by `count` (threads that ended count as 0). */
+function perRequest(
+  before: Map<string, ThreadCounters>,
+  after: Map<string, ThreadCounters>,
+  count: number,
+): Map<string, ThreadCounters> {
+  const out = new Map<string, ThreadCounters>();
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { cpu: 0, voluntary: 0, involuntary: 0, syscalls: 0 };
+    out.set(name, {
+      cpu: (a.cpu - b.cpu) * 1e6 / count,
+      voluntary: (a.voluntary - b.voluntary) / count,
+      involuntary: (a.involuntary - b.involuntary) / count,
+      syscalls: (a.syscalls - b.syscalls) / count,
+    });
+  }
+  return out;
+}
+
+function total(threads: Map<string, ThreadCounters>): ThreadCounters {
+  const sum = { cpu: 0, voluntary: 0, involuntary: 0, syscalls: 0 };
+  for (const t of threads.values()) for (const k of COUNTER_NAMES) sum[k] += t[k];
+  return sum;
 }
 
 /** CPU ticks (user + system, all threads) of a process. */
@@ -98,38 +189,53 @@ async function startServer(workers: number, dir: string): Promise<Server> {
     if (Date.now() > deadline) throw new Error(`server (${workers} workers) did not start`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { workers, url, child };
+  const server = { workers, url, port, child, keyId: "", ciphertext: "" };
+  const { KeyMetadata } = await call(server, "CreateKey", {}) as unknown as {
+    KeyMetadata: { KeyId: string };
+  };
+  server.keyId = KeyMetadata.KeyId;
+  const { CiphertextBlob } = await call(server, "Encrypt", {
+    KeyId: server.keyId,
+    Plaintext: PLAINTEXT,
+  });
+  server.ciphertext = CiphertextBlob!;
+  return server;
+}
+
+const PLAINTEXT = new Uint8Array(1024).fill(7).toBase64();
+
+function targetOf(server: { port: number }): SigningTarget {
+  return {
+    host: `127.0.0.1:${server.port}`,
+    region: REGION,
+    accessKeyId: ADMIN.accessKeyId,
+    secretAccessKey: ADMIN.secretAccessKey,
+  };
 }
 
 async function call(
-  url: string,
+  server: { url: string; port: number },
   operation: string,
   body: unknown,
 ): Promise<Record<string, string>> {
-  const parts = await signRequest(url, JSON.stringify(body), {
-    target: `TrentService.${operation}`,
-  });
-  const response = await fetch(url, { method: "POST", headers: parts.headers, body: parts.body });
+  const [request] = await presignMany(targetOf(server), operation, 1, () => body);
+  const headers = { ...request!.headers };
+  delete headers.host;
+  delete headers["content-length"];
+  const response = await fetch(server.url, { method: "POST", headers, body: request!.body });
   const json = await response.json();
   if (!response.ok) throw new Error(`${operation}: ${JSON.stringify(json)}`);
   return json;
 }
 
-/** The pre-signed requests of one server, by operation. */
-async function requestsFor(url: string): Promise<Map<string, SignedParts>> {
-  const { KeyMetadata } = await call(url, "CreateKey", {}) as unknown as {
-    KeyMetadata: { KeyId: string };
-  };
-  const keyId = KeyMetadata.KeyId;
-  const plaintext = new Uint8Array(1024).fill(7).toBase64();
-  const { CiphertextBlob } = await call(url, "Encrypt", { KeyId: keyId, Plaintext: plaintext });
-  const sign = (operation: string, body: unknown) =>
-    signRequest(url, JSON.stringify(body), { target: `TrentService.${operation}` });
-  return new Map([
-    ["GenerateDataKey", await sign("GenerateDataKey", { KeyId: keyId, KeySpec: "AES_256" })],
-    ["Encrypt", await sign("Encrypt", { KeyId: keyId, Plaintext: plaintext })],
-    ["Decrypt", await sign("Decrypt", { CiphertextBlob })],
-  ]);
+/** Requests of `operation` for `server`, signed now (valid 5 minutes). */
+function signNow(server: Server, operation: string): Promise<PresignedRequest[]> {
+  const payload = operation === "GenerateDataKey"
+    ? { KeyId: server.keyId, KeySpec: "AES_256" }
+    : operation === "Encrypt"
+    ? { KeyId: server.keyId, Plaintext: PLAINTEXT }
+    : { CiphertextBlob: server.ciphertext };
+  return presignMany(targetOf(server), operation, SIGNED_PER_OPERATION, () => payload);
 }
 
 /** What one measure gave: rate, CPU µs per request of the server, its threads and the client. */
@@ -137,54 +243,186 @@ interface Figure {
   rps: number;
   cpuUs: number;
   clientUs: number;
-  threadUs: Map<string, number>;
+  p50Ms: number;
+  p99Ms: number;
+  /** Per thread name, per request: CPU µs, context switches, read/write syscalls. */
+  threads: Map<string, ThreadCounters>;
 }
 
-/** Replays `parts` at CONCURRENCY for SECONDS; requests/s and server CPU µs per request. */
-async function measure(
+/** The server's counters at the start of a window. */
+interface Snapshot {
+  ticks: number;
+  threads: Map<string, ThreadCounters>;
+  client: number;
+  at: number;
+}
+
+function snapshot(server: Server): Snapshot {
+  return {
+    ticks: cpuTicks(server.child.pid),
+    threads: threadCounters(server.child.pid),
+    client: cpuSeconds("self"),
+    at: performance.now(),
+  };
+}
+
+function figureOf(
   server: Server,
-  parts: SignedParts,
-): Promise<Figure> {
+  start: Snapshot,
+  count: number,
+  client: { seconds: number; cpuSeconds: number; p50Ms: number; p99Ms: number },
+): Figure {
+  const ticks = cpuTicks(server.child.pid) - start.ticks;
+  return {
+    rps: count / client.seconds,
+    cpuUs: (ticks / TICKS_PER_SECOND) * 1e6 / count,
+    clientUs: client.cpuSeconds * 1e6 / count,
+    p50Ms: client.p50Ms,
+    p99Ms: client.p99Ms,
+    threads: perRequest(start.threads, threadCounters(server.child.pid), count),
+  };
+}
+
+/** wrk: a warm-up run, then the measured run with the server sampled from wrk's start to end. */
+async function measureWrk(path: string, server: Server, requests: PresignedRequest[]) {
+  const spec = { url: server.url, requests: wrkRequests(requests), connections: CONCURRENCY };
+  const warm = await runWrk(path, { ...spec, seconds: WARMUP_SECONDS });
+  if (warm.non200 + warm.socketErrors > 0) throw new Error(`warm-up failed: ${warm.firstError}`);
+  let start: Snapshot | undefined;
+  const result = await runWrk(path, { ...spec, seconds: SECONDS }, () => start = snapshot(server));
+  const failed = result.non200 + result.socketErrors;
+  if (failed > 0) {
+    throw new Error(`${failed} of ${result.requests} requests failed: ${result.firstError}`);
+  }
+  return figureOf(server, start!, result.requests, result);
+}
+
+function wrkRequests(requests: PresignedRequest[]) {
+  return requests.map((request) => ({
+    method: "POST",
+    path: "/",
+    headers: request.headers,
+    body: request.body,
+  }));
+}
+
+/** This process's raw HTTP/1.1 client (tests/bench/load.ts), warm-up then the window. */
+async function measureRaw(server: Server, requests: PresignedRequest[]): Promise<Figure> {
+  const startAt = Date.now() + 20;
+  const loading = runLoad({
+    transport: "raw",
+    url: `${server.url}/`,
+    requests,
+    connections: CONCURRENCY,
+    startAt,
+    warmupMs: WARMUP_SECONDS * 1000,
+    durationMs: SECONDS * 1000,
+  });
+  await new Promise((resolve) => setTimeout(resolve, startAt + WARMUP_SECONDS * 1000 - Date.now()));
+  const start = snapshot(server);
+  const result = await loading;
+  if (result.errors > 0) throw new Error(`${result.errors} requests failed: ${result.firstError}`);
+  const sorted = result.latencies.sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return figureOf(server, start, result.completed, {
+    seconds: SECONDS,
+    cpuSeconds: cpuSeconds("self") - start.client,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  });
+}
+
+/** `fetch()` with the runtime's keep-alive pool (what an SDK uses), warm-up then the window. */
+async function measureFetch(server: Server, requests: PresignedRequest[]): Promise<Figure> {
+  const inits = requests.map((request) => {
+    const headers = { ...request.headers };
+    delete headers.host;
+    delete headers["content-length"];
+    return { method: "POST", headers, body: request.body };
+  });
   let count = 0;
   let errors = 0;
   let measuring = false;
-  let stopAt = Date.now() + 1_000; // warm-up first
-  const loop = async () => {
-    while (Date.now() < stopAt) {
-      const response = await fetch(server.url, {
-        method: "POST",
-        headers: parts.headers,
-        body: parts.body,
-      });
+  let stopAt = Date.now() + WARMUP_SECONDS * 1000;
+  const latencies: number[] = [];
+  const loop = async (offset: number) => {
+    for (let i = offset; Date.now() < stopAt; i++) {
+      const started = performance.now();
+      const response = await fetch(server.url, inits[i % inits.length]!);
       await response.arrayBuffer();
-      if (!response.ok) errors++;
-      if (measuring) count++;
+      if (response.status !== 200) errors++;
+      else if (measuring) {
+        count++;
+        latencies.push(performance.now() - started);
+      }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => loop(i)));
   measuring = true;
-  const ticks0 = cpuTicks(server.child.pid);
-  const threads0 = threadCpu(server.child.pid);
-  const client0 = cpuSeconds("self");
-  const t0 = performance.now();
+  const start = snapshot(server);
   stopAt = Date.now() + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
-  const seconds = (performance.now() - t0) / 1000;
-  const ticks = cpuTicks(server.child.pid) - ticks0;
-  const clientUs = (cpuSeconds("self") - client0) * 1e6 / count;
-  const threadUs = new Map<string, number>();
-  for (const [name, cpu] of threadCpu(server.child.pid)) {
-    threadUs.set(name, (cpu - (threads0.get(name) ?? 0)) * 1e6 / count);
-  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => loop(i)));
   if (errors > 0) throw new Error(`${errors} requests failed`);
-  return {
-    rps: count / seconds,
-    cpuUs: (ticks / TICKS_PER_SECOND) * 1e6 / count,
-    clientUs,
-    threadUs,
-  };
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * count))]!;
+  return figureOf(server, start, count, {
+    seconds: (performance.now() - start.at) / 1000,
+    cpuSeconds: cpuSeconds("self") - start.client,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  });
 }
 
+async function measure(client: Client, server: Server, operation: string): Promise<Figure> {
+  const requests = await signNow(server, operation);
+  if (client.kind === "wrk") return await measureWrk(client.path, server, requests);
+  if (client.kind === "raw") return await measureRaw(server, requests);
+  return await measureFetch(server, requests);
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Per thread name, the mean of each counter over `figures`. */
+function meanThreads(figures: Figure[]): Map<string, ThreadCounters> {
+  const out = new Map<string, ThreadCounters>();
+  for (const figure of figures) {
+    for (const [name, t] of figure.threads) {
+      const sum = out.get(name) ?? { cpu: 0, voluntary: 0, involuntary: 0, syscalls: 0 };
+      for (const k of COUNTER_NAMES) sum[k] += t[k] / figures.length;
+      out.set(name, sum);
+    }
+  }
+  return out;
+}
+
+/** The per-thread table of one operation: 1 worker against N, per request. */
+function printThreadTable(operation: string, one: Figure[], many: Figure[]): void {
+  const a = meanThreads(one);
+  const b = meanThreads(many);
+  console.log(
+    `\n${operation}, per request (1 worker → ${N}): CPU µs | voluntary / involuntary context ` +
+      "switches | read+write syscalls",
+  );
+  const names = [...new Set([...a.keys(), ...b.keys()])].sort();
+  const rows: [string, ThreadCounters, ThreadCounters][] = names
+    .map((name) => [name, a.get(name) ?? zero(), b.get(name) ?? zero()]);
+  rows.push(["all threads", total(a), total(b)]);
+  for (const [name, x, y] of rows) {
+    if (x.cpu < 0.5 && y.cpu < 0.5 && x.voluntary < 0.005 && y.voluntary < 0.005) continue;
+    console.log(
+      `  ${name.padEnd(16)} ${x.cpu.toFixed(0).padStart(4)} → ${y.cpu.toFixed(0).padEnd(4)} | ` +
+        `${x.voluntary.toFixed(2)} / ${x.involuntary.toFixed(2)} → ` +
+        `${y.voluntary.toFixed(2)} / ${y.involuntary.toFixed(2)} | ` +
+        `${x.syscalls.toFixed(2)} → ${y.syscalls.toFixed(2)}`,
+    );
+  }
+}
+
+function zero(): ThreadCounters {
+  return { cpu: 0, voluntary: 0, involuntary: 0, syscalls: 0 };
+}
+
+const client = chooseClient();
 const dir = await Deno.makeTempDir({ prefix: "workers-bench-" });
 const servers: Server[] = [];
 try {
@@ -192,35 +430,35 @@ try {
     await Deno.mkdir(`${dir}/${workers}`);
     servers.push(await startServer(workers, `${dir}/${workers}`));
   }
-  const requests = new Map<Server, Map<string, SignedParts>>();
-  for (const server of servers) requests.set(server, await requestsFor(server.url));
   const results = new Map<string, Figure[]>();
-  console.log(`cores ${navigator.hardwareConcurrency}, concurrency ${CONCURRENCY}, ${SECONDS} s`);
+  console.log(
+    `cores ${navigator.hardwareConcurrency}, concurrency ${CONCURRENCY}, ${SECONDS} s, ` +
+      `client ${client.kind === "wrk" ? `wrk (${client.path}, 1 thread)` : client.kind}`,
+  );
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const operation of ["GenerateDataKey", "Encrypt", "Decrypt"]) {
+    for (const operation of OPERATIONS) {
       // A/B, alternated: which side goes first changes each round.
       const order = round % 2 === 1 ? servers : [...servers].reverse();
       for (const server of order) {
-        const figure = await measure(server, requests.get(server)!.get(operation)!);
+        const figure = await measure(client, server, operation);
         const key = `${operation} workers=${server.workers}`;
         results.set(key, [...(results.get(key) ?? []), figure]);
-        const threads = [...figure.threadUs].filter(([, us]) => us >= 0.5)
-          .sort(([a], [b]) => a < b ? -1 : 1).map(([name, us]) => `${name} ${us.toFixed(0)}`);
+        const threads = [...figure.threads].filter(([, t]) => t.cpu >= 0.5)
+          .sort(([a], [b]) => a < b ? -1 : 1).map(([name, t]) => `${name} ${t.cpu.toFixed(0)}`);
         console.log(
-          `round ${round} ${key}: ${figure.rps.toFixed(0)} req/s, ` +
-            `${figure.cpuUs.toFixed(0)} CPU µs/request (${threads.join(", ")}), ` +
-            `client ${figure.clientUs.toFixed(0)} µs/request`,
+          `round ${round} ${key}: ${figure.rps.toFixed(0)} req/s, p50 ${figure.p50Ms.toFixed(2)} ` +
+            `p99 ${figure.p99Ms.toFixed(2)} ms, ${figure.cpuUs.toFixed(0)} CPU µs/request ` +
+            `(${threads.join(", ")}), client ${figure.clientUs.toFixed(0)} µs/request`,
         );
       }
     }
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const cores = navigator.hardwareConcurrency;
   console.log(
     "\noperation        | 1 worker req/s | N req/s | ratio | 1w CPU µs | N CPU µs | ratio | " +
       "client µs | ceiling req/s | ceiling ratio",
   );
-  for (const operation of ["GenerateDataKey", "Encrypt", "Decrypt"]) {
+  for (const operation of OPERATIONS) {
     const one = results.get(`${operation} workers=1`)!;
     const many = results.get(`${operation} workers=${N}`)!;
     const oneRps = mean(one.map((f) => f.rps));
@@ -247,6 +485,13 @@ try {
     `ceiling = ${cores} cores × 1e6 / (client + 1-worker server CPU µs per request): the most ` +
       "requests/s this machine can give with this client, as a multiple of the 1-worker rate",
   );
+  for (const operation of OPERATIONS) {
+    printThreadTable(
+      operation,
+      results.get(`${operation} workers=1`)!,
+      results.get(`${operation} workers=${N}`)!,
+    );
+  }
 } finally {
   for (const server of servers) {
     try {
