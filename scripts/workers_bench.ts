@@ -247,6 +247,8 @@ interface Figure {
   p99Ms: number;
   /** Per thread name, per request: CPU µs, context switches, read/write syscalls. */
   threads: Map<string, ThreadCounters>;
+  /** wrk: the share of the replies each isolate served (`x-kms-isolate`), e.g. "0 52%, 1 48%". */
+  spread: string;
 }
 
 /** The server's counters at the start of a window. */
@@ -280,7 +282,15 @@ function figureOf(
     p50Ms: client.p50Ms,
     p99Ms: client.p99Ms,
     threads: perRequest(start.threads, threadCounters(server.child.pid), count),
+    spread: "",
   };
+}
+
+/** "0 52%, 1 48%": each isolate's share of the replies. */
+function spreadOf(servedBy: Record<string, number>): string {
+  const all = Object.values(servedBy).reduce((a, b) => a + b, 0);
+  return Object.entries(servedBy).sort(([a], [b]) => a < b ? -1 : 1)
+    .map(([isolate, n]) => `${isolate} ${(n * 100 / all).toFixed(0)}%`).join(", ");
 }
 
 /** wrk: a warm-up run, then the measured run with the server sampled from wrk's start to end. */
@@ -294,7 +304,10 @@ async function measureWrk(path: string, server: Server, requests: PresignedReque
   if (failed > 0) {
     throw new Error(`${failed} of ${result.requests} requests failed: ${result.firstError}`);
   }
-  return figureOf(server, start!, result.requests, result);
+  return {
+    ...figureOf(server, start!, result.requests, result),
+    spread: spreadOf(result.servedBy),
+  };
 }
 
 function wrkRequests(requests: PresignedRequest[]) {
@@ -448,7 +461,10 @@ try {
         console.log(
           `round ${round} ${key}: ${figure.rps.toFixed(0)} req/s, p50 ${figure.p50Ms.toFixed(2)} ` +
             `p99 ${figure.p99Ms.toFixed(2)} ms, ${figure.cpuUs.toFixed(0)} CPU µs/request ` +
-            `(${threads.join(", ")}), client ${figure.clientUs.toFixed(0)} µs/request`,
+            `(${threads.join(", ")}), client ${figure.clientUs.toFixed(0)} µs/request` +
+            (server.workers > 1 && figure.spread !== ""
+              ? `, served by isolate ${figure.spread}`
+              : ""),
         );
       }
     }

@@ -7,7 +7,8 @@
  * never a success), and in `done()` prints one `WRK_RESULT` line of JSON: requests completed,
  * non-200 replies and socket errors, the window's length, p50/p99 latency, and wrk's own CPU
  * (utime + stime of /proc/self/stat, all its threads) so a bench can report the client's CPU µs
- * per request beside the server's.
+ * per request beside the server's, and the replies per `x-kms-isolate` header value (how the
+ * kernel spread the connections over the isolates).
  *
  * Benchmarks only: no test depends on wrk; `wrkPath()` is undefined when it is not installed and
  * the caller falls back to its Deno client (`apt-get install -y wrk` installs it).
@@ -50,6 +51,8 @@ export interface WrkResult {
   p99Ms: number;
   /** wrk's own CPU (user + system, all threads) over its whole run, s. */
   cpuSeconds: number;
+  /** Replies per value of the `x-kms-isolate` header ("-": without it): the isolates' shares. */
+  servedBy: Record<string, number>;
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -110,6 +113,8 @@ local count = 0
 local turn = 0
 non200 = 0
 firstError = ""
+-- Replies per value of the x-kms-isolate header ("-" when absent).
+served = {}
 local threads = {}
 
 function setup(thread)
@@ -129,6 +134,8 @@ function request()
 end
 
 function response(status, headers, body)
+  local isolate = headers["x-kms-isolate"] or headers["X-Kms-Isolate"] or "-"
+  served[isolate] = (served[isolate] or 0) + 1
   if status ~= 200 then
     non200 = non200 + 1
     if firstError == "" then
@@ -140,9 +147,15 @@ end
 function done(summary, latency, requests)
   local bad = 0
   local first = ""
+  local by = {}
   for _, t in ipairs(threads) do
     bad = bad + t:get("non200")
     if first == "" then first = t:get("firstError") end
+    for isolate, n in pairs(t:get("served")) do by[isolate] = (by[isolate] or 0) + n end
+  end
+  local parts = {}
+  for isolate, n in pairs(by) do
+    table.insert(parts, string.format('"%s":%d', string.gsub(isolate, "[^%w%-]", ""), n))
   end
   local file = io.open("/proc/self/stat", "r")
   local stat = file:read("*a")
@@ -154,10 +167,10 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'WRK_RESULT {"requests":%d,"non200":%d,"socketErrors":%d,"durationUs":%d,' ..
-      '"p50Us":%d,"p99Us":%d,"cpuTicks":%d}\\n',
+      '"p50Us":%d,"p99Us":%d,"cpuTicks":%d,"servedBy":{%s}}\\n',
     summary.requests, bad, e.connect + e.read + e.write + e.timeout, summary.duration,
     math.floor(latency:percentile(50)), math.floor(latency:percentile(99)),
-    tonumber(fields[12]) + tonumber(fields[13])))
+    tonumber(fields[12]) + tonumber(fields[13]), table.concat(parts, ",")))
   io.write("WRK_FIRST_ERROR " .. string.gsub(first, "[^%w%p ]", "?") .. "\\n")
 end
 `;
@@ -169,7 +182,9 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 export function parseWrkOutput(output: string): WrkResult {
   const line = output.split("\n").find((l) => l.startsWith("WRK_RESULT "));
   if (line === undefined) throw new Error(`wrk printed no result:\n${output}`);
-  const r = JSON.parse(line.slice("WRK_RESULT ".length)) as Record<string, number>;
+  const r = JSON.parse(line.slice("WRK_RESULT ".length)) as Record<string, number> & {
+    servedBy: Record<string, number>;
+  };
   const firstLine = output.split("\n").find((l) => l.startsWith("WRK_FIRST_ERROR "));
   return {
     requests: r.requests!,
@@ -180,6 +195,7 @@ export function parseWrkOutput(output: string): WrkResult {
     p50Ms: r.p50Us! / 1000,
     p99Ms: r.p99Us! / 1000,
     cpuSeconds: r.cpuTicks! / TICKS_PER_SECOND,
+    servedBy: r.servedBy,
   };
 }
 
