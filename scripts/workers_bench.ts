@@ -27,7 +27,9 @@
  * Both servers start with the V8 flags of `deno task start` (`BENCH_START_FLAGS=off`: none).
  *
  * Knobs: BENCH_SECONDS (per measure, whole seconds for wrk, default 4), BENCH_ROUNDS (default 2),
- * BENCH_CONCURRENCY (default 16), BENCH_WORKERS (the "N" side, default 2), BENCH_CLIENT.
+ * BENCH_CONCURRENCY (default 16), BENCH_WORKERS (the "N" side, default 2), BENCH_CLIENT,
+ * BENCH_PARALLEL_PROBE=1 (first, the machine's own cost of two busy threads against one, without
+ * the KMS: see `parallelProbe`).
  *
  * @module
  */
@@ -435,7 +437,67 @@ function zero(): ThreadCounters {
   return { cpu: 0, voluntary: 0, involuntary: 0, syscalls: 0 };
 }
 
+/**
+ * The work unit of the parallel probe, run by a Worker from a Blob URL: JSON parse and
+ * stringify of a 1 KiB request, a string hash over it and a small Map, as a request's JS does.
+ */
+const PROBE_WORKER = `
+const body = JSON.stringify({ KeyId: "1234abcd-12ab-34cd-56ef-1234567890ab", Plaintext: "A".repeat(1368) });
+self.onmessage = (event) => {
+  let acc = 0;
+  for (let i = 0; i < event.data; i++) {
+    const request = JSON.parse(body);
+    request.n = i;
+    const text = JSON.stringify(request);
+    let h = 0;
+    for (let j = 0; j < text.length; j += 4) h = (h * 31 + text.charCodeAt(j)) | 0;
+    const m = new Map();
+    for (let j = 0; j < 16; j++) m.set("k" + j, h + j);
+    acc += m.size + (h & 1);
+  }
+  self.postMessage(acc);
+};`;
+const PROBE_UNITS = 150_000;
+
+/**
+ * BENCH_PARALLEL_PROBE=1: the machine's own tax on running two threads at once, without the KMS.
+ * The same work in one thread, then in two at once (alternated, 3 rounds each), CPU µs per unit
+ * of this process (/proc/self/stat). On two free cores two threads cost what one does; what they
+ * cost above it (shared caches and memory bandwidth, vCPUs that are a host's hyperthreads, the
+ * machine's other load) is a floor under 2 isolates' CPU per request against one isolate's.
+ */
+async function parallelProbe(): Promise<void> {
+  const url = URL.createObjectURL(new Blob([PROBE_WORKER], { type: "application/javascript" }));
+  const workers = [0, 1].map(() => new Worker(url, { type: "module" }));
+  const run = (worker: Worker) =>
+    new Promise((resolve) => {
+      worker.onmessage = resolve;
+      worker.postMessage(PROBE_UNITS);
+    });
+  try {
+    await Promise.all(workers.map(run)); // warm-up: both compiled
+    const perUnit = new Map<number, number[]>([[1, []], [2, []]]);
+    for (let round = 0; round < 6; round++) {
+      const threads = round % 2 === 0 ? 1 : 2;
+      const c0 = cpuSeconds("self");
+      await Promise.all(workers.slice(0, threads).map(run));
+      perUnit.get(threads)!.push((cpuSeconds("self") - c0) * 1e6 / (PROBE_UNITS * threads));
+    }
+    const one = mean(perUnit.get(1)!);
+    const two = mean(perUnit.get(2)!);
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(" ");
+    console.log(
+      `parallel probe (the same JS work, no KMS): 1 thread ${list(perUnit.get(1)!)}, 2 threads ` +
+        `${list(perUnit.get(2)!)} CPU µs/unit: ×${(two / one).toFixed(2)} at 2 threads`,
+    );
+  } finally {
+    for (const worker of workers) worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+}
+
 const client = chooseClient();
+if (Deno.env.get("BENCH_PARALLEL_PROBE") === "1") await parallelProbe();
 const dir = await Deno.makeTempDir({ prefix: "workers-bench-" });
 const servers: Server[] = [];
 try {
