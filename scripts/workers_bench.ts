@@ -29,7 +29,9 @@
  * Knobs: BENCH_SECONDS (per measure, whole seconds for wrk, default 4), BENCH_ROUNDS (default 2),
  * BENCH_CONCURRENCY (default 16), BENCH_WORKERS (the "N" side, default 2), BENCH_CLIENT,
  * BENCH_PARALLEL_PROBE=1 (first, the machine's own cost of two busy threads against one, without
- * the KMS: see `parallelProbe`).
+ * the KMS: see `parallelProbe`), BENCH_PERF=1 (the server's syscalls per request per thread name
+ * and kind, epoll_wait, futex, reads, writes, disk, counted by `perf stat` at the kernel's
+ * tracepoints: tests/bench/wrk_syscalls.ts).
  *
  * @module
  */
@@ -39,6 +41,13 @@ import { cpuSeconds } from "../tests/bench/server_process.ts";
 import { type PresignedRequest, presignMany, type SigningTarget } from "../tests/bench/signing.ts";
 import { runLoad } from "../tests/bench/load.ts";
 import { runWrk, wrkPath } from "../tests/bench/wrk.ts";
+import {
+  countSyscalls,
+  perfPath,
+  SYSCALL_GROUPS,
+  type SyscallCounts,
+  type SyscallWindow,
+} from "../tests/bench/wrk_syscalls.ts";
 import { benchServerV8Flags } from "./start_flags.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -251,6 +260,8 @@ interface Figure {
   threads: Map<string, ThreadCounters>;
   /** wrk: the share of the replies each isolate served (`x-kms-isolate`), e.g. "0 52%, 1 48%". */
   spread: string;
+  /** BENCH_PERF=1: per thread name, syscalls per request by group (SYSCALL_GROUPS). */
+  syscalls: SyscallCounts;
 }
 
 /** The server's counters at the start of a window. */
@@ -259,6 +270,13 @@ interface Snapshot {
   threads: Map<string, ThreadCounters>;
   client: number;
   at: number;
+  syscalls: SyscallWindow | undefined;
+}
+
+/** BENCH_PERF=1: `perf` counts the server's syscalls per thread name in each window. */
+const PERF = Deno.env.get("BENCH_PERF") === "1" ? perfPath() : undefined;
+if (Deno.env.get("BENCH_PERF") === "1" && PERF === undefined) {
+  console.log("note: BENCH_PERF=1 but perf is not installed (apt-get install -y linux-perf)");
 }
 
 function snapshot(server: Server): Snapshot {
@@ -267,16 +285,21 @@ function snapshot(server: Server): Snapshot {
     threads: threadCounters(server.child.pid),
     client: cpuSeconds("self"),
     at: performance.now(),
+    syscalls: PERF === undefined ? undefined : countSyscalls(PERF, server.child.pid),
   };
 }
 
-function figureOf(
+async function figureOf(
   server: Server,
   start: Snapshot,
   count: number,
   client: { seconds: number; cpuSeconds: number; p50Ms: number; p99Ms: number },
-): Figure {
+): Promise<Figure> {
   const ticks = cpuTicks(server.child.pid) - start.ticks;
+  const syscalls: SyscallCounts = new Map();
+  for (const [name, groups] of await start.syscalls?.stop() ?? []) {
+    syscalls.set(name, Object.fromEntries(Object.entries(groups).map(([g, n]) => [g, n / count])));
+  }
   return {
     rps: count / client.seconds,
     cpuUs: (ticks / TICKS_PER_SECOND) * 1e6 / count,
@@ -285,6 +308,7 @@ function figureOf(
     p99Ms: client.p99Ms,
     threads: perRequest(start.threads, threadCounters(server.child.pid), count),
     spread: "",
+    syscalls,
   };
 }
 
@@ -307,7 +331,7 @@ async function measureWrk(path: string, server: Server, requests: PresignedReque
     throw new Error(`${failed} of ${result.requests} requests failed: ${result.firstError}`);
   }
   return {
-    ...figureOf(server, start!, result.requests, result),
+    ...await figureOf(server, start!, result.requests, result),
     spread: spreadOf(result.servedBy),
   };
 }
@@ -339,7 +363,7 @@ async function measureRaw(server: Server, requests: PresignedRequest[]): Promise
   if (result.errors > 0) throw new Error(`${result.errors} requests failed: ${result.firstError}`);
   const sorted = result.latencies.sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return figureOf(server, start, result.completed, {
+  return await figureOf(server, start, result.completed, {
     seconds: SECONDS,
     cpuSeconds: cpuSeconds("self") - start.client,
     p50Ms: at(0.5),
@@ -380,7 +404,7 @@ async function measureFetch(server: Server, requests: PresignedRequest[]): Promi
   if (errors > 0) throw new Error(`${errors} requests failed`);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * count))]!;
-  return figureOf(server, start, count, {
+  return await figureOf(server, start, count, {
     seconds: (performance.now() - start.at) / 1000,
     cpuSeconds: cpuSeconds("self") - start.client,
     p50Ms: at(0.5),
@@ -430,6 +454,48 @@ function printThreadTable(operation: string, one: Figure[], many: Figure[]): voi
         `${y.voluntary.toFixed(2)} / ${y.involuntary.toFixed(2)} | ` +
         `${x.syscalls.toFixed(2)} → ${y.syscalls.toFixed(2)}`,
     );
+  }
+}
+
+/** Per thread name and group, the mean syscalls per request over `figures`. */
+function meanSyscalls(figures: Figure[]): SyscallCounts {
+  const out: SyscallCounts = new Map();
+  for (const figure of figures) {
+    for (const [name, groups] of figure.syscalls) {
+      const row = out.get(name) ?? {};
+      for (const [group, n] of Object.entries(groups)) {
+        row[group] = (row[group] ?? 0) + n / figures.length;
+      }
+      out.set(name, row);
+    }
+  }
+  return out;
+}
+
+/** BENCH_PERF=1: syscalls per request by thread name and group, 1 worker against N. */
+function printSyscallTable(operation: string, one: Figure[], many: Figure[]): void {
+  const a = meanSyscalls(one);
+  const b = meanSyscalls(many);
+  if (a.size === 0 && b.size === 0) return;
+  const groups = Object.keys(SYSCALL_GROUPS);
+  console.log(
+    `\n${operation}, syscalls per request (1 worker → ${N}), perf: ${groups.join(" | ")}`,
+  );
+  const sumOf = (counts: SyscallCounts) => {
+    const sum: Record<string, number> = {};
+    for (const row of counts.values()) {
+      for (const [g, n] of Object.entries(row)) sum[g] = (sum[g] ?? 0) + n;
+    }
+    return sum;
+  };
+  const names = [...new Set([...a.keys(), ...b.keys()])].sort();
+  const rows: [string, Record<string, number>, Record<string, number>][] = names
+    .map((name) => [name, a.get(name) ?? {}, b.get(name) ?? {}]);
+  rows.push(["all threads", sumOf(a), sumOf(b)]);
+  for (const [name, x, y] of rows) {
+    if ((x.all ?? 0) < 0.01 && (y.all ?? 0) < 0.01) continue;
+    const cells = groups.map((g) => `${(x[g] ?? 0).toFixed(2)} → ${(y[g] ?? 0).toFixed(2)}`);
+    console.log(`  ${name.padEnd(16)} ${cells.join(" | ")}`);
   }
 }
 
@@ -564,11 +630,10 @@ try {
       "requests/s this machine can give with this client, as a multiple of the 1-worker rate",
   );
   for (const operation of OPERATIONS) {
-    printThreadTable(
-      operation,
-      results.get(`${operation} workers=1`)!,
-      results.get(`${operation} workers=${N}`)!,
-    );
+    const one = results.get(`${operation} workers=1`)!;
+    const many = results.get(`${operation} workers=${N}`)!;
+    printThreadTable(operation, one, many);
+    printSyscallTable(operation, one, many);
   }
 } finally {
   for (const server of servers) {
