@@ -27,7 +27,8 @@
  * Both servers start with the V8 flags of `deno task start` (`BENCH_START_FLAGS=off`: none).
  *
  * Knobs: BENCH_SECONDS (per measure, whole seconds for wrk, default 4), BENCH_ROUNDS (default 2),
- * BENCH_CONCURRENCY (default 16), BENCH_WORKERS (the "N" side, default 2), BENCH_CLIENT,
+ * BENCH_CONCURRENCY (default 16; a comma list, e.g. `16,64`, measures each, alternated within
+ * every round), BENCH_WORKERS (the "N" side, default 2), BENCH_CLIENT,
  * BENCH_PARALLEL_PROBE=1 (first, the machine's own cost of two busy threads against one, without
  * the KMS: see `parallelProbe`), BENCH_PERF=1 (the server's syscalls per request per thread name
  * and kind, epoll_wait, futex, reads, writes, disk, counted by `perf stat` at the kernel's
@@ -53,7 +54,9 @@ import { benchServerV8Flags } from "./start_flags.ts";
 const ROOT = new URL("../", import.meta.url);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 4);
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 2);
-const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 16);
+/** Requests in flight; a comma list measures each (alternated within every round). */
+const CONCURRENCIES = (Deno.env.get("BENCH_CONCURRENCY") ?? "16").split(",")
+  .map((c) => Math.round(Number(c.trim()))).filter((c) => Number.isFinite(c) && c >= 1);
 const N = Number(Deno.env.get("BENCH_WORKERS") ?? 2);
 const WARMUP_SECONDS = 1;
 /** Distinct signed requests per operation, replayed round-robin. */
@@ -320,8 +323,13 @@ function spreadOf(servedBy: Record<string, number>): string {
 }
 
 /** wrk: a warm-up run, then the measured run with the server sampled from wrk's start to end. */
-async function measureWrk(path: string, server: Server, requests: PresignedRequest[]) {
-  const spec = { url: server.url, requests: wrkRequests(requests), connections: CONCURRENCY };
+async function measureWrk(
+  path: string,
+  server: Server,
+  requests: PresignedRequest[],
+  concurrency: number,
+): Promise<Figure> {
+  const spec = { url: server.url, requests: wrkRequests(requests), connections: concurrency };
   const warm = await runWrk(path, { ...spec, seconds: WARMUP_SECONDS });
   if (warm.non200 + warm.socketErrors > 0) throw new Error(`warm-up failed: ${warm.firstError}`);
   let start: Snapshot | undefined;
@@ -346,13 +354,17 @@ function wrkRequests(requests: PresignedRequest[]) {
 }
 
 /** This process's raw HTTP/1.1 client (tests/bench/load.ts), warm-up then the window. */
-async function measureRaw(server: Server, requests: PresignedRequest[]): Promise<Figure> {
+async function measureRaw(
+  server: Server,
+  requests: PresignedRequest[],
+  concurrency: number,
+): Promise<Figure> {
   const startAt = Date.now() + 20;
   const loading = runLoad({
     transport: "raw",
     url: `${server.url}/`,
     requests,
-    connections: CONCURRENCY,
+    connections: concurrency,
     startAt,
     warmupMs: WARMUP_SECONDS * 1000,
     durationMs: SECONDS * 1000,
@@ -372,7 +384,11 @@ async function measureRaw(server: Server, requests: PresignedRequest[]): Promise
 }
 
 /** `fetch()` with the runtime's keep-alive pool (what an SDK uses), warm-up then the window. */
-async function measureFetch(server: Server, requests: PresignedRequest[]): Promise<Figure> {
+async function measureFetch(
+  server: Server,
+  requests: PresignedRequest[],
+  concurrency: number,
+): Promise<Figure> {
   const inits = requests.map((request) => {
     const headers = { ...request.headers };
     delete headers.host;
@@ -396,11 +412,11 @@ async function measureFetch(server: Server, requests: PresignedRequest[]): Promi
       }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => loop(i)));
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
   measuring = true;
   const start = snapshot(server);
   stopAt = Date.now() + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => loop(i)));
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
   if (errors > 0) throw new Error(`${errors} requests failed`);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * count))]!;
@@ -412,11 +428,16 @@ async function measureFetch(server: Server, requests: PresignedRequest[]): Promi
   });
 }
 
-async function measure(client: Client, server: Server, operation: string): Promise<Figure> {
+async function measure(
+  client: Client,
+  server: Server,
+  operation: string,
+  concurrency: number,
+): Promise<Figure> {
   const requests = await signNow(server, operation);
-  if (client.kind === "wrk") return await measureWrk(client.path, server, requests);
-  if (client.kind === "raw") return await measureRaw(server, requests);
-  return await measureFetch(server, requests);
+  if (client.kind === "wrk") return await measureWrk(client.path, server, requests, concurrency);
+  if (client.kind === "raw") return await measureRaw(server, requests, concurrency);
+  return await measureFetch(server, requests, concurrency);
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -562,49 +583,35 @@ async function parallelProbe(): Promise<void> {
   }
 }
 
-const client = chooseClient();
-if (Deno.env.get("BENCH_PARALLEL_PROBE") === "1") await parallelProbe();
-const dir = await Deno.makeTempDir({ prefix: "workers-bench-" });
-const servers: Server[] = [];
-try {
-  for (const workers of [1, N]) {
-    await Deno.mkdir(`${dir}/${workers}`);
-    servers.push(await startServer(workers, `${dir}/${workers}`));
-  }
-  const results = new Map<string, Figure[]>();
-  console.log(
-    `cores ${navigator.hardwareConcurrency}, concurrency ${CONCURRENCY}, ${SECONDS} s, ` +
-      `client ${client.kind === "wrk" ? `wrk (${client.path}, 1 thread)` : client.kind}`,
-  );
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const operation of OPERATIONS) {
-      // A/B, alternated: which side goes first changes each round.
-      const order = round % 2 === 1 ? servers : [...servers].reverse();
-      for (const server of order) {
-        const figure = await measure(client, server, operation);
-        const key = `${operation} workers=${server.workers}`;
-        results.set(key, [...(results.get(key) ?? []), figure]);
-        const threads = [...figure.threads].filter(([, t]) => t.cpu >= 0.5)
-          .sort(([a], [b]) => a < b ? -1 : 1).map(([name, t]) => `${name} ${t.cpu.toFixed(0)}`);
-        console.log(
-          `round ${round} ${key}: ${figure.rps.toFixed(0)} req/s, p50 ${figure.p50Ms.toFixed(2)} ` +
-            `p99 ${figure.p99Ms.toFixed(2)} ms, ${figure.cpuUs.toFixed(0)} CPU µs/request ` +
-            `(${threads.join(", ")}), client ${figure.clientUs.toFixed(0)} µs/request` +
-            (server.workers > 1 && figure.spread !== ""
-              ? `, served by isolate ${figure.spread}`
-              : ""),
-        );
-      }
-    }
-  }
+/** Every operation at every concurrency, each labelled (with "@c" when several). */
+const CASES = OPERATIONS.flatMap((operation) =>
+  CONCURRENCIES.map((concurrency) => ({
+    operation,
+    concurrency,
+    label: CONCURRENCIES.length > 1 ? `${operation} @${concurrency}` : operation,
+  }))
+);
+
+/** One measure's line: rate, latency, CPU per request by thread name, client, spread. */
+function describe(figure: Figure, workers: number): string {
+  const threads = [...figure.threads].filter(([, t]) => t.cpu >= 0.5)
+    .sort(([a], [b]) => a < b ? -1 : 1).map(([name, t]) => `${name} ${t.cpu.toFixed(0)}`);
+  return `${figure.rps.toFixed(0)} req/s, p50 ${figure.p50Ms.toFixed(2)} ` +
+    `p99 ${figure.p99Ms.toFixed(2)} ms, ${figure.cpuUs.toFixed(0)} CPU µs/request ` +
+    `(${threads.join(", ")}), client ${figure.clientUs.toFixed(0)} µs/request` +
+    (workers > 1 && figure.spread !== "" ? `, served by isolate ${figure.spread}` : "");
+}
+
+/** The summary table: rates, CPU per request and their ratios, the client, the ceiling. */
+function printSummary(results: Map<string, Figure[]>): void {
   const cores = navigator.hardwareConcurrency;
   console.log(
-    "\noperation        | 1 worker req/s | N req/s | ratio | 1w CPU µs | N CPU µs | ratio | " +
+    "\noperation            | 1 worker req/s | N req/s | ratio | 1w CPU µs | N CPU µs | ratio | " +
       "client µs | ceiling req/s | ceiling ratio",
   );
-  for (const operation of OPERATIONS) {
-    const one = results.get(`${operation} workers=1`)!;
-    const many = results.get(`${operation} workers=${N}`)!;
+  for (const { label } of CASES) {
+    const one = results.get(`${label} workers=1`)!;
+    const many = results.get(`${label} workers=${N}`)!;
     const oneRps = mean(one.map((f) => f.rps));
     const oneUs = mean(one.map((f) => f.cpuUs));
     const clientUs = mean([...one, ...many].map((f) => f.clientUs));
@@ -612,7 +619,7 @@ try {
     const ceiling = cores * 1e6 / (clientUs + oneUs);
     console.log(
       [
-        operation.padEnd(16),
+        label.padEnd(20),
         oneRps.toFixed(0).padStart(14),
         mean(many.map((f) => f.rps)).toFixed(0).padStart(7),
         (mean(many.map((f) => f.rps)) / oneRps).toFixed(2).padStart(5),
@@ -629,11 +636,42 @@ try {
     `ceiling = ${cores} cores × 1e6 / (client + 1-worker server CPU µs per request): the most ` +
       "requests/s this machine can give with this client, as a multiple of the 1-worker rate",
   );
-  for (const operation of OPERATIONS) {
-    const one = results.get(`${operation} workers=1`)!;
-    const many = results.get(`${operation} workers=${N}`)!;
-    printThreadTable(operation, one, many);
-    printSyscallTable(operation, one, many);
+}
+
+const client = chooseClient();
+if (Deno.env.get("BENCH_PARALLEL_PROBE") === "1") await parallelProbe();
+const dir = await Deno.makeTempDir({ prefix: "workers-bench-" });
+const servers: Server[] = [];
+try {
+  for (const workers of [1, N]) {
+    await Deno.mkdir(`${dir}/${workers}`);
+    servers.push(await startServer(workers, `${dir}/${workers}`));
+  }
+  const results = new Map<string, Figure[]>();
+  console.log(
+    `cores ${navigator.hardwareConcurrency}, concurrency ${CONCURRENCIES.join(", ")}, ` +
+      `${SECONDS} s, client ${
+        client.kind === "wrk" ? `wrk (${client.path}, 1 thread)` : client.kind
+      }`,
+  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const { operation, concurrency, label } of CASES) {
+      // A/B, alternated: which side goes first changes each round.
+      const order = round % 2 === 1 ? servers : [...servers].reverse();
+      for (const server of order) {
+        const figure = await measure(client, server, operation, concurrency);
+        const key = `${label} workers=${server.workers}`;
+        results.set(key, [...(results.get(key) ?? []), figure]);
+        console.log(`round ${round} ${key}: ${describe(figure, server.workers)}`);
+      }
+    }
+  }
+  printSummary(results);
+  for (const { label } of CASES) {
+    const one = results.get(`${label} workers=1`)!;
+    const many = results.get(`${label} workers=${N}`)!;
+    printThreadTable(label, one, many);
+    printSyscallTable(label, one, many);
   }
 } finally {
   for (const server of servers) {
