@@ -1,9 +1,10 @@
 /**
  * KMS_WORKERS=1 against KMS_WORKERS=2 (issue 15 scope 1), as A/B pairs alternated in one run:
  * two servers (main.ts as child processes, one database each, default logging, audit on) are
- * started at once; for each round and operation (GenerateDataKey, Encrypt and Decrypt of 1 KiB)
- * each server in turn gets requests signed right then (8 per operation, valid 5 minutes)
- * replayed at a fixed concurrency, a 1 s warm-up and then a fixed time, and the figures are:
+ * started at once and, once every isolate answers, warmed up (2 s of each operation); then for
+ * each round and operation (GenerateDataKey, Encrypt and Decrypt of 1 KiB) each server in turn
+ * gets requests signed right then (8 per operation, valid 5 minutes) replayed at a fixed
+ * concurrency, a 1 s warm-up and then a fixed time, and the figures are:
  * requests/s, p50/p99, and the server's CPU µs per request over all its threads (utime + stime of
  * /proc/<pid>/stat), split by thread name (/proc/<pid>/task/<tid>: `deno` the main thread,
  * `worker-N` the isolates and their writer and crypto workers, `tokio-runtime-w` the runtime's
@@ -203,6 +204,7 @@ async function startServer(workers: number, dir: string): Promise<Server> {
     if (Date.now() > deadline) throw new Error(`server (${workers} workers) did not start`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await waitForIsolates(port, workers);
   const server = { workers, url, port, child, keyId: "", ciphertext: "" };
   const { KeyMetadata } = await call(server, "CreateKey", {}) as unknown as {
     KeyMetadata: { KeyId: string };
@@ -217,6 +219,42 @@ async function startServer(workers: number, dir: string): Promise<Server> {
 }
 
 const PLAINTEXT = new Uint8Array(1024).fill(7).toBase64();
+
+/** The `x-kms-isolate` header of a `GET /ready` on a new connection, or undefined. */
+async function isolateOfNewConnection(port: number): Promise<string | undefined> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(
+      `GET /ready HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: close\r\n\r\n`,
+    ));
+    let reply = "";
+    const buf = new Uint8Array(4096);
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      reply += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return /\r\nx-kms-isolate:\s*(\S+)/i.exec(reply)?.[1];
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * Waits until every isolate answers: /ready turns 200 once the first isolate listens, and
+ * connections the kernel spreads before the others join their port all go to the first (a
+ * measure taken then, or a client pool that keeps its connections, loads one isolate alone).
+ */
+async function waitForIsolates(port: number, workers: number): Promise<void> {
+  if (workers < 2) return;
+  const seen = new Set<string>();
+  const deadline = Date.now() + 60_000;
+  while (seen.size < workers) {
+    const isolate = await isolateOfNewConnection(port);
+    if (isolate !== undefined) seen.add(isolate);
+    if (Date.now() > deadline) {
+      throw new Error(`only isolates ${[...seen].join(", ")} of ${workers} answered within 60 s`);
+    }
+  }
+}
 
 function targetOf(server: { port: number }): SigningTarget {
   return {
@@ -261,7 +299,7 @@ interface Figure {
   p99Ms: number;
   /** Per thread name, per request: CPU µs, context switches, read/write syscalls. */
   threads: Map<string, ThreadCounters>;
-  /** wrk: the share of the replies each isolate served (`x-kms-isolate`), e.g. "0 52%, 1 48%". */
+  /** The share of the replies each isolate served (`x-kms-isolate`), e.g. "0 52%, 1 48%". */
   spread: string;
   /** BENCH_PERF=1: per thread name, syscalls per request by group (SYSCALL_GROUPS). */
   syscalls: SyscallCounts;
@@ -344,6 +382,25 @@ async function measureWrk(
   };
 }
 
+/**
+ * Before the first round, each operation for 2 s on `server` (this process's raw client): a new
+ * isolate's first seconds (compiling, filling caches) would otherwise land in the first measure.
+ */
+async function warmUp(server: Server): Promise<void> {
+  for (const operation of OPERATIONS) {
+    const result = await runLoad({
+      transport: "raw",
+      url: `${server.url}/`,
+      requests: await signNow(server, operation),
+      connections: CONCURRENCIES[0] ?? 16,
+      startAt: Date.now(),
+      warmupMs: 0,
+      durationMs: 2_000,
+    });
+    if (result.errors > 0) throw new Error(`warm-up: ${result.firstError}`);
+  }
+}
+
 function wrkRequests(requests: PresignedRequest[]) {
   return requests.map((request) => ({
     method: "POST",
@@ -375,12 +432,13 @@ async function measureRaw(
   if (result.errors > 0) throw new Error(`${result.errors} requests failed: ${result.firstError}`);
   const sorted = result.latencies.sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return await figureOf(server, start, result.completed, {
+  const figure = await figureOf(server, start, result.completed, {
     seconds: SECONDS,
     cpuSeconds: cpuSeconds("self") - start.client,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
   });
+  return { ...figure, spread: spreadOf(result.servedBy) };
 }
 
 /** `fetch()` with the runtime's keep-alive pool (what an SDK uses), warm-up then the window. */
@@ -400,6 +458,7 @@ async function measureFetch(
   let measuring = false;
   let stopAt = Date.now() + WARMUP_SECONDS * 1000;
   const latencies: number[] = [];
+  const servedBy: Record<string, number> = {};
   const loop = async (offset: number) => {
     for (let i = offset; Date.now() < stopAt; i++) {
       const started = performance.now();
@@ -409,6 +468,8 @@ async function measureFetch(
       else if (measuring) {
         count++;
         latencies.push(performance.now() - started);
+        const isolate = response.headers.get("x-kms-isolate") ?? "-";
+        servedBy[isolate] = (servedBy[isolate] ?? 0) + 1;
       }
     }
   };
@@ -420,12 +481,13 @@ async function measureFetch(
   if (errors > 0) throw new Error(`${errors} requests failed`);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * count))]!;
-  return await figureOf(server, start, count, {
+  const figure = await figureOf(server, start, count, {
     seconds: (performance.now() - start.at) / 1000,
     cpuSeconds: cpuSeconds("self") - start.client,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
   });
+  return { ...figure, spread: spreadOf(servedBy) };
 }
 
 async function measure(
@@ -654,6 +716,7 @@ try {
         client.kind === "wrk" ? `wrk (${client.path}, 1 thread)` : client.kind
       }`,
   );
+  for (const server of servers) await warmUp(server);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const { operation, concurrency, label } of CASES) {
       // A/B, alternated: which side goes first changes each round.
