@@ -588,10 +588,13 @@ function zero(): ThreadCounters {
 
 /**
  * The work unit of the parallel probe, run by a Worker from a Blob URL: JSON parse and
- * stringify of a 1 KiB request, a string hash over it and a small Map, as a request's JS does.
+ * stringify of a 1 KiB request, a string hash over it and a small Map, as a request's JS does,
+ * and 64 reads at random places of the thread's own 8 MiB table (past the core's L2 cache, as a
+ * server's heap is), so two threads also share what caches and memory share.
  */
 const PROBE_WORKER = `
 const body = JSON.stringify({ KeyId: "1234abcd-12ab-34cd-56ef-1234567890ab", Plaintext: "A".repeat(1368) });
+const table = new Int32Array(2 * 1024 * 1024).map((_, i) => i * 2654435761);
 self.onmessage = (event) => {
   let acc = 0;
   for (let i = 0; i < event.data; i++) {
@@ -602,6 +605,7 @@ self.onmessage = (event) => {
     for (let j = 0; j < text.length; j += 4) h = (h * 31 + text.charCodeAt(j)) | 0;
     const m = new Map();
     for (let j = 0; j < 16; j++) m.set("k" + j, h + j);
+    for (let j = 0; j < 64; j++) h = (h ^ table[(h >>> 0) % table.length]) * 16777619 | 0;
     acc += m.size + (h & 1);
   }
   self.postMessage(acc);
