@@ -19,6 +19,9 @@
  * tests/bench/load.ts; the fallback, with a note, when wrk is not installed) or `fetch` (Deno's
  * fetch, what the bench used before: 150-170 µs of client CPU per request).
  *
+ * Each window also gives the cores the machine's other processes kept busy (/proc/stat busy time
+ * less the server's and the client's): on a shared machine, the measure to judge the rates by.
+ *
  * The physical ceiling: with the client's c and the 1-worker server's s CPU µs per request, the
  * machine's cores cap the total rate at cores × 1e6 / (c + s) requests/s whatever the isolates
  * do; it is printed beside the measured ratio, as a multiple of the 1-worker rate.
@@ -39,7 +42,7 @@
  */
 import { ADMIN, REGION } from "../tests/helpers/server.ts";
 import { kmsEnv } from "../tests/helpers/kms_process.ts";
-import { cpuSeconds } from "../tests/bench/server_process.ts";
+import { cpuSeconds, machineBusySeconds } from "../tests/bench/server_process.ts";
 import { type PresignedRequest, presignMany, type SigningTarget } from "../tests/bench/signing.ts";
 import { runLoad } from "../tests/bench/load.ts";
 import { runWrk, wrkPath } from "../tests/bench/wrk.ts";
@@ -303,6 +306,8 @@ interface Figure {
   spread: string;
   /** BENCH_PERF=1: per thread name, syscalls per request by group (SYSCALL_GROUPS). */
   syscalls: SyscallCounts;
+  /** Cores the machine's other processes kept busy in the window (neither server nor client). */
+  otherCores: number;
 }
 
 /** The server's counters at the start of a window. */
@@ -312,6 +317,7 @@ interface Snapshot {
   client: number;
   at: number;
   syscalls: SyscallWindow | undefined;
+  busy: number;
 }
 
 /** BENCH_PERF=1: `perf` counts the server's syscalls per thread name in each window. */
@@ -327,6 +333,7 @@ function snapshot(server: Server): Snapshot {
     client: cpuSeconds("self"),
     at: performance.now(),
     syscalls: PERF === undefined ? undefined : countSyscalls(PERF, server.child.pid),
+    busy: machineBusySeconds(),
   };
 }
 
@@ -337,6 +344,8 @@ async function figureOf(
   client: { seconds: number; cpuSeconds: number; p50Ms: number; p99Ms: number },
 ): Promise<Figure> {
   const ticks = cpuTicks(server.child.pid) - start.ticks;
+  const busy = machineBusySeconds() - start.busy;
+  const windowSeconds = (performance.now() - start.at) / 1000;
   const syscalls: SyscallCounts = new Map();
   for (const [name, groups] of await start.syscalls?.stop() ?? []) {
     syscalls.set(name, Object.fromEntries(Object.entries(groups).map(([g, n]) => [g, n / count])));
@@ -350,6 +359,7 @@ async function figureOf(
     threads: perRequest(start.threads, threadCounters(server.child.pid), count),
     spread: "",
     syscalls,
+    otherCores: Math.max(0, busy - ticks / TICKS_PER_SECOND - client.cpuSeconds) / windowSeconds,
   };
 }
 
@@ -665,7 +675,8 @@ function describe(figure: Figure, workers: number): string {
   return `${figure.rps.toFixed(0)} req/s, p50 ${figure.p50Ms.toFixed(2)} ` +
     `p99 ${figure.p99Ms.toFixed(2)} ms, ${figure.cpuUs.toFixed(0)} CPU µs/request ` +
     `(${threads.join(", ")}), client ${figure.clientUs.toFixed(0)} µs/request` +
-    (workers > 1 && figure.spread !== "" ? `, served by isolate ${figure.spread}` : "");
+    (workers > 1 && figure.spread !== "" ? `, served by isolate ${figure.spread}` : "") +
+    `, other processes ${figure.otherCores.toFixed(2)} cores`;
 }
 
 /** The summary table: rates, CPU per request and their ratios, the client, the ceiling. */
@@ -673,7 +684,7 @@ function printSummary(results: Map<string, Figure[]>): void {
   const cores = navigator.hardwareConcurrency;
   console.log(
     "\noperation            | 1 worker req/s | N req/s | ratio | 1w CPU µs | N CPU µs | ratio | " +
-      "client µs | ceiling req/s | ceiling ratio",
+      "client µs | ceiling req/s | ceiling ratio | other cores",
   );
   for (const { label } of CASES) {
     const one = results.get(`${label} workers=1`)!;
@@ -695,12 +706,15 @@ function printSummary(results: Map<string, Figure[]>): void {
         clientUs.toFixed(0).padStart(9),
         ceiling.toFixed(0).padStart(13),
         (ceiling / oneRps).toFixed(2).padStart(13),
+        mean([...one, ...many].map((f) => f.otherCores)).toFixed(2).padStart(11),
       ].join(" | "),
     );
   }
   console.log(
     `ceiling = ${cores} cores × 1e6 / (client + 1-worker server CPU µs per request): the most ` +
-      "requests/s this machine can give with this client, as a multiple of the 1-worker rate",
+      "requests/s this machine can give with this client, as a multiple of the 1-worker rate; " +
+      "other cores: what other processes kept busy during the windows (above ~0.2 the rates " +
+      "are not a quiet machine's)",
   );
 }
 
