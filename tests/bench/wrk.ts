@@ -57,15 +57,20 @@ export interface WrkResult {
 
 const latin1 = new TextDecoder("latin1");
 
-/** The path of the `wrk` executable on PATH, or undefined. */
-export function wrkPath(): string | undefined {
+/** The path of executable `name` on PATH, or undefined. */
+export function onPath(name: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     if (dir === "") continue;
     try {
-      if (Deno.statSync(`${dir}/wrk`).isFile) return `${dir}/wrk`;
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
     } catch { /* not here */ }
   }
   return undefined;
+}
+
+/** The path of the `wrk` executable on PATH, or undefined. */
+export function wrkPath(): string | undefined {
+  return onPath("wrk");
 }
 
 /** A Lua string literal of `text` (bytes 0-255), every non-printable byte as `\ddd`. */

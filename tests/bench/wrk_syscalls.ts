@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { onPath } from "./wrk.ts";
 
 /** The groups counted, each the sum of its tracepoints. */
 export const SYSCALL_GROUPS: Record<string, string[]> = {
@@ -39,13 +40,7 @@ export interface SyscallWindow {
 
 /** The path of `perf` on PATH, or undefined. */
 export function perfPath(): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir === "") continue;
-    try {
-      if (Deno.statSync(`${dir}/perf`).isFile) return `${dir}/perf`;
-    } catch { /* not here */ }
-  }
-  return undefined;
+  return onPath("perf");
 }
 
 /** Starts counting the syscalls of every thread `pid` has now. */
