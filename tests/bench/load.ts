@@ -40,6 +40,11 @@ export interface LoadResult {
   firstError: string | undefined;
   /** Latency of each request completed inside the window, ms. */
   latencies: Float64Array<ArrayBuffer>;
+  /**
+   * Successful replies inside the window per value of their `x-kms-isolate` header ("-" without
+   * it): how the kernel spread the connections over a server's isolates.
+   */
+  servedBy: Record<string, number>;
 }
 
 const utf8 = new TextEncoder();
@@ -53,12 +58,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const measureTo = measureFrom + spec.durationMs;
   const latencies: number[] = [];
   const state = { completed: 0, errors: 0, firstError: undefined as string | undefined };
-  const record = (started: number, ended: number, ok: boolean, error?: string) => {
+  const servedBy: Record<string, number> = {};
+  const record: Recorder = (started, ended, ok, error, isolate) => {
     const now = Date.now();
     if (now < measureFrom || now > measureTo) return;
     if (ok) {
       state.completed++;
       latencies.push(ended - started);
+      servedBy[isolate ?? "-"] = (servedBy[isolate ?? "-"] ?? 0) + 1;
     } else {
       state.errors++;
       state.firstError ??= error;
@@ -73,10 +80,16 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     );
   }
   await Promise.all(loops);
-  return { ...state, latencies: Float64Array.from(latencies) };
+  return { ...state, latencies: Float64Array.from(latencies), servedBy };
 }
 
-type Recorder = (started: number, ended: number, ok: boolean, error?: string) => void;
+type Recorder = (
+  started: number,
+  ended: number,
+  ok: boolean,
+  error?: string,
+  isolate?: string | null,
+) => void;
 
 async function fetchLoop(
   spec: LoadSpec,
@@ -105,6 +118,7 @@ async function fetchLoop(
         performance.now(),
         ok,
         ok ? undefined : `${response.status} ${new TextDecoder().decode(text).slice(0, 300)}`,
+        response.headers.get("x-kms-isolate"),
       );
     } catch (error) {
       record(started, performance.now(), false, String(error));
@@ -141,8 +155,10 @@ export class RawConnection {
     return new RawConnection(conn);
   }
 
-  /** Sends `bytes` and resolves to the reply's status and body. */
-  async exchange(bytes: Uint8Array): Promise<{ status: number; body: Uint8Array }> {
+  /** Sends `bytes` and resolves to the reply's status, body and `x-kms-isolate` header. */
+  async exchange(
+    bytes: Uint8Array,
+  ): Promise<{ status: number; body: Uint8Array; isolate: string | undefined }> {
     let written = 0;
     while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
     let headEnd = -1;
@@ -157,7 +173,7 @@ export class RawConnection {
     const body = this.#buf.slice(bodyStart, this.#start + total);
     this.#start += total;
     if (this.#start === this.#end) this.#start = this.#end = 0;
-    return { status, body };
+    return { status, body, isolate: /\r\nx-kms-isolate:\s*(\S+)/i.exec(head)?.[1] };
   }
 
   close(): void {
@@ -211,6 +227,7 @@ async function rawLoop(
           performance.now(),
           ok,
           ok ? undefined : `${reply.status} ${new TextDecoder().decode(reply.body).slice(0, 300)}`,
+          reply.isolate,
         );
       } catch (error) {
         record(started, performance.now(), false, String(error));
