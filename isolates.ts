@@ -309,6 +309,8 @@ export async function serveIsolates(
     region: config.region,
     workers: count,
     maxConnections,
+    // storage/shared_writer.ts: one writer hosted here, or a database and audit worker each.
+    writer: writer === undefined ? "per isolate" : "shared",
   });
   for (const isolate of isolates) {
     isolate.onCrash((error) => {
