@@ -18,6 +18,7 @@ import { migrate } from "./migrate.ts";
 import { SharedWriter, sharedWriterFor } from "./shared_writer.ts";
 import { WriteQueue } from "./write_queue.ts";
 import { ConfigError } from "../core/config.ts";
+import { waitFor } from "../tests/helpers/wait.ts";
 
 const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
@@ -186,6 +187,35 @@ Deno.test("a port opened again re-sends an append without storing it twice, whil
     first.close();
     second.close();
     reader.close();
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("audit retention asked for by every isolate runs once in the shared writer: a failing pass is told to one isolate only", async () => {
+  const { dir, url } = await migratedDatabase();
+  const writer = new SharedWriter({ db: false, audit: true });
+  // The export directory is a file: every pass that has records to remove fails.
+  const blocker = `${dir}/not-a-dir`;
+  await Deno.writeTextFile(blocker, "");
+  const errors: string[][] = [[], []];
+  const sinks = errors.map((told) =>
+    new AuditWorkerSink(url, writer.connect().ports.audit, undefined, {
+      policy: { maxAgeMs: 60_000, maxBytes: null },
+      exportDir: `${blocker}/export`,
+      intervalMs: 20,
+      onError: (message) => told.push(message),
+    })
+  );
+  try {
+    await sinks[0]!.open();
+    await sinks[1]!.open();
+    // Records of 2023 are older than a minute: each pass tries to export and remove them.
+    await sinks[1]!.appendAudit([record("old-1", 1_700_000_000_000)]);
+    await waitFor(() => errors[0]!.length >= 3, "three failed retention passes");
+    assert.deepEqual(errors[1], []);
+  } finally {
+    for (const sink of sinks) await sink.close();
     await writer.close();
     await Deno.remove(dir, { recursive: true });
   }
