@@ -13,9 +13,10 @@
  * and keeps the listener's timeouts and bounds), nor `deno serve --parallel` (Deno.serve without
  * them, and no place to run the start-up checks and migrations once).
  *
- * The main thread serves nothing: it runs the start-up checks, the migrations, the principals
+ * The main thread serves no request: it runs the start-up checks, the migrations, the principals
  * and seed files and the admin credential once (`prepare`), starts the isolates (the first one
- * binds the port, the others join it), and on SIGTERM/SIGINT drains them all.
+ * binds the port, the others join it), hosts their shared writer, and on SIGTERM/SIGINT drains
+ * them all (each flushes its audit buffer) before it closes the writer.
  *
  * Shared between isolates:
  * - the database: each isolate has its own libSQL connection to the same file (WAL; the write
@@ -28,9 +29,11 @@
  *   isolate 0 only (`IsolateRole.duties`);
  * - pools: the RSA pool sizes and the crypto worker threads are shared out (`isolateShare`), so
  *   N isolates hold about the pairs and threads one would;
- * - the audit log: each isolate buffers and appends its own records through its own writer
- *   thread; several appenders keep one hash chain as several processes do (storage/
- *   write_queue.ts: a chain conflict reloads the head and retries).
+ * - the writer (storage/shared_writer.ts): each isolate commits its writes and appends its
+ *   buffered audit records through ports to the one database connection and the one audit
+ *   appender the main thread hosts for all of them, instead of a database worker and an audit
+ *   worker thread of its own (`KMS_SHARED_WRITER=off`: those again; several appenders then keep
+ *   one hash chain as several processes do, storage/write_queue.ts).
  *
  * Metrics (`GET /metrics`) are per isolate: each answers with its own counters, and every reply
  * names the isolate that served it in the `x-kms-isolate` header.
@@ -43,6 +46,7 @@ import { type Config, ConfigError } from "./core/config.ts";
 import { ISOLATE_CHANGES_BYTES } from "./core/coherence.ts";
 import { isMemoryUrl } from "./storage/client.ts";
 import { startupFailureLine } from "./startup.ts";
+import { type SharedWriter, sharedWriterFor, type WriterPorts } from "./storage/shared_writer.ts";
 
 /** Most isolates one process runs. */
 export const MAX_WORKERS = 64;
@@ -60,6 +64,8 @@ export interface IsolateRole {
   changes: SharedArrayBuffer;
   /** Whether this isolate runs the background duties (purge, expiry, rotation). */
   duties: boolean;
+  /** Ports to the main thread's shared writer (storage/shared_writer.ts); absent: its own. */
+  writer?: WriterPorts | undefined;
 }
 
 /** How many isolates serve, and why not the number asked, when it is not. */
@@ -152,10 +158,10 @@ class Isolate {
     this.#onCrash = handler;
   }
 
-  /** Sends `message`, resolves to the isolate's next message. */
-  ask(message: ToIsolate): Promise<FromIsolate> {
+  /** Sends `message` (handing over `transfer`), resolves to the isolate's next message. */
+  ask(message: ToIsolate, transfer: Transferable[] = []): Promise<FromIsolate> {
     const reply = new Promise<FromIsolate>((resolve) => this.#waiters.push(resolve));
-    this.#worker.postMessage(message);
+    this.#worker.postMessage(message, transfer);
     return reply;
   }
 
@@ -194,11 +200,13 @@ function startIsolate(
   count: number,
   changes: SharedArrayBuffer,
   port: number,
+  writer: SharedWriter | undefined,
 ): Promise<FromIsolate> {
   const isolate = new Isolate(index);
   isolates.push(isolate);
-  const role: IsolateRole = { index, count, changes, duties: index === 0 };
-  return isolate.ask({ kind: "start", role, port });
+  const link = writer?.connect();
+  const role: IsolateRole = { index, count, changes, duties: index === 0, writer: link?.ports };
+  return isolate.ask({ kind: "start", role, port }, link?.transfer);
 }
 
 /**
@@ -222,6 +230,18 @@ async function stopAll(isolates: Isolate[], timeoutMs: number, log: Log): Promis
   return code;
 }
 
+/** Closes the shared writer, waiting at most a few seconds for what it still runs. */
+async function closeWriter(writer: SharedWriter, log: Log): Promise<void> {
+  const closed = writer.close().then(
+    () => ({ kind: "stopped", code: 0 }) as const,
+    (error) => ({ kind: "failed", line: String(error) }) as const,
+  );
+  const reply = await within(closed, 5_000, "shared writer close");
+  if (reply.kind === "failed") {
+    log({ level: "error", message: "shared writer did not close", error: reply.line });
+  }
+}
+
 /**
  * Serves `config` with `count` isolates until SIGTERM/SIGINT, then exits the process. A start
  * failure (checks, an isolate that cannot start or listen) is printed as one line on stderr
@@ -234,6 +254,7 @@ export async function serveIsolates(
 ): Promise<void> {
   const { log } = hooks;
   const isolates: Isolate[] = [];
+  let writer: SharedWriter | undefined;
   const fail = (line: string): never => {
     console.error(line);
     for (const isolate of isolates) isolate.terminate();
@@ -241,6 +262,7 @@ export async function serveIsolates(
   };
   let banner: string[] = [];
   try {
+    writer = sharedWriterFor(config, count, Deno.env.get("KMS_SHARED_WRITER"));
     banner = await hooks.prepare();
   } catch (error) {
     fail(startupFailureLine(error));
@@ -254,13 +276,16 @@ export async function serveIsolates(
     if (stopping) Deno.exit(1);
     stopping = true;
     await Promise.allSettled(starts);
-    Deno.exit(await stopAll(isolates, config.shutdownTimeoutMs ?? 10_000, log));
+    const code = await stopAll(isolates, config.shutdownTimeoutMs ?? 10_000, log);
+    // Every isolate has flushed its audit buffer (or given up by the deadline): close the writer.
+    if (writer !== undefined) await closeWriter(writer, log);
+    Deno.exit(code);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   const changes = new SharedArrayBuffer(ISOLATE_CHANGES_BYTES);
   const started = (index: number, port: number) => {
-    const reply = startIsolate(isolates, index, count, changes, port);
+    const reply = startIsolate(isolates, index, count, changes, port, writer);
     starts.push(reply);
     return reply;
   };
@@ -284,6 +309,8 @@ export async function serveIsolates(
     region: config.region,
     workers: count,
     maxConnections,
+    // storage/shared_writer.ts: one writer hosted here, or a database and audit worker each.
+    writer: writer === undefined ? "per isolate" : "shared",
   });
   for (const isolate of isolates) {
     isolate.onCrash((error) => {

@@ -187,11 +187,12 @@ async function openAuditLog(
   db: Client,
   store: SqliteStore,
   log: LogSink,
+  sharedWriter?: MessagePort,
 ): Promise<AuditLog> {
   const sink = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl)
     ? new AuditWorkerSink(
       config.dbUrl,
-      undefined,
+      sharedWriter,
       undefined,
       retentionSettings(
         config,
@@ -332,10 +333,12 @@ async function openStore(
       throw databaseStartupError(error);
     });
   }
-  // A local file's writes commit in a worker thread (storage/db_worker_client.ts).
+  // A local file's writes commit in a worker thread (storage/db_worker_client.ts), or in the
+  // main thread's shared writer when several isolates serve (storage/shared_writer.ts).
   const writer = config.dbWorker === false ? undefined : await openWriterFor(
     config.dbUrl,
     (message, error) => log({ level: "warn", message, error: String(error) }),
+    { port: role?.writer?.db, fallback: db },
   );
   // Several instances on one database: the change counter tells this process's writes from theirs.
   const changes = isMemoryUrl(config.dbUrl) ? undefined : new SqliteChangeCounter(db);
@@ -446,7 +449,9 @@ export async function openService(
     size: share(config.cryptoWorkers),
     onError: (e) => log({ level: "error", message: e.message }),
   });
-  const audit = options.audit === false ? undefined : await openAuditLog(config, db, store, log);
+  const audit = options.audit === false
+    ? undefined
+    : await openAuditLog(config, db, store, log, role?.writer?.audit);
   // One Kms per served region, on the same store (KMS_REGIONS; the SigV4 scope picks one).
   const regions = new Map(config.regions.map((region) => [
     region,

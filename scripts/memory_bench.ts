@@ -5,8 +5,10 @@
  * pre-signed GenerateDataKey requests at a fixed concurrency (raw keep-alive sockets, re-signed
  * every interval), and the figures are:
  * - RSS every interval, and at the end: RSS, anonymous and file-backed memory (smaps_rollup),
- *   threads by name with their CPU µs per request (`deno`: the main thread; `worker-N`: the
- *   request isolates and their audit and crypto workers, numbered as started; `tokio-runtime-w`:
+ *   threads by name with their CPU µs per request (`deno`: the main thread, which at 2+
+ *   workers also hosts the shared writer, storage/shared_writer.ts; `worker-N`: the request
+ *   isolates, their audit and database workers where they have their own (1 worker,
+ *   `KMS_SHARED_WRITER=off`) and the crypto workers, numbered as started; `tokio-runtime-w`:
  *   the runtime's blocking pool, where the RSA pools' key generation runs; `V8 DefaultWorke`:
  *   V8's GC and compiler helpers);
  * - requests/s, server CPU µs per request (all threads, /proc) and this client's CPU µs per

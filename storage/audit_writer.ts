@@ -15,11 +15,18 @@
  * them; the worker's exactly-once check skips a write it had committed); the
  * next append starts a new worker.
  *
+ * In a process serving several isolates, the sink is given a port to the one
+ * audit writer the main thread hosts for all of them (storage/shared_writer.ts)
+ * instead of a worker script: same protocol (storage/audit_writer_host.ts), one
+ * appender of the buffer chain for the whole process, exactly-once per port.
+ * Then "terminated" means the sink stops listening and opens the port again.
+ *
  * @module
  */
 import type { AuditSink } from "../core/audit/ports.ts";
 import { type AuditRecord, recordLine } from "../core/audit/record.ts";
 import type { AuditRetention } from "../core/audit/retention.ts";
+import { linkTo, type WriterLink, type WriterTarget } from "./writer_link.ts";
 
 /** Retention the worker runs beside its appends (storage/audit_retention.ts). */
 export interface AuditRetentionSettings {
@@ -74,8 +81,8 @@ interface Pending {
 /** Writes buffered audit records from a worker thread with its own connection to `url`. */
 export class AuditWorkerSink implements AuditSink {
   readonly #url: string;
-  readonly #workerUrl: URL;
-  #worker: Worker | null = null;
+  readonly #target: WriterTarget;
+  #link: WriterLink<AuditWorkerRequest> | null = null;
   #ready: Promise<void> | null = null;
   #opened = false;
   #pending = new Map<number, Pending>();
@@ -86,13 +93,15 @@ export class AuditWorkerSink implements AuditSink {
 
   /**
    * `url` is a local `file:` URL (an in-memory database cannot be shared with a worker).
+   * `target`: the worker script to start (default storage/audit_worker.ts), or a port to a
+   * shared audit writer (storage/shared_writer.ts).
    * `timeoutMs`: how long a request may go unanswered before the worker is replaced (default
    * 30 s: above the connection's 5 s busy timeout and the write queue's retries of it).
    * `retention`: the policy the worker enforces (`KMS_AUDIT_RETENTION`); none by default.
    */
   constructor(
     url: string,
-    workerUrl = new URL("./audit_worker.ts", import.meta.url),
+    target: WriterTarget = new URL("./audit_worker.ts", import.meta.url),
     timeoutMs = 30_000,
     retention?: AuditRetentionSettings,
   ) {
@@ -100,7 +109,7 @@ export class AuditWorkerSink implements AuditSink {
       throw new Error("the audit worker needs a local database file");
     }
     this.#url = url;
-    this.#workerUrl = workerUrl;
+    this.#target = target;
     this.#timeoutMs = timeoutMs;
     this.#retention = retention;
   }
@@ -124,38 +133,30 @@ export class AuditWorkerSink implements AuditSink {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#worker === null) return;
+    const link = this.#link;
+    if (link === null) return;
     try {
       await this.#request({ type: "close", id: 0 });
     } finally {
       this.#stop(new Error("audit worker sink is closed"));
+      link.close();
     }
   }
 
   #start(): Promise<void> {
     if (this.#ready !== null) return this.#ready;
-    const worker = new Worker(this.#workerUrl, { type: "module", name: "kms-audit" });
-    this.#worker = worker;
-    worker.onmessage = (event: MessageEvent<AuditWorkerReply>) => {
-      const reply = event.data;
-      if (reply.type === "retention-failed") {
-        this.#retention?.onError?.(reply.message);
-        return;
-      }
-      const pending = this.#pending.get(reply.id);
-      if (pending === undefined) return;
-      this.#pending.delete(reply.id);
-      if (reply.type === "failed") pending.reject(new Error(`audit worker: ${reply.message}`));
-      else pending.resolve();
-    };
-    const fail = (event: Event) => {
-      event.preventDefault();
-      const detail = event instanceof ErrorEvent ? event.message : event.type;
-      if (this.#worker === worker) this.#stop(new Error(`audit worker failed: ${detail}`));
-    };
-    worker.onerror = fail;
-    worker.onmessageerror = fail;
-    const ready = this.#send(worker, {
+    const link: WriterLink<AuditWorkerRequest> = linkTo<AuditWorkerRequest, AuditWorkerReply>(
+      this.#target,
+      "kms-audit",
+      {
+        reply: (reply) => this.#answer(reply),
+        failed: (detail) => {
+          if (this.#link === link) this.#stop(new Error(`audit worker failed: ${detail}`));
+        },
+      },
+    );
+    this.#link = link;
+    const ready = this.#send(link, {
       type: "open",
       id: 0,
       url: this.#url,
@@ -168,10 +169,10 @@ export class AuditWorkerSink implements AuditSink {
     this.#ready = ready;
     ready.then(
       () => {
-        if (this.#worker === worker) this.#opened = true;
+        if (this.#link === link) this.#opened = true;
       },
       () => {
-        if (this.#worker === worker) {
+        if (this.#link === link) {
           this.#stop(new Error("audit worker could not open the database"));
         }
       },
@@ -179,30 +180,42 @@ export class AuditWorkerSink implements AuditSink {
     return ready;
   }
 
-  #request(request: AuditWorkerRequest): Promise<void> {
-    const worker = this.#worker;
-    if (worker === null) return Promise.reject(new Error("audit worker is not running"));
-    return this.#send(worker, request);
+  #answer(reply: AuditWorkerReply): void {
+    if (reply.type === "retention-failed") {
+      this.#retention?.onError?.(reply.message);
+      return;
+    }
+    const pending = this.#pending.get(reply.id);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.id);
+    if (reply.type === "failed") pending.reject(new Error(`audit worker: ${reply.message}`));
+    else pending.resolve();
   }
 
-  #send(worker: Worker, request: AuditWorkerRequest): Promise<void> {
+  #request(request: AuditWorkerRequest): Promise<void> {
+    const link = this.#link;
+    if (link === null) return Promise.reject(new Error("audit worker is not running"));
+    return this.#send(link, request);
+  }
+
+  #send(link: WriterLink<AuditWorkerRequest>, request: AuditWorkerRequest): Promise<void> {
     const id = this.#nextId++;
     const answered = new Promise<void>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ ...request, id });
+      link.post({ ...request, id });
     });
     const unanswered = setTimeout(() => {
-      if (this.#worker === worker && this.#pending.has(id)) {
+      if (this.#link === link && this.#pending.has(id)) {
         this.#stop(new Error(`audit worker gave no answer within ${this.#timeoutMs} ms`));
       }
     }, this.#timeoutMs);
     return answered.finally(() => clearTimeout(unanswered));
   }
 
-  /** Terminates the worker and rejects what is in flight; a later append starts a new one. */
+  /** Stops the worker (leaves a port) and rejects what is in flight; a later append restarts. */
   #stop(reason: Error): void {
-    this.#worker?.terminate();
-    this.#worker = null;
+    this.#link?.drop();
+    this.#link = null;
     this.#ready = null;
     this.#opened = false;
     const pending = [...this.#pending.values()];

@@ -11,11 +11,21 @@
  * lets them run beside a commit, and a write is acknowledged only after its
  * commit, so a read that follows it sees it.
  *
+ * The worker is the client's own (a Worker it starts from `workerUrl`), or, in
+ * a process serving several isolates, a port to the one writer the main thread
+ * hosts for all of them (storage/shared_writer.ts): the same protocol either way
+ * (storage/db_writer_host.ts answers it).
+ *
  * A worker that fails (an uncaught error) or leaves a call unanswered for
- * `unansweredMs` is terminated and its calls rejected: a write transaction in
- * flight with a KMSInternalException saying it may have been committed (the
- * WriteQueue does not retry it), any other call with an Error (nothing was
- * committed; the WriteQueue may retry it). The next call starts a new worker.
+ * `unansweredMs` is terminated (a port is only left: its host lives on) and its
+ * calls rejected: a write transaction in flight with a KMSInternalException
+ * saying it may have been committed (the WriteQueue does not retry it), any
+ * other call with an Error (nothing was committed; the WriteQueue may retry
+ * it). The next call starts a new worker (opens the port again). If that
+ * restart cannot open, the client falls back for good to the `fallback`
+ * connection it was given (the request thread's own), says so once, and runs
+ * that call and every later one there, as a worker that cannot start at all
+ * does; without a fallback the call fails.
  *
  * `:memory:` databases (one connection owns one) and remote databases (their
  * client is asynchronous already) do not use it: `openWriterFor` returns
@@ -23,9 +33,10 @@
  *
  * @module
  */
-import type { InArgs, InStatement, ResultSet, Row, TransactionMode } from "@libsql/client";
+import type { Client, InArgs, InStatement, ResultSet, Row, TransactionMode } from "@libsql/client";
 import { isMemoryUrl, localFilePath } from "./client.ts";
 import { outcomeUnknown } from "./write_queue.ts";
+import { linkTo, type WriterLink, type WriterTarget } from "./writer_link.ts";
 
 /** A message to the database worker. */
 export type DbWorkerRequest =
@@ -70,14 +81,35 @@ interface Pending {
 /** How long a call may go unanswered before the worker is replaced (default), ms. */
 export const DEFAULT_UNANSWERED_MS = 30_000;
 
+/** The connection calls go to after a restart failed (the request thread's own). */
+export type FallbackConnection = Pick<Client, "batch" | "execute" | "executeMultiple">;
+
+/** Where a DbWorkerClient commits, and what it does when its worker cannot restart. */
+export interface DbWorkerOptions {
+  /** The worker script to start (default storage/db_worker.ts); ignored with `port`. */
+  workerUrl?: URL | undefined;
+  /** A port to a shared writer (storage/shared_writer.ts) instead of a worker of its own. */
+  port?: MessagePort | undefined;
+  /** How long a call may go unanswered before the worker is replaced, ms. */
+  unansweredMs?: number | undefined;
+  /** Taken when a restart cannot open; `warn` is told once. */
+  fallback?: {
+    connection: FallbackConnection;
+    warn: (message: string, error: unknown) => void;
+  } | undefined;
+}
+
 /** Runs a local database file's statements in a worker thread with its own connection. */
 export class DbWorkerClient {
   /** Like a local libSQL client's: the WriteQueue checks the write lock before each batch. */
   readonly protocol = "file";
   readonly #url: string;
-  readonly #workerUrl: URL;
+  readonly #target: WriterTarget;
   readonly #unansweredMs: number;
-  #worker: Worker | null = null;
+  readonly #fallback: DbWorkerOptions["fallback"];
+  /** Set once a restart failed and calls run on the fallback connection. */
+  #fellBack = false;
+  #link: WriterLink<DbWorkerRequest> | null = null;
   #ready: Promise<void> | null = null;
   #pending = new Map<number, Pending>();
   #nextId = 1;
@@ -88,19 +120,23 @@ export class DbWorkerClient {
    * `url`: a local `file:` URL. `unansweredMs`: how long a call may go unanswered before the
    * worker is replaced (above the connection's 5 s busy timeout).
    */
-  constructor(
-    url: string,
-    options: { workerUrl?: URL; unansweredMs?: number } = {},
-  ) {
+  constructor(url: string, options: DbWorkerOptions = {}) {
     if (!canUseWorker(url)) throw new Error("the database worker needs a local database file");
     this.#url = url;
-    this.#workerUrl = options.workerUrl ?? new URL("./db_worker.ts", import.meta.url);
+    this.#target = options.port ?? options.workerUrl ??
+      new URL("./db_worker.ts", import.meta.url);
     this.#unansweredMs = options.unansweredMs ?? DEFAULT_UNANSWERED_MS;
+    this.#fallback = options.fallback;
   }
 
   /** Workers started after the first (each replacing one that failed). */
   get restarts(): number {
     return this.#restarts;
+  }
+
+  /** Whether calls run on the fallback connection (a restart failed). */
+  get fellBack(): boolean {
+    return this.#fellBack;
   }
 
   /** Calls sent and not yet answered. */
@@ -115,25 +151,35 @@ export class DbWorkerClient {
 
   /** Runs `statements` in one transaction on the worker's connection. */
   async batch(statements: InStatement[], mode: TransactionMode = "deferred"): Promise<ResultSet[]> {
-    return (await this.#call({ type: "batch", statements, mode })).map(resultSet);
+    const call: Call = { type: "batch", statements, mode };
+    if (this.#fellBack) return await this.#fallback!.connection.batch(statements, mode);
+    const results = await this.#call(call);
+    return results === FELL_BACK
+      ? await this.#fallback!.connection.batch(statements, mode)
+      : results.map(resultSet);
   }
 
   /** Runs one statement (or `sql` with `args`) on the worker's connection. */
   async execute(statement: InStatement, args?: InArgs): Promise<ResultSet> {
-    const call: Call = {
+    const call = {
       type: "execute",
       statement: typeof statement === "string" && args !== undefined
         ? { sql: statement, args }
         : statement,
-    };
-    const [result] = await this.#call(call);
+    } as const;
+    if (this.#fellBack) return await this.#fallback!.connection.execute(call.statement);
+    const results = await this.#call(call);
+    if (results === FELL_BACK) return await this.#fallback!.connection.execute(call.statement);
+    const [result] = results;
     if (result === undefined) throw new Error("the database worker returned no result");
     return resultSet(result);
   }
 
   /** Runs SQL text through SQLite's exec on the worker's connection (the lock check). */
   async executeMultiple(sql: string): Promise<void> {
-    await this.#call({ type: "executeMultiple", sql });
+    if (this.#fellBack) return await this.#fallback!.connection.executeMultiple(sql);
+    const results = await this.#call({ type: "executeMultiple", sql });
+    if (results === FELL_BACK) await this.#fallback!.connection.executeMultiple(sql);
   }
 
   /**
@@ -143,8 +189,8 @@ export class DbWorkerClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const worker = this.#worker;
-    if (worker === null) return;
+    const link = this.#link;
+    if (link === null) return;
     const inFlight = [...this.#pending.values()].map((pending) =>
       new Promise<void>((settled) => {
         const { resolve, reject } = pending;
@@ -153,41 +199,57 @@ export class DbWorkerClient {
       })
     );
     await Promise.all(inFlight);
-    if (this.#worker !== worker) return;
+    if (this.#link !== link) return;
     try {
-      await this.#send(worker, { type: "close" });
+      await this.#send(link, { type: "close" });
     } catch {
       // The worker is stopped below either way.
     } finally {
       this.#stop(new Error("the database worker is closed"));
+      link.close();
     }
   }
 
-  async #call(call: Call): Promise<WireResult[]> {
+  /** The call's results, or FELL_BACK when it is to run on the fallback connection. */
+  async #call(call: Call): Promise<WireResult[] | typeof FELL_BACK> {
     if (this.#closed) throw new Error("the database worker is closed");
-    await this.#start();
-    const worker = this.#worker;
-    if (worker === null) throw new Error("the database worker is not running");
-    return await this.#send(worker, call);
+    try {
+      await this.#start();
+    } catch (error) {
+      // Only a restart falls back here: a first start that fails is openWriterFor's to handle.
+      if (this.#restarts === 0 || this.#fallback === undefined) throw error;
+      if (!this.#fellBack) {
+        this.#fellBack = true;
+        this.#fallback.warn(
+          "the database worker could not restart: writes commit on the request thread",
+          error,
+        );
+      }
+      return FELL_BACK;
+    }
+    const link = this.#link;
+    if (link === null) throw new Error("the database worker is not running");
+    return await this.#send(link, call);
   }
 
   #start(): Promise<void> {
     if (this.#ready !== null) return this.#ready;
-    if (this.#worker === null && this.#nextId > 1) this.#restarts++;
-    const worker = new Worker(this.#workerUrl, { type: "module", name: "kms-db" });
-    this.#worker = worker;
-    worker.onmessage = (event: MessageEvent<DbWorkerReply>) => this.#answer(event.data);
-    const fail = (event: Event) => {
-      event.preventDefault();
-      const detail = event instanceof ErrorEvent ? event.message : event.type;
-      if (this.#worker === worker) this.#stop(new Error(`the database worker failed: ${detail}`));
-    };
-    worker.onerror = fail;
-    worker.onmessageerror = fail;
-    const ready = this.#send(worker, { type: "open", url: this.#url }).then(() => {});
+    if (this.#link === null && this.#nextId > 1) this.#restarts++;
+    const link: WriterLink<DbWorkerRequest> = linkTo<DbWorkerRequest, DbWorkerReply>(
+      this.#target,
+      "kms-db",
+      {
+        reply: (reply) => this.#answer(reply),
+        failed: (detail) => {
+          if (this.#link === link) this.#stop(new Error(`the database worker failed: ${detail}`));
+        },
+      },
+    );
+    this.#link = link;
+    const ready = this.#send(link, { type: "open", url: this.#url }).then(() => {});
     this.#ready = ready;
     ready.catch(() => {
-      if (this.#worker === worker) this.#stop(new Error("the database worker could not open"));
+      if (this.#link === link) this.#stop(new Error("the database worker could not open"));
     });
     return ready;
   }
@@ -200,30 +262,33 @@ export class DbWorkerClient {
     else pending.reject(errorFromWire(reply.error));
   }
 
-  #send(worker: Worker, call: Call): Promise<WireResult[]> {
+  #send(link: WriterLink<DbWorkerRequest>, call: Call): Promise<WireResult[]> {
     const id = this.#nextId++;
     const answered = new Promise<WireResult[]>((resolve, reject) => {
       this.#pending.set(id, { call, resolve, reject });
-      worker.postMessage({ ...call, id });
+      link.post({ ...call, id } as DbWorkerRequest);
     });
     const unanswered = setTimeout(() => {
-      if (this.#worker === worker && this.#pending.has(id)) {
+      if (this.#link === link && this.#pending.has(id)) {
         this.#stop(new Error(`the database worker gave no answer within ${this.#unansweredMs} ms`));
       }
     }, this.#unansweredMs);
     return answered.finally(() => clearTimeout(unanswered));
   }
 
-  /** Terminates the worker and rejects its calls in flight; a later call starts a new one. */
+  /** Stops the worker (leaves a port) and rejects its calls in flight; a later call restarts. */
   #stop(reason: Error): void {
-    this.#worker?.terminate();
-    this.#worker = null;
+    this.#link?.drop();
+    this.#link = null;
     this.#ready = null;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(isWriteTransaction(p.call) ? lostCommit() : reason);
   }
 }
+
+/** What `#call` answers when the call is to run on the fallback connection. */
+const FELL_BACK = Symbol("fell back");
 
 /** Whether `url` is a local database file a worker can open a connection of its own to. */
 export function canUseWorker(url: string): boolean {
@@ -233,17 +298,23 @@ export function canUseWorker(url: string): boolean {
 /**
  * The connection the WriteQueue should commit through for `url`: a started DbWorkerClient for a
  * local file; undefined (commit on the request thread's connection) for `:memory:`, a remote
- * database, or when the worker cannot start, which `warn` is told once.
+ * database, or when the worker cannot start, which `warn` is told once. `target`: the worker
+ * script, or options (a port to a shared writer; `fallback`, the request thread's connection,
+ * taken if the worker cannot restart later, `warn` told once then too).
  */
 export async function openWriterFor(
   url: string,
   warn: (message: string, error: unknown) => void,
-  workerUrl?: URL,
+  target?: URL | Omit<DbWorkerOptions, "fallback"> & { fallback?: FallbackConnection },
 ): Promise<DbWorkerClient | undefined> {
   if (!canUseWorker(url)) return undefined;
+  const options = target instanceof URL ? { workerUrl: target } : target ?? {};
   let client: DbWorkerClient | undefined;
   try {
-    client = new DbWorkerClient(url, workerUrl === undefined ? {} : { workerUrl });
+    client = new DbWorkerClient(url, {
+      ...options,
+      fallback: options.fallback && { connection: options.fallback, warn },
+    });
     await client.open();
     return client;
   } catch (error) {

@@ -19,6 +19,10 @@ import { nextTurn } from "../tests/helpers/wait.ts";
 const ACCOUNT = "111122223333";
 const REGION = "us-east-1";
 const CRASHING_WORKER = new URL("../tests/helpers/crashing_db_worker.ts", import.meta.url);
+const UNRESTARTABLE_WORKER = new URL(
+  "../tests/helpers/unrestartable_db_worker.ts",
+  import.meta.url,
+);
 
 /** The key every alias of these tests targets (aliases.target_key_id refers to keys). */
 const KEY: KeyRecord = {
@@ -57,16 +61,16 @@ interface Opened {
 
 /** A migrated file database, read through `db` and written through a worker. */
 async function openStore(
-  options: { workerUrl?: URL; timeoutMs?: number } = {},
+  options: { workerUrl?: URL; timeoutMs?: number; warn?: (message: string) => void } = {},
 ): Promise<Opened> {
   const dir = await Deno.makeTempDir({ prefix: "kms_db_worker_" });
   const url = `file:${dir}/kms.db`;
   const db = await openDatabase(url);
   await migrate(db);
-  const writer = new DbWorkerClient(
-    url,
-    options.workerUrl === undefined ? {} : { workerUrl: options.workerUrl },
-  );
+  const writer = new DbWorkerClient(url, {
+    workerUrl: options.workerUrl,
+    fallback: options.warn && { connection: db, warn: options.warn },
+  });
   await writer.open();
   const rootKey = await RootKey.fromBytes(crypto.getRandomValues(new Uint8Array(32)));
   const store = new SqliteStore(db, rootKey, { writer, timeoutMs: options.timeoutMs });
@@ -121,6 +125,57 @@ Deno.test("a database worker that dies after its commit fails the write in fligh
     assert.equal(await opened.store.createAlias(alias("alias/after-the-crash")), true);
     assert.equal(opened.writer.restarts, 1);
     assert.notEqual(await opened.store.getAlias(ACCOUNT, REGION, "alias/after-the-crash"), null);
+  } finally {
+    await closeStore(opened);
+  }
+});
+
+Deno.test("a database worker that cannot restart after dying mid-run: writes fall back to the request thread's connection with one warning, and are committed", async () => {
+  const warnings: string[] = [];
+  const opened = await openStore({
+    workerUrl: UNRESTARTABLE_WORKER,
+    warn: (message) => warnings.push(message),
+  });
+  try {
+    const failed = await opened.store.createAlias(alias("alias/crash-after-commit")).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(failed instanceof KMSInternalException, String(failed));
+    assert.equal(opened.writer.fellBack, false);
+    // The next writes meet a worker that cannot start again: they commit on `db` instead.
+    const created = await Promise.all(
+      ["alias/fallback-1", "alias/fallback-2", "alias/fallback-3"].map((name) =>
+        opened.store.createAlias(alias(name))
+      ),
+    );
+    assert.deepEqual(created, [true, true, true]);
+    assert.equal(await opened.store.createAlias(alias("alias/fallback-4")), true);
+    assert.equal(opened.writer.fellBack, true);
+    assert.equal(opened.writer.restarts, 1);
+    assert.deepEqual(warnings, [
+      "the database worker could not restart: writes commit on the request thread",
+    ]);
+    const stored = await opened.db.execute(
+      "SELECT name FROM aliases WHERE name LIKE 'alias/fallback-%'",
+    );
+    assert.equal(stored.rows.length, 4);
+  } finally {
+    await closeStore(opened);
+  }
+});
+
+Deno.test("without a fallback, a database worker that cannot restart fails the writes and changes nothing", async () => {
+  const opened = await openStore({ workerUrl: UNRESTARTABLE_WORKER });
+  try {
+    await opened.store.createAlias(alias("alias/crash-after-commit")).catch(() => {});
+    const failed = await opened.store.createAlias(alias("alias/no-fallback")).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(failed instanceof Error, String(failed));
+    assert.equal(opened.writer.fellBack, false);
+    assert.equal(await opened.store.getAlias(ACCOUNT, REGION, "alias/no-fallback"), null);
   } finally {
     await closeStore(opened);
   }

@@ -12,6 +12,8 @@ import { kmsEnv, type KmsProcess, startKms } from "./helpers/kms_process.ts";
 import { ACCOUNT_ID } from "./helpers/server.ts";
 import { signRequest } from "./helpers/signed_fetch.ts";
 import { waitFor } from "./helpers/wait.ts";
+import { openDatabase } from "../storage/client.ts";
+import { SqliteAuditStore } from "../storage/audit_store.ts";
 
 /** A reply, with the isolate that served it. */
 interface Reply {
@@ -19,6 +21,7 @@ interface Reply {
   type: string | undefined;
   body: Record<string, unknown>;
   isolate: string | null;
+  requestId: string | null;
 }
 
 /** Clients pinned to the isolates of one server (a keep-alive connection each). */
@@ -77,6 +80,7 @@ class Pinned {
       type: json.__type as string | undefined,
       body: json,
       isolate: response.headers.get("x-kms-isolate"),
+      requestId: response.headers.get("x-amzn-requestid"),
     };
   }
 
@@ -305,6 +309,54 @@ Deno.test("KMS_WORKERS=2: SIGTERM drains both isolates and every acknowledged Cr
         assert.deepEqual(described.KeyMetadata?.KeyId, keyId);
       }
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KMS_WORKERS=2: both isolates write through the main thread's one writer; on SIGTERM every isolate's buffered audit records are stored before it closes, in one chain that verifies", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kms-workers-" });
+  try {
+    const answered: string[] = [];
+    await withServer(serverEnv(dir), async (kms, pinned) => {
+      const listening = logLines(kms, "KMS listening on " + kms.url)[0];
+      assert.deepEqual([listening?.workers, listening?.writer], [2, "shared"]);
+      const created = await pinned.call("0", "CreateKey", {});
+      ok(created, "CreateKey");
+      const keyId = (created.body.KeyMetadata as { KeyId: string }).KeyId;
+      answered.push(created.requestId!);
+      // Encrypt's records are buffered (batched mode: written every 100 ms or 512 rows) in the
+      // isolate that served it. SIGTERM comes while both isolates are answering Encrypts, as in
+      // the drain test above: the last records of both are still in their buffers then.
+      let stopped: Promise<void> | undefined;
+      const encrypter = async (isolate: "0" | "1") => {
+        for (let i = 0; i < 400; i++) {
+          let reply: Reply;
+          try {
+            reply = await pinned.call(isolate, "Encrypt", { KeyId: keyId, Plaintext: PLAINTEXT });
+          } catch {
+            return; // the connection was closed by the drain: not answered
+          }
+          if (reply.status !== 200) return; // refused while stopping
+          answered.push(reply.requestId!);
+          if (answered.length === 60) stopped = kms.stop();
+        }
+      };
+      await Promise.all([encrypter("0"), encrypter("1"), encrypter("0"), encrypter("1")]);
+      await stopped;
+      assert.deepEqual(logLines(kms, "shutdown complete").length, 2, kms.output());
+      assert.deepEqual(logLines(kms, "audit records not written at shutdown"), []);
+    });
+    const db = await openDatabase(`file:${dir}/kms.db`);
+    try {
+      const store = new SqliteAuditStore(db);
+      const stored = new Set((await store.query({ limit: 10_000 })).map((e) => e.requestId));
+      assert.deepEqual(answered.filter((id) => !stored.has(id)), []);
+      const verified = await store.verify();
+      assert.ok(verified.ok, JSON.stringify(verified));
+    } finally {
+      db.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
