@@ -62,8 +62,15 @@ export interface TurnBudgetOptions {
   initialCostMs?: number;
 }
 
-/** Weight of the newest turn in the learned cost per request. */
-const COST_WEIGHT = 0.25;
+/** Turns whose cost per request the estimate looks back on. */
+export const COST_WINDOW = 16;
+/**
+ * Which of the window's costs, lowest first, is a request's cost: the one at this fraction of
+ * the window (the 25th percentile). Preemption only ever adds to a turn's wall time, so the low
+ * end of recent turns is the cost a turn has when it runs uninterrupted; a quarter rather than
+ * the minimum so that one unusually cheap turn (requests refused early) does not open the gate.
+ */
+const COST_PERCENTILE = 0.25;
 /** Least cost per request learned (an idle turn must not open the gate wide), ms. */
 const MIN_COST_MS = 0.01;
 
@@ -76,8 +83,11 @@ export class TurnBudget {
   #sliceStart: number | undefined;
   /** Requests admitted in the current slice. */
   #admitted = 0;
-  /** Wall time of a turn per request admitted in it, ms (moving average). */
+  /** A request's cost, ms: the low percentile of `#recentCosts` (or the assumed cost). */
   #costMs: number;
+  /** Wall time per admitted request of the last `COST_WINDOW` turns, ms, as a ring. */
+  readonly #recentCosts: number[] = [];
+  #nextCostSlot = 0;
   readonly #waiting: { resolve: () => void; since: number }[] = [];
   #waitedMs = 0;
   #immediate = 0;
@@ -139,6 +149,18 @@ export class TurnBudget {
     };
   }
 
+  /**
+   * Adds a turn's wall time per admitted request to the window; the cost becomes the window's
+   * low percentile (a turn that waited for a CPU, or ran a collection, counts only once it is
+   * the common case).
+   */
+  #learnCost(perRequestMs: number): void {
+    this.#recentCosts[this.#nextCostSlot] = perRequestMs;
+    this.#nextCostSlot = (this.#nextCostSlot + 1) % COST_WINDOW;
+    const sorted = this.#recentCosts.toSorted((a, b) => a - b);
+    this.#costMs = sorted[Math.floor(sorted.length * COST_PERCENTILE)]!;
+  }
+
   /** Requests one slice admits: as many as the learned cost fits in the budget, at least one. */
   #allowance(): number {
     return Math.max(1, Math.floor(this.#budgetMs / this.#costMs));
@@ -159,8 +181,7 @@ export class TurnBudget {
   #nextTurn = (): void => {
     const now = this.#clock();
     if (this.#admitted > 0) {
-      const perRequest = Math.max(MIN_COST_MS, (now - this.#sliceStart!) / this.#admitted);
-      this.#costMs += (perRequest - this.#costMs) * COST_WEIGHT;
+      this.#learnCost(Math.max(MIN_COST_MS, (now - this.#sliceStart!) / this.#admitted));
     }
     this.#sliceStart = undefined;
     if (this.#waiting.length === 0) return;

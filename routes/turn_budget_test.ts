@@ -23,10 +23,14 @@ class FakeLoop {
     return this.#turns.length;
   }
 
-  /** Runs the next scheduled turn as a macrotask of its own, with its microtasks. */
-  async runTurn(): Promise<void> {
+  /**
+   * Runs the next scheduled turn as a macrotask of its own, with its microtasks; `preemptedMs`:
+   * time the process waited for a CPU before it (the ending turn's wall time grows by it).
+   */
+  async runTurn(preemptedMs = 0): Promise<void> {
     const next = this.#turns.shift();
     assert.ok(next !== undefined, "a turn is scheduled");
+    this.now += preemptedMs;
     this.macrotask++;
     next();
     await settle();
@@ -98,6 +102,23 @@ Deno.test("once the cost is learned, no turn runs more work than its budget", as
   const settled = counts.slice(8, -1);
   assert.ok(settled.length > 0);
   for (const n of settled) assert.equal(n, 4, `turns after learning: ${counts.join(",")}`);
+});
+
+Deno.test("turns inflated by waiting for a CPU do not shrink the allowance", async () => {
+  const loop = new FakeLoop();
+  const budget = new TurnBudget(2, { clock: loop.clock, yieldTurn: loop.yieldTurn });
+  const log: { id: number; turn: number }[] = [];
+  const count = 400;
+  const all = Array.from({ length: count }, (_, id) => request(budget, loop, id, 0.25, log));
+  await settle();
+  // Two turns of three wait 10 ms for a CPU (another process ran): their wall time per request
+  // is 1.5 ms instead of 0.25. A request still costs 0.25 ms when it runs: 8 fit in 2 ms.
+  while (log.length < count) await loop.runTurn(loop.macrotask % 3 === 0 ? 0 : 10);
+  await Promise.all(all);
+  assert.deepEqual(log.map((e) => e.id), Array.from({ length: count }, (_, i) => i));
+  const counts = perTurn(log);
+  for (const n of counts.slice(0, -1)) assert.equal(n, 8, `per turn: ${counts.join(",")}`);
+  assert.equal(budget.stats().costMs, 0.25);
 });
 
 Deno.test("a request costlier than the budget still runs, one per turn", async () => {
