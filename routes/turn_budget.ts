@@ -40,6 +40,15 @@ export type Clock = () => number;
 /** Runs `callback` in a later macrotask (`setImmediate`). */
 export type YieldTurn = (callback: () => void) => void;
 
+/**
+ * How long this thread has waited for a CPU so far, ms: time it was ready to run while another
+ * thread or process ran. `close` releases what it reads from.
+ */
+export interface CpuWaitClock {
+  now(): number;
+  close(): void;
+}
+
 /** What the budget has done so far (for tests and the bench). */
 export interface TurnBudgetStats {
   /** Requests admitted at once. */
@@ -48,16 +57,24 @@ export interface TurnBudgetStats {
   deferred: number;
   /** Turns that admitted waiting requests. */
   resumedTurns: number;
-  /** The learned wall time of a turn per request admitted in it, ms. */
+  /** The learned time of a turn per request admitted in it, ms. */
   costMs: number;
   /** Time the deferred requests waited in all, ms (by `clock`). */
   waitedMs: number;
+  /** Time the thread waited for a CPU during slices, ms, left out of what they cost. */
+  cpuWaitMs: number;
 }
 
 /** Options of `TurnBudget` beyond the budget. */
 export interface TurnBudgetOptions {
   clock?: Clock;
   yieldTurn?: YieldTurn;
+  /**
+   * The thread's wait for a CPU, left out of a slice's time. Default: `runQueueDelay()` when
+   * `clock` is the real one (opened at the first request, closed by `close`), none with an
+   * injected clock; `null`: none.
+   */
+  cpuWait?: CpuWaitClock | null;
   /** The cost per request assumed before any turn was measured, ms (default 0.25). */
   initialCostMs?: number;
 }
@@ -65,31 +82,78 @@ export interface TurnBudgetOptions {
 /** Turns whose cost per request the estimate looks back on. */
 export const COST_WINDOW = 16;
 /**
- * Which of the window's costs, lowest first, is a request's cost: the one at this fraction of
- * the window (the 25th percentile). Preemption only ever adds to a turn's wall time, so the low
- * end of recent turns is the cost a turn has when it runs uninterrupted; a quarter rather than
- * the minimum so that one unusually cheap turn (requests refused early) does not open the gate.
+ * Which of the window's costs, lowest first, is a request's cost: the median. A turn that ran a
+ * collection, or (where the thread's wait for a CPU cannot be read) waited for a CPU, moves it
+ * only once such turns are the common case; one cheap turn (requests refused early) does not
+ * open the gate either.
  */
-const COST_PERCENTILE = 0.25;
+const COST_PERCENTILE = 0.5;
 /** Least cost per request learned (an idle turn must not open the gate wide), ms. */
 const MIN_COST_MS = 0.01;
+
+/**
+ * The thread's run-queue delay, from Linux's `/proc/thread-self/schedstat` (its second field,
+ * ns; the kernel adds each wait when the thread gets a CPU again, so a read by the running
+ * thread includes every wait so far); undefined where it cannot be read (another OS, no read
+ * permission, Deno Deploy). One read costs ~8 µs (seek and read of an open file).
+ */
+export function runQueueDelay(): CpuWaitClock | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync("/proc/thread-self/schedstat");
+  } catch {
+    return undefined;
+  }
+  const buffer = new Uint8Array(96);
+  return {
+    now() {
+      file.seekSync(0, Deno.SeekMode.Start);
+      return secondField(buffer, file.readSync(buffer) ?? 0) / 1e6;
+    },
+    close() {
+      file.close();
+    },
+  };
+}
+
+/** The second space-separated decimal number in `bytes[0, length)` (ASCII). */
+function secondField(bytes: Uint8Array, length: number): number {
+  let i = bytes.indexOf(0x20);
+  if (i < 0 || i >= length) return 0;
+  let value = 0;
+  for (i++; i < length; i++) {
+    const digit = bytes[i]! - 0x30;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+  }
+  return value;
+}
 
 /** The per-turn budget; one per listener (so per isolate). */
 export class TurnBudget {
   #budgetMs: number;
   readonly #clock: Clock;
   readonly #yieldTurn: YieldTurn;
+  /** The CPU-wait clock; undefined until the first request opens the default one, or none. */
+  #cpuWait: CpuWaitClock | undefined;
+  /** Whether `#cpuWait` is still to be opened at the first request (the default one). */
+  #openCpuWait: boolean;
   /** When the current turn's slice opened; undefined when no slice is open. */
   #sliceStart: number | undefined;
+  /** The thread's CPU wait when the slice opened, ms. */
+  #sliceCpuWait = 0;
+  /** The slice's own time (CPU wait left out) was found spent: no need to read it again. */
+  #sliceSpent = false;
   /** Requests admitted in the current slice. */
   #admitted = 0;
-  /** A request's cost, ms: the low percentile of `#recentCosts` (or the assumed cost). */
+  /** A request's cost, ms: the median of `#recentCosts` (or the assumed cost). */
   #costMs: number;
-  /** Wall time per admitted request of the last `COST_WINDOW` turns, ms, as a ring. */
+  /** Own time per admitted request of the last `COST_WINDOW` turns, ms, as a ring. */
   readonly #recentCosts: number[] = [];
   #nextCostSlot = 0;
   readonly #waiting: { resolve: () => void; since: number }[] = [];
   #waitedMs = 0;
+  #cpuWaitMs = 0;
   #immediate = 0;
   #deferred = 0;
   #resumedTurns = 0;
@@ -98,6 +162,8 @@ export class TurnBudget {
     this.#budgetMs = budgetMs;
     this.#clock = options.clock ?? (() => performance.now());
     this.#yieldTurn = options.yieldTurn ?? ((callback) => setImmediate(callback));
+    this.#cpuWait = options.cpuWait ?? undefined;
+    this.#openCpuWait = options.cpuWait === undefined && options.clock === undefined;
     this.#costMs = options.initialCostMs ?? 0.25;
   }
 
@@ -108,10 +174,9 @@ export class TurnBudget {
   admit(): Promise<void> | undefined {
     if (this.#budgetMs <= 0) return undefined;
     const now = this.#clock();
-    if (this.#sliceStart === undefined) this.#openSlice(now);
+    if (this.#sliceStart === undefined) this.#openSlice(now, this.#readCpuWait());
     if (
-      this.#waiting.length === 0 && this.#admitted < this.#allowance() &&
-      now - this.#sliceStart! < this.#budgetMs
+      this.#waiting.length === 0 && this.#admitted < this.#allowance() && this.#withinBudget(now)
     ) {
       this.#admitted++;
       this.#immediate++;
@@ -146,13 +211,49 @@ export class TurnBudget {
       resumedTurns: this.#resumedTurns,
       costMs: this.#costMs,
       waitedMs: this.#waitedMs,
+      cpuWaitMs: this.#cpuWaitMs,
     };
   }
 
   /**
-   * Adds a turn's wall time per admitted request to the window; the cost becomes the window's
-   * low percentile (a turn that waited for a CPU, or ran a collection, counts only once it is
-   * the common case).
+   * Releases the CPU-wait clock (the listener's shutdown). Slices are then timed by the wall
+   * clock alone; waiting requests are still admitted turn by turn.
+   */
+  close(): void {
+    this.#openCpuWait = false;
+    this.#cpuWait?.close();
+    this.#cpuWait = undefined;
+  }
+
+  /** The thread's CPU wait so far, ms (0 without a clock); opens the default clock once. */
+  #readCpuWait(): number {
+    if (this.#openCpuWait) {
+      this.#openCpuWait = false;
+      this.#cpuWait = runQueueDelay();
+    }
+    return this.#cpuWait?.now() ?? 0;
+  }
+
+  /**
+   * Whether the slice's time is within the budget at `now`: its wall time, or, once that is
+   * spent, its own time (the wall time less the thread's wait for a CPU, read only then).
+   */
+  #withinBudget(now: number): boolean {
+    const wallMs = now - this.#sliceStart!;
+    if (wallMs < this.#budgetMs) return true;
+    if (this.#sliceSpent || this.#cpuWait === undefined) return false;
+    this.#sliceSpent = wallMs - (this.#cpuWait.now() - this.#sliceCpuWait) >= this.#budgetMs;
+    return !this.#sliceSpent;
+  }
+
+  /** Requests one slice admits: as many as the learned cost fits in the budget, at least one. */
+  #allowance(): number {
+    return Math.max(1, Math.floor(this.#budgetMs / this.#costMs));
+  }
+
+  /**
+   * Adds a turn's own time per admitted request to the window; the cost becomes the window's
+   * median.
    */
   #learnCost(perRequestMs: number): void {
     this.#recentCosts[this.#nextCostSlot] = perRequestMs;
@@ -161,32 +262,34 @@ export class TurnBudget {
     this.#costMs = sorted[Math.floor(sorted.length * COST_PERCENTILE)]!;
   }
 
-  /** Requests one slice admits: as many as the learned cost fits in the budget, at least one. */
-  #allowance(): number {
-    return Math.max(1, Math.floor(this.#budgetMs / this.#costMs));
-  }
-
-  /** Opens a slice at `now`, and schedules the macrotask that ends it. */
-  #openSlice(now: number): void {
+  /** Opens a slice at `now` (the thread's CPU wait then: `cpuWait`), and schedules its end. */
+  #openSlice(now: number, cpuWait: number): void {
     this.#sliceStart = now;
+    this.#sliceCpuWait = cpuWait;
+    this.#sliceSpent = false;
     this.#admitted = 0;
     this.#yieldTurn(this.#nextTurn);
   }
 
   /**
-   * A new turn: the last slice ends (its wall time per admitted request teaches the cost: the
+   * A new turn: the last slice ends (its own time per admitted request teaches the cost: the
    * app's work runs in microtasks after the requests passed the gate, so only the turn's end
-   * shows it); waiting requests get a fresh slice, as many as it allows, in arrival order.
+   * shows it; time the thread waited for a CPU is left out); waiting requests get a fresh
+   * slice, as many as it allows, in arrival order.
    */
   #nextTurn = (): void => {
     const now = this.#clock();
+    const cpuWait = this.#readCpuWait();
     if (this.#admitted > 0) {
-      this.#learnCost(Math.max(MIN_COST_MS, (now - this.#sliceStart!) / this.#admitted));
+      const waitedForCpu = Math.max(0, cpuWait - this.#sliceCpuWait);
+      this.#cpuWaitMs += waitedForCpu;
+      const ownMs = Math.max(0, now - this.#sliceStart! - waitedForCpu);
+      this.#learnCost(Math.max(MIN_COST_MS, ownMs / this.#admitted));
     }
     this.#sliceStart = undefined;
     if (this.#waiting.length === 0) return;
     this.#resumedTurns++;
-    this.#openSlice(now);
+    this.#openSlice(now, cpuWait);
     const admitted = this.#waiting.splice(0, this.#allowance());
     this.#admitted = admitted.length;
     for (const { resolve, since } of admitted) {

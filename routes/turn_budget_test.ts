@@ -6,11 +6,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { TurnBudget } from "./turn_budget.ts";
+import { COST_WINDOW, runQueueDelay, TurnBudget } from "./turn_budget.ts";
 
 /** A manual event loop: a clock that only work advances, and turns run on demand. */
 class FakeLoop {
   now = 0;
+  /** Time the simulated thread waited for a CPU so far (part of `now`). */
+  cpuWaitMs = 0;
+  /** The budget's view of `cpuWaitMs`. */
+  readonly cpuWait = { now: () => this.cpuWaitMs, close: () => {} };
   /** The macrotask running now: 0 for the first burst, +1 for each arrival batch or turn. */
   macrotask = 0;
   readonly #turns: (() => void)[] = [];
@@ -18,6 +22,12 @@ class FakeLoop {
   readonly yieldTurn = (callback: () => void) => {
     this.#turns.push(callback);
   };
+
+  /** The thread waits `ms` for a CPU: the wall clock moves, the work does not. */
+  preempt(ms: number): void {
+    this.now += ms;
+    this.cpuWaitMs += ms;
+  }
 
   get pendingTurns(): number {
     return this.#turns.length;
@@ -30,7 +40,7 @@ class FakeLoop {
   async runTurn(preemptedMs = 0): Promise<void> {
     const next = this.#turns.shift();
     assert.ok(next !== undefined, "a turn is scheduled");
-    this.now += preemptedMs;
+    this.preempt(preemptedMs);
     this.macrotask++;
     next();
     await settle();
@@ -104,21 +114,63 @@ Deno.test("once the cost is learned, no turn runs more work than its budget", as
   for (const n of settled) assert.equal(n, 4, `turns after learning: ${counts.join(",")}`);
 });
 
-Deno.test("turns inflated by waiting for a CPU do not shrink the allowance", async () => {
+/**
+ * A burst of `count` requests of 0.25 ms at a 2 ms budget (8 a turn), where the thread waits
+ * 10 ms for a CPU before each turn that `preempted(turn)` picks; what each turn ran.
+ */
+async function starvedBurst(
+  count: number,
+  preempted: (turn: number) => boolean,
+  withCpuWait: boolean,
+): Promise<{ counts: number[]; ids: number[]; budget: TurnBudget }> {
   const loop = new FakeLoop();
-  const budget = new TurnBudget(2, { clock: loop.clock, yieldTurn: loop.yieldTurn });
+  const budget = new TurnBudget(2, {
+    clock: loop.clock,
+    yieldTurn: loop.yieldTurn,
+    ...(withCpuWait ? { cpuWait: loop.cpuWait } : {}),
+  });
   const log: { id: number; turn: number }[] = [];
-  const count = 400;
   const all = Array.from({ length: count }, (_, id) => request(budget, loop, id, 0.25, log));
   await settle();
-  // Two turns of three wait 10 ms for a CPU (another process ran): their wall time per request
-  // is 1.5 ms instead of 0.25. A request still costs 0.25 ms when it runs: 8 fit in 2 ms.
-  while (log.length < count) await loop.runTurn(loop.macrotask % 3 === 0 ? 0 : 10);
+  while (log.length < count) await loop.runTurn(preempted(loop.macrotask) ? 10 : 0);
   await Promise.all(all);
-  assert.deepEqual(log.map((e) => e.id), Array.from({ length: count }, (_, i) => i));
-  const counts = perTurn(log);
+  return { counts: perTurn(log), ids: log.map((e) => e.id), budget };
+}
+
+Deno.test("turns that waited for a CPU do not shrink the allowance when the wait is known", async () => {
+  // Every turn's wall time is 12 ms for 8 requests (1.5 ms each): only the 10 ms the thread
+  // waited for a CPU (another process ran) make it so; a request still costs 0.25 ms.
+  const { counts, ids, budget } = await starvedBurst(400, () => true, true);
+  assert.deepEqual(ids, Array.from({ length: 400 }, (_, i) => i));
   for (const n of counts.slice(0, -1)) assert.equal(n, 8, `per turn: ${counts.join(",")}`);
   assert.equal(budget.stats().costMs, 0.25);
+  assert.equal(budget.stats().cpuWaitMs, 10 * (counts.length - 1));
+});
+
+Deno.test("without the CPU wait, a minority of starved turns does not shrink the allowance", async () => {
+  // Where the wait cannot be read (Deno Deploy), a starved turn counts as costly; the median of
+  // the last turns ignores it while fewer than half of them are starved (here 3 of 8, once the
+  // window holds a full 16 turns).
+  const starved = (turn: number) => turn > COST_WINDOW && turn % 8 < 3;
+  const { counts, ids, budget } = await starvedBurst(400, starved, false);
+  assert.deepEqual(ids, Array.from({ length: 400 }, (_, i) => i));
+  for (const n of counts.slice(0, -1)) assert.equal(n, 8, `per turn: ${counts.join(",")}`);
+  assert.equal(budget.stats().costMs, 0.25);
+});
+
+Deno.test("a slice whose wall time went to another process still admits up to its allowance", () => {
+  const loop = new FakeLoop();
+  const budget = new TurnBudget(2, {
+    clock: loop.clock,
+    yieldTurn: loop.yieldTurn,
+    cpuWait: loop.cpuWait,
+  });
+  assert.equal(budget.admit(), undefined);
+  loop.preempt(5);
+  assert.equal(budget.admit(), undefined, "5 ms of wall time, none of it this thread's work");
+  loop.now += 2.5; // then a long synchronous call of its own
+  assert.ok(budget.admit() instanceof Promise);
+  assert.equal(budget.waiting, 1);
 });
 
 Deno.test("a request costlier than the budget still runs, one per turn", async () => {
@@ -183,4 +235,24 @@ Deno.test("an idle turn closes the slice: the next request opens a fresh one", a
   assert.equal(loop.pendingTurns, 0, "nothing waits: no further turn is scheduled");
   loop.now += 100;
   assert.equal(budget.admit(), undefined, "a new turn's first request runs at once");
+});
+
+Deno.test("the run-queue clock reads this thread's wait for a CPU from schedstat, in ms", () => {
+  const clock = runQueueDelay();
+  if (clock === undefined) {
+    // Not Linux: no /proc/thread-self/schedstat; the budget then times slices by the wall clock.
+    assert.throws(() => Deno.readTextFileSync("/proc/thread-self/schedstat"));
+    return;
+  }
+  try {
+    const waitedMs = () =>
+      Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[1]) / 1e6;
+    const before = waitedMs();
+    const read = clock.now();
+    const after = waitedMs();
+    assert.ok(before <= read && read <= after, `${before} <= ${read} <= ${after}`);
+    assert.ok(clock.now() >= read, "never goes back");
+  } finally {
+    clock.close();
+  }
 });
