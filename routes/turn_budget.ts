@@ -63,6 +63,8 @@ export interface TurnBudgetStats {
   waitedMs: number;
   /** Time the thread waited for a CPU during slices, ms, left out of what they cost. */
   cpuWaitMs: number;
+  /** Turns that ended while the thread was starved for a CPU (the budget stood aside). */
+  starvedTurns: number;
 }
 
 /** Options of `TurnBudget` beyond the budget. */
@@ -90,6 +92,15 @@ export const COST_WINDOW = 16;
 const COST_PERCENTILE = 0.5;
 /** Least cost per request learned (an idle turn must not open the gate wide), ms. */
 const MIN_COST_MS = 0.01;
+/** Weight of the newest turn in the share of slice time the thread waits for a CPU. */
+const CPU_WAIT_WEIGHT = 0.125;
+/**
+ * Past this share of its slices' wall time spent waiting for a CPU, the thread is starved: the
+ * lag is the machine's then (another process holds the CPU for longer than any budget), so the
+ * budget stands aside and admits every request at once; below `STARVED_LEAVE` it gates again.
+ */
+const STARVED_ENTER = 0.5;
+const STARVED_LEAVE = 0.25;
 
 /**
  * The thread's run-queue delay, from Linux's `/proc/thread-self/schedstat` (its second field,
@@ -154,6 +165,11 @@ export class TurnBudget {
   readonly #waiting: { resolve: () => void; since: number }[] = [];
   #waitedMs = 0;
   #cpuWaitMs = 0;
+  /** Share of recent slices' wall time the thread waited for a CPU (moving average). */
+  #cpuWaitShare = 0;
+  /** Whether the thread is starved for a CPU (`STARVED_ENTER`): then nothing waits. */
+  #starved = false;
+  #starvedTurns = 0;
   #immediate = 0;
   #deferred = 0;
   #resumedTurns = 0;
@@ -176,7 +192,8 @@ export class TurnBudget {
     const now = this.#clock();
     if (this.#sliceStart === undefined) this.#openSlice(now, this.#readCpuWait());
     if (
-      this.#waiting.length === 0 && this.#admitted < this.#allowance() && this.#withinBudget(now)
+      this.#waiting.length === 0 &&
+      (this.#starved || (this.#admitted < this.#allowance() && this.#withinBudget(now)))
     ) {
       this.#admitted++;
       this.#immediate++;
@@ -212,6 +229,7 @@ export class TurnBudget {
       costMs: this.#costMs,
       waitedMs: this.#waitedMs,
       cpuWaitMs: this.#cpuWaitMs,
+      starvedTurns: this.#starvedTurns,
     };
   }
 
@@ -262,6 +280,14 @@ export class TurnBudget {
     this.#costMs = sorted[Math.floor(sorted.length * COST_PERCENTILE)]!;
   }
 
+  /** Adds a turn's share of wall time spent waiting for a CPU; enters or leaves starvation. */
+  #learnStarvation(share: number): void {
+    this.#cpuWaitShare += (share - this.#cpuWaitShare) * CPU_WAIT_WEIGHT;
+    if (this.#starved) this.#starved = this.#cpuWaitShare > STARVED_LEAVE;
+    else this.#starved = this.#cpuWaitShare > STARVED_ENTER;
+    if (this.#starved) this.#starvedTurns++;
+  }
+
   /** Opens a slice at `now` (the thread's CPU wait then: `cpuWait`), and schedules its end. */
   #openSlice(now: number, cpuWait: number): void {
     this.#sliceStart = now;
@@ -281,16 +307,20 @@ export class TurnBudget {
     const now = this.#clock();
     const cpuWait = this.#readCpuWait();
     if (this.#admitted > 0) {
-      const waitedForCpu = Math.max(0, cpuWait - this.#sliceCpuWait);
+      const wallMs = now - this.#sliceStart!;
+      const waitedForCpu = Math.min(wallMs, Math.max(0, cpuWait - this.#sliceCpuWait));
       this.#cpuWaitMs += waitedForCpu;
-      const ownMs = Math.max(0, now - this.#sliceStart! - waitedForCpu);
-      this.#learnCost(Math.max(MIN_COST_MS, ownMs / this.#admitted));
+      this.#learnCost(Math.max(MIN_COST_MS, (wallMs - waitedForCpu) / this.#admitted));
+      this.#learnStarvation(wallMs > 0 ? waitedForCpu / wallMs : 0);
     }
     this.#sliceStart = undefined;
     if (this.#waiting.length === 0) return;
     this.#resumedTurns++;
     this.#openSlice(now, cpuWait);
-    const admitted = this.#waiting.splice(0, this.#allowance());
+    const admitted = this.#waiting.splice(
+      0,
+      this.#starved ? this.#waiting.length : this.#allowance(),
+    );
     this.#admitted = admitted.length;
     for (const { resolve, since } of admitted) {
       this.#waitedMs += now - since;
