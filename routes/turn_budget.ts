@@ -19,16 +19,31 @@
  *
  * The allowance is the budget over the learned cost of a request: the app's work (Hono, SigV4,
  * the operation, the reply) runs in microtasks after the request passed the gate, so the gate
- * cannot see it happen; the end of the turn can. Each turn's wall time over the requests it
- * admitted updates a moving average (garbage collection and other work in the turn count too),
- * so the allowance follows what a turn really costs. A request's work after a real await (a
- * crypto worker, a database call) is not gated: it is bounded by what was admitted.
- * `budgetMs` 0 turns the scheduling off (`admit` never defers).
+ * cannot see it happen; the end of the turn can. A turn's cost per request is its own time (wall
+ * time less the time the thread waited for a CPU: Linux's run-queue delay of the thread, read
+ * from /proc/thread-self/schedstat once a turn) over the requests it admitted, and a request's
+ * cost is the median of the last 16 turns' (garbage collection and other work in a turn count,
+ * one odd turn does not). Wall time alone made the budget collapse on a loaded machine: a turn
+ * that waited 10 ms for a CPU taught a cost of ~1 ms a request, the allowance fell to one request
+ * a turn, and per-turn overhead took the rate (Encrypt 4 KiB 141 against 549 req/s beside two CPU
+ * hogs). Within a turn, a slice whose wall time passed the budget reads the wait too, so a slice
+ * preempted midway still admits up to its allowance; without the run-queue delay (another OS, no
+ * read permission, Deno Deploy) the wall time is all there is, and the median still ignores
+ * starved turns while they are fewer than half.
  *
- * Off by default (`KMS_TURN_BUDGET_MS=0`): on the loaded 2-core machine, 2 ms brought the lag the
- * process caused itself to p99 ≈ 5 ms at concurrency 16 and 64 but cost main-thread CPU per request
- * and, at concurrency 16, often much of the rate (README "Lag, CPU per request, memory and
- * workers"; `tests/bench/turn_budget_ab.ts` and `BENCH_TURN_AB=0,2` measure it).
+ * When the thread waits for a CPU more than half of its slices' wall time (a moving average; it
+ * gates again below a quarter), the budget stands aside and admits every request at once: the
+ * lag is then the machine's (raw lag p99 60-100 ms beside two CPU hogs, with or without a
+ * budget), no budget can bring it near 5 ms, and holding requests back only adds a turn's wall
+ * time, tens of ms there, to their latency. A request's work after a real await (a crypto
+ * worker, a database call) is not gated: it is bounded by what was admitted. `budgetMs` 0 turns
+ * the scheduling off (`admit` never defers).
+ *
+ * Off by default (`KMS_TURN_BUDGET_MS=0`): on the quiet machine 2 ms brought lag p99 to ~5-6 ms at
+ * concurrency 16 and 64 for 4-8% of the rate (the earlier wall-clock estimate); whether the own
+ * time estimate stays within ~5% there is yet to be measured on a quiet machine, which is the
+ * condition for turning it on (README "Lag, CPU per request, memory and workers";
+ * `TURN_AB_HOGS=0,2 … tests/bench/turn_budget_ab.ts` and `BENCH_TURN_AB=0,2` measure it).
  *
  * @module
  */
