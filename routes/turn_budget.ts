@@ -20,16 +20,16 @@
  * The allowance is the budget over the learned cost of a request: the app's work (Hono, SigV4,
  * the operation, the reply) runs in microtasks after the request passed the gate, so the gate
  * cannot see it happen; the end of the turn can. A turn's cost per request is its own time (wall
- * time less the time the thread waited for a CPU: Linux's run-queue delay of the thread, read
- * from /proc/thread-self/schedstat once a turn) over the requests it admitted, and a request's
+ * time less the time the thread waited for a CPU) over the requests it admitted, and a request's
  * cost is the median of the last 16 turns' (garbage collection and other work in a turn count,
- * one odd turn does not). Wall time alone made the budget collapse on a loaded machine: a turn
- * that waited 10 ms for a CPU taught a cost of ~1 ms a request, the allowance fell to one request
- * a turn, and per-turn overhead took the rate (Encrypt 4 KiB 141 against 549 req/s beside two CPU
- * hogs). Within a turn, a slice whose wall time passed the budget reads the wait too, so a slice
- * preempted midway still admits up to its allowance; without the run-queue delay (another OS, no
- * read permission, Deno Deploy) the wall time is all there is, and the median still ignores
- * starved turns while they are fewer than half.
+ * one odd turn does not). The wait is Linux's run-queue delay of the thread
+ * (/proc/thread-self/schedstat, read once a turn; Deno 2.9 opens it only with `--allow-all`),
+ * else the time the whole process ran on no CPU (wall time less `process.cpuUsage`, which other
+ * threads' work makes an under-count). Wall time alone made the budget collapse on a loaded
+ * machine: a turn that waited 10 ms for a CPU taught a cost of ~1 ms a request, the allowance fell
+ * to one request a turn, and per-turn overhead took the rate (Encrypt 4 KiB 141 against 549 req/s
+ * beside two CPU hogs). Within a turn, a slice whose wall time passed the budget reads the wait
+ * too, so a slice preempted midway still admits up to its allowance.
  *
  * When the thread waits for a CPU more than half of its slices' wall time (a moving average; it
  * gates again below a quarter), the budget stands aside and admits every request at once: the
@@ -47,6 +47,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { setImmediate } from "node:timers";
 
 /** A monotonic clock in milliseconds (`performance.now`). */
@@ -87,9 +88,9 @@ export interface TurnBudgetOptions {
   clock?: Clock;
   yieldTurn?: YieldTurn;
   /**
-   * The thread's wait for a CPU, left out of a slice's time. Default: `runQueueDelay()` when
-   * `clock` is the real one (opened at the first request, closed by `close`), none with an
-   * injected clock; `null`: none.
+   * The thread's wait for a CPU, left out of a slice's time. Default: `runQueueDelay()`, else
+   * `processCpuLag()`, when `clock` is the real one (opened at the first request, closed by
+   * `close`); none with an injected clock; `null`: none.
    */
   cpuWait?: CpuWaitClock | null;
   /** The cost per request assumed before any turn was measured, ms (default 0.25). */
@@ -120,13 +121,17 @@ const STARVED_LEAVE = 0.25;
 /**
  * The thread's run-queue delay, from Linux's `/proc/thread-self/schedstat` (its second field,
  * ns; the kernel adds each wait when the thread gets a CPU again, so a read by the running
- * thread includes every wait so far); undefined where it cannot be read (another OS, no read
- * permission, Deno Deploy). One read costs ~8 µs (seek and read of an open file).
+ * thread includes every wait so far); undefined where it cannot be read: another OS, Deno
+ * Deploy, or without `--allow-all` (Deno 2.9 asks for all permissions for /proc/self paths,
+ * which `deno task start` does not grant). One read costs ~8 µs (seek and read of an open file).
  */
 export function runQueueDelay(): CpuWaitClock | undefined {
+  const path = "/proc/thread-self/schedstat";
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync("/proc/thread-self/schedstat");
+    // Only where it can succeed: never a permission prompt in the middle of serving.
+    if (!allPermissionsGranted()) return undefined;
+    file = Deno.openSync(path);
   } catch {
     return undefined;
   }
@@ -139,6 +144,28 @@ export function runQueueDelay(): CpuWaitClock | undefined {
     close() {
       file.close();
     },
+  };
+}
+
+/** Whether every permission is granted (`--allow-all`); asks nobody. */
+function allPermissionsGranted(): boolean {
+  const names = ["read", "write", "net", "env", "run", "ffi", "sys"] as const;
+  return names.every((name) => Deno.permissions.querySync({ name }).state === "granted");
+}
+
+/**
+ * Wherever `runQueueDelay` cannot be read: the time the whole process ran on no CPU, as wall
+ * time less the process's CPU time (`process.cpuUsage`, all threads; ~4.5 µs a read, no
+ * permission). While another of its threads runs, the main thread's waits are under-counted
+ * (a slice then looks costlier than it was: the safe side).
+ */
+export function processCpuLag(): CpuWaitClock {
+  return {
+    now() {
+      const { user, system } = process.cpuUsage();
+      return performance.now() - (user + system) / 1000;
+    },
+    close() {},
   };
 }
 
@@ -262,7 +289,7 @@ export class TurnBudget {
   #readCpuWait(): number {
     if (this.#openCpuWait) {
       this.#openCpuWait = false;
-      this.#cpuWait = runQueueDelay();
+      this.#cpuWait = runQueueDelay() ?? processCpuLag();
     }
     return this.#cpuWait?.now() ?? 0;
   }

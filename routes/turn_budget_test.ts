@@ -6,7 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { COST_WINDOW, runQueueDelay, TurnBudget } from "./turn_budget.ts";
+import process from "node:process";
+import { COST_WINDOW, processCpuLag, runQueueDelay, TurnBudget } from "./turn_budget.ts";
 
 /** A manual event loop: a clock that only work advances, and turns run on demand. */
 class FakeLoop {
@@ -292,5 +293,22 @@ Deno.test("the run-queue clock reads this thread's wait for a CPU from schedstat
     assert.ok(clock.now() >= read, "never goes back");
   } finally {
     clock.close();
+  }
+});
+
+Deno.test("the process clock is wall time less the process's CPU time, in ms", () => {
+  const clock = processCpuLag();
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  for (let i = 0; i < 100; i++) {
+    const wallBefore = performance.now();
+    const cpuBefore = cpuMs();
+    const read = clock.now();
+    const cpuAfter = cpuMs();
+    const wallAfter = performance.now();
+    // Both clocks only go forward: the reading lies between the extremes the brackets allow.
+    assert.ok(wallBefore - cpuAfter <= read && read <= wallAfter - cpuBefore, `reading ${i}`);
   }
 });
