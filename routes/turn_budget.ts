@@ -39,11 +39,12 @@
  * worker, a database call) is not gated: it is bounded by what was admitted. `budgetMs` 0 turns
  * the scheduling off (`admit` never defers).
  *
- * Off by default (`KMS_TURN_BUDGET_MS=0`): on the quiet machine 2 ms brought lag p99 to ~5-6 ms at
- * concurrency 16 and 64 for 4-8% of the rate (the earlier wall-clock estimate); whether the own
- * time estimate stays within ~5% there is yet to be measured on a quiet machine, which is the
- * condition for turning it on (README "Lag, CPU per request, memory and workers";
- * `TURN_AB_HOGS=0,2 … tests/bench/turn_budget_ab.ts` and `BENCH_TURN_AB=0,2` measure it).
+ * Off by default (`KMS_TURN_BUDGET_MS=0`): it no longer collapses beside CPU hogs (Encrypt and
+ * Decrypt 4 KiB -9% to -29% there, main-thread CPU per request unchanged, against -58% to -77% and
+ * up to ×2.8 CPU with the wall-clock estimate), but at moderate load it still cost 7-36% of the
+ * rate, and whether it stays within ~5% on a quiet machine, as the wall-clock estimate did (-4% /
+ * -8%), is yet to be measured: the condition for turning it on (README "Lag, CPU per request,
+ * memory and workers"; `TURN_AB_HOGS=0,2 … tests/bench/turn_budget_ab.ts` measures it).
  *
  * @module
  */
