@@ -148,6 +148,22 @@ function boundedInteger(
   return value;
 }
 
+/** A number of milliseconds (fractions allowed, e.g. 1.5) within min..max, or its default. */
+function boundedMilliseconds(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  [min, max]: [number, number],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number of ms ${min}..${max}, got "${raw}"`);
+  }
+  return value;
+}
+
 /** `KMS_HEADERS_TIMEOUT_MS`, `KMS_REQUEST_TIMEOUT_MS`, `KMS_KEEPALIVE_TIMEOUT_MS`, `KMS_MAX_CONNECTIONS`, `KMS_MAX_HEADER_BYTES`, `KMS_TURN_BUDGET_MS`. */
 function parseConnectionLimits(env: Record<string, string | undefined>): ConnectionLimits {
   const d = DEFAULT_CONNECTION_LIMITS;
@@ -170,7 +186,7 @@ function parseConnectionLimits(env: Record<string, string | undefined>): Connect
       1024,
       1_048_576,
     ]),
-    turnBudgetMs: boundedInteger(env, "KMS_TURN_BUDGET_MS", d.turnBudgetMs, [0, 1000]),
+    turnBudgetMs: boundedMilliseconds(env, "KMS_TURN_BUDGET_MS", d.turnBudgetMs, [0, 1000]),
   };
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new ConfigError(

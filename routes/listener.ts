@@ -617,6 +617,7 @@ export async function listen(fetch: FetchHandler, options: ListenOptions): Promi
       await Promise.race([Promise.all(closed), deadline]);
       clearTimeout(timer);
       for (const socket of sockets) socket.destroy();
+      if (options.turnBudget === undefined) budget.close();
     },
   };
 }

@@ -8,6 +8,11 @@
  * BENCH_SECONDS=4, BENCH_SINGLE_SECONDS=0, BENCH_LAG_CONCURRENCY=64 (so each operation runs at
  * 16 and at 64).
  *
+ * TURN_AB_HOGS (comma list, default `0`): CPU hogs (`yes > /dev/null`) started beside each run,
+ * alternated too (`0,2`: every round runs each budget quiet-ish and with two hogs, the overload
+ * that made a wall-clock budget collapse); the hogs are this script's children, killed after each
+ * run.
+ *
  * `deno run --allow-all tests/bench/turn_budget_ab.ts`
  *
  * @module
@@ -27,6 +32,7 @@ interface Phase {
 
 const budgets = (Deno.env.get("TURN_AB_BUDGETS") ?? "0,2").split(",").map((s) => s.trim());
 const rounds = Number(Deno.env.get("TURN_AB_ROUNDS") ?? "2");
+const hogCounts = (Deno.env.get("TURN_AB_HOGS") ?? "0").split(",").map((s) => Number(s.trim()));
 const defaults: Record<string, string> = {
   BENCH_OPS: "GenerateDataKey,Encrypt",
   BENCH_SECONDS: "4",
@@ -34,9 +40,23 @@ const defaults: Record<string, string> = {
   BENCH_LAG_CONCURRENCY: "64",
 };
 
-/** One http_bench run at `budget`; its phases from BENCH_JSON. */
-async function runOnce(budget: string): Promise<Phase[]> {
+/** Starts `count` CPU hogs (`yes` into /dev/null); kill them with `stopHogs`. */
+function startHogs(count: number): Deno.ChildProcess[] {
+  return Array.from(
+    { length: count },
+    () => new Deno.Command("yes", { stdout: "null", stderr: "null", stdin: "null" }).spawn(),
+  );
+}
+
+async function stopHogs(hogs: Deno.ChildProcess[]): Promise<void> {
+  for (const hog of hogs) hog.kill("SIGKILL");
+  await Promise.all(hogs.map((hog) => hog.status));
+}
+
+/** One http_bench run at `budget` beside `hogs` CPU hogs; its phases from BENCH_JSON. */
+async function runOnce(budget: string, hogs: number): Promise<Phase[]> {
   const json = await Deno.makeTempFile({ suffix: ".json" });
+  const running = startHogs(hogs);
   try {
     const env: Record<string, string> = { KMS_TURN_BUDGET_MS: budget, BENCH_JSON: json };
     for (const [name, value] of Object.entries(defaults)) env[name] = Deno.env.get(name) ?? value;
@@ -51,6 +71,7 @@ async function runOnce(budget: string): Promise<Phase[]> {
     }
     return (JSON.parse(await Deno.readTextFile(json)) as { phases: Phase[] }).phases;
   } finally {
+    await stopHogs(running);
     await Deno.remove(json).catch(() => {});
   }
 }
@@ -58,11 +79,11 @@ async function runOnce(budget: string): Promise<Phase[]> {
 const f = (n: number | null, digits = 1) =>
   n === null ? "n/a" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
-function print(budget: string, round: number, phases: Phase[]): void {
+function print(label: string, round: number, phases: Phase[]): void {
   for (const p of phases) {
     console.log(
       [
-        `budget ${budget}`.padEnd(9),
+        label.padEnd(18),
         round === 0 ? "median " : `round ${round}`,
         p.name.padEnd(20),
         `@${p.concurrency}`.padStart(4),
@@ -76,17 +97,22 @@ function print(budget: string, round: number, phases: Phase[]): void {
 }
 
 console.log(
-  `turn budget A/B: KMS_TURN_BUDGET_MS ${budgets.join(" / ")}, ${rounds} round(s), ` +
+  `turn budget A/B: KMS_TURN_BUDGET_MS ${budgets.join(" / ")}, CPU hogs ${
+    hogCounts.join(" / ")
+  }, ${rounds} round(s), ` +
     Object.keys(defaults).map((k) => `${k}=${Deno.env.get(k) ?? defaults[k]}`).join(" "),
 );
 const all = new Map<string, Phase[]>();
 for (let round = 1; round <= rounds; round++) {
-  for (const budget of budgets) {
-    const phases = await runOnce(budget);
-    print(budget, round, phases);
-    for (const p of phases) {
-      const key = `${budget}|${p.name}|${p.concurrency}`;
-      all.set(key, [...(all.get(key) ?? []), p]);
+  for (const hogs of hogCounts) {
+    for (const budget of budgets) {
+      const phases = await runOnce(budget, hogs);
+      const label = `budget ${budget} hogs ${hogs}`;
+      print(label, round, phases);
+      for (const p of phases) {
+        const key = `${label}|${p.name}|${p.concurrency}`;
+        all.set(key, [...(all.get(key) ?? []), p]);
+      }
     }
   }
 }
@@ -102,8 +128,8 @@ function median(values: (number | null)[]): number | null {
 console.log(`\nmedian of ${rounds} round(s):`);
 for (const [key, phases] of all) {
   const m = (pick: (p: Phase) => number | null) => median(phases.map(pick));
-  const [budget, name, concurrency] = key.split("|");
-  print(budget!, 0, [{
+  const [label, name, concurrency] = key.split("|");
+  print(label!, 0, [{
     name: name!,
     concurrency: Number(concurrency),
     requestsPerSecond: m((p) => p.requestsPerSecond),
