@@ -262,7 +262,7 @@ export async function serveIsolates(
   };
   let banner: string[] = [];
   try {
-    writer = sharedWriterFor(config, count, Deno.env.get("KMS_SHARED_WRITER"));
+    writer = sharedWriterFor(config, count);
     banner = await hooks.prepare();
   } catch (error) {
     fail(startupFailureLine(error));

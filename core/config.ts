@@ -63,6 +63,11 @@ export interface Config {
   metricsToken: string | undefined;
   /** Whether a local file's writes commit in a worker thread (`KMS_DB_WORKER=on|off`, default on). */
   dbWorker?: boolean | undefined;
+  /**
+   * Whether several isolates commit and append audit records through one writer on the main
+   * thread (`KMS_SHARED_WRITER=on|off`, default on; storage/shared_writer.ts).
+   */
+  sharedWriter?: boolean | undefined;
   /** Milliseconds between the automatic rotation scheduler's looks (`KMS_ROTATION_CHECK_INTERVAL_MS`). */
   rotationCheckIntervalMs?: number | undefined;
   /**
@@ -476,6 +481,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metrics: parseMetrics(env),
     accessLog: parseOnOff(env, "KMS_ACCESS_LOG"),
     dbWorker: parseOnOff(env, "KMS_DB_WORKER"),
+    sharedWriter: parseOnOff(env, "KMS_SHARED_WRITER"),
     metricsToken: env.KMS_METRICS_TOKEN === "" ? undefined : env.KMS_METRICS_TOKEN,
     rotationCheckIntervalMs: parseRotationCheckInterval(env),
     storeTimeoutMs: parseMillis(env, "KMS_STORE_TIMEOUT_MS", 50, 600_000),

@@ -34,7 +34,7 @@
  *
  * @module
  */
-import { ConfigError } from "../core/config.ts";
+import type { Config } from "../core/config.ts";
 import { AuditWriterHost } from "./audit_writer_host.ts";
 import { isMemoryUrl, localFilePath } from "./client.ts";
 import { canUseWorker } from "./db_worker_client.ts";
@@ -86,20 +86,14 @@ export class SharedWriter {
 
 /**
  * The shared writer for a process of `count` isolates, or undefined: one isolate, a database
- * that is not a local file, or `KMS_SHARED_WRITER=off`.
- * @throws {ConfigError} a `KMS_SHARED_WRITER` other than on/off.
+ * that is not a local file, or `KMS_SHARED_WRITER=off` (`sharedWriter: false`).
  */
 export function sharedWriterFor(
-  config: { dbUrl: string; dbWorker?: boolean | undefined },
+  config: Pick<Config, "dbUrl" | "dbWorker" | "sharedWriter">,
   count: number,
-  raw: string | undefined,
 ): SharedWriter | undefined {
-  const value = (raw ?? "").trim().toLowerCase();
-  if (!["", "on", "off"].includes(value)) {
-    throw new ConfigError(`KMS_SHARED_WRITER must be on or off, got "${raw}"`);
-  }
   const localFile = localFilePath(config.dbUrl) !== null && !isMemoryUrl(config.dbUrl);
-  if (value === "off" || count < 2 || !localFile) return undefined;
+  if (config.sharedWriter === false || count < 2 || !localFile) return undefined;
   return new SharedWriter({
     db: config.dbWorker !== false && canUseWorker(config.dbUrl),
     audit: true,

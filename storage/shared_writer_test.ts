@@ -17,7 +17,7 @@ import { DbWorkerClient } from "./db_worker_client.ts";
 import { migrate } from "./migrate.ts";
 import { SharedWriter, sharedWriterFor } from "./shared_writer.ts";
 import { WriteQueue } from "./write_queue.ts";
-import { ConfigError } from "../core/config.ts";
+import { ConfigError, parseConfig } from "../core/config.ts";
 import { waitFor } from "../tests/helpers/wait.ts";
 
 const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -221,19 +221,25 @@ Deno.test("audit retention asked for by every isolate runs once in the shared wr
   }
 });
 
-Deno.test("sharedWriterFor: only for several isolates on a local database file, off with KMS_SHARED_WRITER=off, refuses other values", () => {
+Deno.test("sharedWriterFor: only for several isolates on a local database file, off with KMS_SHARED_WRITER=off", () => {
   const file = { dbUrl: "file:/tmp/kms.db" };
-  assert.ok(sharedWriterFor(file, 2, undefined) instanceof SharedWriter);
-  assert.ok(sharedWriterFor(file, 2, "on") instanceof SharedWriter);
-  assert.equal(sharedWriterFor(file, 2, "off"), undefined);
-  assert.equal(sharedWriterFor(file, 1, undefined), undefined);
-  assert.equal(sharedWriterFor({ dbUrl: "libsql://db.example.com" }, 2, undefined), undefined);
-  assert.equal(sharedWriterFor({ dbUrl: ":memory:" }, 2, undefined), undefined);
+  assert.ok(sharedWriterFor(file, 2) instanceof SharedWriter);
+  assert.ok(sharedWriterFor({ ...file, sharedWriter: true }, 2) instanceof SharedWriter);
+  assert.equal(sharedWriterFor({ ...file, sharedWriter: false }, 2), undefined);
+  assert.equal(sharedWriterFor(file, 1), undefined);
+  assert.equal(sharedWriterFor({ dbUrl: "libsql://db.example.com" }, 2), undefined);
+  assert.equal(sharedWriterFor({ dbUrl: ":memory:" }, 2), undefined);
   // KMS_DB_WORKER=off: isolates commit on their own threads; audit appends still shared.
-  const noDb = sharedWriterFor({ ...file, dbWorker: false }, 2, undefined)!;
+  const noDb = sharedWriterFor({ ...file, dbWorker: false }, 2)!;
   const { ports } = noDb.connect();
   assert.equal(ports.db, undefined);
   assert.ok(ports.audit instanceof MessagePort);
   ports.audit.close();
-  assert.throws(() => sharedWriterFor(file, 2, "yes"), ConfigError);
+});
+
+Deno.test("KMS_SHARED_WRITER is parsed with the configuration: on by default, off, anything else refused", () => {
+  const base = { KMS_DB_URL: "file:/tmp/kms.db" };
+  assert.equal(parseConfig(base).sharedWriter, true);
+  assert.equal(parseConfig({ ...base, KMS_SHARED_WRITER: "off" }).sharedWriter, false);
+  assert.throws(() => parseConfig({ ...base, KMS_SHARED_WRITER: "yes" }), ConfigError);
 });
