@@ -137,20 +137,35 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
   turnBudgetMs: 0,
 });
 
+/**
+ * A numeric variable within min..max, or its default when unset; `wellFormed` tells whether the
+ * text is a number of the kind `kind` names in the error ("an integer", "a number of ms").
+ */
+function boundedNumber(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  [min, max]: [number, number],
+  kind: string,
+  wellFormed: (raw: string, value: number) => boolean,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!wellFormed(raw, value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be ${kind} ${min}..${max}, got "${raw}"`);
+  }
+  return value;
+}
+
 /** An integer variable within min..max, or its default when unset. */
 function boundedInteger(
   env: Record<string, string | undefined>,
   name: string,
   fallback: number,
-  [min, max]: [number, number],
+  range: [number, number],
 ): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer ${min}..${max}, got "${raw}"`);
-  }
-  return value;
+  return boundedNumber(env, name, fallback, range, "an integer", (_, v) => Number.isInteger(v));
 }
 
 /** A number of milliseconds (fractions allowed, e.g. 1.5) within min..max, or its default. */
@@ -158,15 +173,16 @@ function boundedMilliseconds(
   env: Record<string, string | undefined>,
   name: string,
   fallback: number,
-  [min, max]: [number, number],
+  range: [number, number],
 ): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a number of ms ${min}..${max}, got "${raw}"`);
-  }
-  return value;
+  return boundedNumber(
+    env,
+    name,
+    fallback,
+    range,
+    "a number of ms",
+    (raw) => /^\d+(\.\d+)?$/.test(raw.trim()),
+  );
 }
 
 /** `KMS_HEADERS_TIMEOUT_MS`, `KMS_REQUEST_TIMEOUT_MS`, `KMS_KEEPALIVE_TIMEOUT_MS`, `KMS_MAX_CONNECTIONS`, `KMS_MAX_HEADER_BYTES`, `KMS_TURN_BUDGET_MS`. */
