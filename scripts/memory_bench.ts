@@ -27,7 +27,12 @@
  *
  * @module
  */
-import { cpuSeconds, freePort, residentMemory } from "../tests/bench/server_process.ts";
+import {
+  cpuSeconds,
+  freePort,
+  residentMemory,
+  waitForIsolates,
+} from "../tests/bench/server_process.ts";
 import { presign, type PresignedRequest, type SigningTarget } from "../tests/bench/signing.ts";
 import { runLoad } from "../tests/bench/load.ts";
 import { startV8Flags } from "./start_flags.ts";
@@ -170,6 +175,8 @@ async function startServer(setup: Setup): Promise<Started> {
     if (Date.now() > deadline) throw new Error(`${setup.label}: server did not start`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // /ready is 200 once the first isolate listens: measure only once every isolate serves.
+  await waitForIsolates(port, setup.workers);
   return { child, host, heaps, dir };
 }
 

@@ -261,3 +261,39 @@ export function cpuSeconds(pid: number | "self", thread?: number): number {
     return Number.NaN;
   }
 }
+
+/** The `x-kms-isolate` header of a `GET /ready` on a new connection, or undefined. */
+async function isolateOfNewConnection(port: number): Promise<string | undefined> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(
+      `GET /ready HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: close\r\n\r\n`,
+    ));
+    let reply = "";
+    const buf = new Uint8Array(4096);
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      reply += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return /\r\nx-kms-isolate:\s*(\S+)/i.exec(reply)?.[1];
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * Waits until every isolate answers: /ready turns 200 once the first isolate listens, and
+ * connections the kernel spreads before the others join their port all go to the first (a
+ * measure taken then, or a client pool that keeps its connections, loads one isolate alone).
+ */
+export async function waitForIsolates(port: number, workers: number): Promise<void> {
+  if (workers < 2) return;
+  const seen = new Set<string>();
+  const deadline = Date.now() + 60_000;
+  while (seen.size < workers) {
+    const isolate = await isolateOfNewConnection(port);
+    if (isolate !== undefined) seen.add(isolate);
+    if (Date.now() > deadline) {
+      throw new Error(`only isolates ${[...seen].join(", ")} of ${workers} answered within 60 s`);
+    }
+  }
+}
