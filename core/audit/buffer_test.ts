@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DependencyTimeoutException, KMSInternalException } from "../errors.ts";
 import { nextTurn, waitFor } from "../../tests/helpers/wait.ts";
-import { type AdmissionTimers, AuditBuffer } from "./buffer.ts";
+import { type AdmissionTimers, AuditBuffer, type AuditBufferOptions } from "./buffer.ts";
 import { AuditEntry } from "./entry.ts";
 import type { AuditSink } from "./ports.ts";
 import type { AuditRecord } from "./record.ts";
@@ -317,8 +317,11 @@ class ManualTimers implements AdmissionTimers {
   }
 }
 
-/** A batched buffer behind its 500 ms lag bound: r0 waits in a held write, clock at 1500. */
-function behindBuffer(options: { admissionWaitMs?: number; maxHeldPushes?: number } = {}) {
+/**
+ * A batched buffer with a 500 ms lag bound, 3 s admission wait, an injected clock (at 1000) and
+ * timers, whose writes wait until `open()`.
+ */
+function gatedBuffer(options: AuditBufferOptions = {}) {
   const sink = new FakeSink();
   const open = gated(sink);
   const clock = { now: 1000 };
@@ -327,14 +330,20 @@ function behindBuffer(options: { admissionWaitMs?: number; maxHeldPushes?: numbe
     maxLagMs: 500,
     writeTimeoutMs: 60_000,
     flushIntervalMs: 1,
-    admissionWaitMs: options.admissionWaitMs ?? 3000,
-    maxHeldPushes: options.maxHeldPushes ?? 1024,
+    admissionWaitMs: 3000,
+    ...options,
     now: () => clock.now,
     timers,
   });
-  buffer.push(record(0));
-  clock.now += 500;
   return { sink, open, clock, timers, buffer };
+}
+
+/** A gated buffer behind its lag bound: r0 waits in a held write, clock at 1500. */
+function behindBuffer(options: AuditBufferOptions = {}) {
+  const gated = gatedBuffer(options);
+  gated.buffer.push(record(0));
+  gated.clock.now += 500;
+  return gated;
 }
 
 /** Whether a promise has settled, after the current turn. */
@@ -379,19 +388,7 @@ Deno.test("AuditBuffer refuses a held record with DependencyTimeoutException at 
 });
 
 Deno.test("AuditBuffer refuses a held record whose deadline passed when a write ends without making room, and takes the ones after it later", async () => {
-  const sink = new FakeSink();
-  const open = gated(sink);
-  const clock = { now: 1000 };
-  const timers = new ManualTimers(clock);
-  const buffer = new AuditBuffer(sink, {
-    maxLagMs: 500,
-    writeTimeoutMs: 60_000,
-    flushIntervalMs: 1,
-    maxRowsPerWrite: 1,
-    admissionWaitMs: 3000,
-    now: () => clock.now,
-    timers,
-  });
+  const { sink, open, clock, timers, buffer } = gatedBuffer({ maxRowsPerWrite: 1 });
   buffer.push(record(0));
   clock.now += 1;
   buffer.push(record(1));
