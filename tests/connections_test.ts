@@ -437,8 +437,13 @@ Deno.test("connection limits come from KMS_* variables with documented defaults"
       turnBudgetMs: 2,
     },
   );
+  // The turn budget takes fractions of a millisecond, written as plain decimals.
+  assert.equal(parseConfig({ KMS_TURN_BUDGET_MS: "1.5" }).connectionLimits.turnBudgetMs, 1.5);
   for (
     const bad of [
+      { KMS_TURN_BUDGET_MS: "1e1" },
+      { KMS_TURN_BUDGET_MS: ".5" },
+      { KMS_TURN_BUDGET_MS: "abc" },
       { KMS_HEADERS_TIMEOUT_MS: "0" },
       { KMS_REQUEST_TIMEOUT_MS: "abc" },
       { KMS_MAX_CONNECTIONS: "-1" },
